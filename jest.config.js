@@ -1,0 +1,28 @@
+// Jest projects keep tests apart by what they need (STYLE.md): pure units, DynamoDB Local,
+// the real ASL with the real handlers, the HTTP app, and CDK templates.
+const swc = ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }];
+const shared = {
+  transform: { '^.+\\.(t|j|mj)s$': swc },
+  // jose and ulid ship ESM only; let swc turn them into CommonJS for Jest.
+  transformIgnorePatterns: ['/node_modules/(?!(jose|ulid)/)'],
+  setupFiles: ['<rootDir>/test/support/polyfills.ts'],
+  testEnvironment: 'node',
+};
+const project = (name, extra = {}) => ({
+  ...shared,
+  displayName: name,
+  testMatch: [`<rootDir>/test/${name}/**/*.test.ts`],
+  ...extra,
+});
+const needsDynamo = { globalSetup: '<rootDir>/test/support/dynamo-global-setup.ts', globalTeardown: '<rootDir>/test/support/dynamo-global-teardown.ts' };
+
+/** @type {import('jest').Config} */
+module.exports = {
+  projects: [
+    project('unit'),
+    project('dynamo', needsDynamo),
+    project('workflow', needsDynamo),
+    project('api', needsDynamo),
+    project('cdk'),
+  ],
+};

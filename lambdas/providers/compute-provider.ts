@@ -1,0 +1,168 @@
+/**
+ * The provider port: what slipway needs from a compute provider (the `local` provider here, Fly
+ * Machines later). Use cases depend on this interface only.
+ *
+ * Contract every adapter keeps:
+ * - Every resource carries ownership tags (owner, instance, reservation); `findVolumes` and
+ *   `findMachines` filter by them, so a retried create can adopt what an earlier attempt made.
+ * - Deletes and destroys of something already gone succeed (idempotent).
+ * - Faults surface as the named errors of `lambdas/shared/errors.ts`: `ProviderUnavailableError`
+ *   (transient), `ProviderCapacityError`, `ProviderResourceNotFoundError`, `VolumeAttachedError`.
+ */
+
+/** Ownership tags stamped on every provider resource (Fly: `config.metadata`). */
+export interface ResourceTags {
+  owner: string;
+  instance: string;
+  reservation: string;
+}
+
+/** The tag keys as stored on provider resources (prefixed so they never clash with others). */
+export const TAG_KEYS = {
+  owner: 'slipway_owner',
+  instance: 'slipway_instance',
+  reservation: 'slipway_reservation',
+} as const satisfies Record<keyof ResourceTags, string>;
+
+/** A persistent volume. */
+export interface Volume {
+  id: string;
+  name: string;
+  region: string;
+  sizeGb: number;
+  /** `hydrating` while a fork copies its source; mountable all the same. */
+  state: 'created' | 'hydrating' | 'destroyed';
+  attachedMachineId: string | null;
+  sourceVolumeId: string | null;
+  tags: ResourceTags;
+  createdAt: string;
+}
+
+/** A point-in-time copy of a volume. */
+export interface Snapshot {
+  id: string;
+  volumeId: string;
+  sizeBytes: number;
+  createdAt: string;
+}
+
+/** What to create a volume with. */
+export interface VolumeSpec {
+  name: string;
+  region: string;
+  sizeGb: number;
+  tags: ResourceTags;
+}
+
+/** What to fork a volume with: a new volume holding a copy of `sourceVolumeId`. */
+export interface ForkVolumeSpec {
+  name: string;
+  sourceVolumeId: string;
+  tags: ResourceTags;
+}
+
+/** Machine lifecycle states, as Fly names them. */
+export type MachineState =
+  | 'created'
+  | 'starting'
+  | 'started'
+  | 'stopping'
+  | 'stopped'
+  | 'destroying'
+  | 'destroyed';
+
+/** Why a machine last stopped; `requestedStop: false` is an unexpected exit (a crash). */
+export interface MachineExit {
+  requestedStop: boolean;
+  exitCode: number | null;
+  at: string;
+}
+
+/** A machine with at most one mount. */
+export interface Machine {
+  id: string;
+  name: string;
+  region: string;
+  size: string;
+  image: string;
+  state: MachineState;
+  mount: { volumeId: string; path: string } | null;
+  tags: ResourceTags;
+  /** Where the machine answers over HTTP, when it runs (for `local`, `http://127.0.0.1:<port>`). */
+  endpoint: string | null;
+  lastExit: MachineExit | null;
+  createdAt: string;
+}
+
+/** What to create a machine with. The provider starts it unless `start` is false. */
+export interface MachineSpec {
+  name: string;
+  region: string;
+  size: string;
+  image: string;
+  volumeId: string;
+  mountPath: string;
+  tags: ResourceTags;
+  env?: Record<string, string>;
+  start?: boolean;
+}
+
+/** Result of probing a running machine's health endpoint. */
+export interface MachineHealth {
+  healthy: boolean;
+  status: number | null;
+  body: unknown;
+  error: string | null;
+}
+
+/** Filter for inventory calls: every given tag must match. */
+export type TagFilter = Partial<ResourceTags>;
+
+/** Everything a provider holds for a tag filter. */
+export interface Inventory {
+  machines: Machine[];
+  volumes: Volume[];
+}
+
+/** The port. */
+export interface ComputeProvider {
+  /** The provider's name as stored on instances (`local`, `fly`). */
+  readonly name: string;
+
+  createVolume(spec: VolumeSpec): Promise<Volume>;
+  forkVolume(spec: ForkVolumeSpec): Promise<Volume>;
+  getVolume(volumeId: string): Promise<Volume | null>;
+  /** Idempotent; throws `VolumeAttachedError` while a (non-destroyed) machine mounts it. */
+  deleteVolume(volumeId: string): Promise<void>;
+  findVolumes(filter: TagFilter): Promise<Volume[]>;
+  listSnapshots(volumeId: string): Promise<Snapshot[]>;
+  createSnapshot(volumeId: string): Promise<Snapshot>;
+
+  createMachine(spec: MachineSpec): Promise<Machine>;
+  getMachine(machineId: string): Promise<Machine | null>;
+  startMachine(machineId: string): Promise<Machine>;
+  stopMachine(machineId: string): Promise<Machine>;
+  /** Idempotent; stops the machine first when it runs. */
+  destroyMachine(machineId: string): Promise<void>;
+  findMachines(filter: TagFilter): Promise<Machine[]>;
+  /**
+   * Wait until the machine is in `state`, at most `timeoutMs` (Fly caps one wait at 60 s).
+   * Throws `MachineNotReadyError` on timeout and `MachineStartFailedError` when waiting for
+   * `started` and the machine stopped instead.
+   */
+  waitForState(machineId: string, state: MachineState, timeoutMs: number): Promise<Machine>;
+  /** One HTTP health probe of a started machine. */
+  probeHealth(machineId: string): Promise<MachineHealth>;
+
+  /** Machines and volumes matching the filter. */
+  inventory(filter: TagFilter): Promise<Inventory>;
+}
+
+/** Provider names slipway knows. */
+export const PROVIDER_NAMES = ['local', 'fly'] as const;
+export type ProviderName = (typeof PROVIDER_NAMES)[number];
+
+/** Looks up the adapter for an instance's provider. */
+export interface ProviderRegistry {
+  get(name: string): ComputeProvider;
+}
