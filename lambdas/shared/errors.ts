@@ -31,6 +31,7 @@ export const ErrorNames = {
   Forbidden: 'Forbidden',
   ValidationFailed: 'ValidationFailed',
   ExecutionStillRunning: 'ExecutionStillRunning',
+  WorkflowUnavailable: 'WorkflowUnavailable',
 } as const;
 
 export type ErrorName = (typeof ErrorNames)[keyof typeof ErrorNames];
@@ -136,4 +137,92 @@ export function isTransient(error: unknown): boolean {
 export function messageOf(error: unknown): string {
   if (error instanceof Error) return error.message;
   return typeof error === 'string' ? error : JSON.stringify(error);
+}
+
+type ErrorOptions = { cause?: unknown; context?: Record<string, unknown> };
+
+/** The owner already has an unresolved reservation held by another instance. */
+export class ProvisionInProgressError extends SlipwayError {
+  constructor(readonly instanceId: string, options: ErrorOptions = {}) {
+    super(ErrorNames.ProvisionInProgress, `A provision is already in progress for this owner (instance ${instanceId}).`, options);
+  }
+}
+
+/** The owner's last provision left resources the reconcile sweep must clean up first. */
+export class ReconciliationPendingError extends SlipwayError {
+  constructor(readonly instanceId: string, options: ErrorOptions = {}) {
+    super(ErrorNames.ReconciliationPending, `The owner's last provision (instance ${instanceId}) awaits reconciliation.`, options);
+  }
+}
+
+/** The same Idempotency-Key was sent with a different request. */
+export class IdempotencyKeyReusedError extends SlipwayError {
+  constructor(options: ErrorOptions = {}) {
+    super(ErrorNames.IdempotencyKeyReused, 'This Idempotency-Key was already used with a different request body.', options);
+  }
+}
+
+/** The owner has as many live instances as its limit allows. */
+export class QuotaExceededError extends SlipwayError {
+  constructor(readonly limit: number, options: ErrorOptions = {}) {
+    super(ErrorNames.QuotaExceeded, `The owner already has its limit of ${limit} instances.`, options);
+  }
+}
+
+/** No instance with that id is visible to the caller. */
+export class InstanceNotFoundError extends SlipwayError {
+  constructor(instanceId: string, options: ErrorOptions = {}) {
+    super(ErrorNames.InstanceNotFound, `Instance ${instanceId} was not found.`, options);
+  }
+}
+
+/** Another operation holds the instance's claim. */
+export class InstanceBusyError extends SlipwayError {
+  constructor(readonly instanceId: string, readonly heldBy: string | null, options: ErrorOptions = {}) {
+    super(ErrorNames.InstanceBusy, `Instance ${instanceId} is busy with another operation${heldBy ? ` (${heldBy})` : ''}.`, options);
+  }
+}
+
+/** The instance's status does not allow the operation. */
+export class InvalidStateError extends SlipwayError {
+  constructor(readonly instanceId: string, readonly status: string, operation: string, options: ErrorOptions = {}) {
+    super(ErrorNames.InvalidState, `Cannot ${operation} instance ${instanceId} while it is ${status}.`, options);
+  }
+}
+
+/** DynamoDB kept cancelling our transaction for concurrent ones; the caller should retry soon. */
+export class ContentionTimeoutError extends SlipwayError {
+  override readonly transient = true;
+  constructor(options: ErrorOptions = {}) {
+    super(ErrorNames.ContentionTimeout, 'Too many concurrent requests touched the same records; retry shortly.', options);
+  }
+}
+
+/** The request carries no valid token. */
+export class UnauthorizedError extends SlipwayError {
+  constructor(message = 'A valid bearer token is required.', options: ErrorOptions = {}) {
+    super(ErrorNames.Unauthorized, message, options);
+  }
+}
+
+/** The token is valid but does not allow this. */
+export class ForbiddenError extends SlipwayError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super(ErrorNames.Forbidden, message, options);
+  }
+}
+
+/** The request does not match its schema. */
+export class ValidationFailedError extends SlipwayError {
+  constructor(message: string, readonly issues: Array<{ path: string; message: string }> = [], options: ErrorOptions = {}) {
+    super(ErrorNames.ValidationFailed, message, options);
+  }
+}
+
+/** The workflow service did not take the execution; the admission stands and a replay starts it. */
+export class WorkflowUnavailableError extends SlipwayError {
+  override readonly transient = true;
+  constructor(readonly executionName: string, options: ErrorOptions = {}) {
+    super(ErrorNames.WorkflowUnavailable, `The operation was recorded but its workflow could not be started yet (${executionName}); retry with the same Idempotency-Key.`, options);
+  }
 }

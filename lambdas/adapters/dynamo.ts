@@ -1,0 +1,55 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { TABLE_KEYS } from '../../infra/table-definition';
+
+/** A DocumentClient that drops undefined attributes, so optional fields never need guarding. */
+export function createDocumentClient(options: { region: string; endpoint?: string; credentials?: { accessKeyId: string; secretAccessKey: string } }): DynamoDBDocumentClient {
+  const client = new DynamoDBClient({ region: options.region, endpoint: options.endpoint, credentials: options.credentials, maxAttempts: 3 });
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}
+
+/** Key builders: the only place that knows how items are addressed. */
+export const keys = {
+  instance: (instanceId: string) => ({ pk: `INSTANCE#${instanceId}`, sk: 'INSTANCE' }),
+  reservation: (owner: string) => ({ pk: `OWNER#${owner}`, sk: 'RESERVATION' }),
+  owner: (owner: string) => ({ pk: `OWNER#${owner}`, sk: 'OWNER' }),
+  idempotency: (owner: string, key: string) => ({ pk: `OWNER#${owner}`, sk: `IDEMPOTENCY#${key}` }),
+  /** Owner-index attributes of an instance: newest first when queried in reverse. */
+  ownerIndex: (owner: string, createdAt: string, instanceId: string) => ({
+    [TABLE_KEYS.ownerIndex.partitionKey]: `OWNER#${owner}`,
+    [TABLE_KEYS.ownerIndex.sortKey]: `${createdAt}#${instanceId}`,
+  }),
+};
+
+/** Attention-index shard an item lands in; one shard is plenty until sweeps need fan-out. */
+export const ATTENTION_SHARD = 'A0';
+
+/** Epoch seconds for the TTL attribute. */
+export function ttlAfter(now: Date, seconds: number): number {
+  return Math.floor(now.getTime() / 1000) + seconds;
+}
+
+/** Cancellation reason codes of a failed transaction, in item order. */
+export function cancellationCodes(error: unknown): Array<{ code: string; item?: Record<string, unknown> }> | null {
+  if (!(error instanceof TransactionCanceledException)) return null;
+  return (error.CancellationReasons ?? []).map((reason) => ({
+    code: reason.Code ?? 'None',
+    // Cancellation reasons are not unmarshalled by the DocumentClient.
+    item: reason.Item ? (unmarshall(reason.Item) as Record<string, unknown>) : undefined,
+  }));
+}
+
+/** True when a transaction was cancelled only because another transaction touched the same items. */
+export function isTransactionConflict(error: unknown): boolean {
+  const codes = cancellationCodes(error);
+  if (codes) return codes.some((c) => c.code === 'TransactionConflict') && !codes.some((c) => c.code === 'ConditionalCheckFailed');
+  const name = (error as { name?: string } | null)?.name;
+  return name === 'TransactionConflictException' || name === 'TransactionInProgressException';
+}
+
+/** True for a single-item conditional write that lost its condition. */
+export function isConditionFailed(error: unknown): boolean {
+  return (error as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
+}

@@ -1,0 +1,148 @@
+import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
+import { swaggerUI } from '@hono/swagger-ui';
+import { HTTPException } from 'hono/http-exception';
+import type { z } from 'zod';
+import { admitProvision, provisionRequestSchema } from '../domain/admission';
+import { getVisibleInstance, listInstances } from '../domain/instance-queries';
+import { toInstanceView } from '../domain/instance';
+import type { Deps } from '../shared/deps';
+import { ForbiddenError, ValidationFailedError } from '../shared/errors';
+import { mayActFor, ownersOf, requireScope, type Caller, type TokenVerifier } from './auth';
+import { problemResponse } from './problem';
+import {
+  admissionSchema,
+  idempotencyHeaderSchema,
+  instanceIdParamSchema,
+  instancePageSchema,
+  instanceViewSchema,
+  listQuerySchema,
+  ownerQuerySchema,
+  problemResponse as problemDoc,
+  problemResponses,
+} from './schemas';
+
+/** What the HTTP app needs. */
+export interface ApiOptions {
+  deps: Deps;
+  verifyToken: TokenVerifier;
+  /** Readiness of every part the API depends on; `/healthz` answers 200 only when true. */
+  isReady?: () => Promise<boolean>;
+}
+
+type Env = { Variables: { caller: Caller } };
+
+function validationError(issues: z.core.$ZodIssue[]): ValidationFailedError {
+  const details = issues.map((issue) => ({ path: issue.path.join('.') || '(body)', message: issue.message }));
+  return new ValidationFailedError(details.map((d) => `${d.path}: ${d.message}`).join('; '), details);
+}
+
+/** Resolve which owner a request acts for: the caller, or an org its token lists. */
+function actingOwner(caller: Caller, requested: string | undefined, onDenied: 'forbidden' | 'not_found'): string {
+  const owner = requested ?? caller.owner;
+  if (mayActFor(caller, owner)) return owner;
+  if (onDenied === 'forbidden') throw new ForbiddenError(`This token may not act for ${owner}.`);
+  return '';
+}
+
+const createInstanceRoute = createRoute({
+  method: 'post',
+  path: '/v1/instances',
+  summary: 'Admit and start a provision',
+  security: [{ bearer: [] }],
+  request: {
+    headers: idempotencyHeaderSchema,
+    query: ownerQuerySchema,
+    body: { required: true, content: { 'application/json': { schema: provisionRequestSchema } } },
+  },
+  responses: {
+    202: { description: 'Admitted; the provision runs', content: { 'application/json': { schema: admissionSchema } } },
+    ...problemResponses,
+    409: problemDoc('provision_in_progress (names the instance holding the reservation) or reconciliation_pending'),
+    422: problemDoc('idempotency_key_reused'),
+    429: problemDoc('quota_exceeded'),
+    503: problemDoc('contention or workflow_unavailable; retry with the same Idempotency-Key'),
+  },
+});
+
+const listInstancesRoute = createRoute({
+  method: 'get',
+  path: '/v1/instances',
+  summary: "List the caller's (or an org's) live instances, newest first",
+  security: [{ bearer: [] }],
+  request: { query: listQuerySchema },
+  responses: { 200: { description: 'A page of instances', content: { 'application/json': { schema: instancePageSchema } } }, ...problemResponses },
+});
+
+const getInstanceRoute = createRoute({
+  method: 'get',
+  path: '/v1/instances/{id}',
+  summary: 'One instance, with its last errors and current operation',
+  security: [{ bearer: [] }],
+  request: { params: instanceIdParamSchema },
+  responses: {
+    200: { description: 'The instance', content: { 'application/json': { schema: instanceViewSchema } } },
+    ...problemResponses,
+    404: problemDoc('instance_not_found'),
+  },
+});
+
+/** Build the HTTP app: the same app behind API Gateway (Lambda) and the local Node server. */
+export function createApp(options: ApiOptions): OpenAPIHono<Env> {
+  const { deps, verifyToken } = options;
+  const app = new OpenAPIHono<Env>({
+    defaultHook: (result) => {
+      if (!result.success) throw validationError(result.error.issues);
+    },
+  });
+
+  app.onError((error, c) => {
+    if (error instanceof HTTPException && error.status === 400) {
+      return problemResponse(c, new ValidationFailedError(error.message || 'The request body is not valid JSON.'), deps.logger);
+    }
+    return problemResponse(c, error, deps.logger);
+  });
+  app.notFound((c) =>
+    c.json({ type: 'https://slipway.dev/problems/not_found', title: 'Not found', status: 404, detail: `No route ${c.req.method} ${c.req.path}`, code: 'not_found' }, 404, {
+      'content-type': 'application/problem+json',
+    }),
+  );
+
+  app.get('/healthz', async (c) => {
+    const ready = options.isReady ? await options.isReady().catch(() => false) : true;
+    return c.json({ status: ready ? 'ok' : 'starting' }, ready ? 200 : 503);
+  });
+
+  app.use('/v1/*', async (c, next) => {
+    const caller = await verifyToken(c.req.header('authorization'));
+    requireScope(caller, c.req.path.startsWith('/v1/admin') ? 'admin' : 'instances');
+    c.set('caller', caller);
+    await next();
+  });
+
+  app.openapi(createInstanceRoute, async (c) => {
+    const caller = c.get('caller');
+    const owner = actingOwner(caller, c.req.valid('query').owner, 'forbidden');
+    const result = await admitProvision(deps, owner, c.req.valid('header')['idempotency-key'], c.req.valid('json'));
+    c.header('location', `/v1/instances/${result.instance.id}`);
+    return c.json(result, 202);
+  });
+
+  app.openapi(listInstancesRoute, async (c) => {
+    const caller = c.get('caller');
+    const query = c.req.valid('query');
+    const owner = actingOwner(caller, query.owner, 'not_found');
+    // Listing an owner you may not act for reads as an empty list of nothing: no probe of who exists.
+    if (!owner) return c.json({ items: [], nextCursor: null }, 200);
+    return c.json(await listInstances(deps, owner, { limit: query.limit, cursor: query.cursor }), 200);
+  });
+
+  app.openapi(getInstanceRoute, async (c) => {
+    const item = await getVisibleInstance(deps, c.req.valid('param').id, ownersOf(c.get('caller')));
+    return c.json(toInstanceView(item), 200);
+  });
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+  app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'slipway', version: '1', description: 'Control plane for compute instances.' } });
+  app.get('/docs', swaggerUI({ url: '/openapi.json' }));
+  return app;
+}

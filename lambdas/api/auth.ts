@@ -1,0 +1,75 @@
+import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey, type JSONWebKeySet } from 'jose';
+import { z } from 'zod';
+import { ForbiddenError, UnauthorizedError } from '../shared/errors';
+import { ownerSchema, userOwner, type Owner } from '../domain/owner';
+
+/** Who is calling, taken only from a verified token. */
+export interface Caller {
+  sub: string;
+  owner: Owner;
+  orgs: string[];
+  scopes: string[];
+}
+
+/** The claims slipway reads; anything else in the token is ignored. */
+const claimsSchema = z.object({
+  sub: z.string().min(1).max(128).regex(/^[A-Za-z0-9._@|:-]+$/),
+  scope: z.string().optional(),
+  scp: z.array(z.string()).optional(),
+  orgs: z.array(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/)).optional(),
+});
+
+/** How tokens are verified: issuer, audience and where the keys come from. */
+export interface VerifierOptions {
+  issuer: string;
+  audience: string;
+  jwksUrl?: string;
+  jwks?: JSONWebKeySet;
+}
+
+/** Verifies bearer tokens and turns their claims into a Caller. */
+export type TokenVerifier = (authorization: string | undefined) => Promise<Caller>;
+
+// Asymmetric algorithms only: `none` and HMAC with a public key are never accepted.
+const ALGORITHMS = ['ES256', 'ES384', 'RS256', 'RS384', 'RS512', 'PS256', 'EdDSA'];
+
+/** Build a verifier; the key set is created once so warm invocations reuse fetched keys. */
+export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
+  let keys: JWTVerifyGetKey;
+  if (options.jwks) keys = createLocalJWKSet(options.jwks);
+  else if (options.jwksUrl) keys = createRemoteJWKSet(new URL(options.jwksUrl));
+  else throw new Error('A token verifier needs JWT_JWKS_URL or JWT_PUBLIC_JWKS');
+
+  return async (authorization) => {
+    const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(authorization ?? '');
+    if (!match?.[1]) throw new UnauthorizedError();
+    let payload: unknown;
+    try {
+      ({ payload } = await jwtVerify(match[1], keys, { issuer: options.issuer, audience: options.audience, algorithms: ALGORITHMS, requiredClaims: ['exp', 'sub'] }));
+    } catch (error) {
+      throw new UnauthorizedError('The bearer token is invalid or expired.', { cause: error });
+    }
+    const claims = claimsSchema.safeParse(payload);
+    if (!claims.success) throw new UnauthorizedError('The bearer token lacks a usable subject.');
+    const scopes = claims.data.scp ?? (claims.data.scope ? claims.data.scope.split(' ').filter(Boolean) : []);
+    return { sub: claims.data.sub, owner: userOwner(claims.data.sub), orgs: claims.data.orgs ?? [], scopes };
+  };
+}
+
+/** Require a scope, or 403. */
+export function requireScope(caller: Caller, scope: string): void {
+  if (!caller.scopes.includes(scope)) throw new ForbiddenError(`This token lacks the "${scope}" scope.`);
+}
+
+/** Owners the caller may act for: itself and the organisations its token lists. */
+export function ownersOf(caller: Caller): Owner[] {
+  return [caller.owner, ...caller.orgs.map((org) => `org:${org}`)];
+}
+
+/** Whether the caller may act for `owner`. */
+export function mayActFor(caller: Caller, owner: string): boolean {
+  return ownersOf(caller).includes(owner);
+}
+
+/** Parse an owner the caller names (e.g. `?owner=org:acme`); malformed is a 400 upstream. */
+export const requestedOwnerSchema = ownerSchema;

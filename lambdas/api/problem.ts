@@ -1,0 +1,70 @@
+import type { Context } from 'hono';
+import { ErrorNames, SlipwayError, ValidationFailedError, QuotaExceededError, ProvisionInProgressError, ReconciliationPendingError, InstanceBusyError } from '../shared/errors';
+import type { Logger } from '@aws-lambda-powertools/logger';
+
+/** RFC 9457 problem details, with a stable machine-readable `code`. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  instance?: string;
+  [extension: string]: unknown;
+}
+
+interface Mapping {
+  status: number;
+  code: string;
+  title: string;
+  retryAfterSeconds?: number;
+}
+
+/** The one place where a domain error becomes an HTTP status (STYLE: Gilmore's error handler). */
+const MAPPINGS: Partial<Record<string, Mapping>> = {
+  [ErrorNames.ValidationFailed]: { status: 400, code: 'validation_failed', title: 'The request is not valid' },
+  [ErrorNames.Unauthorized]: { status: 401, code: 'unauthorized', title: 'Authentication required' },
+  [ErrorNames.Forbidden]: { status: 403, code: 'forbidden', title: 'Not allowed' },
+  [ErrorNames.InstanceNotFound]: { status: 404, code: 'instance_not_found', title: 'Instance not found' },
+  [ErrorNames.ProvisionInProgress]: { status: 409, code: 'provision_in_progress', title: 'A provision is already in progress' },
+  [ErrorNames.ReconciliationPending]: { status: 409, code: 'reconciliation_pending', title: 'Reconciliation pending' },
+  [ErrorNames.InstanceBusy]: { status: 409, code: 'instance_busy', title: 'Instance busy' },
+  [ErrorNames.InvalidState]: { status: 409, code: 'invalid_state', title: 'Invalid state for this operation' },
+  [ErrorNames.ExecutionStillRunning]: { status: 409, code: 'execution_still_running', title: 'An execution still runs' },
+  [ErrorNames.IdempotencyKeyReused]: { status: 422, code: 'idempotency_key_reused', title: 'Idempotency-Key reused' },
+  [ErrorNames.QuotaExceeded]: { status: 429, code: 'quota_exceeded', title: 'Instance quota exceeded', retryAfterSeconds: 60 },
+  [ErrorNames.ContentionTimeout]: { status: 503, code: 'contention', title: 'Too much contention', retryAfterSeconds: 1 },
+  [ErrorNames.WorkflowUnavailable]: { status: 503, code: 'workflow_unavailable', title: 'Workflow service unavailable', retryAfterSeconds: 2 },
+};
+
+const INTERNAL: Mapping = { status: 500, code: 'internal_error', title: 'Internal error' };
+
+/** Extensions a caller can act on (which instance holds the reservation, which fields are wrong). */
+function extensionsOf(error: SlipwayError): Record<string, unknown> {
+  if (error instanceof ProvisionInProgressError || error instanceof ReconciliationPendingError) return { instanceId: error.instanceId };
+  if (error instanceof InstanceBusyError) return { instanceId: error.instanceId, heldBy: error.heldBy };
+  if (error instanceof ValidationFailedError) return { errors: error.issues };
+  if (error instanceof QuotaExceededError) return { limit: error.limit };
+  return {};
+}
+
+/** Build a problem response from any thrown value; unknown errors are logged and hidden. */
+export function problemResponse(c: Context, error: unknown, logger: Logger): Response {
+  const known = error instanceof SlipwayError ? MAPPINGS[error.name] : undefined;
+  const mapping = known ?? INTERNAL;
+  if (!known) logger.error('unhandled error', { error: error as Error, path: c.req.path });
+  const slipwayError = error instanceof SlipwayError ? error : null;
+  const body: Problem = {
+    type: `https://slipway.dev/problems/${mapping.code}`,
+    title: mapping.title,
+    status: mapping.status,
+    detail: known && slipwayError ? slipwayError.message : 'Something went wrong on our side; it has been logged.',
+    code: mapping.code,
+    instance: c.req.path,
+    ...(known && slipwayError ? extensionsOf(slipwayError) : {}),
+  };
+  const headers: Record<string, string> = { 'content-type': 'application/problem+json' };
+  if (mapping.retryAfterSeconds) headers['retry-after'] = String(mapping.retryAfterSeconds);
+  if (mapping.status === 401) headers['www-authenticate'] = 'Bearer';
+  return new Response(JSON.stringify(body), { status: mapping.status, headers });
+}

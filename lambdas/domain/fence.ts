@@ -1,0 +1,69 @@
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { keys, isConditionFailed } from '../adapters/dynamo';
+import type { Deps } from '../shared/deps';
+import { ClaimLostError } from '../shared/errors';
+import type { InstanceItem } from './instance';
+
+/** An update expression with its names and values, applied only while the claim is ours. */
+export interface InstanceUpdate {
+  set?: Record<string, unknown>;
+  remove?: string[];
+}
+
+/** Build `SET a = :a, … REMOVE b, …` with placeholder names for every attribute. */
+export function updateExpression(update: InstanceUpdate): { expression: string; names: Record<string, string>; values: Record<string, unknown> } {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const sets = Object.entries(update.set ?? {}).map(([attr, value], i) => {
+    names[`#s${i}`] = attr;
+    values[`:s${i}`] = value;
+    return `#s${i} = :s${i}`;
+  });
+  const removes = (update.remove ?? []).map((attr, i) => {
+    names[`#r${i}`] = attr;
+    return `#r${i}`;
+  });
+  const expression = [sets.length ? `SET ${sets.join(', ')}` : '', removes.length ? `REMOVE ${removes.join(', ')}` : ''].filter(Boolean).join(' ');
+  return { expression, names, values };
+}
+
+/**
+ * The fence: every write an operation makes after its claim is conditional on the claim still
+ * being its own (`claim = :mine`). A stale execution, a late retry or a sweep gets ClaimLostError
+ * and changes nothing.
+ */
+export async function fencedInstanceUpdate(deps: Deps, instanceId: string, claim: string, update: InstanceUpdate): Promise<InstanceItem> {
+  const { expression, names, values } = updateExpression({ ...update, set: { ...update.set, updatedAt: deps.now().toISOString() } });
+  try {
+    const out = await deps.db.send(
+      new UpdateCommand({
+        TableName: deps.tableName,
+        Key: keys.instance(instanceId),
+        UpdateExpression: expression,
+        ConditionExpression: '#fenceClaim = :fenceClaim',
+        ExpressionAttributeNames: { ...names, '#fenceClaim': 'claim' },
+        ExpressionAttributeValues: { ...values, ':fenceClaim': claim },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return out.Attributes as InstanceItem;
+  } catch (error) {
+    if (isConditionFailed(error)) throw new ClaimLostError(`Instance ${instanceId} is no longer claimed by ${claim}.`, { cause: error, context: { instanceId, claim } });
+    throw error;
+  }
+}
+
+/** Read the instance and require that `claim` holds it (for steps that must not act otherwise). */
+export async function requireClaim(deps: Deps, instanceId: string, claim: string): Promise<InstanceItem> {
+  const out = await deps.db.send(new GetCommand({ TableName: deps.tableName, Key: keys.instance(instanceId), ConsistentRead: true }));
+  const item = out.Item as InstanceItem | undefined;
+  if (!item || item.claim !== claim) {
+    throw new ClaimLostError(`Instance ${instanceId} is no longer claimed by ${claim}.`, { context: { instanceId, claim, heldBy: item?.claim ?? null } });
+  }
+  return item;
+}
+
+/** Where a final step's condition failed: did this very execution already finish it? */
+export function alreadyFinishedBy(item: InstanceItem | null, claim: string): boolean {
+  return !!item && item.claim === undefined && item.lastClaim === claim;
+}

@@ -1,0 +1,116 @@
+import { z } from 'zod';
+
+/** Every status an instance can have (ARCHITECTURE §3). */
+export const INSTANCE_STATUSES = [
+  'provisioning',
+  'starting',
+  'running',
+  'stopping',
+  'stopped',
+  'restarting',
+  'recovering',
+  'switching',
+  'destroying',
+  'destroyed',
+  'failed',
+] as const;
+export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
+
+/** Statuses in which an operation holds the instance's claim. */
+export const TRANSITIONAL_STATUSES: readonly InstanceStatus[] = ['provisioning', 'starting', 'stopping', 'restarting', 'recovering', 'switching', 'destroying'];
+
+/** Operations, each run by a workflow execution named `<instanceId>-<operation>-v<version>`. */
+export const OPERATIONS = ['provision', 'start', 'stop', 'restart', 'destroy', 'recover', 'switch'] as const;
+export type Operation = (typeof OPERATIONS)[number];
+
+/** A recorded failure, shown to callers as is. */
+export const errorRecordSchema = z.object({ message: z.string(), code: z.string().optional(), at: z.string() });
+export type ErrorRecord = z.infer<typeof errorRecordSchema>;
+
+/** Machine sizes slipway offers (Fly's guest presets). */
+export const MACHINE_SIZES = ['shared-cpu-1x', 'shared-cpu-2x', 'performance-1x', 'performance-2x'] as const;
+
+/** The instance item as stored. */
+export interface InstanceItem {
+  pk: string;
+  sk: string;
+  type: 'instance';
+  instanceId: string;
+  owner: string;
+  name: string;
+  status: InstanceStatus;
+  provider: string;
+  region: string;
+  size: string;
+  image: string;
+  volumeSizeGb: number;
+  machineId?: string;
+  volumeId?: string;
+  endpoint?: string;
+  /** Execution name of the operation that holds the instance; absent when idle. */
+  claim?: string;
+  /** The operation that holds (or last held) the claim. */
+  operation?: Operation;
+  /** The last execution that held the claim, so a replayed final step can tell it already ran. */
+  lastClaim?: string;
+  /** Counts claims; part of every execution name. */
+  version: number;
+  lastStartError?: ErrorRecord;
+  lastDestroyError?: ErrorRecord;
+  lastRecoveryError?: ErrorRecord;
+  restartingAt?: string;
+  createdAt: string;
+  updatedAt: string;
+  expiresAt?: number;
+}
+
+/** The deterministic execution name of an operation (ARCHITECTURE §6). */
+export function executionName(instanceId: string, operation: Operation, version: number): string {
+  return `${instanceId}-${operation}-v${version}`;
+}
+
+/** The instance as callers see it. */
+export interface InstanceView {
+  id: string;
+  owner: string;
+  name: string;
+  status: InstanceStatus;
+  provider: string;
+  region: string;
+  size: string;
+  image: string;
+  volumeSizeGb: number;
+  machineId: string | null;
+  volumeId: string | null;
+  endpoint: string | null;
+  currentOperation: { kind: Operation; executionName: string } | null;
+  lastStartError: ErrorRecord | null;
+  lastDestroyError: ErrorRecord | null;
+  lastRecoveryError: ErrorRecord | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Map a stored item to its public view. */
+export function toInstanceView(item: InstanceItem): InstanceView {
+  return {
+    id: item.instanceId,
+    owner: item.owner,
+    name: item.name,
+    status: item.status,
+    provider: item.provider,
+    region: item.region,
+    size: item.size,
+    image: item.image,
+    volumeSizeGb: item.volumeSizeGb,
+    machineId: item.machineId ?? null,
+    volumeId: item.volumeId ?? null,
+    endpoint: item.endpoint ?? null,
+    currentOperation: item.claim && item.operation ? { kind: item.operation, executionName: item.claim } : null,
+    lastStartError: item.lastStartError ?? null,
+    lastDestroyError: item.lastDestroyError ?? null,
+    lastRecoveryError: item.lastRecoveryError ?? null,
+    createdAt: item.createdAt,
+    updatedAt: item.updatedAt,
+  };
+}

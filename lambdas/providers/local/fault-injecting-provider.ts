@@ -1,0 +1,141 @@
+/**
+ * A `ComputeProvider` decorator for tests: it records every call and throws scripted faults, either
+ * before the inner provider is called (`failNext`) or after it succeeded (`failAfter`, an
+ * ambiguous result: the resource exists although the caller saw an error).
+ */
+import type {
+  ComputeProvider,
+  ForkVolumeSpec,
+  Inventory,
+  Machine,
+  MachineHealth,
+  MachineSpec,
+  MachineState,
+  Snapshot,
+  TagFilter,
+  Volume,
+  VolumeSpec,
+} from '../compute-provider';
+
+/** The provider methods a fault can target. */
+export type ProviderMethod = Exclude<keyof ComputeProvider, 'name'>;
+
+/** A fault: the error to throw, or a factory for a fresh one each time. */
+export type Fault = Error | (() => Error);
+
+/** One recorded call. `args` are the arguments as passed. */
+export interface ProviderCall {
+  method: ProviderMethod;
+  args: unknown[];
+  at: string;
+}
+
+interface ScriptedFault {
+  method: ProviderMethod;
+  when: 'before' | 'after';
+  fault: Fault;
+  remaining: number;
+}
+
+/** Wraps a provider; see the module comment. */
+export class FaultInjectingProvider implements ComputeProvider {
+  /** Every call in order, including those that failed. */
+  readonly calls: ProviderCall[] = [];
+  private faults: ScriptedFault[] = [];
+
+  constructor(readonly inner: ComputeProvider) {}
+
+  get name(): string {
+    return this.inner.name;
+  }
+
+  /** The next `times` (default 1) calls of `method` throw without reaching the inner provider. */
+  failNext(method: ProviderMethod, fault: Fault, options: { times?: number } = {}): this {
+    this.faults.push({ method, when: 'before', fault, remaining: options.times ?? 1 });
+    return this;
+  }
+
+  /** The next `times` (default 1) calls of `method` reach the inner provider, then throw. */
+  failAfter(method: ProviderMethod, fault: Fault, options: { times?: number } = {}): this {
+    this.faults.push({ method, when: 'after', fault, remaining: options.times ?? 1 });
+    return this;
+  }
+
+  /** The recorded calls of one method. */
+  callsTo(method: ProviderMethod): ProviderCall[] {
+    return this.calls.filter((call) => call.method === method);
+  }
+
+  /** Forgets recorded calls and pending faults. */
+  reset(): void {
+    this.calls.length = 0;
+    this.faults = [];
+  }
+
+  createVolume(spec: VolumeSpec): Promise<Volume> {
+    return this.invoke('createVolume', [spec], () => this.inner.createVolume(spec));
+  }
+  forkVolume(spec: ForkVolumeSpec): Promise<Volume> {
+    return this.invoke('forkVolume', [spec], () => this.inner.forkVolume(spec));
+  }
+  getVolume(volumeId: string): Promise<Volume | null> {
+    return this.invoke('getVolume', [volumeId], () => this.inner.getVolume(volumeId));
+  }
+  deleteVolume(volumeId: string): Promise<void> {
+    return this.invoke('deleteVolume', [volumeId], () => this.inner.deleteVolume(volumeId));
+  }
+  findVolumes(filter: TagFilter): Promise<Volume[]> {
+    return this.invoke('findVolumes', [filter], () => this.inner.findVolumes(filter));
+  }
+  listSnapshots(volumeId: string): Promise<Snapshot[]> {
+    return this.invoke('listSnapshots', [volumeId], () => this.inner.listSnapshots(volumeId));
+  }
+  createSnapshot(volumeId: string): Promise<Snapshot> {
+    return this.invoke('createSnapshot', [volumeId], () => this.inner.createSnapshot(volumeId));
+  }
+  createMachine(spec: MachineSpec): Promise<Machine> {
+    return this.invoke('createMachine', [spec], () => this.inner.createMachine(spec));
+  }
+  getMachine(machineId: string): Promise<Machine | null> {
+    return this.invoke('getMachine', [machineId], () => this.inner.getMachine(machineId));
+  }
+  startMachine(machineId: string): Promise<Machine> {
+    return this.invoke('startMachine', [machineId], () => this.inner.startMachine(machineId));
+  }
+  stopMachine(machineId: string): Promise<Machine> {
+    return this.invoke('stopMachine', [machineId], () => this.inner.stopMachine(machineId));
+  }
+  destroyMachine(machineId: string): Promise<void> {
+    return this.invoke('destroyMachine', [machineId], () => this.inner.destroyMachine(machineId));
+  }
+  findMachines(filter: TagFilter): Promise<Machine[]> {
+    return this.invoke('findMachines', [filter], () => this.inner.findMachines(filter));
+  }
+  waitForState(machineId: string, state: MachineState, timeoutMs: number): Promise<Machine> {
+    return this.invoke('waitForState', [machineId, state, timeoutMs], () =>
+      this.inner.waitForState(machineId, state, timeoutMs),
+    );
+  }
+  probeHealth(machineId: string): Promise<MachineHealth> {
+    return this.invoke('probeHealth', [machineId], () => this.inner.probeHealth(machineId));
+  }
+  inventory(filter: TagFilter): Promise<Inventory> {
+    return this.invoke('inventory', [filter], () => this.inner.inventory(filter));
+  }
+
+  private async invoke<T>(method: ProviderMethod, args: unknown[], call: () => Promise<T>): Promise<T> {
+    this.calls.push({ method, args, at: new Date().toISOString() });
+    this.throwIfScripted(method, 'before');
+    const result = await call();
+    this.throwIfScripted(method, 'after');
+    return result;
+  }
+
+  private throwIfScripted(method: ProviderMethod, when: ScriptedFault['when']): void {
+    const scripted = this.faults.find((fault) => fault.method === method && fault.when === when);
+    if (!scripted) return;
+    scripted.remaining -= 1;
+    if (scripted.remaining <= 0) this.faults = this.faults.filter((fault) => fault !== scripted);
+    throw typeof scripted.fault === 'function' ? scripted.fault() : scripted.fault;
+  }
+}

@@ -1,0 +1,66 @@
+import { z } from 'zod';
+
+/**
+ * Configuration, read once per process through one schema that fails fast and names what is
+ * missing. Endpoints are configuration: the same code talks to AWS or to the local stand-ins.
+ */
+const configSchema = z.object({
+  AWS_REGION: z.string().min(1).default('us-east-1'),
+  TABLE_NAME: z.string().min(1),
+  /** Set only for DynamoDB Local; unset on AWS. */
+  DYNAMODB_ENDPOINT: z.string().url().optional(),
+  /** Set only for the local Step Functions endpoint; unset on AWS. */
+  STEPFUNCTIONS_ENDPOINT: z.string().url().optional(),
+  PROVISION_STATE_MACHINE_ARN: z.string().min(1).optional(),
+  JWT_ISSUER: z.string().min(1).optional(),
+  JWT_AUDIENCE: z.string().min(1).optional(),
+  /** Where the issuer publishes its signing keys (OIDC `jwks_uri`). */
+  JWT_JWKS_URL: z.string().url().optional(),
+  /** Inline JWKS JSON, for issuers whose keys are configured rather than fetched. */
+  JWT_PUBLIC_JWKS: z.string().min(1).optional(),
+  DEFAULT_INSTANCE_LIMIT: z.coerce.number().int().min(1).max(1000).default(5),
+  /** How long a reservation may stay unresolved before the reconcile sweep looks at it. */
+  RESERVATION_DEADLINE_SECONDS: z.coerce.number().int().min(60).default(900),
+  /** Root directory of the `local` provider's state. */
+  LOCAL_PROVIDER_ROOT: z.string().min(1).optional(),
+  DEFAULT_PROVIDER: z.enum(['local', 'fly']).default('local'),
+  DEFAULT_REGION: z.string().min(1).default('local'),
+  DEFAULT_IMAGE: z.string().min(1).default('slipway/hello:1'),
+  LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
+});
+
+/** Parsed configuration. */
+export type Config = z.infer<typeof configSchema>;
+
+/** Thrown at load when the environment does not describe a usable configuration. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parse an environment; exported for tests and the local runtime. */
+export function parseConfig(env: NodeJS.ProcessEnv): Config {
+  const result = configSchema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`Invalid configuration: ${problems}`);
+  }
+  return result.data;
+}
+
+let cached: Config | undefined;
+
+/** The process configuration, parsed on first use and reused by warm invocations. */
+export function loadConfig(): Config {
+  cached ??= parseConfig(process.env);
+  return cached;
+}
+
+/** A required optional field, or a clear error naming the variable. */
+export function required<K extends keyof Config>(config: Config, key: K): NonNullable<Config[K]> {
+  const value = config[key];
+  if (value === undefined || value === null) throw new ConfigError(`Missing configuration: ${String(key)}`);
+  return value as NonNullable<Config[K]>;
+}

@@ -1,0 +1,81 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { createDocumentClient } from '../adapters/dynamo';
+import type { ComputeProvider, ProviderRegistry } from '../providers/compute-provider';
+import { createProviderRegistry } from '../providers/registry';
+import { ConfigError, loadConfig, type Config } from './config';
+
+/** Tunables the use cases read; configuration, with defaults in the config schema. */
+export interface Settings {
+  defaultInstanceLimit: number;
+  reservationDeadlineSeconds: number;
+  defaultProvider: string;
+  defaultRegion: string;
+  defaultImage: string;
+  /** How long a failed instance stays listed before its TTL removes it. */
+  failedRetentionSeconds: number;
+  /** How long an idempotency record replays its response. */
+  idempotencyTtlSeconds: number;
+}
+
+/** Everything a handler needs from the outside world, injected so tests and the local runtime can supply their own. */
+export interface Deps {
+  db: DynamoDBDocumentClient;
+  tableName: string;
+  sfn: SFNClient;
+  stateMachines: { provision: string };
+  providers: ProviderRegistry;
+  now: () => Date;
+  logger: Logger;
+  settings: Settings;
+}
+
+/** Settings from configuration. */
+export function settingsFrom(config: Config): Settings {
+  return {
+    defaultInstanceLimit: config.DEFAULT_INSTANCE_LIMIT,
+    reservationDeadlineSeconds: config.RESERVATION_DEADLINE_SECONDS,
+    defaultProvider: config.DEFAULT_PROVIDER,
+    defaultRegion: config.DEFAULT_REGION,
+    defaultImage: config.DEFAULT_IMAGE,
+    failedRetentionSeconds: 7 * 24 * 3600,
+    idempotencyTtlSeconds: 24 * 3600,
+  };
+}
+
+/** Build dependencies from configuration (the Lambda path). Clients are created once per process. */
+export function depsFromConfig(config: Config = loadConfig(), overrides: Partial<Deps> = {}): Deps {
+  const logger = overrides.logger ?? new Logger({ serviceName: 'slipway', logLevel: config.LOG_LEVEL });
+  return {
+    db: overrides.db ?? createDocumentClient({ region: config.AWS_REGION, endpoint: config.DYNAMODB_ENDPOINT }),
+    tableName: config.TABLE_NAME,
+    sfn: overrides.sfn ?? new SFNClient({ region: config.AWS_REGION, endpoint: config.STEPFUNCTIONS_ENDPOINT }),
+    stateMachines: overrides.stateMachines ?? { provision: config.PROVISION_STATE_MACHINE_ARN ?? '' },
+    providers: overrides.providers ?? createProviderRegistry({ localRoot: config.LOCAL_PROVIDER_ROOT }),
+    now: overrides.now ?? (() => new Date()),
+    logger,
+    settings: overrides.settings ?? settingsFrom(config),
+  };
+}
+
+/** A state machine ARN a use case needs, or a clear configuration error. */
+export function stateMachineArn(deps: Deps, workflow: keyof Deps['stateMachines']): string {
+  const arn = deps.stateMachines[workflow];
+  if (!arn) throw new ConfigError(`Missing configuration: the ${workflow} state machine ARN`);
+  return arn;
+}
+
+/**
+ * Wrap a handler factory so the Lambda entry builds its dependencies once, on the first
+ * invocation, and warm invocations reuse them.
+ */
+export function lambdaHandler<I, O>(create: (deps: Deps) => (input: I) => Promise<O>): (input: I) => Promise<O> {
+  let handler: ((input: I) => Promise<O>) | undefined;
+  return (input: I) => {
+    handler ??= create(depsFromConfig());
+    return handler(input);
+  };
+}
+
+export type { ComputeProvider };

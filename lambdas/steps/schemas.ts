@@ -1,0 +1,25 @@
+import { z } from 'zod';
+
+/** Fields every fenced step receives: who, which instance, and the claim (the execution name). */
+export const fencedStepInput = z.object({
+  instanceId: z.string().min(1),
+  owner: z.string().min(1),
+  claim: z.string().min(1),
+});
+
+/** A failure as Step Functions hands it to a Catch target. */
+export const stepFailureSchema = z.object({ Error: z.string(), Cause: z.string().optional() });
+export type StepFailure = z.infer<typeof stepFailureSchema>;
+
+/** A readable message from a Catch result: the Lambda error message inside Cause, else the error name. */
+export function failureMessage(failure: StepFailure): string {
+  if (failure.Cause) {
+    try {
+      const cause = JSON.parse(failure.Cause) as { errorMessage?: string };
+      if (cause.errorMessage) return cause.errorMessage;
+    } catch {
+      return failure.Cause;
+    }
+  }
+  return failure.Error;
+}
