@@ -1,0 +1,85 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { startApiServer, type LocalApiServer } from '../../infra/local/api-server';
+import { ensureDevKey, mintDevToken, type DevKey, type DevTokenClaims } from '../../infra/local/dev-auth';
+import { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from '../../infra/local/runtime';
+import { keys } from '../../lambdas/adapters/dynamo';
+import type { InstanceItem } from '../../lambdas/domain/instance';
+import type { ComputeProvider } from '../../lambdas/providers/compute-provider';
+import { FaultInjectingProvider } from '../../lambdas/providers/local/fault-injecting-provider';
+import { LocalComputeProvider } from '../../lambdas/providers/local/local-provider';
+
+/** A whole local slipway for one test file: its own table, provider root and servers. */
+export interface Harness {
+  runtime: LocalRuntime;
+  api: LocalApiServer;
+  provider: FaultInjectingProvider;
+  local: LocalComputeProvider;
+  key: DevKey;
+  token(claims: DevTokenClaims): Promise<string>;
+  request(method: string, urlPath: string, options?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; headers: Headers; body: any }>;
+  instanceItem(instanceId: string): Promise<InstanceItem | undefined>;
+  item(key: { pk: string; sk: string }): Promise<Record<string, unknown> | undefined>;
+  waitForExecution(executionArn: string): ReturnType<LocalRuntime['stepFunctions']['waitForExecution']>;
+  close(): Promise<void>;
+}
+
+/** Start a harness against the Jest-wide DynamoDB Local. */
+export async function startHarness(options: Partial<LocalRuntimeOptions> & { wrap?: (p: ComputeProvider) => ComputeProvider } = {}): Promise<Harness> {
+  const endpoint = process.env.SLIPWAY_TEST_DYNAMODB_ENDPOINT;
+  if (!endpoint) throw new Error('SLIPWAY_TEST_DYNAMODB_ENDPOINT is unset: this test needs the dynamo global setup');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-test-'));
+  const local = new LocalComputeProvider({ rootDir: path.join(dir, 'provider') });
+  const provider = new FaultInjectingProvider(local);
+  const runtime = await startLocalRuntime({
+    dynamoEndpoint: endpoint,
+    tableName: `t-${randomUUID()}`,
+    provider,
+    retryDelayScale: 0.01,
+    logLevel: 'SILENT' as 'ERROR',
+    ...options,
+  });
+  const key = await ensureDevKey(dir);
+  const api = await startApiServer(runtime, { jwks: key.jwks });
+  const harness: Harness = {
+    runtime,
+    api,
+    provider,
+    local,
+    key,
+    token: (claims) => mintDevToken(key, claims),
+    async request(method, urlPath, { token, body, headers = {} } = {}) {
+      const res = await fetch(`${api.url}${urlPath}`, {
+        method,
+        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        /* keep text */
+      }
+      return { status: res.status, headers: res.headers, body: parsed };
+    },
+    async instanceItem(instanceId) {
+      return (await harness.item(keys.instance(instanceId))) as InstanceItem | undefined;
+    },
+    async item(key) {
+      const out = await runtime.deps.db.send(new GetCommand({ TableName: runtime.deps.tableName, Key: key, ConsistentRead: true }));
+      return out.Item;
+    },
+    waitForExecution: (arn) => runtime.stepFunctions.waitForExecution(arn),
+    async close() {
+      await api.close();
+      await runtime.close();
+      await local.shutdown();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return harness;
+}
