@@ -264,6 +264,23 @@ describe('LocalComputeProvider machines', () => {
     expect(bootLines(await getAnswer(started.endpoint))).toHaveLength(1);
   });
 
+  it('leaves no process running when a destroy races starts and stops', async () => {
+    const provider = newProvider();
+    const { machine } = await startedMachine(provider);
+    const pid = (await provider.processId(machine.id))!;
+
+    await Promise.allSettled([
+      provider.stopMachine(machine.id),
+      provider.startMachine(machine.id),
+      provider.destroyMachine(machine.id),
+      provider.startMachine(machine.id),
+    ]);
+
+    expect(await provider.getMachine(machine.id)).toMatchObject({ state: 'destroyed', endpoint: null });
+    expect(await provider.processId(machine.id)).toBeNull();
+    expect(isAlive(pid)).toBe(false);
+  });
+
   it('mounts a volume on one machine only, even when creates race', async () => {
     const provider = newProvider();
     const volume = await provider.createVolume({ name: 'v', region: 'local', sizeGb: 1, tags: tags('i1') });
