@@ -18,6 +18,7 @@ const needsDynamo = { globalSetup: '<rootDir>/test/support/dynamo-global-setup.t
 
 /** @type {import('jest').Config} */
 module.exports = {
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
   projects: [
     project('unit'),
     project('dynamo', needsDynamo),

@@ -33,7 +33,7 @@ describe('the provision workflow', () => {
     expect(closed.status).toBe('SUCCEEDED');
     const got = await h.request('GET', `/v1/instances/${res.body.instance.id}`, { token });
     expect(got.body).toMatchObject({ id: res.body.instance.id, name: 'hello', status: 'running', currentOperation: null, lastStartError: null });
-    const answer = await fetch(got.body.endpoint).then((r) => r.json());
+    const answer = (await fetch(got.body.endpoint).then((r) => r.json())) as { instanceId: string };
     expect(answer.instanceId).toBe(res.body.instance.id);
     expect(await h.item(keys.reservation('user:wf-happy'))).toMatchObject({ status: 'completed', instanceId: res.body.instance.id, version: 1 });
     const inventory = await h.local.inventory({ owner: 'user:wf-happy' });
