@@ -46,6 +46,8 @@ export interface AslMachine {
 export interface PreparedDefinition {
   /** The runtime copy: retry pauses scaled, library quirks neutralised; validated as written. */
   runtime: StateMachine;
+  /** The adjusted definition `runtime` executes (kept for inspection and tests). */
+  runtimeDefinition: AslMachine;
   /** Every state by name, nested ones included (ASL state names are unique machine-wide). */
   states: ReadonlyMap<string, AslState>;
 }
@@ -84,7 +86,7 @@ export function prepareDefinition(name: string, definitionText: string, retryDel
   const runtime = new StateMachine(runtimeDefinition as unknown as StateMachineDefinition, {
     validationOptions: { noValidate: true },
   });
-  return { runtime, states };
+  return { runtime, runtimeDefinition, states };
 }
 
 /** A copy of `machine` with every state (recursively) adjusted; `visit` sees each original state. */
