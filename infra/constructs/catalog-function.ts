@@ -1,0 +1,81 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import path from 'node:path';
+import type { FunctionDefinition } from '../function-catalog';
+
+/** Repository root: catalog entries are relative to it, and it holds the lockfile. */
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+
+/** Properties of one catalog function. */
+export interface CatalogFunctionProps {
+  definition: FunctionDefinition;
+  /** Environment beyond what every function gets. */
+  environment: Record<string, string>;
+  logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  logRetention: logs.RetentionDays;
+}
+
+/**
+ * One catalog entry as a Lambda function: bundled locally with esbuild, with its own log group
+ * and its own role. The role starts empty apart from writing to that log group, so it carries no
+ * managed policy (AWSLambdaBasicExecutionRole grants logs on `*`); the stack adds grants.
+ */
+export class CatalogFunction extends Construct {
+  readonly function: NodejsFunction;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: CatalogFunctionProps) {
+    super(scope, id);
+    const { definition } = props;
+
+    // Logs are operational, not state: they age out and go with the stateless stack.
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `slipway ${definition.id}: ${definition.description}`.slice(0, 1000),
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: path.join(REPO_ROOT, definition.entry),
+      handler: 'handler',
+      description: definition.description,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      timeout: Duration.seconds(definition.timeoutSeconds),
+      memorySize: definition.memoryMb,
+      role: this.role,
+      logGroup: this.logGroup,
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
+      environment: {
+        POWERTOOLS_SERVICE_NAME: 'slipway',
+        LOG_LEVEL: props.logLevel,
+        // The bundle ships a source map; stack traces in the logs point at the TypeScript.
+        NODE_OPTIONS: '--enable-source-maps',
+        ...props.environment,
+      },
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        target: 'node22',
+        format: OutputFormat.CJS,
+        // Bundle the pinned @aws-sdk/* clients instead of relying on the runtime's copy, so AWS
+        // runs the same SDK version the tests and the local runtime run.
+        externalModules: [],
+        forceDockerBundling: false,
+        // esbuild's per-file size report drowns synth output; its warnings still show.
+        logLevel: LogLevel.WARNING,
+      },
+    });
+  }
+}
