@@ -11,6 +11,7 @@ import { FUNCTION_CATALOG } from '../../../infra/function-catalog';
 import type { OrchestrationStack } from '../../../infra/orchestration-stack';
 import type { StatefulStack } from '../../../infra/stateful-stack';
 
+/** The account and region the tests synthesize for, so ARNs render to fixed strings. */
 export const ACCOUNT = '123456789012';
 export const REGION = 'eu-west-1';
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
