@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, type RunOptions } from 'aws-local-stepfunctions';
 import { prepareDefinition, type AslState, type PreparedDefinition } from './definition';
-import { ExecutionJournal, type HistoryEvent, type LibraryEvent } from './history';
+import { ExecutionJournal, type LibraryEvent } from './history';
 import { asLambdaResult, taskFailureFor, UncatchableTaskFailure } from './lambda-semantics';
+import type { ExecutionClosedEvent as ClosedExecution, LocalTaskHandler as TaskHandler } from './index';
 import { SfnServiceError } from './service-error';
 
 /**
@@ -14,23 +15,6 @@ import { SfnServiceError } from './service-error';
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
 /** A closed execution's status. */
 export type ClosedStatus = Exclude<ExecutionStatus, 'RUNNING'>;
-
-/** What the engine reports when an execution closes (dates as ISO 8601). */
-export interface ClosedExecution {
-  executionArn: string;
-  stateMachineArn: string;
-  name: string;
-  status: ClosedStatus;
-  startDate: string;
-  stopDate: string;
-  input: string;
-  output?: string;
-  error?: string;
-  cause?: string;
-}
-
-/** An in-process stand-in for the Lambda function behind a Task state's Resource. */
-export type TaskHandler = (input: unknown) => Promise<unknown>;
 
 /** How the engine is set up. */
 export interface EngineOptions {
@@ -407,4 +391,3 @@ function logError(message: string, details: { executionArn: string; error: unkno
   console.error(JSON.stringify({ level: 'ERROR', service: 'local-stepfunctions', message, executionArn: details.executionArn, error }));
 }
 
-export type { HistoryEvent };
