@@ -44,6 +44,8 @@ export interface LocalRuntime {
   deps: Deps;
   stepFunctions: LocalStepFunctions;
   provider: ComputeProvider;
+  /** The in-process step handlers by catalog id (tests replay steps with them). */
+  taskHandlers: Record<string, (input: unknown) => Promise<unknown>>;
   close(): Promise<void>;
 }
 
@@ -85,12 +87,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     },
   };
 
-  const taskHandlers: Record<string, (input: unknown) => Promise<unknown>> = {};
+  const byId: Record<string, (input: unknown) => Promise<unknown>> = {};
   for (const fn of FUNCTION_CATALOG.filter((f) => f.invokedBy.length > 0)) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const mod = require(path.join(REPO_ROOT, fn.entry)) as HandlerModule;
-    taskHandlers[localFunctionArn(fn.id)] = mod.createHandler(deps);
+    byId[fn.id] = mod.createHandler(deps);
   }
+  const taskHandlers = Object.fromEntries(Object.entries(byId).map(([id, handler]) => [localFunctionArn(id), handler]));
 
   const stepFunctions = await startLocalStepFunctions({
     host: options.host ?? '127.0.0.1',
@@ -111,6 +114,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     deps,
     stepFunctions,
     provider,
+    taskHandlers: byId,
     async close() {
       await stepFunctions.close();
       const closable = provider as { shutdown?: () => Promise<void> };

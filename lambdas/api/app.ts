@@ -5,6 +5,8 @@ import type { z } from 'zod';
 import { admitProvision, provisionRequestSchema } from '../domain/admission';
 import { getVisibleInstance, listInstances } from '../domain/instance-queries';
 import { toInstanceView } from '../domain/instance';
+import { requestOperation } from '../domain/lifecycle';
+import type { LifecycleOperation } from '../domain/claims';
 import type { Deps } from '../shared/deps';
 import { ForbiddenError, ValidationFailedError } from '../shared/errors';
 import { mayActFor, ownersOf, requireScope, type Caller, type TokenVerifier } from './auth';
@@ -16,6 +18,7 @@ import {
   instancePageSchema,
   instanceViewSchema,
   listQuerySchema,
+  operationAcceptedSchema,
   ownerQuerySchema,
   problemResponse as problemDoc,
   problemResponses,
@@ -86,6 +89,24 @@ const getInstanceRoute = createRoute({
   },
 });
 
+/** A lifecycle route: claim first, then the workflow; the loser of a race gets 409 and causes nothing. */
+function lifecycleRoute(operation: LifecycleOperation) {
+  return createRoute({
+    method: operation === 'destroy' ? 'delete' : 'post',
+    path: operation === 'destroy' ? '/v1/instances/{id}' : `/v1/instances/{id}/${operation}`,
+    summary: operation === 'destroy' ? 'Destroy the instance (machine and volume)' : `${operation[0]!.toUpperCase()}${operation.slice(1)} the instance`,
+    security: [{ bearer: [] }],
+    request: { params: instanceIdParamSchema },
+    responses: {
+      202: { description: 'Claimed; the operation runs', content: { 'application/json': { schema: operationAcceptedSchema } } },
+      ...problemResponses,
+      404: problemDoc('instance_not_found'),
+      409: problemDoc('instance_busy (another operation holds the claim) or invalid_state'),
+      503: problemDoc('workflow_unavailable; the claim was handed back, retry'),
+    },
+  });
+}
+
 /** Build the HTTP app: the same app behind API Gateway (Lambda) and the local Node server. */
 export function createApp(options: ApiOptions): OpenAPIHono<Env> {
   const { deps, verifyToken } = options;
@@ -140,6 +161,13 @@ export function createApp(options: ApiOptions): OpenAPIHono<Env> {
     const item = await getVisibleInstance(deps, c.req.valid('param').id, ownersOf(c.get('caller')));
     return c.json(toInstanceView(item), 200);
   });
+
+  for (const operation of ['start', 'stop', 'restart', 'destroy'] as const) {
+    app.openapi(lifecycleRoute(operation), async (c) => {
+      const accepted = await requestOperation(deps, c.req.valid('param').id, ownersOf(c.get('caller')), operation);
+      return c.json(accepted, 202);
+    });
+  }
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
   app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'slipway', version: '1', description: 'Control plane for compute instances.' } });

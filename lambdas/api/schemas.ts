@@ -24,6 +24,7 @@ export const instanceViewSchema = z
     lastStartError: errorRecord,
     lastDestroyError: errorRecord,
     lastRecoveryError: errorRecord,
+    lastStopError: errorRecord,
     createdAt: z.string(),
     updatedAt: z.string(),
   })
@@ -82,3 +83,10 @@ export const problemResponses = {
 export function problemResponse(description: string) {
   return { description, content: { 'application/problem+json': { schema: problemSchema } } } as const;
 }
+
+export const operationAcceptedSchema = z
+  .object({
+    instance: instanceViewSchema,
+    operation: z.object({ kind: z.enum(['start', 'stop', 'restart', 'destroy']), executionName: z.string(), executionArn: z.string() }),
+  })
+  .openapi('OperationAccepted');

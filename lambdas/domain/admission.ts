@@ -156,6 +156,8 @@ function draftAdmission(deps: Deps, owner: Owner, body: ProvisionRequest, smArn:
     claim: name,
     operation: 'provision',
     version: 1,
+    countsTowardQuota: true,
+    operations: [{ kind: 'provision', executionName: name, requestedAt: at }],
     createdAt: at,
     updatedAt: at,
   };

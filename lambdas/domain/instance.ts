@@ -58,10 +58,22 @@ export interface InstanceItem {
   lastStartError?: ErrorRecord;
   lastDestroyError?: ErrorRecord;
   lastRecoveryError?: ErrorRecord;
+  lastStopError?: ErrorRecord;
   restartingAt?: string;
+  /** True while the instance holds one of its owner's quota slots (cleared exactly once). */
+  countsTowardQuota?: boolean;
+  /** The instance's recent operations, newest last, for `GET …/operations` (bounded). */
+  operations?: OperationRecord[];
   createdAt: string;
   updatedAt: string;
   expiresAt?: number;
+}
+
+/** One operation an instance ran: which workflow and which execution. */
+export interface OperationRecord {
+  kind: Operation;
+  executionName: string;
+  requestedAt: string;
 }
 
 /** The deterministic execution name of an operation (ARCHITECTURE §6). */
@@ -87,6 +99,7 @@ export interface InstanceView {
   lastStartError: ErrorRecord | null;
   lastDestroyError: ErrorRecord | null;
   lastRecoveryError: ErrorRecord | null;
+  lastStopError: ErrorRecord | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -110,6 +123,7 @@ export function toInstanceView(item: InstanceItem): InstanceView {
     lastStartError: item.lastStartError ?? null,
     lastDestroyError: item.lastDestroyError ?? null,
     lastRecoveryError: item.lastRecoveryError ?? null,
+    lastStopError: item.lastStopError ?? null,
     createdAt: item.createdAt,
     updatedAt: item.updatedAt,
   };

@@ -102,7 +102,7 @@ export function failProvision(deps: Deps, input: Fenced & { error: { message: st
     deps,
     input,
     {
-      set: { status: 'failed', lastStartError: { ...input.error, at: now.toISOString() }, expiresAt: ttlAfter(now, deps.settings.failedRetentionSeconds) },
+      set: { status: 'failed', countsTowardQuota: false, lastStartError: { ...input.error, at: now.toISOString() }, expiresAt: ttlAfter(now, deps.settings.failedRetentionSeconds) },
       remove: ['machineId', 'volumeId', 'endpoint'],
     },
     { to: 'released', from: ['admitted', 'provider_work_started'] },

@@ -12,6 +12,12 @@ const configSchema = z.object({
   /** Set only for the local Step Functions endpoint; unset on AWS. */
   STEPFUNCTIONS_ENDPOINT: z.string().url().optional(),
   PROVISION_STATE_MACHINE_ARN: z.string().min(1).optional(),
+  START_STATE_MACHINE_ARN: z.string().min(1).optional(),
+  STOP_STATE_MACHINE_ARN: z.string().min(1).optional(),
+  RESTART_STATE_MACHINE_ARN: z.string().min(1).optional(),
+  DESTROY_STATE_MACHINE_ARN: z.string().min(1).optional(),
+  /** Base of console links to executions, e.g. https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/ */
+  EXECUTION_CONSOLE_URL_PREFIX: z.string().url().optional(),
   JWT_ISSUER: z.string().min(1).optional(),
   JWT_AUDIENCE: z.string().min(1).optional(),
   /** Where the issuer publishes its signing keys (OIDC `jwks_uri`). */

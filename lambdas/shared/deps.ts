@@ -4,6 +4,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { createDocumentClient } from '../adapters/dynamo';
 import type { ComputeProvider, ProviderRegistry } from '../providers/compute-provider';
 import { createProviderRegistry } from '../providers/registry';
+import type { WorkflowName } from '../../infra/function-catalog';
 import { ConfigError, loadConfig, type Config } from './config';
 
 /** Tunables the use cases read; configuration, with defaults in the config schema. */
@@ -24,7 +25,10 @@ export interface Deps {
   db: DynamoDBDocumentClient;
   tableName: string;
   sfn: SFNClient;
-  stateMachines: { provision: string };
+  /** State machine ARN per workflow; empty when this function starts none. */
+  stateMachines: Record<WorkflowName, string>;
+  /** Prefix of console links to executions (AWS only). */
+  consoleUrlPrefix?: string;
   providers: ProviderRegistry;
   now: () => Date;
   logger: Logger;
@@ -51,7 +55,14 @@ export function depsFromConfig(config: Config = loadConfig(), overrides: Partial
     db: overrides.db ?? createDocumentClient({ region: config.AWS_REGION, endpoint: config.DYNAMODB_ENDPOINT }),
     tableName: config.TABLE_NAME,
     sfn: overrides.sfn ?? new SFNClient({ region: config.AWS_REGION, endpoint: config.STEPFUNCTIONS_ENDPOINT }),
-    stateMachines: overrides.stateMachines ?? { provision: config.PROVISION_STATE_MACHINE_ARN ?? '' },
+    stateMachines: overrides.stateMachines ?? {
+      provision: config.PROVISION_STATE_MACHINE_ARN ?? '',
+      start: config.START_STATE_MACHINE_ARN ?? '',
+      stop: config.STOP_STATE_MACHINE_ARN ?? '',
+      restart: config.RESTART_STATE_MACHINE_ARN ?? '',
+      destroy: config.DESTROY_STATE_MACHINE_ARN ?? '',
+    },
+    consoleUrlPrefix: config.EXECUTION_CONSOLE_URL_PREFIX,
     providers: overrides.providers ?? createProviderRegistry({ localRoot: config.LOCAL_PROVIDER_ROOT }),
     now: overrides.now ?? (() => new Date()),
     logger,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { fencedInstanceUpdate, requireClaim } from '../domain/fence';
+import { MOUNT_PATH } from '../domain/mount-repair';
 import { createOrAdoptMachine, provisionTags } from '../domain/provider-resources';
 import { defineStep } from './define-step';
 import { fencedStepInput } from './schemas';
@@ -13,8 +14,6 @@ const input = fencedStepInput.extend({
   reservationVersion: z.number().int().positive(),
 });
 
-/** Where every machine mounts its instance's volume. */
-export const MOUNT_PATH = '/data';
 
 /** Create (or adopt) the instance's machine on its volume and record its id, fenced by the claim. */
 export const step = defineStep('CreateMachine', input, async (deps, input) => {

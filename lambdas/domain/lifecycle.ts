@@ -1,0 +1,43 @@
+import { executionArnOf, startNamedExecution } from '../adapters/workflows';
+import type { Deps } from '../shared/deps';
+import { WorkflowUnavailableError } from '../shared/errors';
+import { claimInstance, releaseClaim, type LifecycleOperation } from './claims';
+import { toInstanceView, type InstanceView } from './instance';
+
+/** What a lifecycle request answers (202). */
+export interface OperationAccepted {
+  instance: InstanceView;
+  operation: { kind: LifecycleOperation; executionName: string; executionArn: string };
+}
+
+/** The input every lifecycle execution gets; the steps read the rest from the instance item. */
+export interface LifecycleExecutionInput {
+  instanceId: string;
+  owner: string;
+  provider: string;
+  operation: LifecycleOperation;
+}
+
+/**
+ * Claim the instance, then start the operation's workflow under the claim's deterministic name.
+ * If the workflow cannot be started, the claim is handed back (fenced) so the instance is not
+ * left looking busy, and the caller is told to retry.
+ */
+export async function requestOperation(deps: Deps, instanceId: string, owners: readonly string[], operation: LifecycleOperation): Promise<OperationAccepted> {
+  const claim = await claimInstance(deps, instanceId, owners, operation);
+  const { instance } = claim;
+  const stateMachineArn = deps.stateMachines[operation];
+  const input: LifecycleExecutionInput = { instanceId, owner: instance.owner, provider: instance.provider, operation };
+  try {
+    await startNamedExecution(deps.sfn, stateMachineArn, claim.executionName, input);
+  } catch (error) {
+    deps.logger.error('could not start workflow; returning the claim', { instanceId, executionName: claim.executionName, error: error as Error });
+    await releaseClaim(deps, instanceId, claim.executionName, { set: { status: claim.previousStatus } }).catch(() => undefined);
+    throw new WorkflowUnavailableError(claim.executionName, { cause: error });
+  }
+  deps.logger.info('operation started', { instanceId, owner: instance.owner, operation, executionName: claim.executionName });
+  return {
+    instance: toInstanceView(instance),
+    operation: { kind: operation, executionName: claim.executionName, executionArn: executionArnOf(stateMachineArn, claim.executionName) },
+  };
+}
