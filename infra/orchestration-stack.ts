@@ -77,11 +77,15 @@ export class OrchestrationStack extends Stack {
       ),
     });
 
+    const executionConsoleUrlPrefix = `https://${this.region}.console.aws.amazon.com/states/home?region=${this.region}#/v2/executions/details/`;
+
     const functions: Record<string, NodejsFunction> = {};
     for (const definition of FUNCTION_CATALOG) {
       const starts = definition.permissions.startsWorkflows ?? [];
       const environment: Record<string, string> = { TABLE_NAME: props.table.tableName };
       for (const workflow of starts) environment[stateMachineArnEnvVar(workflow)] = workflowArns(workflow).stateMachine;
+      // Operators follow an operation from the API answer straight to its execution in the console.
+      if (starts.length > 0) environment.EXECUTION_CONSOLE_URL_PREFIX = executionConsoleUrlPrefix;
       if (definition.id === API_FUNCTION_ID) {
         Object.assign(environment, { JWT_ISSUER: jwtIssuer, JWT_AUDIENCE: jwtAudience, JWT_JWKS_URL: jwksUrl });
       }

@@ -142,12 +142,14 @@ describe('IAM', () => {
     if (starts.length === 0) expect(stateActions).toEqual([]);
   });
 
-  it('lets the Api function start only the provision state machine, which the stack names so', () => {
+  it('lets the Api function start only its workflows, each a state machine the stack names so', () => {
     const roleId = logicalId(synth.orchestration.functions.Api!.role!);
+    const starts = FUNCTION_CATALOG.find((fn) => fn.id === 'Api')?.permissions.startsWorkflows ?? [];
     const names = Object.values(resourcesOf(template, 'AWS::StepFunctions::StateMachine')).map((sm) => sm.Properties?.StateMachineName);
 
-    expect(resourcesFor(roleId, 'states:StartExecution')).toEqual([stateMachineArnOf('provision')]);
-    expect(names).toContain(WORKFLOWS.provision.stateMachineName);
+    expect(starts).toContain('provision');
+    expect(resourcesFor(roleId, 'states:StartExecution')).toEqual(starts.map(stateMachineArnOf).sort());
+    expect(names).toEqual(expect.arrayContaining(starts.map((wf) => WORKFLOWS[wf].stateMachineName)));
   });
 
   it.each(FUNCTION_CATALOG.map((fn) => [fn.id, fn] as const))('gives %s the table access its catalog entry names, on the table and its indexes', (_id, fn) => {
@@ -185,6 +187,9 @@ describe('functions', () => {
     for (const workflow of starts) expect(render(env[stateMachineArnEnvVar(workflow)])).toBe(stateMachineArnOf(workflow));
     const stateMachineVars = Object.keys(env).filter((name) => name.endsWith('_STATE_MACHINE_ARN'));
     expect(stateMachineVars.sort()).toEqual(starts.map(stateMachineArnEnvVar).sort());
+    expect(env.EXECUTION_CONSOLE_URL_PREFIX).toBe(
+      starts.length > 0 ? `https://${REGION}.console.aws.amazon.com/states/home?region=${REGION}#/v2/executions/details/` : undefined,
+    );
   });
 
   it('hands the Api function the JWT settings from the deploy parameters', () => {
