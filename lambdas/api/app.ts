@@ -8,7 +8,7 @@ import { toInstanceView } from '../domain/instance';
 import { requestOperation } from '../domain/lifecycle';
 import type { LifecycleOperation } from '../domain/claims';
 import type { Deps } from '../shared/deps';
-import { ForbiddenError, ValidationFailedError } from '../shared/errors';
+import { ForbiddenError, OwnerNotFoundError, ValidationFailedError } from '../shared/errors';
 import { mayActFor, ownersOf, requireScope, type Caller, type TokenVerifier } from './auth';
 import { problemResponse } from './problem';
 import {
@@ -44,7 +44,7 @@ function actingOwner(caller: Caller, requested: string | undefined, onDenied: 'f
   const owner = requested ?? caller.owner;
   if (mayActFor(caller, owner)) return owner;
   if (onDenied === 'forbidden') throw new ForbiddenError(`This token may not act for ${owner}.`);
-  return '';
+  throw new OwnerNotFoundError(owner);
 }
 
 const createInstanceRoute = createRoute({
@@ -73,7 +73,11 @@ const listInstancesRoute = createRoute({
   summary: "List the caller's (or an org's) live instances, newest first",
   security: [{ bearer: [] }],
   request: { query: listQuerySchema },
-  responses: { 200: { description: 'A page of instances', content: { 'application/json': { schema: instancePageSchema } } }, ...problemResponses },
+  responses: {
+    200: { description: 'A page of instances', content: { 'application/json': { schema: instancePageSchema } } },
+    ...problemResponses,
+    404: problemDoc('owner_not_found: the token may not act for that owner'),
+  },
 });
 
 const getInstanceRoute = createRoute({
@@ -152,8 +156,6 @@ export function createApp(options: ApiOptions): OpenAPIHono<Env> {
     const caller = c.get('caller');
     const query = c.req.valid('query');
     const owner = actingOwner(caller, query.owner, 'not_found');
-    // Listing an owner you may not act for reads as an empty list of nothing: no probe of who exists.
-    if (!owner) return c.json({ items: [], nextCursor: null }, 200);
     return c.json(await listInstances(deps, owner, { limit: query.limit, cursor: query.cursor }), 200);
   });
 

@@ -26,6 +26,7 @@ const MAPPINGS: Partial<Record<string, Mapping>> = {
   [ErrorNames.Unauthorized]: { status: 401, code: 'unauthorized', title: 'Authentication required' },
   [ErrorNames.Forbidden]: { status: 403, code: 'forbidden', title: 'Not allowed' },
   [ErrorNames.InstanceNotFound]: { status: 404, code: 'instance_not_found', title: 'Instance not found' },
+  [ErrorNames.OwnerNotFound]: { status: 404, code: 'owner_not_found', title: 'Owner not found' },
   [ErrorNames.ProvisionInProgress]: { status: 409, code: 'provision_in_progress', title: 'A provision is already in progress' },
   [ErrorNames.ReconciliationPending]: { status: 409, code: 'reconciliation_pending', title: 'Reconciliation pending' },
   [ErrorNames.InstanceBusy]: { status: 409, code: 'instance_busy', title: 'Instance busy' },

@@ -24,6 +24,7 @@ export const ErrorNames = {
   IdempotencyKeyReused: 'IdempotencyKeyReused',
   QuotaExceeded: 'QuotaExceeded',
   InstanceNotFound: 'InstanceNotFound',
+  OwnerNotFound: 'OwnerNotFound',
   InstanceBusy: 'InstanceBusy',
   InvalidState: 'InvalidState',
   ContentionTimeout: 'ContentionTimeout',
@@ -224,5 +225,12 @@ export class WorkflowUnavailableError extends SlipwayError {
   override readonly transient = true;
   constructor(readonly executionName: string, options: ErrorOptions = {}) {
     super(ErrorNames.WorkflowUnavailable, `The operation was recorded but its workflow could not be started yet (${executionName}); retry with the same Idempotency-Key.`, options);
+  }
+}
+
+/** The caller may not act for (or see) that owner; reads as not found so owners cannot be probed. */
+export class OwnerNotFoundError extends SlipwayError {
+  constructor(owner: string, options: ErrorOptions = {}) {
+    super(ErrorNames.OwnerNotFound, `Owner ${owner} was not found.`, options);
   }
 }

@@ -33,14 +33,15 @@ export async function startHarness(options: Partial<LocalRuntimeOptions> & { wra
   if (!endpoint) throw new Error('SLIPWAY_TEST_DYNAMODB_ENDPOINT is unset: this test needs the dynamo global setup');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-test-'));
   const local = new LocalComputeProvider({ rootDir: path.join(dir, 'provider') });
-  const provider = new FaultInjectingProvider(local);
+  const provider = new FaultInjectingProvider(options.wrap ? options.wrap(local) : local);
+  const { wrap: _wrap, ...runtimeOptions } = options;
   const runtime = await startLocalRuntime({
     dynamoEndpoint: endpoint,
     tableName: `t-${randomUUID()}`,
     provider,
     retryDelayScale: 0.01,
     logLevel: 'SILENT' as 'ERROR',
-    ...options,
+    ...runtimeOptions,
   });
   const key = await ensureDevKey(dir);
   const api = await startApiServer(runtime, { jwks: key.jwks });
