@@ -1,4 +1,4 @@
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { keys, isConditionFailed } from '../adapters/dynamo';
 import type { Deps } from '../shared/deps';
 import { ClaimLostError } from '../shared/errors';
@@ -66,4 +66,29 @@ export async function requireClaim(deps: Deps, instanceId: string, claim: string
 /** Where a final step's condition failed: did this very execution already finish it? */
 export function alreadyFinishedBy(item: InstanceItem | null, claim: string): boolean {
   return !!item && item.claim === undefined && item.lastClaim === claim;
+}
+
+/** One item of a TransactWriteItems. */
+export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+/**
+ * The release of a claim as a transaction item: the outcome, `lastClaim = claim` and `claim`
+ * removed, all fenced on `claim = :mine`. Final steps that must change other items atomically
+ * (reservation, quota) put this first in their transaction.
+ */
+export function claimReleaseItem(deps: Deps, instanceId: string, claim: string, outcome: InstanceUpdate): TransactItem {
+  const { expression, names, values } = updateExpression({
+    set: { ...outcome.set, lastClaim: claim, updatedAt: deps.now().toISOString() },
+    remove: [...(outcome.remove ?? []), 'claim', 'attentionShard', 'attentionAt'],
+  });
+  return {
+    Update: {
+      TableName: deps.tableName,
+      Key: keys.instance(instanceId),
+      UpdateExpression: expression,
+      ConditionExpression: '#fenceClaim = :fenceClaim',
+      ExpressionAttributeNames: { ...names, '#fenceClaim': 'claim' },
+      ExpressionAttributeValues: { ...values, ':fenceClaim': claim },
+    },
+  };
 }

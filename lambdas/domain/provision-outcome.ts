@@ -2,7 +2,7 @@ import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { ATTENTION_SHARD, cancellationCodes, keys, ttlAfter } from '../adapters/dynamo';
 import type { Deps } from '../shared/deps';
 import { ClaimLostError, ReservationLostError } from '../shared/errors';
-import { alreadyFinishedBy, updateExpression, type InstanceUpdate } from './fence';
+import { alreadyFinishedBy, claimReleaseItem, type InstanceUpdate, type TransactItem } from './fence';
 import { readInstance } from './instance-queries';
 
 interface Fenced {
@@ -24,22 +24,9 @@ async function finishProvision(
   quotaDelta: number,
 ): Promise<void> {
   const now = deps.now().toISOString();
-  const update = updateExpression({
-    set: { ...instance.set, lastClaim: input.claim, updatedAt: now },
-    remove: [...(instance.remove ?? []), 'claim', 'attentionShard', 'attentionAt'],
-  });
   const fromValues = Object.fromEntries(reservation.from.map((s, i) => [`:from${i}`, s]));
-  const items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = [
-    {
-      Update: {
-        TableName: deps.tableName,
-        Key: keys.instance(input.instanceId),
-        UpdateExpression: update.expression,
-        ConditionExpression: '#fenceClaim = :fenceClaim',
-        ExpressionAttributeNames: { ...update.names, '#fenceClaim': 'claim' },
-        ExpressionAttributeValues: { ...update.values, ':fenceClaim': input.claim },
-      },
-    },
+  const items: TransactItem[] = [
+    claimReleaseItem(deps, input.instanceId, input.claim, instance),
     {
       Update: {
         TableName: deps.tableName,

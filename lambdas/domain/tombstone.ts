@@ -1,8 +1,8 @@
-import { TransactWriteCommand, UpdateCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { cancellationCodes, isConditionFailed, keys, ttlAfter } from '../adapters/dynamo';
 import type { Deps } from '../shared/deps';
 import { ClaimLostError } from '../shared/errors';
-import { alreadyFinishedBy, requireClaim, updateExpression } from './fence';
+import { alreadyFinishedBy, claimReleaseItem, requireClaim, type TransactItem } from './fence';
 import { readInstance } from './instance-queries';
 
 /** How long a destroyed instance stays as a tombstone, so late retries cannot resurrect it. */
@@ -21,21 +21,11 @@ export async function tombstoneInstance(deps: Deps, input: { instanceId: string;
     throw error;
   }
   const now = deps.now();
-  const update = updateExpression({
-    set: { status: 'destroyed', lastClaim: input.claim, countsTowardQuota: false, expiresAt: ttlAfter(now, TOMBSTONE_SECONDS), destroyedAt: now.toISOString(), updatedAt: now.toISOString() },
-    remove: ['claim', 'endpoint', 'attentionShard', 'attentionAt', 'lastDestroyError', 'restartingAt'],
-  });
-  const items: NonNullable<TransactWriteCommandInput['TransactItems']> = [
-    {
-      Update: {
-        TableName: deps.tableName,
-        Key: keys.instance(input.instanceId),
-        UpdateExpression: update.expression,
-        ConditionExpression: '#fenceClaim = :fenceClaim',
-        ExpressionAttributeNames: { ...update.names, '#fenceClaim': 'claim' },
-        ExpressionAttributeValues: { ...update.values, ':fenceClaim': input.claim },
-      },
-    },
+  const items: TransactItem[] = [
+    claimReleaseItem(deps, input.instanceId, input.claim, {
+      set: { status: 'destroyed', countsTowardQuota: false, expiresAt: ttlAfter(now, TOMBSTONE_SECONDS), destroyedAt: now.toISOString() },
+      remove: ['endpoint', 'lastDestroyError', 'restartingAt'],
+    }),
   ];
   if (instance.countsTowardQuota) {
     items.push({
