@@ -11,6 +11,7 @@ import type { Deps } from '../shared/deps';
 import { ForbiddenError, OwnerNotFoundError, ValidationFailedError } from '../shared/errors';
 import { mayActFor, ownersOf, requireScope, type Caller, type TokenVerifier } from './auth';
 import { problemResponse } from './problem';
+import { registerAdminRoutes, registerOperationsRoute } from './admin-routes';
 import {
   admissionSchema,
   idempotencyHeaderSchema,
@@ -170,6 +171,9 @@ export function createApp(options: ApiOptions): OpenAPIHono<Env> {
       return c.json(accepted, 202);
     });
   }
+
+  registerOperationsRoute(app, deps);
+  registerAdminRoutes(app, deps);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
   app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'slipway', version: '1', description: 'Control plane for compute instances.' } });

@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { ErrorNames, SlipwayError, ValidationFailedError, QuotaExceededError, ProvisionInProgressError, ReconciliationPendingError, InstanceBusyError } from '../shared/errors';
+import { ExecutionStillRunningError, ReservationNotReleasableError } from '../shared/errors';
 import type { Logger } from '@aws-lambda-powertools/logger';
 
 /** RFC 9457 problem details, with a stable machine-readable `code`. */
@@ -32,6 +33,8 @@ const MAPPINGS: Partial<Record<string, Mapping>> = {
   [ErrorNames.InstanceBusy]: { status: 409, code: 'instance_busy', title: 'Instance busy' },
   [ErrorNames.InvalidState]: { status: 409, code: 'invalid_state', title: 'Invalid state for this operation' },
   [ErrorNames.ExecutionStillRunning]: { status: 409, code: 'execution_still_running', title: 'An execution still runs' },
+  [ErrorNames.ReservationNotFound]: { status: 404, code: 'reservation_not_found', title: 'Reservation not found' },
+  [ErrorNames.ReservationNotReleasable]: { status: 409, code: 'reservation_not_releasable', title: 'Reservation already resolved' },
   [ErrorNames.IdempotencyKeyReused]: { status: 422, code: 'idempotency_key_reused', title: 'Idempotency-Key reused' },
   [ErrorNames.QuotaExceeded]: { status: 429, code: 'quota_exceeded', title: 'Instance quota exceeded', retryAfterSeconds: 60 },
   [ErrorNames.ContentionTimeout]: { status: 503, code: 'contention', title: 'Too much contention', retryAfterSeconds: 1 },
@@ -46,6 +49,8 @@ function extensionsOf(error: SlipwayError): Record<string, unknown> {
   if (error instanceof InstanceBusyError) return { instanceId: error.instanceId, heldBy: error.heldBy };
   if (error instanceof ValidationFailedError) return { errors: error.issues };
   if (error instanceof QuotaExceededError) return { limit: error.limit };
+  if (error instanceof ExecutionStillRunningError) return { executionArn: error.executionArn };
+  if (error instanceof ReservationNotReleasableError) return { reservationStatus: error.status };
   return {};
 }
 

@@ -32,6 +32,8 @@ export const ErrorNames = {
   Forbidden: 'Forbidden',
   ValidationFailed: 'ValidationFailed',
   ExecutionStillRunning: 'ExecutionStillRunning',
+  ReservationNotFound: 'ReservationNotFound',
+  ReservationNotReleasable: 'ReservationNotReleasable',
   WorkflowUnavailable: 'WorkflowUnavailable',
 } as const;
 
@@ -232,5 +234,26 @@ export class WorkflowUnavailableError extends SlipwayError {
 export class OwnerNotFoundError extends SlipwayError {
   constructor(owner: string, options: ErrorOptions = {}) {
     super(ErrorNames.OwnerNotFound, `Owner ${owner} was not found.`, options);
+  }
+}
+
+/** The owner has no reservation item at all. */
+export class ReservationNotFoundError extends SlipwayError {
+  constructor(readonly owner: string, options: ErrorOptions = {}) {
+    super(ErrorNames.ReservationNotFound, `Owner ${owner} has no reservation.`, options);
+  }
+}
+
+/** The reservation is already resolved (`completed` or `released`): there is nothing to release. */
+export class ReservationNotReleasableError extends SlipwayError {
+  constructor(readonly owner: string, readonly status: string, options: ErrorOptions = {}) {
+    super(ErrorNames.ReservationNotReleasable, `The reservation of ${owner} is ${status}; only an unresolved reservation can be released.`, options);
+  }
+}
+
+/** A workflow execution that must have finished first still runs. */
+export class ExecutionStillRunningError extends SlipwayError {
+  constructor(readonly executionArn: string, options: ErrorOptions = {}) {
+    super(ErrorNames.ExecutionStillRunning, `Execution ${executionArn} still runs; wait for it to finish.`, options);
   }
 }

@@ -1,0 +1,112 @@
+import { DescribeExecutionCommand, ExecutionDoesNotExist } from '@aws-sdk/client-sfn';
+import { executionArnOf } from '../adapters/workflows';
+import type { Deps } from '../shared/deps';
+import type { WorkflowName } from '../../infra/function-catalog';
+import { getVisibleInstance } from './instance-queries';
+import type { Operation, OperationRecord } from './instance';
+
+/**
+ * Where an execution is. Step Functions' own statuses, plus `PENDING` (the operation was claimed
+ * but its execution does not exist yet) and `UNKNOWN` (no state machine is configured for the kind).
+ */
+export const EXECUTION_STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE', 'PENDING', 'UNKNOWN'] as const;
+export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
+
+/** One operation's execution as operators and callers see it. */
+export interface ExecutionView {
+  name: string;
+  kind: Operation;
+  executionArn: string | null;
+  status: ExecutionStatus;
+  requestedAt: string | null;
+  startedAt: string | null;
+  stoppedAt: string | null;
+  error: string | null;
+  cause: string | null;
+  consoleUrl: string | null;
+}
+
+/** An instance's executions, newest first. */
+export interface OperationsPage {
+  instanceId: string;
+  items: ExecutionView[];
+}
+
+/** How many DescribeExecution calls run at once: enough to be quick, few enough not to be throttled. */
+const DESCRIBE_CONCURRENCY = 5;
+
+/** The state machine ARN of an operation's workflow, or null when none is configured for it. */
+export function stateMachineOf(deps: Deps, kind: Operation): string | null {
+  return deps.stateMachines[kind as WorkflowName] || null;
+}
+
+/** A console link to the execution, when a console prefix is configured (on AWS). */
+function consoleUrlOf(deps: Deps, executionArn: string | null): string | null {
+  // Read at call time, not load time, so the prefix can differ between deployments of one bundle.
+  return executionArn && deps.consoleUrlPrefix ? `${deps.consoleUrlPrefix}${executionArn}` : null;
+}
+
+function isExecutionDoesNotExist(error: unknown): boolean {
+  return error instanceof ExecutionDoesNotExist || (error as { name?: string } | null)?.name === 'ExecutionDoesNotExist';
+}
+
+/**
+ * Describe the execution of one operation with DescribeExecution. An execution that does not exist
+ * (yet) is `PENDING`: the claim is written before StartExecution. Other SDK errors propagate.
+ */
+export async function describeOperation(deps: Deps, record: { kind: Operation; executionName: string; requestedAt?: string }): Promise<ExecutionView> {
+  const stateMachineArn = stateMachineOf(deps, record.kind);
+  const base = {
+    name: record.executionName,
+    kind: record.kind,
+    requestedAt: record.requestedAt ?? null,
+    startedAt: null,
+    stoppedAt: null,
+    error: null,
+    cause: null,
+  };
+  if (!stateMachineArn) return { ...base, executionArn: null, status: 'UNKNOWN', consoleUrl: null };
+  const executionArn = executionArnOf(stateMachineArn, record.executionName);
+  try {
+    const out = await deps.sfn.send(new DescribeExecutionCommand({ executionArn }));
+    return {
+      ...base,
+      executionArn,
+      status: (out.status ?? 'UNKNOWN') as ExecutionStatus,
+      startedAt: out.startDate?.toISOString() ?? null,
+      stoppedAt: out.stopDate?.toISOString() ?? null,
+      error: out.error ?? null,
+      cause: out.cause ?? null,
+      consoleUrl: consoleUrlOf(deps, executionArn),
+    };
+  } catch (error) {
+    if (!isExecutionDoesNotExist(error)) throw error;
+    return { ...base, executionArn, status: 'PENDING', consoleUrl: consoleUrlOf(deps, executionArn) };
+  }
+}
+
+/** Map over items with at most `limit` calls in flight, keeping the input order. */
+export async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/** Describe an operation log, newest first. */
+export function describeOperations(deps: Deps, log: readonly OperationRecord[]): Promise<ExecutionView[]> {
+  // The log is appended to, so newest is last.
+  return mapWithConcurrency([...log].reverse(), DESCRIBE_CONCURRENCY, (record) => describeOperation(deps, record));
+}
+
+/** `GET /v1/instances/{id}/operations`: the executions of an instance the caller may see. */
+export async function listOperations(deps: Deps, instanceId: string, owners: readonly string[]): Promise<OperationsPage> {
+  const item = await getVisibleInstance(deps, instanceId, owners);
+  return { instanceId, items: await describeOperations(deps, item.operations ?? []) };
+}
