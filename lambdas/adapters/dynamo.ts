@@ -16,6 +16,10 @@ export const keys = {
   reservation: (owner: string) => ({ pk: `OWNER#${owner}`, sk: 'RESERVATION' }),
   owner: (owner: string) => ({ pk: `OWNER#${owner}`, sk: 'OWNER' }),
   idempotency: (owner: string, key: string) => ({ pk: `OWNER#${owner}`, sk: `IDEMPOTENCY#${key}` }),
+  /** Sort-key prefix of an owner's audit records. */
+  auditPrefix: 'AUDIT#',
+  /** An audit record: under the owner, sorted by time (the id breaks ties). */
+  audit: (owner: string, at: string, id: string) => ({ pk: `OWNER#${owner}`, sk: `AUDIT#${at}#${id}` }),
   /** Owner-index attributes of an instance: newest first when queried in reverse. */
   ownerIndex: (owner: string, createdAt: string, instanceId: string) => ({
     [TABLE_KEYS.ownerIndex.partitionKey]: `OWNER#${owner}`,

@@ -44,13 +44,7 @@ export interface ReleaseResult {
 
 /** Reservations that are resolved already; releasing them again would change nothing useful. */
 const RESOLVED: readonly ReservationStatus[] = ['completed', 'released'];
-const AUDIT_PREFIX = 'AUDIT#';
 const MAX_ATTEMPTS = 4;
-
-/** Key of an audit record: under the owner, sorted by time (the ulid breaks ties). */
-function auditKey(owner: string, at: string, id: string) {
-  return { pk: keys.owner(owner).pk, sk: `${AUDIT_PREFIX}${at}#${id}` };
-}
 
 /** Read the owner's reservation item (strongly consistent), or null. */
 export async function readReservation(deps: Deps, owner: string): Promise<StoredReservation | null> {
@@ -64,7 +58,7 @@ export async function recentAuditRecords(deps: Deps, owner: string, limit = 20):
     new QueryCommand({
       TableName: deps.tableName,
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-      ExpressionAttributeValues: { ':pk': keys.owner(owner).pk, ':prefix': AUDIT_PREFIX },
+      ExpressionAttributeValues: { ':pk': keys.owner(owner).pk, ':prefix': keys.auditPrefix },
       ScanIndexForward: false,
       Limit: limit,
     }),
@@ -122,7 +116,7 @@ export async function releaseReservation(deps: Deps, owner: string, actor: strin
             {
               Put: {
                 TableName: deps.tableName,
-                Item: { ...auditKey(owner, at, audit.id), type: 'audit', ...audit },
+                Item: { ...keys.audit(owner, at, audit.id), type: 'audit', ...audit },
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
             },
