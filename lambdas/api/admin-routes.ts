@@ -2,6 +2,7 @@ import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { listOperations } from '../domain/operations-history';
 import { adminInstanceView, ownerRegistry } from '../domain/operator-views';
 import { releaseRequestSchema, releaseReservation } from '../domain/reservation-release';
+import { setOwnerQuota, setQuotaRequestSchema } from '../domain/owner-quota';
 import type { Deps } from '../shared/deps';
 import { ownersOf, type Caller } from './auth';
 import {
@@ -12,6 +13,7 @@ import {
   ownerRegistrySchema,
   problemResponse as problemDoc,
   problemResponses,
+  quotaSchema,
   registryQuerySchema,
   reservationReleaseSchema,
 } from './schemas';
@@ -74,6 +76,21 @@ const releaseRoute = createRoute({
   },
 });
 
+const quotaRoute = createRoute({
+  method: 'put',
+  path: '/v1/admin/owners/{owner}/quota',
+  summary: "Set an owner's instance limit (audited); the configured default applies until set",
+  security: [{ bearer: [] }],
+  request: {
+    params: ownerParamSchema,
+    body: { required: true, content: { 'application/json': { schema: setQuotaRequestSchema } } },
+  },
+  responses: {
+    200: { description: 'The new limit, with its audit record', content: { 'application/json': { schema: quotaSchema } } },
+    ...problemResponses,
+  },
+});
+
 /** `GET /v1/instances/{id}/operations` (scope `instances`; another owner's instance is 404). */
 export function registerOperationsRoute(app: OpenAPIHono<Env>, deps: Deps): void {
   app.openapi(operationsRoute, async (c) => c.json(await listOperations(deps, c.req.valid('param').id, ownersOf(c.get('caller'))), 200));
@@ -87,6 +104,8 @@ export function registerAdminRoutes(app: OpenAPIHono<Env>, deps: Deps): void {
     const query = c.req.valid('query');
     return c.json(await ownerRegistry(deps, c.req.valid('param').owner, { limit: query.limit, cursor: query.cursor }), 200);
   });
+
+  app.openapi(quotaRoute, async (c) => c.json(await setOwnerQuota(deps, c.req.valid('param').owner, c.get('caller').owner, c.req.valid('json')), 200));
 
   app.openapi(releaseRoute, async (c) => {
     const result = await releaseReservation(deps, c.req.valid('param').owner, c.get('caller').owner, c.req.valid('json'));

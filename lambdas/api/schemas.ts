@@ -159,11 +159,11 @@ export const auditRecordSchema = z
   .object({
     id: z.string(),
     owner: z.string(),
-    action: z.literal('reservation.release'),
+    action: z.enum(['reservation.release', 'quota.set']),
     actor: z.string(),
     reason: z.string(),
     at: z.string(),
-    before: z.object({ status: z.string(), version: z.number().int(), instanceId: z.string() }),
+    before: z.record(z.string(), z.unknown()).openapi({ description: 'What the action changed, as it was before' }),
   })
   .openapi('AuditRecord');
 
@@ -206,3 +206,5 @@ export const ownerRegistrySchema = z
   .openapi('OwnerRegistry');
 
 export const reservationReleaseSchema = z.object({ reservation: reservationSchema, audit: auditRecordSchema }).openapi('ReservationRelease');
+
+export const quotaSchema = z.object({ owner: z.string(), activeInstances: z.number().int(), limit: z.number().int(), audit: auditRecordSchema }).openapi('OwnerQuota');

@@ -243,9 +243,10 @@ function admissionWrites(
         UpdateExpression: 'SET #type = :type, #owner = :owner, updatedAt = :now ADD activeInstances :one',
         // The owner's own limit when set, the configured default otherwise.
         ConditionExpression:
-          '(attribute_not_exists(instanceLimit) AND (attribute_not_exists(activeInstances) OR activeInstances < :defaultLimit)) OR activeInstances < instanceLimit',
+          '(attribute_not_exists(instanceLimit) AND (attribute_not_exists(activeInstances) OR activeInstances < :defaultLimit)) OR ' +
+          '(attribute_not_exists(activeInstances) AND instanceLimit > :zero) OR activeInstances < instanceLimit',
         ExpressionAttributeNames: { '#type': 'type', '#owner': 'owner' },
-        ExpressionAttributeValues: { ':type': 'owner', ':owner': owner, ':now': now.toISOString(), ':one': 1, ':defaultLimit': deps.settings.defaultInstanceLimit },
+        ExpressionAttributeValues: { ':type': 'owner', ':owner': owner, ':now': now.toISOString(), ':one': 1, ':zero': 0, ':defaultLimit': deps.settings.defaultInstanceLimit },
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
       },
     },

@@ -29,11 +29,12 @@ export type StoredReservation = ReservationItem & {
 export interface AuditRecord {
   id: string;
   owner: string;
-  action: 'reservation.release';
+  action: 'reservation.release' | 'quota.set';
   actor: string;
   reason: string;
   at: string;
-  before: { status: ReservationStatus; version: number; instanceId: string };
+  /** What the action changed, as it was before. */
+  before: Record<string, unknown>;
 }
 
 /** What a release answers. */
