@@ -2,7 +2,7 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ATTENTION_SHARD, isConditionFailed, keys } from '../adapters/dynamo';
 import type { Deps } from '../shared/deps';
 import { InstanceBusyError, InstanceNotFoundError, InvalidStateError } from '../shared/errors';
-import { alreadyFinishedBy, fencedInstanceUpdate, type InstanceUpdate } from './fence';
+import { alreadyFinishedBy, fencedInstanceUpdate, releasing, type InstanceUpdate } from './fence';
 import { executionName, type InstanceItem, type InstanceStatus, type Operation } from './instance';
 import { readInstance } from './instance-queries';
 
@@ -92,10 +92,7 @@ export async function claimInstance(deps: Deps, instanceId: string, owners: read
  */
 export async function releaseClaim(deps: Deps, instanceId: string, claim: string, outcome: InstanceUpdate): Promise<InstanceItem | null> {
   try {
-    return await fencedInstanceUpdate(deps, instanceId, claim, {
-      set: { ...outcome.set, lastClaim: claim },
-      remove: [...(outcome.remove ?? []), 'claim', 'attentionShard', 'attentionAt', 'restartingAt'],
-    });
+    return await fencedInstanceUpdate(deps, instanceId, claim, releasing(claim, outcome));
   } catch (error) {
     const item = await readInstance(deps, instanceId);
     if (alreadyFinishedBy(item, claim)) return null;

@@ -19,7 +19,7 @@ export function updateExpression(update: InstanceUpdate): { expression: string; 
     values[`:s${i}`] = value;
     return `#s${i} = :s${i}`;
   });
-  const removes = (update.remove ?? []).map((attr, i) => {
+  const removes = [...new Set(update.remove ?? [])].map((attr, i) => {
     names[`#r${i}`] = attr;
     return `#r${i}`;
   });
@@ -33,24 +33,34 @@ export function updateExpression(update: InstanceUpdate): { expression: string; 
  * and changes nothing.
  */
 export async function fencedInstanceUpdate(deps: Deps, instanceId: string, claim: string, update: InstanceUpdate): Promise<InstanceItem> {
-  const { expression, names, values } = updateExpression({ ...update, set: { ...update.set, updatedAt: deps.now().toISOString() } });
   try {
-    const out = await deps.db.send(
-      new UpdateCommand({
-        TableName: deps.tableName,
-        Key: keys.instance(instanceId),
-        UpdateExpression: expression,
-        ConditionExpression: '#fenceClaim = :fenceClaim',
-        ExpressionAttributeNames: { ...names, '#fenceClaim': 'claim' },
-        ExpressionAttributeValues: { ...values, ':fenceClaim': claim },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
+    const out = await deps.db.send(new UpdateCommand({ ...fencedUpdateParams(deps, instanceId, claim, update), ReturnValues: 'ALL_NEW' }));
     return out.Attributes as InstanceItem;
   } catch (error) {
     if (isConditionFailed(error)) throw new ClaimLostError(`Instance ${instanceId} is no longer claimed by ${claim}.`, { cause: error, context: { instanceId, claim } });
     throw error;
   }
+}
+
+/** The parameters of an instance update conditional on `claim = :mine` (also stamps updatedAt). */
+function fencedUpdateParams(deps: Deps, instanceId: string, claim: string, update: InstanceUpdate) {
+  const { expression, names, values } = updateExpression({ ...update, set: { ...update.set, updatedAt: deps.now().toISOString() } });
+  return {
+    TableName: deps.tableName,
+    Key: keys.instance(instanceId),
+    UpdateExpression: expression,
+    ConditionExpression: '#fenceClaim = :fenceClaim',
+    ExpressionAttributeNames: { ...names, '#fenceClaim': 'claim' },
+    ExpressionAttributeValues: { ...values, ':fenceClaim': claim },
+  };
+}
+
+/** An outcome that also releases the claim: records `lastClaim`, removes the claim and the attention entry. */
+export function releasing(claim: string, outcome: InstanceUpdate): InstanceUpdate {
+  return {
+    set: { ...outcome.set, lastClaim: claim },
+    remove: [...(outcome.remove ?? []), 'claim', 'attentionShard', 'attentionAt', 'restartingAt'],
+  };
 }
 
 /** Read the instance and require that `claim` holds it (for steps that must not act otherwise). */
@@ -77,18 +87,5 @@ export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems'
  * (reservation, quota) put this first in their transaction.
  */
 export function claimReleaseItem(deps: Deps, instanceId: string, claim: string, outcome: InstanceUpdate): TransactItem {
-  const { expression, names, values } = updateExpression({
-    set: { ...outcome.set, lastClaim: claim, updatedAt: deps.now().toISOString() },
-    remove: [...(outcome.remove ?? []), 'claim', 'attentionShard', 'attentionAt'],
-  });
-  return {
-    Update: {
-      TableName: deps.tableName,
-      Key: keys.instance(instanceId),
-      UpdateExpression: expression,
-      ConditionExpression: '#fenceClaim = :fenceClaim',
-      ExpressionAttributeNames: { ...names, '#fenceClaim': 'claim' },
-      ExpressionAttributeValues: { ...values, ':fenceClaim': claim },
-    },
-  };
+  return { Update: fencedUpdateParams(deps, instanceId, claim, releasing(claim, outcome)) };
 }

@@ -24,7 +24,7 @@ export async function tombstoneInstance(deps: Deps, input: { instanceId: string;
   const items: TransactItem[] = [
     claimReleaseItem(deps, input.instanceId, input.claim, {
       set: { status: 'destroyed', countsTowardQuota: false, expiresAt: ttlAfter(now, TOMBSTONE_SECONDS), destroyedAt: now.toISOString() },
-      remove: ['endpoint', 'lastDestroyError', 'restartingAt'],
+      remove: ['endpoint', 'lastDestroyError'],
     }),
   ];
   if (instance.countsTowardQuota) {
