@@ -4,7 +4,7 @@ import { adminInstanceView, ownerRegistry } from '../domain/operator-views';
 import { releaseRequestSchema, releaseReservation } from '../domain/reservation-release';
 import { setOwnerQuota, setQuotaRequestSchema } from '../domain/owner-quota';
 import type { Deps } from '../shared/deps';
-import { ownersOf, type Caller } from './auth';
+import { ownersOf, type ApiEnv } from './auth';
 import {
   adminInstanceViewSchema,
   instanceIdParamSchema,
@@ -17,8 +17,6 @@ import {
   registryQuerySchema,
   reservationReleaseSchema,
 } from './schemas';
-
-type Env = { Variables: { caller: Caller } };
 
 const operationsRoute = createRoute({
   method: 'get',
@@ -92,12 +90,12 @@ const quotaRoute = createRoute({
 });
 
 /** `GET /v1/instances/{id}/operations` (scope `instances`; another owner's instance is 404). */
-export function registerOperationsRoute(app: OpenAPIHono<Env>, deps: Deps): void {
+export function registerOperationsRoute(app: OpenAPIHono<ApiEnv>, deps: Deps): void {
   app.openapi(operationsRoute, async (c) => c.json(await listOperations(deps, c.req.valid('param').id, ownersOf(c.get('caller'))), 200));
 }
 
 /** The `/v1/admin` read views and the audited reservation release; the app's middleware requires scope `admin`. */
-export function registerAdminRoutes(app: OpenAPIHono<Env>, deps: Deps): void {
+export function registerAdminRoutes(app: OpenAPIHono<ApiEnv>, deps: Deps): void {
   app.openapi(adminInstanceRoute, async (c) => c.json(await adminInstanceView(deps, c.req.valid('param').id), 200));
 
   app.openapi(ownerRegistryRoute, async (c) => {

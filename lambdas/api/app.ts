@@ -9,7 +9,7 @@ import { requestOperation } from '../domain/lifecycle';
 import type { LifecycleOperation } from '../domain/claims';
 import type { Deps } from '../shared/deps';
 import { ForbiddenError, OwnerNotFoundError, ValidationFailedError } from '../shared/errors';
-import { mayActFor, ownersOf, requireScope, type Caller, type TokenVerifier } from './auth';
+import { mayActFor, ownersOf, requireScope, type ApiEnv, type Caller, type TokenVerifier } from './auth';
 import { problemResponse } from './problem';
 import { registerAdminRoutes, registerOperationsRoute } from './admin-routes';
 import {
@@ -32,8 +32,6 @@ export interface ApiOptions {
   /** Readiness of every part the API depends on; `/healthz` answers 200 only when true. */
   isReady?: () => Promise<boolean>;
 }
-
-type Env = { Variables: { caller: Caller } };
 
 function validationError(issues: z.core.$ZodIssue[]): ValidationFailedError {
   const details = issues.map((issue) => ({ path: issue.path.join('.') || '(body)', message: issue.message }));
@@ -113,9 +111,9 @@ function lifecycleRoute(operation: LifecycleOperation) {
 }
 
 /** Build the HTTP app: the same app behind API Gateway (Lambda) and the local Node server. */
-export function createApp(options: ApiOptions): OpenAPIHono<Env> {
+export function createApp(options: ApiOptions): OpenAPIHono<ApiEnv> {
   const { deps, verifyToken } = options;
-  const app = new OpenAPIHono<Env>({
+  const app = new OpenAPIHono<ApiEnv>({
     defaultHook: (result) => {
       if (!result.success) throw validationError(result.error.issues);
     },

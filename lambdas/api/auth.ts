@@ -1,7 +1,7 @@
 import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey, type JSONWebKeySet } from 'jose';
 import { z } from 'zod';
 import { ForbiddenError, UnauthorizedError } from '../shared/errors';
-import { ownerSchema, userOwner, type Owner } from '../domain/owner';
+import { userOwner, type Owner } from '../domain/owner';
 
 /** Who is calling, taken only from a verified token. */
 export interface Caller {
@@ -71,5 +71,5 @@ export function mayActFor(caller: Caller, owner: string): boolean {
   return ownersOf(caller).includes(owner);
 }
 
-/** Parse an owner the caller names (e.g. `?owner=org:acme`); malformed is a 400 upstream. */
-export const requestedOwnerSchema = ownerSchema;
+/** Hono context variables of authenticated routes: the verified caller. */
+export type ApiEnv = { Variables: { caller: Caller } };

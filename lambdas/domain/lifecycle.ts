@@ -1,5 +1,5 @@
 import { executionArnOf, startNamedExecution } from '../adapters/workflows';
-import type { Deps } from '../shared/deps';
+import { stateMachineArn, type Deps } from '../shared/deps';
 import { WorkflowUnavailableError } from '../shared/errors';
 import { claimInstance, releaseClaim, type LifecycleOperation } from './claims';
 import { toInstanceView, type InstanceView } from './instance';
@@ -26,10 +26,10 @@ export interface LifecycleExecutionInput {
 export async function requestOperation(deps: Deps, instanceId: string, owners: readonly string[], operation: LifecycleOperation): Promise<OperationAccepted> {
   const claim = await claimInstance(deps, instanceId, owners, operation);
   const { instance } = claim;
-  const stateMachineArn = deps.stateMachines[operation];
+  const smArn = stateMachineArn(deps, operation);
   const input: LifecycleExecutionInput = { instanceId, owner: instance.owner, provider: instance.provider, operation };
   try {
-    await startNamedExecution(deps.sfn, stateMachineArn, claim.executionName, input);
+    await startNamedExecution(deps.sfn, smArn, claim.executionName, input);
   } catch (error) {
     deps.logger.error('could not start workflow; returning the claim', { instanceId, executionName: claim.executionName, error: error as Error });
     await releaseClaim(deps, instanceId, claim.executionName, { set: { status: claim.previousStatus } }).catch(() => undefined);
@@ -38,6 +38,6 @@ export async function requestOperation(deps: Deps, instanceId: string, owners: r
   deps.logger.info('operation started', { instanceId, owner: instance.owner, operation, executionName: claim.executionName });
   return {
     instance: toInstanceView(instance),
-    operation: { kind: operation, executionName: claim.executionName, executionArn: executionArnOf(stateMachineArn, claim.executionName) },
+    operation: { kind: operation, executionName: claim.executionName, executionArn: executionArnOf(smArn, claim.executionName) },
   };
 }
