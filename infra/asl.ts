@@ -1,21 +1,20 @@
 /**
- * Workflow definitions and their `DefinitionSubstitutions`, shared by the CDK orchestration stack
- * (which hands the map to CloudFormation) and the local runtime (which substitutes local ARNs
- * itself). Deliberately free of CDK imports so the local runtime does not load aws-cdk-lib.
+ * Workflow definitions as deployed and their `DefinitionSubstitutions`, shared by the CDK
+ * orchestration stack (which hands the map to CloudFormation) and the local runtime (which
+ * substitutes local ARNs itself). Deliberately free of CDK imports so the local runtime does not
+ * load aws-cdk-lib.
  */
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { WORKFLOWS, arnVariable, functionsOf, type WorkflowName } from './function-catalog';
-
-/** Directory of the `*.asl.json` files. */
-export const STATEMACHINES_DIR = path.resolve(__dirname, '..', 'statemachines');
+import type { WorkflowName } from '../lambdas/shared/workflows';
+import { arnVariable } from './function-catalog';
+import { definitionFile, functionsOf } from './workflows';
 
 /** Matches one `${name}` substitution variable; names follow CloudFormation's rules. */
 const VARIABLE = /\$\{([A-Za-z0-9_.:-]+)\}/g;
 
-/** The raw ASL text of a workflow, as it sits in `statemachines/`. */
+/** The ASL text of a workflow as committed in `statemachines/` (what ships). */
 export function readWorkflowDefinition(workflow: WorkflowName): string {
-  return readFileSync(path.join(STATEMACHINES_DIR, WORKFLOWS[workflow].file), 'utf8');
+  return readFileSync(definitionFile(workflow), 'utf8');
 }
 
 /** The substitution map of a workflow: `${<id>FunctionArn}` → the ARN `arnOf` gives each function it invokes. */
@@ -43,13 +42,4 @@ export function applySubstitutions(text: string, substitutions: Record<string, s
     throw new Error(`Definition has unresolved substitution variables: ${missing.map((name) => `\${${name}}`).join(', ')}`);
   }
   return text.replace(VARIABLE, (_match, name: string) => substitutions[name] as string);
-}
-
-/**
- * The environment variable through which a function learns a workflow's state machine ARN:
- * `provision` → `PROVISION_STATE_MACHINE_ARN`, `switchProvider` → `SWITCH_PROVIDER_STATE_MACHINE_ARN`.
- */
-export function stateMachineArnEnvVar(workflow: WorkflowName): string {
-  const snake = workflow.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/-/g, '_').toUpperCase();
-  return `${snake}_STATE_MACHINE_ARN`;
 }

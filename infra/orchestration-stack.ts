@@ -7,10 +7,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { Construct } from 'constructs';
-import { stateMachineArnEnvVar } from './asl';
 import { CatalogFunction } from './constructs/catalog-function';
 import { Workflow } from './constructs/workflow';
-import { FUNCTION_CATALOG, WORKFLOWS, type WorkflowName } from './function-catalog';
+import { WORKFLOW_NAMES, stateMachineArnEnvVar, type WorkflowName } from '../lambdas/shared/workflows';
+import { FUNCTION_CATALOG } from './function-catalog';
+import { stateMachineNameOf } from './workflows';
 
 /** Properties of the orchestration stack. */
 export interface OrchestrationStackProps extends StackProps {
@@ -68,11 +69,11 @@ export class OrchestrationStack extends Stack {
     // then both start a workflow and be invoked by one without a CloudFormation dependency cycle.
     const workflowArns = (workflow: WorkflowName) => ({
       stateMachine: Arn.format(
-        { service: 'states', resource: 'stateMachine', resourceName: WORKFLOWS[workflow].stateMachineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME },
+        { service: 'states', resource: 'stateMachine', resourceName: stateMachineNameOf(workflow), arnFormat: ArnFormat.COLON_RESOURCE_NAME },
         this,
       ),
       executions: Arn.format(
-        { service: 'states', resource: 'execution', resourceName: `${WORKFLOWS[workflow].stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME },
+        { service: 'states', resource: 'execution', resourceName: `${stateMachineNameOf(workflow)}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME },
         this,
       ),
     });
@@ -104,7 +105,7 @@ export class OrchestrationStack extends Stack {
     this.functions = functions;
 
     const workflows = {} as Record<WorkflowName, Workflow>;
-    for (const workflow of Object.keys(WORKFLOWS) as WorkflowName[]) {
+    for (const workflow of WORKFLOW_NAMES) {
       const built = new Workflow(this, `${pascal(workflow)}Workflow`, { workflow, functions, logRetention });
       workflows[workflow] = built;
       new CfnOutput(this, `${pascal(workflow)}StateMachineArn`, {

@@ -1,7 +1,7 @@
 import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
-import { TABLE_KEYS, createTableInput } from './table-definition';
+import { TABLE_KEYS, createTableInput } from '../lambdas/adapters/table-definition';
 
 type TableInput = ReturnType<typeof createTableInput>;
 type KeySchema = ReadonlyArray<{ AttributeName: string; KeyType: 'HASH' | 'RANGE' }>;

@@ -5,7 +5,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { missingSubstitutions, readWorkflowDefinition, substitutionsFor } from '../asl';
-import { WORKFLOWS, functionsOf, type WorkflowName } from '../function-catalog';
+import type { WorkflowName } from '../../lambdas/shared/workflows';
+import { definitionFile, functionsOf, stateMachineNameOf } from '../workflows';
 
 /** Properties of one workflow. */
 export interface WorkflowProps {
@@ -28,7 +29,7 @@ export class Workflow extends Construct {
 
   constructor(scope: Construct, id: string, props: WorkflowProps) {
     super(scope, id);
-    const { stateMachineName } = WORKFLOWS[props.workflow];
+    const stateMachineName = stateMachineNameOf(props.workflow);
     const invoked = functionsOf(props.workflow).map((definition) => {
       const fn = props.functions[definition.id];
       if (fn === undefined) throw new Error(`Workflow ${props.workflow} invokes ${definition.id}, which was not built`);
@@ -41,7 +42,7 @@ export class Workflow extends Construct {
     // Fail the synth, not the first execution, when the ASL names a function the catalog does not give it.
     const missing = missingSubstitutions(definition, substitutions);
     if (missing.length > 0) {
-      throw new Error(`${WORKFLOWS[props.workflow].file} uses ${missing.join(', ')}, which no catalog function invoked by ${props.workflow} provides`);
+      throw new Error(`${definitionFile(props.workflow)} uses ${missing.join(', ')}, which no catalog function invoked by ${props.workflow} provides`);
     }
 
     // The /aws/vendedlogs/ prefix keeps CloudWatch Logs' account resource policy small (AWS's advice

@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { CreateTableCommand, DynamoDBClient, ListTablesCommand, ResourceInUseException } from '@aws-sdk/client-dynamodb';
-import { createTableInput } from '../table-definition';
+import { createTableInput } from '../../lambdas/adapters/table-definition';
 import { freePort } from './free-port';
 
 /** Thrown when DynamoDB Local cannot run here, with what to do about it. */

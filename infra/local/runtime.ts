@@ -9,7 +9,9 @@ import { LocalComputeProvider } from '../../lambdas/providers/local/local-provid
 import { registryOf } from '../../lambdas/providers/registry';
 import type { Deps, Settings } from '../../lambdas/shared/deps';
 import { applySubstitutions, readWorkflowDefinition, substitutionsFor } from '../asl';
-import { FUNCTION_CATALOG, WORKFLOWS, type WorkflowName } from '../function-catalog';
+import { WORKFLOW_NAMES, type WorkflowName } from '../../lambdas/shared/workflows';
+import { FUNCTION_CATALOG } from '../function-catalog';
+import { stateMachineNameOf, workflowsInvoking } from '../workflows';
 import { ensureTable, LOCAL_CREDENTIALS } from './dynamodb-local';
 import { startLocalStepFunctions, type ExecutionClosedEvent, type LocalStepFunctions } from './stepfunctions';
 
@@ -63,7 +65,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const provider = options.provider ?? new LocalComputeProvider({ rootDir: options.providerRoot ?? path.join(REPO_ROOT, '.data', 'provider') });
   const logger = new Logger({ serviceName: 'slipway', logLevel: options.logLevel ?? 'WARN' });
   const stateMachineArns: Record<WorkflowName, string> = Object.fromEntries(
-    Object.entries(WORKFLOWS).map(([name, wf]) => [name, `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${wf.stateMachineName}`]),
+    WORKFLOW_NAMES.map((workflow) => [workflow, `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${stateMachineNameOf(workflow)}`]),
   ) as Record<WorkflowName, string>;
 
   // The deps the handlers see; `sfn` points at the local endpoint once it listens.
@@ -88,7 +90,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   };
 
   const byId: Record<string, (input: unknown) => Promise<unknown>> = {};
-  for (const fn of FUNCTION_CATALOG.filter((f) => f.invokedBy.length > 0)) {
+  for (const fn of FUNCTION_CATALOG.filter((f) => workflowsInvoking(f.id).length > 0)) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const mod = require(path.join(REPO_ROOT, fn.entry)) as HandlerModule;
     byId[fn.id] = mod.createHandler(deps);
@@ -100,8 +102,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     port: options.sfnPort ?? 0,
     region: REGION,
     accountId: ACCOUNT,
-    stateMachines: (Object.keys(WORKFLOWS) as WorkflowName[]).map((workflow) => ({
-      name: WORKFLOWS[workflow].stateMachineName,
+    stateMachines: WORKFLOW_NAMES.map((workflow) => ({
+      name: stateMachineNameOf(workflow),
       definition: applySubstitutions(readWorkflowDefinition(workflow), substitutionsFor(workflow, localFunctionArn)),
     })),
     taskHandlers,

@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { TABLE_KEYS } from '../../infra/table-definition';
+import { TABLE_KEYS } from './table-definition';
 
 /** A DocumentClient that drops undefined attributes, so optional fields never need guarding. */
 export function createDocumentClient(options: { region: string; endpoint?: string; credentials?: { accessKeyId: string; secretAccessKey: string } }): DynamoDBDocumentClient {

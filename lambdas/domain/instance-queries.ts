@@ -1,5 +1,5 @@
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { TABLE_KEYS } from '../../infra/table-definition';
+import { TABLE_KEYS } from '../adapters/table-definition';
 import { keys } from '../adapters/dynamo';
 import type { Deps } from '../shared/deps';
 import { InstanceNotFoundError, ValidationFailedError } from '../shared/errors';

@@ -1,7 +1,7 @@
 import { DescribeExecutionCommand, ExecutionDoesNotExist } from '@aws-sdk/client-sfn';
 import { executionArnOf } from '../adapters/workflows';
 import type { Deps } from '../shared/deps';
-import type { WorkflowName } from '../../infra/function-catalog';
+import type { WorkflowName } from '../shared/workflows';
 import { getVisibleInstance } from './instance-queries';
 import type { Operation, OperationRecord } from './instance';
 

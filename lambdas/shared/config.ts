@@ -1,9 +1,13 @@
 import { z } from 'zod';
+import { WORKFLOW_NAMES, stateMachineArnEnvVar, type StateMachineArnVariable } from './workflows';
 
 /**
  * Configuration, read once per process through one schema that fails fast and names what is
  * missing. Endpoints are configuration: the same code talks to AWS or to the local stand-ins.
  */
+/** One optional `<WORKFLOW>_STATE_MACHINE_ARN` per workflow, derived from the one list. */
+const stateMachineArnVariables = Object.fromEntries(WORKFLOW_NAMES.map((workflow) => [stateMachineArnEnvVar(workflow), z.string().min(1).optional()]));
+
 const configSchema = z.object({
   AWS_REGION: z.string().min(1).default('us-east-1'),
   TABLE_NAME: z.string().min(1),
@@ -11,11 +15,6 @@ const configSchema = z.object({
   DYNAMODB_ENDPOINT: z.string().url().optional(),
   /** Set only for the local Step Functions endpoint; unset on AWS. */
   STEPFUNCTIONS_ENDPOINT: z.string().url().optional(),
-  PROVISION_STATE_MACHINE_ARN: z.string().min(1).optional(),
-  START_STATE_MACHINE_ARN: z.string().min(1).optional(),
-  STOP_STATE_MACHINE_ARN: z.string().min(1).optional(),
-  RESTART_STATE_MACHINE_ARN: z.string().min(1).optional(),
-  DESTROY_STATE_MACHINE_ARN: z.string().min(1).optional(),
   /** Base of console links to executions, e.g. https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/ */
   EXECUTION_CONSOLE_URL_PREFIX: z.string().url().optional(),
   JWT_ISSUER: z.string().min(1).optional(),
@@ -33,7 +32,7 @@ const configSchema = z.object({
   DEFAULT_REGION: z.string().min(1).default('local'),
   DEFAULT_IMAGE: z.string().min(1).default('slipway/hello:1'),
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
-});
+}).extend(stateMachineArnVariables as Record<StateMachineArnVariable, z.ZodOptional<z.ZodString>>);
 
 /** Parsed configuration. */
 export type Config = z.infer<typeof configSchema>;

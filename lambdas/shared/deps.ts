@@ -4,7 +4,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { createDocumentClient } from '../adapters/dynamo';
 import type { ComputeProvider, ProviderRegistry } from '../providers/compute-provider';
 import { createProviderRegistry } from '../providers/registry';
-import type { WorkflowName } from '../../infra/function-catalog';
+import { WORKFLOW_NAMES, stateMachineArnEnvVar, type WorkflowName } from './workflows';
 import { ConfigError, loadConfig, type Config } from './config';
 
 /** Tunables the use cases read; configuration, with defaults in the config schema. */
@@ -48,6 +48,11 @@ export function settingsFrom(config: Config): Settings {
   };
 }
 
+/** The configured state machine ARN of every workflow ('' when this function starts none). */
+export function stateMachinesFrom(config: Config): Record<WorkflowName, string> {
+  return Object.fromEntries(WORKFLOW_NAMES.map((workflow) => [workflow, config[stateMachineArnEnvVar(workflow)] ?? ''])) as Record<WorkflowName, string>;
+}
+
 /** Build dependencies from configuration (the Lambda path). Clients are created once per process. */
 export function depsFromConfig(config: Config = loadConfig(), overrides: Partial<Deps> = {}): Deps {
   const logger = overrides.logger ?? new Logger({ serviceName: 'slipway', logLevel: config.LOG_LEVEL });
@@ -55,13 +60,7 @@ export function depsFromConfig(config: Config = loadConfig(), overrides: Partial
     db: overrides.db ?? createDocumentClient({ region: config.AWS_REGION, endpoint: config.DYNAMODB_ENDPOINT }),
     tableName: config.TABLE_NAME,
     sfn: overrides.sfn ?? new SFNClient({ region: config.AWS_REGION, endpoint: config.STEPFUNCTIONS_ENDPOINT }),
-    stateMachines: overrides.stateMachines ?? {
-      provision: config.PROVISION_STATE_MACHINE_ARN ?? '',
-      start: config.START_STATE_MACHINE_ARN ?? '',
-      stop: config.STOP_STATE_MACHINE_ARN ?? '',
-      restart: config.RESTART_STATE_MACHINE_ARN ?? '',
-      destroy: config.DESTROY_STATE_MACHINE_ARN ?? '',
-    },
+    stateMachines: overrides.stateMachines ?? stateMachinesFrom(config),
     consoleUrlPrefix: config.EXECUTION_CONSOLE_URL_PREFIX,
     providers: overrides.providers ?? createProviderRegistry({ localRoot: config.LOCAL_PROVIDER_ROOT }),
     now: overrides.now ?? (() => new Date()),

@@ -18,6 +18,10 @@ export const ErrorNames = {
   ReservationLost: 'ReservationLost',
   CleanupUnverified: 'CleanupUnverified',
   InvalidStepInput: 'InvalidStepInput',
+  // How a workflow ends when even its failure handling failed (Fail states; the sweep settles these).
+  FailureNotRecorded: 'FailureNotRecorded',
+  ProvisionNeedsReconciliation: 'ProvisionNeedsReconciliation',
+  CompensationFailed: 'CompensationFailed',
   // Admission and API faults.
   ProvisionInProgress: 'ProvisionInProgress',
   ReconciliationPending: 'ReconciliationPending',
@@ -39,10 +43,42 @@ export const ErrorNames = {
 
 export type ErrorName = (typeof ErrorNames)[keyof typeof ErrorNames];
 
+/** How Step Functions retries one transient error (the fields of an ASL `Retry` entry). */
+export interface RetryPolicy {
+  intervalSeconds: number;
+  maxAttempts: number;
+  backoffRate: number;
+  maxDelaySeconds: number;
+}
+
+/**
+ * The errors a retry may fix, each with how a workflow retries it. The one list: an error's
+ * `transient` flag and the ASL retriers (built from each catalog entry's `transientErrors`) follow it.
+ */
+export const TRANSIENT_ERRORS = {
+  // Timeouts, 5xx, 429 and ambiguous results of a provider call.
+  [ErrorNames.ProviderUnavailable]: { intervalSeconds: 1, maxAttempts: 4, backoffRate: 2, maxDelaySeconds: 10 },
+  // A machine on its way to the wanted state: poll with a gentler backoff for up to about a minute.
+  [ErrorNames.MachineNotReady]: { intervalSeconds: 2, maxAttempts: 8, backoffRate: 1.5, maxDelaySeconds: 15 },
+  // API-side: concurrent transactions on the same items, and a workflow service that did not answer.
+  [ErrorNames.ContentionTimeout]: { intervalSeconds: 1, maxAttempts: 3, backoffRate: 2, maxDelaySeconds: 8 },
+  [ErrorNames.WorkflowUnavailable]: { intervalSeconds: 2, maxAttempts: 3, backoffRate: 2, maxDelaySeconds: 10 },
+} as const satisfies Partial<Record<ErrorName, RetryPolicy>>;
+
+/** The name of an error a retry may fix. */
+export type TransientErrorName = keyof typeof TRANSIENT_ERRORS;
+
+/** Whether errors of this name are worth retrying. */
+export function isTransientName(name: string): name is TransientErrorName {
+  return Object.hasOwn(TRANSIENT_ERRORS, name);
+}
+
 /** Base class: a stable `name`, optional context for logs, and the standard `cause`. */
 export class SlipwayError extends Error {
-  /** True when retrying the same call may succeed (the ASL retries only these). */
-  readonly transient: boolean = false;
+  /** True when retrying the same call may succeed: the name is in TRANSIENT_ERRORS. */
+  get transient(): boolean {
+    return isTransientName(this.name);
+  }
   readonly context: Record<string, unknown>;
 
   constructor(name: ErrorName, message: string, options: { cause?: unknown; context?: Record<string, unknown> } = {}) {
@@ -54,7 +90,6 @@ export class SlipwayError extends Error {
 
 /** A provider call failed in a way that a retry may fix (timeouts, 5xx, 429, ambiguous results). */
 export class ProviderUnavailableError extends SlipwayError {
-  override readonly transient = true;
   constructor(message: string, options: { cause?: unknown; context?: Record<string, unknown> } = {}) {
     super(ErrorNames.ProviderUnavailable, message, options);
   }
@@ -83,7 +118,6 @@ export class VolumeAttachedError extends SlipwayError {
 
 /** The machine has not reached the wanted state yet; the workflow retries with backoff. */
 export class MachineNotReadyError extends SlipwayError {
-  override readonly transient = true;
   constructor(message: string, options: { cause?: unknown; context?: Record<string, unknown> } = {}) {
     super(ErrorNames.MachineNotReady, message, options);
   }
@@ -195,7 +229,6 @@ export class InvalidStateError extends SlipwayError {
 
 /** DynamoDB kept cancelling our transaction for concurrent ones; the caller should retry soon. */
 export class ContentionTimeoutError extends SlipwayError {
-  override readonly transient = true;
   constructor(options: ErrorOptions = {}) {
     super(ErrorNames.ContentionTimeout, 'Too many concurrent requests touched the same records; retry shortly.', options);
   }
@@ -224,7 +257,6 @@ export class ValidationFailedError extends SlipwayError {
 
 /** The workflow service did not take the execution; the admission stands and a replay starts it. */
 export class WorkflowUnavailableError extends SlipwayError {
-  override readonly transient = true;
   constructor(readonly executionName: string, options: ErrorOptions = {}) {
     super(ErrorNames.WorkflowUnavailable, `The operation was recorded but its workflow could not be started yet (${executionName}); retry with the same Idempotency-Key.`, options);
   }

@@ -1,11 +1,11 @@
 import type { CfnElement } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
-import { applySubstitutions, readWorkflowDefinition, stateMachineArnEnvVar, variablesIn } from '../../infra/asl';
-import { FUNCTION_CATALOG, WORKFLOWS, arnVariable, functionsOf, type WorkflowName } from '../../infra/function-catalog';
+import { applySubstitutions, readWorkflowDefinition, variablesIn } from '../../infra/asl';
+import { FUNCTION_CATALOG, arnVariable } from '../../infra/function-catalog';
+import { functionsOf, stateMachineNameOf } from '../../infra/workflows';
+import { WORKFLOW_NAMES, stateMachineArnEnvVar, type WorkflowName } from '../../lambdas/shared/workflows';
 import { ACCOUNT, REGION, render, resourcesOf, synthesize, type CfnResource, type Synthesized } from './support/synth';
-
-const WORKFLOW_NAMES = Object.keys(WORKFLOWS) as WorkflowName[];
 
 /**
  * The one known wildcard. Step Functions delivers logs through CloudWatch Logs' vended-log APIs,
@@ -64,7 +64,7 @@ let template: Template;
 let statements: Granted[];
 let stateMachineRoles: Set<string>;
 const logicalId = (construct: IConstruct) => synth.orchestration.getLogicalId(construct.node.defaultChild as CfnElement);
-const stateMachineArnOf = (workflow: WorkflowName) => `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${WORKFLOWS[workflow].stateMachineName}`;
+const stateMachineArnOf = (workflow: WorkflowName) => `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${stateMachineNameOf(workflow)}`;
 const statementsOfRole = (roleId: string) => statements.filter((g) => g.roles.includes(roleId)).map((g) => g.statement);
 const resourcesFor = (roleId: string, action: string) =>
   statementsOfRole(roleId)
@@ -136,7 +136,7 @@ describe('IAM', () => {
 
     expect(resourcesFor(roleId, 'states:StartExecution')).toEqual(starts.map(stateMachineArnOf).sort());
     expect(resourcesFor(roleId, 'states:DescribeExecution')).toEqual(
-      starts.map((wf) => `arn:aws:states:${REGION}:${ACCOUNT}:execution:${WORKFLOWS[wf].stateMachineName}:*`).sort(),
+      starts.map((wf) => `arn:aws:states:${REGION}:${ACCOUNT}:execution:${stateMachineNameOf(wf)}:*`).sort(),
     );
     const stateActions = statementsOfRole(roleId).flatMap((s) => list(s.Action)).filter((action) => action.startsWith('states:'));
     if (starts.length === 0) expect(stateActions).toEqual([]);
@@ -149,7 +149,7 @@ describe('IAM', () => {
 
     expect(starts).toContain('provision');
     expect(resourcesFor(roleId, 'states:StartExecution')).toEqual(starts.map(stateMachineArnOf).sort());
-    expect(names).toEqual(expect.arrayContaining(starts.map((wf) => WORKFLOWS[wf].stateMachineName)));
+    expect(names).toEqual(expect.arrayContaining(starts.map((wf) => stateMachineNameOf(wf))));
   });
 
   it.each(FUNCTION_CATALOG.map((fn) => [fn.id, fn] as const))('gives %s the table access its catalog entry names, on the table and its indexes', (_id, fn) => {
@@ -219,7 +219,7 @@ describe.each(WORKFLOW_NAMES)('the %s state machine', (workflow) => {
   });
 
   it('is a named Standard state machine with the workflow file as its definition', () => {
-    expect(props.StateMachineName).toBe(WORKFLOWS[workflow].stateMachineName);
+    expect(props.StateMachineName).toBe(stateMachineNameOf(workflow));
     expect(props.StateMachineType).toBe('STANDARD');
     expect(props.DefinitionString).toBe(readWorkflowDefinition(workflow));
   });

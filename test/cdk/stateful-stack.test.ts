@@ -1,7 +1,7 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { App } from 'aws-cdk-lib';
 import { StatefulStack } from '../../infra/stateful-stack';
-import { createTableInput } from '../../infra/table-definition';
+import { createTableInput } from '../../lambdas/adapters/table-definition';
 import { resourcesOf } from './support/synth';
 
 // The stateful stack alone needs no bundling, so it is synthesized on its own here.

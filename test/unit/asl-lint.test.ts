@@ -1,21 +1,17 @@
 /**
- * Lints every `statemachines/*.asl.json` against the rules of ARCHITECTURE.md §3: every Task has a
- * timeout, the AWS-recommended Lambda service retrier and a Catch; retries only transient errors;
- * error names are stable constants; the graph is closed and reachable; Tasks invoke only catalog
- * functions that declare the workflow.
+ * Graph checks of every `statemachines/*.asl.json`: the graph is closed and reachable, every state
+ * ends or continues, error names are stable constants, Tasks invoke catalog functions and catch
+ * their failures. Timeouts and retriers are right by construction (the workflow builder derives
+ * them from the catalog); `workflow-builder.test.ts` checks that.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { STATEMACHINES_DIR } from '../../infra/asl';
-import { FUNCTION_CATALOG, WORKFLOWS, arnVariable, type WorkflowName } from '../../infra/function-catalog';
+import { FUNCTION_CATALOG, arnVariable } from '../../infra/function-catalog';
+import { LAMBDA_SERVICE_ERRORS } from '../../infra/workflows/builder';
+import { STATEMACHINES_DIR } from '../../infra/workflows';
 import * as errors from '../../lambdas/shared/errors';
+import { WORKFLOW_NAMES } from '../../lambdas/shared/workflows';
 
-const LAMBDA_SERVICE_ERRORS = [
-  'Lambda.ServiceException',
-  'Lambda.AWSLambdaException',
-  'Lambda.SdkClientException',
-  'Lambda.TooManyRequestsException',
-];
 /** Lambda errors Step Functions may report besides the service errors above. */
 const OTHER_LAMBDA_ERRORS = ['Lambda.Unknown'];
 /** The predefined error names of the States language (a typo such as `States.Al` matches nothing). */
@@ -105,30 +101,14 @@ function targetsOf(state: State): string[] {
   ];
 }
 
-/** Transient error names: those whose SlipwayError subclass says a retry may fix it. */
-function transientErrorNames(): Set<string> {
-  const names = new Set<string>();
-  for (const exported of Object.values(errors)) {
-    if (typeof exported !== 'function' || !(exported.prototype instanceof errors.SlipwayError)) continue;
-    try {
-      const probe = new (exported as new (message: string) => errors.SlipwayError)('probe');
-      if (errors.isTransient(probe)) names.add(probe.name);
-    } catch {
-      // A subclass with another constructor shape cannot be probed; its name is then not retriable here.
-    }
-  }
-  return names;
-}
-
 const files = readdirSync(STATEMACHINES_DIR).filter((file) => file.endsWith('.asl.json')).sort();
-const workflowOfFile = new Map(Object.entries(WORKFLOWS).map(([name, wf]) => [wf.file as string, name as WorkflowName]));
 const knownErrorNames = new Set<string>([...Object.values(errors.ErrorNames), ...STATES_ERRORS, ...LAMBDA_SERVICE_ERRORS, ...OTHER_LAMBDA_ERRORS]);
 const catalogById = new Map(FUNCTION_CATALOG.map((fn) => [fn.id, fn]));
 const where = (s: Located) => `${s.where}${s.name}`;
 
 describe('statemachines', () => {
-  it('holds exactly the workflow files the catalog names', () => {
-    const expected = Object.values(WORKFLOWS).map((wf) => wf.file as string).sort();
+  it('holds exactly one file per workflow', () => {
+    const expected = WORKFLOW_NAMES.map((workflow) => `${workflow}.asl.json`).sort();
 
     expect(files).toEqual(expected);
   });
@@ -136,38 +116,11 @@ describe('statemachines', () => {
 
 describe.each(files)('%s', (file) => {
   const machine = JSON.parse(readFileSync(path.join(STATEMACHINES_DIR, file), 'utf8')) as Machine;
-  const workflow = workflowOfFile.get(file) as WorkflowName;
   const states = statesOf(machine);
   const tasks = states.filter((s) => s.state.Type === 'Task');
 
   it('has Task states to lint', () => {
     expect(tasks.length).toBeGreaterThan(0);
-  });
-
-  it('gives every Task a TimeoutSeconds at least its function timeout', () => {
-    const problems = tasks.flatMap((task) => {
-      const timeout = task.state.TimeoutSeconds;
-      if (typeof timeout !== 'number') return [`${where(task)}: no TimeoutSeconds`];
-      const fnId = /^\$\{(.+)FunctionArn\}$/.exec(task.state.Resource ?? '')?.[1];
-      const fn = fnId === undefined ? undefined : catalogById.get(fnId);
-      // A shorter Task timeout abandons a still-running Lambda and retries it concurrently.
-      return fn && timeout < fn.timeoutSeconds ? [`${where(task)}: TimeoutSeconds ${timeout} < function timeout ${fn.timeoutSeconds}`] : [];
-    });
-
-    expect(problems).toEqual([]);
-  });
-
-  it('retries Lambda service errors on every Task with MaxDelaySeconds and full jitter', () => {
-    const problems = tasks.flatMap((task) => {
-      const retrier = (task.state.Retry ?? []).find((r) => LAMBDA_SERVICE_ERRORS.every((e) => r.ErrorEquals.includes(e)));
-      if (!retrier) return [`${where(task)}: no Retry for ${LAMBDA_SERVICE_ERRORS.join(', ')}`];
-      return [
-        ...(typeof retrier.MaxDelaySeconds === 'number' ? [] : [`${where(task)}: Lambda retrier has no MaxDelaySeconds`]),
-        ...(retrier.JitterStrategy === 'FULL' ? [] : [`${where(task)}: Lambda retrier JitterStrategy is ${String(retrier.JitterStrategy)}`]),
-      ];
-    });
-
-    expect(problems).toEqual([]);
   });
 
   it('catches failures of every Task', () => {
@@ -178,22 +131,10 @@ describe.each(files)('%s', (file) => {
 
   it('names only States errors, Lambda errors and ErrorNames constants', () => {
     const problems = states.flatMap((s) =>
-      [...(s.state.Retry ?? []), ...(s.state.Catch ?? [])]
+      [...(s.state.Retry ?? []), ...(s.state.Catch ?? []), ...(s.state.Error ? [{ ErrorEquals: [s.state.Error] }] : [])]
         .flatMap((rule) => rule.ErrorEquals)
         .filter((name) => !knownErrorNames.has(name))
         .map((name) => `${where(s)}: unknown error name ${name}`),
-    );
-
-    expect(problems).toEqual([]);
-  });
-
-  it('retries only Lambda service errors and errors declared transient', () => {
-    const transient = transientErrorNames();
-    const problems = states.flatMap((s) =>
-      (s.state.Retry ?? [])
-        .flatMap((rule) => rule.ErrorEquals)
-        .filter((name) => !LAMBDA_SERVICE_ERRORS.includes(name) && !transient.has(name))
-        .map((name) => `${where(s)}: retries ${name}, which no transient error class in lambdas/shared/errors.ts declares`),
     );
 
     expect(problems).toEqual([]);
@@ -254,24 +195,16 @@ describe.each(files)('%s', (file) => {
     expect(problems).toEqual([]);
   });
 
-  it('invokes only catalog functions that declare this workflow', () => {
+  it('invokes only catalog functions', () => {
     const problems = tasks.flatMap((task) => {
       const fnId = /^\$\{(.+)FunctionArn\}$/.exec(task.state.Resource ?? '')?.[1];
       if (fnId === undefined) return [`${where(task)}: Resource ${String(task.state.Resource)} is not a \${<Id>FunctionArn} variable`];
       const fn = catalogById.get(fnId);
       if (!fn) return [`${where(task)}: ${fnId} is not in the function catalog`];
-      if (task.state.Resource !== `\${${arnVariable(fn.id)}}`) return [`${where(task)}: Resource is not \${${arnVariable(fn.id)}}`];
-      return fn.invokedBy.includes(workflow) ? [] : [`${where(task)}: ${fnId} does not list ${workflow} in invokedBy`];
+      return task.state.Resource === `\${${arnVariable(fn.id)}}` ? [] : [`${where(task)}: Resource is not \${${arnVariable(fn.id)}}`];
     });
 
     expect(problems).toEqual([]);
-  });
-
-  it('uses every function that declares this workflow, so its invoke grant is needed', () => {
-    const used = new Set(tasks.map((task) => task.state.Resource));
-    const unused = FUNCTION_CATALOG.filter((fn) => fn.invokedBy.includes(workflow) && !used.has(`\${${arnVariable(fn.id)}}`)).map((fn) => fn.id);
-
-    expect(unused).toEqual([]);
   });
 
   it('gives every Fail state an Error or ErrorPath', () => {

@@ -1,0 +1,139 @@
+/**
+ * A small builder for Amazon States Language, so every workflow is written once: a Task state's
+ * timeout, retriers and standard parameters come from the function catalog and the transient
+ * errors its handler declares, never from copied JSON. Plain TypeScript (no aws-cdk-lib), so the
+ * local runtime and the `build:asl` script stay light.
+ */
+import { TRANSIENT_ERRORS, type RetryPolicy } from '../../lambdas/shared/errors';
+import { arnVariable, catalogEntry } from '../function-catalog';
+
+/** One ASL state, as JSON. */
+export type AslState = Record<string, unknown>;
+
+/** A named state, in the order the file lists them. */
+export type NamedState = readonly [name: string, state: AslState];
+
+/** A whole state machine definition. */
+export interface StateMachineDefinition {
+  Comment: string;
+  StartAt: string;
+  TimeoutSeconds: number;
+  States: Record<string, AslState>;
+}
+
+/**
+ * Seconds a Task waits beyond its function's own timeout. Lambda's init phase (a cold start, up to
+ * 10 s) does not count against the function timeout, and the invoke itself takes time: with equal
+ * timeouts a slow cold start trips `States.Timeout` while the handler still runs, and the Catch
+ * would compensate underneath a live step.
+ */
+export const TASK_TIMEOUT_MARGIN_SECONDS = 15;
+
+/** Lambda service errors AWS recommends retrying on every Lambda Task. */
+export const LAMBDA_SERVICE_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+  'Lambda.ClientExecutionTimeoutException',
+] as const;
+
+/** How Lambda service errors are retried. */
+export const LAMBDA_SERVICE_RETRY: RetryPolicy = { intervalSeconds: 1, maxAttempts: 3, backoffRate: 2, maxDelaySeconds: 8 };
+
+/** Every fenced step receives who, which instance, and its claim: the execution's own name. */
+const FENCE_PARAMETERS = { 'instanceId.$': '$.instanceId', 'owner.$': '$.owner', 'claim.$': '$$.Execution.Name' } as const;
+
+/** Where a Task goes when it fails for good. */
+export interface CatchTarget {
+  next: string;
+  /** Where the failure (`{Error, Cause}`) is kept for the target. */
+  resultPath: string;
+}
+
+/** A Task state invoking one catalog function. */
+export interface TaskSpec {
+  /** The catalog function; also the state's name, so the console, the function and the use case share one name. */
+  fn: string;
+  /** Only while states still carry older names (removed with the rename). */
+  name?: string;
+  comment?: string;
+  /** Parameters beyond instanceId, owner and claim. */
+  parameters?: Record<string, unknown>;
+  resultPath: string;
+  /** The next state; the Task ends the execution when absent. */
+  next?: string;
+  catch: CatchTarget;
+}
+
+function retrier(errors: readonly string[], policy: RetryPolicy): AslState {
+  return {
+    ErrorEquals: [...errors],
+    IntervalSeconds: policy.intervalSeconds,
+    MaxAttempts: policy.maxAttempts,
+    BackoffRate: policy.backoffRate,
+    MaxDelaySeconds: policy.maxDelaySeconds,
+    JitterStrategy: 'FULL',
+  };
+}
+
+/** A Task state: timeout, retriers and fence parameters derived from the catalog entry. */
+export function task(spec: TaskSpec): NamedState {
+  const fn = catalogEntry(spec.fn);
+  const state: AslState = {
+    Type: 'Task',
+    ...(spec.comment ? { Comment: spec.comment } : {}),
+    Resource: `\${${arnVariable(fn.id)}}`,
+    Parameters: { ...FENCE_PARAMETERS, ...spec.parameters },
+    ResultPath: spec.resultPath,
+    TimeoutSeconds: fn.timeoutSeconds + TASK_TIMEOUT_MARGIN_SECONDS,
+    Retry: [
+      retrier(LAMBDA_SERVICE_ERRORS, LAMBDA_SERVICE_RETRY),
+      ...fn.transientErrors.map((name) => retrier([name], TRANSIENT_ERRORS[name])),
+    ],
+    Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: spec.catch.resultPath, Next: spec.catch.next }],
+    ...(spec.next ? { Next: spec.next } : { End: true }),
+  };
+  return [spec.name ?? fn.id, state];
+}
+
+/** A Fail state that passes on the error caught at `failurePath` (`{Error, Cause}`). */
+export function failWith(name: string, comment: string, failurePath: string): NamedState {
+  return [name, { Type: 'Fail', Comment: comment, ErrorPath: `${failurePath}.Error`, CausePath: `${failurePath}.Cause` }];
+}
+
+/** A Fail state with its own error name and the cause caught at `failurePath`. */
+export function failAs(name: string, error: string, comment: string, failurePath: string): NamedState {
+  return [name, { Type: 'Fail', Error: error, Comment: comment, CausePath: `${failurePath}.Cause` }];
+}
+
+/** Seconds the longest run of one Task can take: every attempt times out, every retry waits its longest. */
+export function worstCaseSeconds(state: AslState): number {
+  if (state.Type !== 'Task') return 0;
+  const timeout = state.TimeoutSeconds as number;
+  const retriers = (state.Retry ?? []) as Array<{ IntervalSeconds: number; MaxAttempts: number; BackoffRate: number; MaxDelaySeconds: number }>;
+  let total = timeout;
+  for (const r of retriers) {
+    for (let attempt = 0; attempt < r.MaxAttempts; attempt++) {
+      total += timeout + Math.min(r.IntervalSeconds * r.BackoffRate ** attempt, r.MaxDelaySeconds);
+    }
+  }
+  return total;
+}
+
+/**
+ * A state machine from its states, the first one starting it. Its own `TimeoutSeconds` is the
+ * worst case of every Task in it, rounded up to a minute: no legitimate run can exceed it, so an
+ * execution that does is stuck, times out, raises the timed-out alarm and is settled by the sweep.
+ */
+export function stateMachine(comment: string, states: readonly NamedState[]): StateMachineDefinition {
+  const first = states[0];
+  if (!first) throw new Error('A state machine needs at least one state');
+  const byName: Record<string, AslState> = {};
+  for (const [name, state] of states) {
+    if (Object.hasOwn(byName, name)) throw new Error(`State ${name} is defined twice`);
+    byName[name] = state;
+  }
+  const worstCase = Object.values(byName).reduce((sum, state) => sum + worstCaseSeconds(state), 0);
+  return { Comment: comment, StartAt: first[0], TimeoutSeconds: Math.ceil(worstCase / 60) * 60, States: byName };
+}

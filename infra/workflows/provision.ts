@@ -1,0 +1,80 @@
+/** The provision workflow: reservation → volume → machine → started → committed, or compensated. */
+import { ErrorNames } from '../../lambdas/shared/errors';
+import { failAs, failWith, stateMachine, task, type CatchTarget, type StateMachineDefinition } from './builder';
+
+const TO_COMPENSATION: CatchTarget = { next: 'CompensateProvision', resultPath: '$.failure' };
+const TO_COMPENSATION_FAILED: CatchTarget = { next: 'CompensationFailed', resultPath: '$.finalFailure' };
+const provider = { 'provider.$': '$.provider' };
+const reservationVersion = { 'reservationVersion.$': '$.reservation.version' };
+
+/** Provision one instance. */
+export const provision: StateMachineDefinition = stateMachine(
+  'Provision one instance: reservation -> volume -> machine -> started -> running. Any failure compensates: destroy what was made (found by ownership tags), then release the reservation, or hand it to the reconcile sweep when cleanup cannot be verified.',
+  [
+    task({
+      fn: 'MarkProviderWorkStarted',
+      comment: "Fence the owner's reservation to this provision before any provider call.",
+      resultPath: '$.reservation',
+      next: 'CreateVolume',
+      catch: TO_COMPENSATION,
+    }),
+    task({
+      fn: 'CreateVolume',
+      comment: 'Create the volume, or adopt the one an earlier attempt made (found by tags).',
+      parameters: { ...provider, 'region.$': '$.region', 'sizeGb.$': '$.volumeSizeGb', ...reservationVersion },
+      resultPath: '$.volume',
+      next: 'CreateMachine',
+      catch: TO_COMPENSATION,
+    }),
+    task({
+      fn: 'CreateMachine',
+      comment: 'Create the machine on the volume, or adopt the one an earlier attempt made.',
+      parameters: { ...provider, 'region.$': '$.region', 'size.$': '$.size', 'image.$': '$.image', 'volumeId.$': '$.volume.volumeId', ...reservationVersion },
+      resultPath: '$.machine',
+      next: 'WaitMachineStarted',
+      catch: TO_COMPENSATION,
+    }),
+    task({
+      fn: 'WaitMachineStarted',
+      comment: 'Wait for the machine to start and answer its health check.',
+      parameters: { ...provider, 'machineId.$': '$.machine.machineId' },
+      resultPath: '$.started',
+      next: 'CommitProvision',
+      catch: TO_COMPENSATION,
+    }),
+    task({
+      fn: 'CommitProvision',
+      comment: 'One transaction: instance running (fenced by the claim) and reservation completed (fenced by its version).',
+      parameters: { ...reservationVersion, 'volumeId.$': '$.volume.volumeId', 'machineId.$': '$.machine.machineId', 'endpoint.$': '$.started.endpoint' },
+      resultPath: '$.commit',
+      catch: TO_COMPENSATION,
+    }),
+    task({
+      fn: 'CompensateProvision',
+      comment: 'Destroy every machine and volume tagged with this instance and verify the inventory is empty.',
+      parameters: provider,
+      resultPath: '$.cleanup',
+      next: 'FailProvision',
+      catch: { next: 'MarkNeedsReconciliation', resultPath: '$.cleanupFailure' },
+    }),
+    task({
+      fn: 'FailProvision',
+      comment: 'Cleanup verified: instance failed with lastStartError, reservation released, quota returned.',
+      parameters: { 'failure.$': '$.failure' },
+      resultPath: '$.released',
+      next: 'ProvisionFailed',
+      catch: TO_COMPENSATION_FAILED,
+    }),
+    task({
+      fn: 'MarkNeedsReconciliation',
+      comment: 'Cleanup could not be verified: the reconcile sweep takes over the reservation.',
+      parameters: { 'failure.$': '$.failure', 'cleanupFailure.$': '$.cleanupFailure' },
+      resultPath: '$.handedOver',
+      next: 'ProvisionNeedsReconciliation',
+      catch: TO_COMPENSATION_FAILED,
+    }),
+    failWith('ProvisionFailed', 'The provision failed and everything it made was removed.', '$.failure'),
+    failAs('ProvisionNeedsReconciliation', ErrorNames.ProvisionNeedsReconciliation, 'The provision failed and its cleanup is left to the reconcile sweep.', '$.cleanupFailure'),
+    failAs('CompensationFailed', ErrorNames.CompensationFailed, 'Recording the failure itself failed; the reservation deadline brings the reconcile sweep.', '$.finalFailure'),
+  ],
+);
