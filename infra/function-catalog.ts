@@ -89,7 +89,7 @@ export const FUNCTION_CATALOG: readonly FunctionDefinition[] = [
     transientErrors: [ProviderUnavailable],
   }),
   step('FinishOperation', 'lambdas/steps/finish-operation.ts', 'Release the claim with the operation outcome (fenced)', tableOnly),
-  step('FinishDestroy', 'lambdas/steps/finish-destroy.ts', 'Tombstone the instance, free quota, release its reservation', tableOnly),
+  step('TombstoneInstance', 'lambdas/steps/tombstone-instance.ts', 'Tombstone the instance, free quota, release its reservation', tableOnly),
   step('RecordOperationFailure', 'lambdas/steps/record-operation-failure.ts', 'Show the real state and the error, release the claim (fenced)', {
     timeoutSeconds: 60,
   }),

@@ -55,8 +55,6 @@ export interface CatchTarget {
 export interface TaskSpec {
   /** The catalog function; also the state's name, so the console, the function and the use case share one name. */
   fn: string;
-  /** Only while states still carry older names (removed with the rename). */
-  name?: string;
   comment?: string;
   /** Parameters beyond instanceId, owner and claim. */
   parameters?: Record<string, unknown>;
@@ -94,7 +92,7 @@ export function task(spec: TaskSpec): NamedState {
     Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: spec.catch.resultPath, Next: spec.catch.next }],
     ...(spec.next ? { Next: spec.next } : { End: true }),
   };
-  return [spec.name ?? fn.id, state];
+  return [fn.id, state];
 }
 
 /** A Fail state that passes on the error caught at `failurePath` (`{Error, Cause}`). */

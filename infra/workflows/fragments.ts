@@ -4,7 +4,7 @@ import { ErrorNames } from '../../lambdas/shared/errors';
 import { failAs, failWith, task, type CatchTarget, type NamedState } from './builder';
 
 /** Where a lifecycle workflow's failures go: the record-failure tail. */
-export const TO_RECORD_FAILURE: CatchTarget = { next: 'RecordFailure', resultPath: '$.failure' };
+export const TO_RECORD_FAILURE: CatchTarget = { next: 'RecordOperationFailure', resultPath: '$.failure' };
 
 /** `start` → `Start`. */
 function capitalised(word: string): string {
@@ -39,10 +39,9 @@ export function mountStartWait(next: string): NamedState[] {
 }
 
 /** The success tail of start, stop and restart: release the claim with the outcome. */
-export function finishOperation(operation: Exclude<LifecycleOperation, 'destroy'>, name: string): NamedState {
+export function finishOperation(operation: Exclude<LifecycleOperation, 'destroy'>): NamedState {
   return task({
     fn: 'FinishOperation',
-    name,
     comment: 'Release the claim with the outcome, fenced by the claim; a success clears the last error.',
     parameters: { 'provider.$': '$.provider', operation, ...(operation === 'stop' ? {} : { 'endpoint.$': '$.started.endpoint' }) },
     resultPath: '$.finished',
@@ -60,7 +59,6 @@ export function recordFailureTail(operation: LifecycleOperation): NamedState[] {
   return [
     task({
       fn: 'RecordOperationFailure',
-      name: 'RecordFailure',
       comment: 'Make the failure visible at once: the real provider state plus the error, fenced by the claim, claim released.',
       parameters: { 'provider.$': '$.provider', operation, 'failure.$': '$.failure' },
       resultPath: '$.recorded',

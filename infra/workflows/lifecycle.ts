@@ -7,13 +7,13 @@ const provider = { 'provider.$': '$.provider' };
 /** Start a stopped instance. */
 export const start: StateMachineDefinition = stateMachine(
   'Start a stopped instance: repair its mount if needed, start the machine, wait until healthy. A failure shows `stopped` with lastStartError.',
-  [...mountStartWait('MarkRunning'), finishOperation('start', 'MarkRunning'), ...recordFailureTail('start')],
+  [...mountStartWait('FinishOperation'), finishOperation('start'), ...recordFailureTail('start')],
 );
 
 /** Stop a running instance. */
 export const stop: StateMachineDefinition = stateMachine('Stop a running instance. A failure shows the real provider state with lastStopError.', [
-  task({ fn: 'StopMachine', parameters: provider, resultPath: '$.stopped', next: 'MarkStopped', catch: TO_RECORD_FAILURE }),
-  finishOperation('stop', 'MarkStopped'),
+  task({ fn: 'StopMachine', parameters: provider, resultPath: '$.stopped', next: 'FinishOperation', catch: TO_RECORD_FAILURE }),
+  finishOperation('stop'),
   ...recordFailureTail('stop'),
 ]);
 
@@ -22,8 +22,8 @@ export const restart: StateMachineDefinition = stateMachine(
   'Restart an instance; it reads `restarting` from claim to finish, never a transient `stopped`. A failure shows the real provider state with lastStartError.',
   [
     task({ fn: 'StopMachine', parameters: provider, resultPath: '$.stopped', next: 'EnsureMachineMount', catch: TO_RECORD_FAILURE }),
-    ...mountStartWait('MarkRunning'),
-    finishOperation('restart', 'MarkRunning'),
+    ...mountStartWait('FinishOperation'),
+    finishOperation('restart'),
     ...recordFailureTail('restart'),
   ],
 );
@@ -41,8 +41,7 @@ export const destroy: StateMachineDefinition = stateMachine(
       catch: TO_RECORD_FAILURE,
     }),
     task({
-      fn: 'FinishDestroy',
-      name: 'TombstoneInstance',
+      fn: 'TombstoneInstance',
       comment: 'Tombstone (TTL), free quota, release any reservation pointing here; fenced by the claim.',
       resultPath: '$.finished',
       catch: TO_RECORD_FAILURE,

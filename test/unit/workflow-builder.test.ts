@@ -41,3 +41,11 @@ describe.each(WORKFLOW_NAMES)('the %s workflow', (workflow) => {
     expect(definition.TimeoutSeconds - worstCase).toBeLessThan(60);
   });
 });
+
+describe('state names', () => {
+  it.each(WORKFLOW_NAMES)('name every Task of %s after the function it runs, so console, function and use case share one name', (workflow) => {
+    const names = tasksOf(workflow).map(([name]) => name);
+
+    expect(names).toEqual(tasksOf(workflow).map(([, state]) => functionIdOf(state)));
+  });
+});

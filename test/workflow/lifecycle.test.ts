@@ -119,7 +119,7 @@ describe('lifecycle operations', () => {
     const stale = [
       steps.FinishOperation!({ instanceId: id, owner: 'user:life-stale', claim: startClaim, provider: 'local', operation: 'start', endpoint: 'http://127.0.0.1:1' }),
       steps.RecordOperationFailure!({ instanceId: id, owner: 'user:life-stale', claim: startClaim, provider: 'local', operation: 'start', failure: { Error: 'X', Cause: '{}' } }),
-      steps.FinishDestroy!({ instanceId: id, owner: 'user:life-stale', claim: destroyClaim }),
+      steps.TombstoneInstance!({ instanceId: id, owner: 'user:life-stale', claim: destroyClaim }),
     ];
     const results = await Promise.allSettled(stale);
 

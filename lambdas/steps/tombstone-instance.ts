@@ -3,7 +3,7 @@ import { defineStep } from './define-step';
 import { fencedStepInput } from './schemas';
 
 /** Tombstone the instance, free its quota slot, release a reservation that points at it. */
-export const step = defineStep('FinishDestroy', fencedStepInput, async (deps, input) => {
+export const step = defineStep('TombstoneInstance', fencedStepInput, async (deps, input) => {
   await tombstoneInstance(deps, input);
   return { status: 'destroyed' as const };
 });
