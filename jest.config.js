@@ -21,7 +21,6 @@ module.exports = {
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
   projects: [
     project('unit'),
-    project('dynamo', needsDynamo),
     project('workflow', needsDynamo),
     project('api', needsDynamo),
     project('cdk'),

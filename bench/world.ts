@@ -6,7 +6,7 @@ import { ensureDevKey, mintDevToken, type DevKey } from '../infra/local/dev-auth
 import { startDynamoDbLocal, type DynamoDbLocal } from '../infra/local/dynamodb-local';
 import { startLocalRuntime, type LocalRuntime } from '../infra/local/runtime';
 import type { ComputeProvider } from '../lambdas/providers/compute-provider';
-import { FaultInjectingProvider } from '../lambdas/providers/local/fault-injecting-provider';
+import { FaultInjectingProvider } from '../test/support/fault-injecting-provider';
 import { LocalComputeProvider } from '../lambdas/providers/local/local-provider';
 
 /** A whole local slipway for the bench: in-memory DynamoDB Local, runtime, API, dev key. */

@@ -1,8 +1,11 @@
 import { ProviderResourceNotFoundError } from '../shared/errors';
 import type { ComputeProvider, ProviderRegistry } from './compute-provider';
-import { LocalComputeProvider } from './local/local-provider';
 
-/** A registry over a fixed set of adapters. */
+/**
+ * A registry over adapters built by the composition root. It imports no adapter itself: the Lambda
+ * path passes the adapters it may run, the local runtime passes local ones, so a Lambda bundle
+ * carries no code of a provider it never uses.
+ */
 export function registryOf(providers: ComputeProvider[]): ProviderRegistry {
   const byName = new Map(providers.map((p) => [p.name, p]));
   return {
@@ -12,11 +15,4 @@ export function registryOf(providers: ComputeProvider[]): ProviderRegistry {
       return provider;
     },
   };
-}
-
-/** The adapters configuration enables. The Fly adapter joins here when it exists. */
-export function createProviderRegistry(options: { localRoot?: string }): ProviderRegistry {
-  const providers: ComputeProvider[] = [];
-  if (options.localRoot) providers.push(new LocalComputeProvider({ rootDir: options.localRoot }));
-  return registryOf(providers);
 }

@@ -26,8 +26,6 @@ const configSchema = z.object({
   DEFAULT_INSTANCE_LIMIT: z.coerce.number().int().min(1).max(1000).default(5),
   /** How long a reservation may stay unresolved before the reconcile sweep looks at it. */
   RESERVATION_DEADLINE_SECONDS: z.coerce.number().int().min(60).default(900),
-  /** Root directory of the `local` provider's state. */
-  LOCAL_PROVIDER_ROOT: z.string().min(1).optional(),
   DEFAULT_PROVIDER: z.enum(['local', 'fly']).default('local'),
   DEFAULT_REGION: z.string().min(1).default('local'),
   DEFAULT_IMAGE: z.string().min(1).default('slipway/hello:1'),

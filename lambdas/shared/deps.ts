@@ -3,7 +3,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createDocumentClient } from '../adapters/dynamo';
 import type { ComputeProvider, ProviderRegistry } from '../providers/compute-provider';
-import { createProviderRegistry } from '../providers/registry';
+import { registryOf } from '../providers/registry';
 import { WORKFLOW_NAMES, stateMachineArnEnvVar, type WorkflowName } from './workflows';
 import { ConfigError, loadConfig, type Config } from './config';
 
@@ -62,7 +62,8 @@ export function depsFromConfig(config: Config = loadConfig(), overrides: Partial
     sfn: overrides.sfn ?? new SFNClient({ region: config.AWS_REGION, endpoint: config.STEPFUNCTIONS_ENDPOINT }),
     stateMachines: overrides.stateMachines ?? stateMachinesFrom(config),
     consoleUrlPrefix: config.EXECUTION_CONSOLE_URL_PREFIX,
-    providers: overrides.providers ?? createProviderRegistry({ localRoot: config.LOCAL_PROVIDER_ROOT }),
+    // No adapter is configured on this path yet: the Fly adapter joins with providers from configuration.
+    providers: overrides.providers ?? registryOf([]),
     now: overrides.now ?? (() => new Date()),
     logger,
     settings: overrides.settings ?? settingsFrom(config),

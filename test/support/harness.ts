@@ -9,7 +9,7 @@ import { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from '
 import { keys } from '../../lambdas/adapters/dynamo';
 import type { InstanceItem } from '../../lambdas/domain/instance';
 import type { ComputeProvider } from '../../lambdas/providers/compute-provider';
-import { FaultInjectingProvider } from '../../lambdas/providers/local/fault-injecting-provider';
+import { FaultInjectingProvider } from './fault-injecting-provider';
 import { LocalComputeProvider } from '../../lambdas/providers/local/local-provider';
 
 /** A whole local slipway for one test file: its own table, provider root and servers. */

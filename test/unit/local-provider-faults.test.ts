@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import type { VolumeSpec } from '../../lambdas/providers/compute-provider';
-import { FaultInjectingProvider } from '../../lambdas/providers/local/fault-injecting-provider';
+import { FaultInjectingProvider } from '../support/fault-injecting-provider';
 import { LocalComputeProvider } from '../../lambdas/providers/local/local-provider';
 import { ProviderCapacityError, ProviderUnavailableError } from '../../lambdas/shared/errors';
 

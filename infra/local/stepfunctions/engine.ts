@@ -3,7 +3,7 @@ import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, type RunO
 import { prepareDefinition, type AslState, type PreparedDefinition } from './definition';
 import { ExecutionJournal, type LibraryEvent } from './history';
 import { asLambdaResult, taskFailureFor, UncatchableTaskFailure } from './lambda-semantics';
-import type { ExecutionClosedEvent as ClosedExecution, LocalTaskHandler as TaskHandler } from './index';
+import type { ExecutionClosedEvent as ClosedExecution, LocalTaskHandler as TaskHandler } from './types';
 import { SfnServiceError } from './service-error';
 
 /**

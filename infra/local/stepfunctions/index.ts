@@ -2,6 +2,9 @@
 import '../polyfills';
 import { StepFunctionsEngine } from './engine';
 import { listen, stopListening } from './server';
+import type { ExecutionClosedEvent, LocalTaskHandler } from './types';
+
+export type { ExecutionClosedEvent, LocalTaskHandler } from './types';
 
 /**
  * A local Step Functions endpoint: speaks the AWS JSON 1.0 protocol so `@aws-sdk/client-sfn` and
@@ -17,24 +20,7 @@ export interface LocalStateMachine {
   definition: string;
 }
 
-/** Runs a Task state in-process, with the Task's effective input; the result is the Task's result. */
-export type LocalTaskHandler = (input: unknown) => Promise<unknown>;
 
-/** What EventBridge's "Step Functions Execution Status Change" would carry, for one closed execution. */
-export interface ExecutionClosedEvent {
-  executionArn: string;
-  stateMachineArn: string;
-  name: string;
-  status: 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
-  /** ISO 8601. */
-  startDate: string;
-  /** ISO 8601. */
-  stopDate: string;
-  input: string;
-  output?: string;
-  error?: string;
-  cause?: string;
-}
 
 /** How to start the endpoint. */
 export interface LocalStepFunctionsOptions {

@@ -15,7 +15,7 @@ import type {
   TagFilter,
   Volume,
   VolumeSpec,
-} from '../compute-provider';
+} from '../../lambdas/providers/compute-provider';
 
 /** The provider methods a fault can target. */
 export type ProviderMethod = Exclude<keyof ComputeProvider, 'name'>;

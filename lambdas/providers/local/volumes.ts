@@ -1,0 +1,143 @@
+import { cp, mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { ProviderResourceNotFoundError, ProviderUnavailableError, VolumeAttachedError, messageOf } from '../../shared/errors';
+import type { ForkVolumeSpec, Snapshot, TagFilter, Volume, VolumeSpec } from '../compute-provider';
+import { byId, isSafeId, newId, now, type LocalLayout } from './layout';
+import { directorySize, listDir, withLock, writeJsonAtomic } from './local-store';
+import { matchesTags, toVolume, type LocalRecords, type VolumeRecord } from './records';
+
+/**
+ * Volumes are directories and snapshots are copies. Deleting a volume also deletes its snapshots
+ * (on Fly they outlive it for a while); a deleted volume stays as a tombstone (`state: 'destroyed'`)
+ * that `getVolume` returns and `findVolumes` leaves out.
+ */
+export class LocalVolumes {
+  constructor(
+    private readonly layout: LocalLayout,
+    private readonly records: LocalRecords,
+  ) {}
+
+  async createVolume(spec: VolumeSpec): Promise<Volume> {
+    const record: VolumeRecord = {
+      id: newId('vol'),
+      name: spec.name,
+      region: spec.region,
+      sizeGb: spec.sizeGb,
+      state: 'created',
+      sourceVolumeId: null,
+      tags: { ...spec.tags },
+      createdAt: now(),
+      deletedAt: null,
+    };
+    // Data dir first, metadata last: a listed volume always has its directory.
+    await mkdir(this.layout.volumeDataDir(record.id), { recursive: true });
+    await writeJsonAtomic(this.layout.volumeFile(record.id), record);
+    return toVolume(record, null);
+  }
+
+  async forkVolume(spec: ForkVolumeSpec): Promise<Volume> {
+    const source = await this.records.readVolume(spec.sourceVolumeId);
+    if (!source || source.state === 'destroyed') {
+      throw new ProviderResourceNotFoundError(`volume ${spec.sourceVolumeId} not found`, {
+        context: { volumeId: spec.sourceVolumeId },
+      });
+    }
+    const record: VolumeRecord = {
+      id: newId('vol'),
+      name: spec.name,
+      region: source.region,
+      sizeGb: source.sizeGb,
+      state: 'hydrating',
+      sourceVolumeId: source.id,
+      tags: { ...spec.tags },
+      createdAt: now(),
+      deletedAt: null,
+    };
+    await mkdir(this.layout.volumeDataDir(record.id), { recursive: true });
+    await writeJsonAtomic(this.layout.volumeFile(record.id), record);
+    try {
+      // The source's lock keeps deleteVolume from removing the data under the copy.
+      await withLock(this.layout.volumeKey(source.id), () =>
+        cp(this.layout.volumeDataDir(source.id), this.layout.volumeDataDir(record.id), { recursive: true }),
+      );
+    } catch (error) {
+      await this.deleteVolume(record.id);
+      throw new ProviderUnavailableError(`fork of volume ${source.id} failed: ${messageOf(error)}`, {
+        cause: error,
+        context: { volumeId: record.id, sourceVolumeId: source.id },
+      });
+    }
+    return withLock(this.layout.volumeKey(record.id), async () => {
+      const current = await this.records.readVolume(record.id);
+      if (!current) throw new ProviderResourceNotFoundError(`volume ${record.id} vanished while forking`);
+      if (current.state === 'hydrating') {
+        current.state = 'created';
+        await writeJsonAtomic(this.layout.volumeFile(current.id), current);
+      }
+      return toVolume(current, await this.records.attachedMachineId(current.id));
+    });
+  }
+
+  async getVolume(volumeId: string): Promise<Volume | null> {
+    const record = await this.records.readVolume(volumeId);
+    if (!record) return null;
+    const attached = record.state === 'destroyed' ? null : await this.records.attachedMachineId(volumeId);
+    return toVolume(record, attached);
+  }
+
+  /** Idempotent. Also deletes the volume's snapshots (a local simplification, see the header). */
+  async deleteVolume(volumeId: string): Promise<void> {
+    if (!isSafeId(volumeId)) return;
+    await withLock(this.layout.volumeKey(volumeId), async () => {
+      const record = await this.records.readVolume(volumeId);
+      if (!record) return;
+      if (record.state !== 'destroyed') {
+        const machineId = await this.records.attachedMachineId(volumeId);
+        if (machineId) {
+          throw new VolumeAttachedError(`volume ${volumeId} is attached to machine ${machineId}`, {
+            context: { volumeId, machineId },
+          });
+        }
+        // Tombstone first, then remove data: a crash in between leaves a deleted volume whose
+        // leftovers the next (idempotent) delete removes.
+        record.state = 'destroyed';
+        record.deletedAt = now();
+        await writeJsonAtomic(this.layout.volumeFile(volumeId), record);
+      }
+      await rm(this.layout.volumeDataDir(volumeId), { recursive: true, force: true });
+      for (const snapshot of await this.records.readSnapshots(volumeId)) {
+        await rm(this.layout.snapshotDir(snapshot.id), { recursive: true, force: true });
+      }
+    });
+  }
+
+  async findVolumes(filter: TagFilter): Promise<Volume[]> {
+    const records = (await Promise.all((await listDir(this.layout.volumesDir())).map((id) => this.records.readVolume(id)))).filter(
+      (record): record is VolumeRecord => record !== null && record.state !== 'destroyed' && matchesTags(record.tags, filter),
+    );
+    if (records.length === 0) return [];
+    const attachments = await this.records.attachments();
+    return records.sort(byId).map((record) => toVolume(record, attachments.get(record.id) ?? null));
+  }
+
+  async listSnapshots(volumeId: string): Promise<Snapshot[]> {
+    return this.records.readSnapshots(volumeId);
+  }
+
+  async createSnapshot(volumeId: string): Promise<Snapshot> {
+    return withLock(this.layout.volumeKey(volumeId), async () => {
+      const volume = await this.records.readVolume(volumeId);
+      if (!volume || volume.state === 'destroyed') {
+        throw new ProviderResourceNotFoundError(`volume ${volumeId} not found`, { context: { volumeId } });
+      }
+      const id = newId('snap');
+      const dataDir = path.join(this.layout.snapshotDir(id), 'data');
+      await mkdir(dataDir, { recursive: true });
+      await cp(this.layout.volumeDataDir(volumeId), dataDir, { recursive: true });
+      const snapshot: Snapshot = { id, volumeId, sizeBytes: await directorySize(dataDir), createdAt: now() };
+      // Metadata last: listSnapshots never sees a half-made copy.
+      await writeJsonAtomic(path.join(this.layout.snapshotDir(id), 'snapshot.json'), snapshot);
+      return snapshot;
+    });
+  }
+}
