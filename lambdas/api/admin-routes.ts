@@ -1,35 +1,10 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import { listOperations } from '../domain/operations-history';
-import { adminInstanceView, ownerRegistry } from '../domain/operator-views';
-import { releaseRequestSchema, releaseReservation } from '../domain/reservation-release';
-import { setOwnerQuota, setQuotaRequestSchema } from '../domain/owner-quota';
+import { adminInstanceView, adminInstanceViewSchema, ownerRegistry, ownerRegistrySchema } from '../domain/operator-views';
+import { quotaChangeSchema, setOwnerQuota, setQuotaRequestSchema } from '../domain/owner';
+import { releaseRequestSchema, releaseReservation, releaseResultSchema } from '../domain/reservation';
 import type { Deps } from '../shared/deps';
-import { ownersOf, type ApiEnv } from './auth';
-import {
-  adminInstanceViewSchema,
-  instanceIdParamSchema,
-  operationsPageSchema,
-  ownerParamSchema,
-  ownerRegistrySchema,
-  problemResponse as problemDoc,
-  problemResponses,
-  quotaSchema,
-  registryQuerySchema,
-  reservationReleaseSchema,
-} from './schemas';
-
-const operationsRoute = createRoute({
-  method: 'get',
-  path: '/v1/instances/{id}/operations',
-  summary: "The instance's executions, newest first: kind, status, times, error and console link",
-  security: [{ bearer: [] }],
-  request: { params: instanceIdParamSchema },
-  responses: {
-    200: { description: 'Its executions', content: { 'application/json': { schema: operationsPageSchema } } },
-    ...problemResponses,
-    404: problemDoc('instance_not_found'),
-  },
-});
+import type { ApiEnv } from './auth';
+import { instanceIdParamSchema, ownerParamSchema, problemResponse as problemDoc, problemResponses, registryQuerySchema } from './schemas';
 
 const adminInstanceRoute = createRoute({
   method: 'get',
@@ -66,7 +41,7 @@ const releaseRoute = createRoute({
     body: { required: true, content: { 'application/json': { schema: releaseRequestSchema } } },
   },
   responses: {
-    200: { description: 'Released; the audit record is stored with it', content: { 'application/json': { schema: reservationReleaseSchema } } },
+    200: { description: 'Released; the audit record is stored with it', content: { 'application/json': { schema: releaseResultSchema } } },
     ...problemResponses,
     404: problemDoc('reservation_not_found'),
     409: problemDoc('execution_still_running (the provision still runs; wait) or reservation_not_releasable (completed or released already)'),
@@ -84,15 +59,10 @@ const quotaRoute = createRoute({
     body: { required: true, content: { 'application/json': { schema: setQuotaRequestSchema } } },
   },
   responses: {
-    200: { description: 'The new limit, with its audit record', content: { 'application/json': { schema: quotaSchema } } },
+    200: { description: 'The new limit, with its audit record', content: { 'application/json': { schema: quotaChangeSchema } } },
     ...problemResponses,
   },
 });
-
-/** `GET /v1/instances/{id}/operations` (scope `instances`; another owner's instance is 404). */
-export function registerOperationsRoute(app: OpenAPIHono<ApiEnv>, deps: Deps): void {
-  app.openapi(operationsRoute, async (c) => c.json(await listOperations(deps, c.req.valid('param').id, ownersOf(c.get('caller'))), 200));
-}
 
 /** The `/v1/admin` read views and the audited reservation release; the app's middleware requires scope `admin`. */
 export function registerAdminRoutes(app: OpenAPIHono<ApiEnv>, deps: Deps): void {

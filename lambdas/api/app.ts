@@ -2,28 +2,18 @@ import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
 import { swaggerUI } from '@hono/swagger-ui';
 import { HTTPException } from 'hono/http-exception';
 import type { z } from 'zod';
-import { admitProvision, provisionRequestSchema } from '../domain/admission';
-import { getVisibleInstance, listInstances } from '../domain/instance-queries';
-import { toInstanceView } from '../domain/instance';
-import { requestOperation } from '../domain/lifecycle';
+import { admissionResultSchema, admitProvision, provisionRequestSchema } from '../domain/admission';
+import { getVisibleInstance, instancePageSchema, listInstances } from '../domain/instance-queries';
+import { instanceViewSchema, toInstanceView } from '../domain/instance';
+import { operationAcceptedSchema, requestOperation } from '../domain/lifecycle';
+import { listOperations, operationsPageSchema } from '../domain/operations-history';
 import type { LifecycleOperation } from '../domain/claims';
 import type { Deps } from '../shared/deps';
 import { ForbiddenError, OwnerNotFoundError, ValidationFailedError } from '../shared/errors';
 import { mayActFor, ownersOf, requireScope, type ApiEnv, type Caller, type TokenVerifier } from './auth';
 import { problemResponse } from './problem';
-import { registerAdminRoutes, registerOperationsRoute } from './admin-routes';
-import {
-  admissionSchema,
-  idempotencyHeaderSchema,
-  instanceIdParamSchema,
-  instancePageSchema,
-  instanceViewSchema,
-  listQuerySchema,
-  operationAcceptedSchema,
-  ownerQuerySchema,
-  problemResponse as problemDoc,
-  problemResponses,
-} from './schemas';
+import { registerAdminRoutes } from './admin-routes';
+import { idempotencyHeaderSchema, instanceIdParamSchema, listQuerySchema, ownerQuerySchema, problemResponse as problemDoc, problemResponses } from './schemas';
 
 /** What the HTTP app needs. */
 export interface ApiOptions {
@@ -57,7 +47,7 @@ const createInstanceRoute = createRoute({
     body: { required: true, content: { 'application/json': { schema: provisionRequestSchema } } },
   },
   responses: {
-    202: { description: 'Admitted; the provision runs', content: { 'application/json': { schema: admissionSchema } } },
+    202: { description: 'Admitted; the provision runs', content: { 'application/json': { schema: admissionResultSchema } } },
     ...problemResponses,
     409: problemDoc('provision_in_progress (names the instance holding the reservation) or reconciliation_pending'),
     422: problemDoc('idempotency_key_reused'),
@@ -87,6 +77,19 @@ const getInstanceRoute = createRoute({
   request: { params: instanceIdParamSchema },
   responses: {
     200: { description: 'The instance', content: { 'application/json': { schema: instanceViewSchema } } },
+    ...problemResponses,
+    404: problemDoc('instance_not_found'),
+  },
+});
+
+const operationsRoute = createRoute({
+  method: 'get',
+  path: '/v1/instances/{id}/operations',
+  summary: "The instance's executions, newest first: kind, status, times, error and console link",
+  security: [{ bearer: [] }],
+  request: { params: instanceIdParamSchema },
+  responses: {
+    200: { description: 'Its executions', content: { 'application/json': { schema: operationsPageSchema } } },
     ...problemResponses,
     404: problemDoc('instance_not_found'),
   },
@@ -170,7 +173,8 @@ export function createApp(options: ApiOptions): OpenAPIHono<ApiEnv> {
     });
   }
 
-  registerOperationsRoute(app, deps);
+  app.openapi(operationsRoute, async (c) => c.json(await listOperations(deps, c.req.valid('param').id, ownersOf(c.get('caller'))), 200));
+
   registerAdminRoutes(app, deps);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });

@@ -1,5 +1,5 @@
 import { createHash, randomInt } from 'node:crypto';
-import { GetCommand, TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
 import { z } from 'zod';
 import { ATTENTION_SHARD, cancellationCodes, isTransactionConflict, keys, ttlAfter } from '../adapters/dynamo';
@@ -13,8 +13,10 @@ import {
   WorkflowUnavailableError,
 } from '../shared/errors';
 import { stateMachineArn, type Deps } from '../shared/deps';
-import { executionName, MACHINE_SIZES, toInstanceView, type InstanceItem, type InstanceView } from './instance';
-import type { Owner } from './owner';
+import type { TransactItem } from './fence';
+import { executionName, instanceViewSchema, MACHINE_SIZES, toInstanceView, type InstanceItem } from './instance';
+import { takeQuotaSlotItem, type Owner } from './owner';
+import { admitReservationItem, type ReservationItem } from './reservation';
 
 /** The body of `POST /v1/instances`; strict, so unknown fields (status, owner, …) are refused. */
 export const provisionRequestSchema = z.strictObject({
@@ -39,28 +41,13 @@ export interface ProvisionExecutionInput {
 }
 
 /** What admission answers (202). */
-export interface AdmissionResult {
-  instance: InstanceView;
-  operation: { kind: 'provision'; executionName: string; executionArn: string };
-}
-
-/** Reservation states (ARCHITECTURE §2). */
-export type ReservationStatus = 'admitted' | 'provider_work_started' | 'completed' | 'released' | 'needs_reconciliation';
-
-/** The owner's reservation item as stored. */
-export interface ReservationItem {
-  pk: string;
-  sk: string;
-  owner: string;
-  status: ReservationStatus;
-  version: number;
-  instanceId: string;
-  executionName: string;
-  idempotencyKey: string;
-  requestHash: string;
-  deadline: string;
-  updatedAt: string;
-}
+export const admissionResultSchema = z
+  .object({
+    instance: instanceViewSchema,
+    operation: z.object({ kind: z.literal('provision'), executionName: z.string(), executionArn: z.string() }),
+  })
+  .meta({ id: 'Admission' });
+export type AdmissionResult = z.infer<typeof admissionResultSchema>;
 
 interface IdempotencyItem {
   requestHash: string;
@@ -184,7 +171,7 @@ function admissionWrites(
   hash: string,
   draft: ReturnType<typeof draftAdmission>,
   now: Date,
-): NonNullable<TransactWriteCommandInput['TransactItems']> {
+): TransactItem[] {
   const deadline = new Date(now.getTime() + deps.settings.reservationDeadlineSeconds * 1000).toISOString();
   const { item } = draft;
   return [
@@ -202,33 +189,15 @@ function admissionWrites(
         ConditionExpression: 'attribute_not_exists(pk)',
       },
     },
-    {
-      Update: {
-        TableName: deps.tableName,
-        Key: keys.reservation(owner),
-        UpdateExpression:
-          'SET #type = :type, #owner = :owner, #status = :admitted, #version = if_not_exists(#version, :zero) + :one, instanceId = :instanceId, executionName = :executionName, idempotencyKey = :key, requestHash = :hash, deadline = :deadline, updatedAt = :now, attentionShard = :shard, attentionAt = :deadline',
-        ConditionExpression: 'attribute_not_exists(pk) OR #status IN (:completed, :released)',
-        ExpressionAttributeNames: { '#type': 'type', '#owner': 'owner', '#status': 'status', '#version': 'version' },
-        ExpressionAttributeValues: {
-          ':type': 'reservation',
-          ':owner': owner,
-          ':admitted': 'admitted',
-          ':zero': 0,
-          ':one': 1,
-          ':instanceId': item.instanceId,
-          ':executionName': draft.result.operation.executionName,
-          ':key': idempotencyKey,
-          ':hash': hash,
-          ':deadline': deadline,
-          ':now': now.toISOString(),
-          ':shard': ATTENTION_SHARD,
-          ':completed': 'completed',
-          ':released': 'released',
-        },
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
-      },
-    },
+    admitReservationItem(deps, {
+      owner,
+      instanceId: item.instanceId,
+      executionName: draft.result.operation.executionName,
+      idempotencyKey,
+      requestHash: hash,
+      deadline,
+      now: now.toISOString(),
+    }),
     {
       Put: {
         TableName: deps.tableName,
@@ -236,20 +205,7 @@ function admissionWrites(
         ConditionExpression: 'attribute_not_exists(pk)',
       },
     },
-    {
-      Update: {
-        TableName: deps.tableName,
-        Key: keys.owner(owner),
-        UpdateExpression: 'SET #type = :type, #owner = :owner, updatedAt = :now ADD activeInstances :one',
-        // The owner's own limit when set, the configured default otherwise.
-        ConditionExpression:
-          '(attribute_not_exists(instanceLimit) AND (attribute_not_exists(activeInstances) OR activeInstances < :defaultLimit)) OR ' +
-          '(attribute_not_exists(activeInstances) AND instanceLimit > :zero) OR activeInstances < instanceLimit',
-        ExpressionAttributeNames: { '#type': 'type', '#owner': 'owner' },
-        ExpressionAttributeValues: { ':type': 'owner', ':owner': owner, ':now': now.toISOString(), ':one': 1, ':zero': 0, ':defaultLimit': deps.settings.defaultInstanceLimit },
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
-      },
-    },
+    takeQuotaSlotItem(deps, owner, now.toISOString()),
   ];
 }
 

@@ -3,7 +3,8 @@ import { TABLE_KEYS } from '../adapters/table-definition';
 import { keys } from '../adapters/dynamo';
 import type { Deps } from '../shared/deps';
 import { InstanceNotFoundError, ValidationFailedError } from '../shared/errors';
-import { toInstanceView, type InstanceItem, type InstanceView } from './instance';
+import { z } from 'zod';
+import { instanceViewSchema, toInstanceView, type InstanceItem } from './instance';
 
 /** Read an instance item (strongly consistent), or null. */
 export async function readInstance(deps: Deps, instanceId: string): Promise<InstanceItem | null> {
@@ -22,10 +23,8 @@ export async function getVisibleInstance(deps: Deps, instanceId: string, owners:
 }
 
 /** One page of an owner's instances. */
-export interface InstancePage {
-  items: InstanceView[];
-  nextCursor: string | null;
-}
+export const instancePageSchema = z.object({ items: z.array(instanceViewSchema), nextCursor: z.string().nullable() }).meta({ id: 'InstancePage' });
+export type InstancePage = z.infer<typeof instancePageSchema>;
 
 function encodeCursor(key: Record<string, unknown> | undefined): string | null {
   return key ? Buffer.from(JSON.stringify(key)).toString('base64url') : null;

@@ -16,15 +16,12 @@ export const INSTANCE_STATUSES = [
 ] as const;
 export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
 
-/** Statuses in which an operation holds the instance's claim. */
-export const TRANSITIONAL_STATUSES: readonly InstanceStatus[] = ['provisioning', 'starting', 'stopping', 'restarting', 'recovering', 'switching', 'destroying'];
-
 /** Operations, each run by a workflow execution named `<instanceId>-<operation>-v<version>`. */
 export const OPERATIONS = ['provision', 'start', 'stop', 'restart', 'destroy', 'recover', 'switch'] as const;
 export type Operation = (typeof OPERATIONS)[number];
 
 /** A recorded failure, shown to callers as is. */
-export const errorRecordSchema = z.object({ message: z.string(), code: z.string().optional(), at: z.string() });
+export const errorRecordSchema = z.object({ message: z.string(), code: z.string().optional(), at: z.string() }).meta({ id: 'ErrorRecord' });
 export type ErrorRecord = z.infer<typeof errorRecordSchema>;
 
 /** Machine sizes slipway offers (Fly's guest presets). */
@@ -70,11 +67,8 @@ export interface InstanceItem {
 }
 
 /** One operation an instance ran: which workflow and which execution. */
-export interface OperationRecord {
-  kind: Operation;
-  executionName: string;
-  requestedAt: string;
-}
+export const operationRecordSchema = z.object({ kind: z.enum(OPERATIONS), executionName: z.string(), requestedAt: z.string() });
+export type OperationRecord = z.infer<typeof operationRecordSchema>;
 
 /** The deterministic execution name of an operation (ARCHITECTURE §6). */
 export function executionName(instanceId: string, operation: Operation, version: number): string {
@@ -82,27 +76,53 @@ export function executionName(instanceId: string, operation: Operation, version:
 }
 
 /** The instance as callers see it. */
-export interface InstanceView {
-  id: string;
-  owner: string;
-  name: string;
-  status: InstanceStatus;
-  provider: string;
-  region: string;
-  size: string;
-  image: string;
-  volumeSizeGb: number;
-  machineId: string | null;
-  volumeId: string | null;
-  endpoint: string | null;
-  currentOperation: { kind: Operation; executionName: string } | null;
-  lastStartError: ErrorRecord | null;
-  lastDestroyError: ErrorRecord | null;
-  lastRecoveryError: ErrorRecord | null;
-  lastStopError: ErrorRecord | null;
-  createdAt: string;
-  updatedAt: string;
-}
+export const instanceViewSchema = z
+  .object({
+    id: z.string(),
+    owner: z.string(),
+    name: z.string(),
+    status: z.enum(INSTANCE_STATUSES),
+    provider: z.string(),
+    region: z.string(),
+    size: z.string(),
+    image: z.string(),
+    volumeSizeGb: z.number().int(),
+    machineId: z.string().nullable(),
+    volumeId: z.string().nullable(),
+    endpoint: z.string().nullable(),
+    currentOperation: z.object({ kind: z.enum(OPERATIONS), executionName: z.string() }).nullable(),
+    lastStartError: errorRecordSchema.nullable(),
+    lastDestroyError: errorRecordSchema.nullable(),
+    lastRecoveryError: errorRecordSchema.nullable(),
+    lastStopError: errorRecordSchema.nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'Instance' });
+export type InstanceView = z.infer<typeof instanceViewSchema>;
+
+/** The instance item exactly as stored (every attribute, keys included), for operators. */
+export const storedInstanceSchema = z
+  .looseObject({
+    instanceId: z.string(),
+    owner: z.string(),
+    status: z.enum(INSTANCE_STATUSES),
+    provider: z.string(),
+    version: z.number().int(),
+    claim: z.string().optional(),
+    operation: z.enum(OPERATIONS).optional(),
+    lastClaim: z.string().optional(),
+    machineId: z.string().optional(),
+    volumeId: z.string().optional(),
+    operations: z.array(operationRecordSchema).optional(),
+    lastStartError: errorRecordSchema.optional(),
+    lastDestroyError: errorRecordSchema.optional(),
+    lastRecoveryError: errorRecordSchema.optional(),
+    lastStopError: errorRecordSchema.optional(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'StoredInstance', description: 'The instance item exactly as stored (every attribute, including keys)' });
 
 /** Map a stored item to its public view. */
 export function toInstanceView(item: InstanceItem): InstanceView {

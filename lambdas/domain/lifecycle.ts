@@ -2,13 +2,17 @@ import { executionArnOf, startNamedExecution } from '../adapters/workflows';
 import { stateMachineArn, type Deps } from '../shared/deps';
 import { WorkflowUnavailableError } from '../shared/errors';
 import { claimInstance, releaseClaim, type LifecycleOperation } from './claims';
-import { toInstanceView, type InstanceView } from './instance';
+import { z } from 'zod';
+import { instanceViewSchema, toInstanceView } from './instance';
 
 /** What a lifecycle request answers (202). */
-export interface OperationAccepted {
-  instance: InstanceView;
-  operation: { kind: LifecycleOperation; executionName: string; executionArn: string };
-}
+export const operationAcceptedSchema = z
+  .object({
+    instance: instanceViewSchema,
+    operation: z.object({ kind: z.enum(['start', 'stop', 'restart', 'destroy']), executionName: z.string(), executionArn: z.string() }),
+  })
+  .meta({ id: 'OperationAccepted' });
+export type OperationAccepted = z.infer<typeof operationAcceptedSchema>;
 
 /** The input every lifecycle execution gets; the steps read the rest from the instance item. */
 export interface LifecycleExecutionInput {

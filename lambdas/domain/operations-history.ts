@@ -3,7 +3,8 @@ import { executionArnOf } from '../adapters/workflows';
 import type { Deps } from '../shared/deps';
 import type { WorkflowName } from '../shared/workflows';
 import { getVisibleInstance } from './instance-queries';
-import type { Operation, OperationRecord } from './instance';
+import { z } from 'zod';
+import { OPERATIONS, type Operation, type OperationRecord } from './instance';
 
 /**
  * Where an execution is. Step Functions' own statuses, plus `PENDING` (the operation was claimed
@@ -13,24 +14,27 @@ export const EXECUTION_STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT'
 export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
 
 /** One operation's execution as operators and callers see it. */
-export interface ExecutionView {
-  name: string;
-  kind: Operation;
-  executionArn: string | null;
-  status: ExecutionStatus;
-  requestedAt: string | null;
-  startedAt: string | null;
-  stoppedAt: string | null;
-  error: string | null;
-  cause: string | null;
-  consoleUrl: string | null;
-}
+export const executionViewSchema = z
+  .object({
+    name: z.string().meta({ description: 'Execution name: <instanceId>-<operation>-v<version>' }),
+    kind: z.enum(OPERATIONS),
+    executionArn: z.string().nullable(),
+    status: z.enum(EXECUTION_STATUSES).meta({ description: 'Step Functions status; PENDING: claimed but not started yet; UNKNOWN: no workflow configured for the kind' }),
+    requestedAt: z.string().nullable(),
+    startedAt: z.string().nullable(),
+    stoppedAt: z.string().nullable(),
+    error: z.string().nullable(),
+    cause: z.string().nullable(),
+    consoleUrl: z.string().nullable().meta({ description: 'Step Functions console link (AWS only)' }),
+  })
+  .meta({ id: 'Execution' });
+export type ExecutionView = z.infer<typeof executionViewSchema>;
 
 /** An instance's executions, newest first. */
-export interface OperationsPage {
-  instanceId: string;
-  items: ExecutionView[];
-}
+export const operationsPageSchema = z
+  .object({ instanceId: z.string(), items: z.array(executionViewSchema).meta({ description: 'Newest first' }) })
+  .meta({ id: 'OperationsPage' });
+export type OperationsPage = z.infer<typeof operationsPageSchema>;
 
 /** How many DescribeExecution calls run at once: enough to be quick, few enough not to be throttled. */
 const DESCRIBE_CONCURRENCY = 5;

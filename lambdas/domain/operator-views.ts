@@ -1,15 +1,40 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { keys } from '../adapters/dynamo';
+import { z } from 'zod';
 import type { Deps } from '../shared/deps';
 import { InstanceNotFoundError, messageOf } from '../shared/errors';
 import type { Inventory, Machine, Snapshot, Volume } from '../providers/compute-provider';
-import { listInstances, readInstance, type InstancePage } from './instance-queries';
-import type { InstanceItem } from './instance';
-import { describeOperation, type ExecutionView } from './operations-history';
-import { readReservation, recentAuditRecords, type AuditRecord, type StoredReservation } from './reservation-release';
+import { auditRecordSchema, recentAuditRecords } from './audit';
+import { instanceViewSchema, storedInstanceSchema, type InstanceItem } from './instance';
+import { listInstances, readInstance } from './instance-queries';
+import { describeOperation, executionViewSchema, type ExecutionView } from './operations-history';
+import { quotaSchema, readQuota } from './owner';
+import { readReservation, reservationSchema, type ReservationItem } from './reservation';
 
+/** A part of a debug view that could not be read; the rest of the view still answers. */
+const partErrorSchema = z.object({ error: z.string() }).meta({ id: 'PartError' });
 /** One part of a debug view: its value, or why it could not be read. */
 export type Part<T> = T | { error: string };
+/** A debug-view part's schema: the value, or the error reading it. */
+const partOf = <S extends z.ZodType>(schema: S) => z.union([schema, partErrorSchema]);
+
+const machineSchema = z.looseObject({ id: z.string(), state: z.string(), mount: z.object({ volumeId: z.string(), path: z.string() }).nullable() }).meta({ id: 'ProviderMachine' });
+const volumeSchema = z.looseObject({ id: z.string(), state: z.string(), attachedMachineId: z.string().nullable() }).meta({ id: 'ProviderVolume' });
+const snapshotSchema = z.looseObject({ id: z.string(), volumeId: z.string(), createdAt: z.string() }).meta({ id: 'ProviderSnapshot' });
+
+/** `GET /v1/admin/instances/{id}`: everything an operator needs to debug one instance. */
+export const adminInstanceViewSchema = z
+  .object({
+    instance: storedInstanceSchema,
+    currentExecution: partOf(executionViewSchema).nullable().meta({ description: 'The execution holding the claim; null when idle' }),
+    reservation: reservationSchema.nullable(),
+    provider: z.object({
+      name: z.string(),
+      machine: partOf(machineSchema.nullable()),
+      volume: partOf(volumeSchema.nullable()),
+      snapshots: partOf(z.array(snapshotSchema)),
+      inventory: partOf(z.object({ machines: z.array(machineSchema), volumes: z.array(volumeSchema) })),
+    }),
+  })
+  .meta({ id: 'AdminInstanceView' });
 
 /** What the provider says about an instance right now. */
 export interface LiveProviderView {
@@ -20,22 +45,25 @@ export interface LiveProviderView {
   inventory: Part<Inventory>;
 }
 
-/** `GET /v1/admin/instances/{id}`: everything an operator needs to debug one instance. */
+/** The debug view as built (the schema above documents it; provider objects carry more fields). */
 export interface AdminInstanceView {
   instance: InstanceItem;
   currentExecution: Part<ExecutionView> | null;
-  reservation: StoredReservation | null;
+  reservation: ReservationItem | null;
   provider: LiveProviderView;
 }
 
 /** `GET /v1/admin/owners/{owner}`: an owner's registry. */
-export interface OwnerRegistryView {
-  owner: string;
-  instances: InstancePage;
-  reservation: StoredReservation | null;
-  quota: { activeInstances: number; limit: number };
-  audit: AuditRecord[];
-}
+export const ownerRegistrySchema = z
+  .object({
+    owner: z.string(),
+    instances: z.object({ items: z.array(instanceViewSchema).meta({ description: 'Newest first, tombstones included' }), nextCursor: z.string().nullable() }),
+    reservation: reservationSchema.nullable(),
+    quota: quotaSchema,
+    audit: z.array(auditRecordSchema).meta({ description: 'Most recent operator actions, newest first' }),
+  })
+  .meta({ id: 'OwnerRegistry' });
+export type OwnerRegistryView = z.infer<typeof ownerRegistrySchema>;
 
 /** How many audit records the owner registry shows. */
 const AUDIT_RECORDS_SHOWN = 20;
@@ -90,18 +118,11 @@ export async function adminInstanceView(deps: Deps, instanceId: string): Promise
 
 /** An owner's registry: instances incl. tombstones (paged), reservation, quota and recent operator actions. */
 export async function ownerRegistry(deps: Deps, owner: string, page: { limit: number; cursor?: string }): Promise<OwnerRegistryView> {
-  const [instances, reservation, ownerItem, audit] = await Promise.all([
+  const [instances, reservation, quota, audit] = await Promise.all([
     listInstances(deps, owner, { ...page, includeTombstones: true }),
     readReservation(deps, owner),
-    deps.db.send(new GetCommand({ TableName: deps.tableName, Key: keys.owner(owner), ConsistentRead: true })),
+    readQuota(deps, owner),
     recentAuditRecords(deps, owner, AUDIT_RECORDS_SHOWN),
   ]);
-  const counters = ownerItem.Item as { activeInstances?: number; instanceLimit?: number } | undefined;
-  return {
-    owner,
-    instances,
-    reservation,
-    quota: { activeInstances: counters?.activeInstances ?? 0, limit: counters?.instanceLimit ?? deps.settings.defaultInstanceLimit },
-    audit,
-  };
+  return { owner, instances, reservation, quota, audit };
 }

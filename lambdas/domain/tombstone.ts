@@ -1,9 +1,11 @@
-import { TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { cancellationCodes, isConditionFailed, keys, ttlAfter } from '../adapters/dynamo';
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { cancellationCodes, ttlAfter } from '../adapters/dynamo';
 import type { Deps } from '../shared/deps';
 import { ClaimLostError } from '../shared/errors';
 import { alreadyFinishedBy, claimReleaseItem, requireClaim, type TransactItem } from './fence';
 import { readInstance } from './instance-queries';
+import { returnQuotaSlotItem } from './owner';
+import { releaseReservationOfDestroyed } from './reservation';
 
 /** How long a destroyed instance stays as a tombstone, so late retries cannot resurrect it. */
 const TOMBSTONE_SECONDS = 30 * 24 * 3600;
@@ -27,17 +29,7 @@ export async function tombstoneInstance(deps: Deps, input: { instanceId: string;
       remove: ['endpoint', 'lastDestroyError'],
     }),
   ];
-  if (instance.countsTowardQuota) {
-    items.push({
-      Update: {
-        TableName: deps.tableName,
-        Key: keys.owner(instance.owner),
-        UpdateExpression: 'ADD activeInstances :minusOne SET updatedAt = :now',
-        ConditionExpression: 'activeInstances >= :one',
-        ExpressionAttributeValues: { ':minusOne': -1, ':one': 1, ':now': now.toISOString() },
-      },
-    });
-  }
+  if (instance.countsTowardQuota) items.push(returnQuotaSlotItem(deps, instance.owner));
   try {
     await deps.db.send(new TransactWriteCommand({ TransactItems: items }));
   } catch (error) {
@@ -45,31 +37,5 @@ export async function tombstoneInstance(deps: Deps, input: { instanceId: string;
     if (alreadyFinishedBy(await readInstance(deps, input.instanceId), input.claim)) return;
     throw new ClaimLostError(`Instance ${input.instanceId} is no longer claimed by ${input.claim}.`, { cause: error });
   }
-  await releaseReservationOf(deps, instance.owner, input.instanceId, now);
-}
-
-/** Release the owner's reservation if it is unresolved and still points at this instance. */
-async function releaseReservationOf(deps: Deps, owner: string, instanceId: string, now: Date): Promise<void> {
-  try {
-    await deps.db.send(
-      new UpdateCommand({
-        TableName: deps.tableName,
-        Key: keys.reservation(owner),
-        UpdateExpression: 'SET #status = :released, releasedReason = :why, updatedAt = :now REMOVE attentionShard, attentionAt',
-        ConditionExpression: 'instanceId = :instanceId AND #status IN (:admitted, :started, :reconcile)',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':released': 'released',
-          ':why': `instance ${instanceId} destroyed`,
-          ':now': now.toISOString(),
-          ':instanceId': instanceId,
-          ':admitted': 'admitted',
-          ':started': 'provider_work_started',
-          ':reconcile': 'needs_reconciliation',
-        },
-      }),
-    );
-  } catch (error) {
-    if (!isConditionFailed(error)) throw error;
-  }
+  await releaseReservationOfDestroyed(deps, instance.owner, input.instanceId);
 }

@@ -8,7 +8,6 @@ export interface StepModule<O> {
   createHandler: (deps: Deps) => (input: unknown) => Promise<O>;
   /** The Lambda entry. */
   handler: (input: unknown) => Promise<O>;
-  schema: z.ZodType;
 }
 
 /** Define a step from its input schema and its use case. */
@@ -28,5 +27,5 @@ export function defineStep<S extends z.ZodType, O>(name: string, schema: S, run:
       throw error;
     }
   };
-  return { createHandler, handler: lambdaHandler(createHandler), schema };
+  return { createHandler, handler: lambdaHandler(createHandler) };
 }

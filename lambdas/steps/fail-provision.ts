@@ -1,12 +1,12 @@
 import { failProvision } from '../domain/provision-outcome';
 import { defineStep } from './define-step';
-import { failureMessage, fencedStepInput, stepFailureSchema } from './schemas';
+import { failureRecord, fencedStepInput, stepFailureSchema } from './schemas';
 
 const input = fencedStepInput.extend({ failure: stepFailureSchema });
 
 /** Cleanup verified: instance `failed` with lastStartError, reservation released, quota returned. */
 export const step = defineStep('FailProvision', input, async (deps, input) => {
-  await failProvision(deps, { ...input, error: { message: failureMessage(input.failure), code: input.failure.Error } });
+  await failProvision(deps, { ...input, error: failureRecord(input.failure) });
   return { status: 'failed' as const, reservation: 'released' as const };
 });
 

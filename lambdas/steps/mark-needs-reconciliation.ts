@@ -1,4 +1,4 @@
-import { handOverToReconciliation } from '../domain/provision-outcome';
+import { markNeedsReconciliation } from '../domain/provision-outcome';
 import { defineStep } from './define-step';
 import { failureMessage, fencedStepInput, stepFailureSchema } from './schemas';
 
@@ -7,7 +7,7 @@ const input = fencedStepInput.extend({ failure: stepFailureSchema, cleanupFailur
 /** Cleanup unverified: the reservation goes to `needs_reconciliation` for the sweep; the instance shows both errors. */
 export const step = defineStep('MarkNeedsReconciliation', input, async (deps, input) => {
   const message = `${failureMessage(input.failure)} (cleanup pending reconciliation: ${failureMessage(input.cleanupFailure)})`;
-  await handOverToReconciliation(deps, { ...input, error: { message, code: input.failure.Error } });
+  await markNeedsReconciliation(deps, { ...input, error: { message, code: input.failure.Error } });
   return { reservation: 'needs_reconciliation' as const };
 });
 

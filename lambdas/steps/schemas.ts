@@ -7,6 +7,9 @@ export const fencedStepInput = z.object({
   claim: z.string().min(1),
 });
 
+/** Fields of every fenced step that calls the instance's compute provider. */
+export const providerStepInput = fencedStepInput.extend({ provider: z.string().min(1) });
+
 /** A failure as Step Functions hands it to a Catch target. */
 export const stepFailureSchema = z.object({ Error: z.string(), Cause: z.string().optional() });
 export type StepFailure = z.infer<typeof stepFailureSchema>;
@@ -22,4 +25,9 @@ export function failureMessage(failure: StepFailure): string {
     }
   }
   return failure.Error;
+}
+
+/** The error to record for a caught failure: its readable message and its stable name. */
+export function failureRecord(failure: StepFailure): { message: string; code: string } {
+  return { message: failureMessage(failure), code: failure.Error };
 }

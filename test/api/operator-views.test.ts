@@ -1,7 +1,7 @@
 import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../../lambdas/adapters/dynamo';
 import { executionArnOf } from '../../lambdas/adapters/workflows';
-import { releaseReservation } from '../../lambdas/domain/reservation-release';
+import { releaseReservation } from '../../lambdas/domain/reservation';
 import type { Deps } from '../../lambdas/shared/deps';
 import { ProviderCapacityError } from '../../lambdas/shared/errors';
 import { startHarness, type Harness } from '../support/harness';

@@ -1,0 +1,77 @@
+/**
+ * The provider work of a provision, step by step: create (or adopt) the volume, create (or adopt)
+ * the machine on it, and compensate by destroying whatever carries the instance's tags. Each is
+ * idempotent and checks the claim before its side effect, so a stale execution makes nothing.
+ */
+import type { Deps } from '../shared/deps';
+import { CleanupUnverifiedError } from '../shared/errors';
+import { fencedInstanceUpdate, requireClaim } from './fence';
+import { MOUNT_PATH } from './mount-repair';
+import { createOrAdoptMachine, createOrAdoptVolume, destroyTaggedResources, provisionTags, type CleanupReport } from './provider-resources';
+
+/** Who a provision step acts for, and under which claim. */
+export interface ProvisionStep {
+  instanceId: string;
+  owner: string;
+  claim: string;
+  provider: string;
+}
+
+/** The volume's name on the provider: derived from the instance, so a retried create finds it. */
+export function volumeNameOf(instanceId: string): string {
+  return `vol_${instanceId.replace(/-/g, '_')}`;
+}
+
+/** Create (or adopt) the instance's volume and record its id, fenced by the claim. */
+export async function createVolume(
+  deps: Deps,
+  input: ProvisionStep & { region: string; sizeGb: number; reservationVersion: number },
+): Promise<{ volumeId: string; adopted: boolean }> {
+  // Check the claim before the side effect: a stale execution must not create anything.
+  await requireClaim(deps, input.instanceId, input.claim);
+  const { volume, adopted } = await createOrAdoptVolume(deps.providers.get(input.provider), {
+    name: volumeNameOf(input.instanceId),
+    region: input.region,
+    sizeGb: input.sizeGb,
+    tags: provisionTags(input.owner, input.instanceId, input.reservationVersion),
+  });
+  await fencedInstanceUpdate(deps, input.instanceId, input.claim, { set: { volumeId: volume.id } });
+  deps.logger.info('volume ready', { volumeId: volume.id, adopted });
+  return { volumeId: volume.id, adopted };
+}
+
+/** Create (or adopt) the instance's machine on its volume and record its id, fenced by the claim. */
+export async function createMachine(
+  deps: Deps,
+  input: ProvisionStep & { region: string; size: string; image: string; volumeId: string; reservationVersion: number },
+): Promise<{ machineId: string; adopted: boolean }> {
+  await requireClaim(deps, input.instanceId, input.claim);
+  const { machine, adopted } = await createOrAdoptMachine(deps.providers.get(input.provider), {
+    name: input.instanceId,
+    region: input.region,
+    size: input.size,
+    image: input.image,
+    volumeId: input.volumeId,
+    mountPath: MOUNT_PATH,
+    tags: provisionTags(input.owner, input.instanceId, input.reservationVersion),
+    env: { SLIPWAY_INSTANCE_ID: input.instanceId },
+  });
+  await fencedInstanceUpdate(deps, input.instanceId, input.claim, { set: { machineId: machine.id } });
+  deps.logger.info('machine ready', { machineId: machine.id, adopted });
+  return { machineId: machine.id, adopted };
+}
+
+/**
+ * Destroy everything a failed provision made, found by its ownership tags (so an ambiguous create
+ * is found too), and prove it with a second inventory. Armed only while the claim is ours.
+ */
+export async function compensateProvision(deps: Deps, input: ProvisionStep): Promise<CleanupReport> {
+  await requireClaim(deps, input.instanceId, input.claim);
+  const report = await destroyTaggedResources(deps.providers.get(input.provider), input.owner, input.instanceId);
+  if (!report.verified) {
+    throw new CleanupUnverifiedError(`Cleanup of ${input.instanceId} left machines [${report.remaining.machines.join(', ')}] and volumes [${report.remaining.volumes.join(', ')}].`, {
+      context: { ...report },
+    });
+  }
+  return report;
+}
