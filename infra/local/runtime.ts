@@ -2,14 +2,13 @@ import './polyfills';
 import path from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SFNClient } from '@aws-sdk/client-sfn';
-import { createDocumentClient } from '../../lambdas/adapters/dynamo';
 import type { ComputeProvider } from '../../lambdas/providers/compute-provider';
 import { LocalComputeProvider } from '../../lambdas/providers/local/local-provider';
 import { registryOf } from '../../lambdas/providers/registry';
-import type { Deps, Settings } from '../../lambdas/shared/deps';
+import { parseConfig } from '../../lambdas/shared/config';
+import { depsFromConfig, type Deps, type Settings } from '../../lambdas/shared/deps';
 import { applySubstitutions, readWorkflowDefinition, substitutionsFor } from '../asl';
-import { WORKFLOW_NAMES, type WorkflowName } from '../../lambdas/shared/workflows';
+import { WORKFLOW_NAMES, stateMachineArnEnvVar } from '../../lambdas/shared/workflows';
 import { FUNCTION_CATALOG } from '../function-catalog';
 import { stateMachineNameOf, workflowsInvoking } from '../workflows';
 import { ensureTable, LOCAL_CREDENTIALS } from './dynamodb-local';
@@ -39,6 +38,8 @@ export interface LocalRuntimeOptions {
   settings?: Partial<Settings>;
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
   onExecutionClosed?: (event: ExecutionClosedEvent) => void | Promise<void>;
+  /** Configuration as a Lambda reads it (e.g. `process.env`); endpoints and ARNs are set here. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** The stand-ins for AWS, wired with the same handlers and ASL that run there. */
@@ -63,40 +64,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   dynamoClient.destroy();
 
   const provider = options.provider ?? new LocalComputeProvider({ rootDir: options.providerRoot ?? path.join(REPO_ROOT, '.data', 'provider') });
-  const logger = new Logger({ serviceName: 'slipway', logLevel: options.logLevel ?? 'WARN' });
-  const stateMachineArns: Record<WorkflowName, string> = Object.fromEntries(
-    WORKFLOW_NAMES.map((workflow) => [workflow, `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${stateMachineNameOf(workflow)}`]),
-  ) as Record<WorkflowName, string>;
 
-  // The deps the handlers see; `sfn` points at the local endpoint once it listens.
-  const deps: Deps = {
-    db: createDocumentClient({ region: REGION, endpoint: options.dynamoEndpoint, credentials: LOCAL_CREDENTIALS }),
-    tableName: options.tableName,
-    sfn: undefined as unknown as SFNClient,
-    stateMachines: stateMachineArns,
-    providers: registryOf([provider]),
-    now: () => new Date(),
-    logger,
-    settings: {
-      defaultInstanceLimit: 5,
-      reservationDeadlineSeconds: 900,
-      defaultProvider: provider.name,
-      defaultRegion: 'local',
-      defaultImage: 'slipway/hello:1',
-      failedRetentionSeconds: 7 * 24 * 3600,
-      idempotencyTtlSeconds: 24 * 3600,
-      ...options.settings,
-    },
-  };
-
-  const byId: Record<string, (input: unknown) => Promise<unknown>> = {};
-  for (const fn of FUNCTION_CATALOG.filter((f) => workflowsInvoking(f.id).length > 0)) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const mod = require(path.join(REPO_ROOT, fn.entry)) as HandlerModule;
-    byId[fn.id] = mod.createHandler(deps);
-  }
-  const taskHandlers = Object.fromEntries(Object.entries(byId).map(([id, handler]) => [localFunctionArn(id), handler]));
-
+  // The endpoint listens first (on a port of its choosing), so configuration can name it; Task
+  // handlers are looked up per call, so they join once the deps exist.
+  const taskHandlers: Record<string, (input: unknown) => Promise<unknown>> = {};
   const stepFunctions = await startLocalStepFunctions({
     host: options.host ?? '127.0.0.1',
     port: options.sfnPort ?? 0,
@@ -110,7 +81,34 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     retryDelayScale: options.retryDelayScale ?? 1,
     onExecutionClosed: options.onExecutionClosed,
   });
-  deps.sfn = new SFNClient({ region: REGION, endpoint: stepFunctions.endpoint, credentials: LOCAL_CREDENTIALS });
+
+  // The same parser a Lambda uses; only the endpoints (and the state machine ARNs) are local.
+  const config = parseConfig({
+    ...options.env,
+    AWS_REGION: REGION,
+    TABLE_NAME: options.tableName,
+    DYNAMODB_ENDPOINT: options.dynamoEndpoint,
+    STEPFUNCTIONS_ENDPOINT: stepFunctions.endpoint,
+    DEFAULT_PROVIDER: options.env?.DEFAULT_PROVIDER ?? provider.name,
+    DEFAULT_REGION: options.env?.DEFAULT_REGION ?? 'local',
+    ...Object.fromEntries(WORKFLOW_NAMES.map((workflow) => [stateMachineArnEnvVar(workflow), stepFunctions.stateMachineArn(stateMachineNameOf(workflow))])),
+  });
+  const base = depsFromConfig(config, {
+    providers: registryOf([provider]),
+    // 'SILENT' is the tests' choice; the config schema knows the four levels a deployment may set.
+    logger: new Logger({ serviceName: 'slipway', logLevel: options.logLevel ?? 'WARN' }),
+    clientCredentials: LOCAL_CREDENTIALS,
+  });
+  const deps: Deps = { ...base, settings: { ...base.settings, ...options.settings } };
+
+  const byId: Record<string, (input: unknown) => Promise<unknown>> = {};
+  for (const fn of FUNCTION_CATALOG.filter((f) => workflowsInvoking(f.id).length > 0)) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require(path.join(REPO_ROOT, fn.entry)) as HandlerModule;
+    const handler = mod.createHandler(deps);
+    byId[fn.id] = handler;
+    taskHandlers[localFunctionArn(fn.id)] = handler;
+  }
 
   return {
     deps,

@@ -25,6 +25,8 @@ async function main(): Promise<void> {
     providerRoot,
     sfnPort: port('STEPFUNCTIONS_PORT', 8083),
     logLevel: (process.env.LOG_LEVEL as 'INFO' | undefined) ?? 'INFO',
+    // DEFAULT_INSTANCE_LIMIT, RESERVATION_DEADLINE_SECONDS… are read exactly as a Lambda reads them.
+    env: process.env,
   });
   const key = await ensureDevKey(dataDir);
   const api = await startApiServer(runtime, { jwks: key.jwks, port: port('PORT', 3000) });

@@ -53,13 +53,20 @@ export function stateMachinesFrom(config: Config): Record<WorkflowName, string> 
   return Object.fromEntries(WORKFLOW_NAMES.map((workflow) => [workflow, config[stateMachineArnEnvVar(workflow)] ?? ''])) as Record<WorkflowName, string>;
 }
 
+/** What a composition root may supply instead of what configuration builds. */
+export type DepsOverrides = Partial<Deps> & {
+  /** Static credentials for the SDK clients (DynamoDB Local and the local Step Functions endpoint accept any). */
+  clientCredentials?: { accessKeyId: string; secretAccessKey: string };
+};
+
 /** Build dependencies from configuration (the Lambda path). Clients are created once per process. */
-export function depsFromConfig(config: Config = loadConfig(), overrides: Partial<Deps> = {}): Deps {
+export function depsFromConfig(config: Config = loadConfig(), overrides: DepsOverrides = {}): Deps {
+  const credentials = overrides.clientCredentials;
   const logger = overrides.logger ?? new Logger({ serviceName: 'slipway', logLevel: config.LOG_LEVEL });
   return {
-    db: overrides.db ?? createDocumentClient({ region: config.AWS_REGION, endpoint: config.DYNAMODB_ENDPOINT }),
+    db: overrides.db ?? createDocumentClient({ region: config.AWS_REGION, endpoint: config.DYNAMODB_ENDPOINT, credentials }),
     tableName: config.TABLE_NAME,
-    sfn: overrides.sfn ?? new SFNClient({ region: config.AWS_REGION, endpoint: config.STEPFUNCTIONS_ENDPOINT }),
+    sfn: overrides.sfn ?? new SFNClient({ region: config.AWS_REGION, endpoint: config.STEPFUNCTIONS_ENDPOINT, credentials }),
     stateMachines: overrides.stateMachines ?? stateMachinesFrom(config),
     consoleUrlPrefix: config.EXECUTION_CONSOLE_URL_PREFIX,
     // No adapter is configured on this path yet: the Fly adapter joins with providers from configuration.
