@@ -158,10 +158,6 @@ export interface ComputeProvider {
   inventory(filter: TagFilter): Promise<Inventory>;
 }
 
-/** Provider names slipway knows. */
-export const PROVIDER_NAMES = ['local', 'fly'] as const;
-export type ProviderName = (typeof PROVIDER_NAMES)[number];
-
 /** Looks up the adapter for an instance's provider. */
 export interface ProviderRegistry {
   get(name: string): ComputeProvider;
