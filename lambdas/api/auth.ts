@@ -1,5 +1,5 @@
 import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey, type JSONWebKeySet } from 'jose';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ForbiddenError, UnauthorizedError } from '../shared/errors';
 import { userOwner, type Owner } from '../domain/owner';
 

@@ -1,7 +1,20 @@
-import type { Context } from 'hono';
-import { ErrorNames, SlipwayError, ValidationFailedError, QuotaExceededError, ProvisionInProgressError, ReconciliationPendingError, InstanceBusyError } from '../shared/errors';
-import { ExecutionStillRunningError, ReservationNotReleasableError } from '../shared/errors';
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Context } from 'hono';
+import type { HTTPException } from 'hono/http-exception';
+import {
+  ErrorNames,
+  ExecutionStillRunningError,
+  InstanceBusyError,
+  MalformedBodyError,
+  PayloadTooLargeError,
+  ProvisionInProgressError,
+  QuotaExceededError,
+  ReconciliationPendingError,
+  ReservationNotReleasableError,
+  SlipwayError,
+  UnsupportedMediaTypeError,
+  ValidationFailedError,
+} from '../shared/errors';
 
 /** RFC 9457 problem details, with a stable machine-readable `code`. */
 export interface Problem {
@@ -24,6 +37,12 @@ interface Mapping {
 /** The one place where a domain error becomes an HTTP status (STYLE: Gilmore's error handler). */
 const MAPPINGS: Partial<Record<string, Mapping>> = {
   [ErrorNames.ValidationFailed]: { status: 400, code: 'validation_failed', title: 'The request is not valid' },
+  [ErrorNames.MalformedBody]: { status: 400, code: 'malformed_body', title: 'The request body cannot be read' },
+  [ErrorNames.InvalidCursor]: { status: 400, code: 'invalid_cursor', title: 'Invalid cursor' },
+  [ErrorNames.NotFound]: { status: 404, code: 'not_found', title: 'Not found' },
+  [ErrorNames.MethodNotAllowed]: { status: 405, code: 'method_not_allowed', title: 'Method not allowed' },
+  [ErrorNames.PayloadTooLarge]: { status: 413, code: 'payload_too_large', title: 'Request body too large' },
+  [ErrorNames.UnsupportedMediaType]: { status: 415, code: 'unsupported_media_type', title: 'Unsupported media type' },
   [ErrorNames.Unauthorized]: { status: 401, code: 'unauthorized', title: 'Authentication required' },
   [ErrorNames.Forbidden]: { status: 403, code: 'forbidden', title: 'Not allowed' },
   [ErrorNames.InstanceNotFound]: { status: 404, code: 'instance_not_found', title: 'Instance not found' },
@@ -48,15 +67,49 @@ function extensionsOf(error: SlipwayError): Record<string, unknown> {
   if (error instanceof ProvisionInProgressError || error instanceof ReconciliationPendingError) return { instanceId: error.instanceId };
   if (error instanceof InstanceBusyError) return { instanceId: error.instanceId, heldBy: error.heldBy };
   if (error instanceof ValidationFailedError) return { errors: error.issues };
+  if (error instanceof PayloadTooLargeError && error.limitBytes > 0) return { limitBytes: error.limitBytes };
   if (error instanceof QuotaExceededError) return { limit: error.limit };
   if (error instanceof ExecutionStillRunningError) return { executionArn: error.executionArn };
   if (error instanceof ReservationNotReleasableError) return { reservationStatus: error.status };
   return {};
 }
 
+/**
+ * An HTTPException that a Hono middleware threw, as the error it stands for: every status keeps
+ * its own meaning (413 stays 413), never a 500.
+ */
+export function errorFromHttpException(error: HTTPException): unknown {
+  switch (error.status) {
+    case 400:
+      return new MalformedBodyError(error.message || 'The request cannot be read.', { cause: error });
+    case 413:
+      return new PayloadTooLargeError(0, { cause: error });
+    case 415:
+      return new UnsupportedMediaTypeError(null, { cause: error });
+    default:
+      return new HttpStatusError(error.status, error.message);
+  }
+}
+
+/** Any other HTTP status a middleware chose; answered with that status. */
+class HttpStatusError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message || `HTTP ${status}`);
+    this.name = 'HttpStatusError';
+  }
+}
+
 /** Build a problem response from any thrown value; unknown errors are logged and hidden. */
 export function problemResponse(c: Context, error: unknown, logger: Logger): Response {
-  const known = error instanceof SlipwayError ? MAPPINGS[error.name] : undefined;
+  const known =
+    error instanceof SlipwayError
+      ? MAPPINGS[error.name]
+      : error instanceof HttpStatusError && error.status >= 400 && error.status < 500
+        ? { status: error.status, code: `http_${error.status}`, title: error.message }
+        : undefined;
   const mapping = known ?? INTERNAL;
   if (!known) logger.error('unhandled error', { error: error as Error, path: c.req.path });
   const slipwayError = error instanceof SlipwayError ? error : null;
@@ -64,7 +117,7 @@ export function problemResponse(c: Context, error: unknown, logger: Logger): Res
     type: `https://slipway.dev/problems/${mapping.code}`,
     title: mapping.title,
     status: mapping.status,
-    detail: known && slipwayError ? slipwayError.message : 'Something went wrong on our side; it has been logged.',
+    detail: known ? (slipwayError?.message ?? mapping.title) : 'Something went wrong on our side; it has been logged.',
     code: mapping.code,
     instance: c.req.path,
     ...(known && slipwayError ? extensionsOf(slipwayError) : {}),

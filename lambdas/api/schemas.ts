@@ -5,7 +5,7 @@
  * (`.meta()`), which the OpenAPI generator reads from zod's own registry: no schema here depends on
  * which module loaded the OpenAPI extension first.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ownerSchema } from '../domain/owner';
 
 /** RFC 9457 problem details, with a stable machine-readable `code`. */

@@ -1,7 +1,7 @@
 import { createHash, randomInt } from 'node:crypto';
 import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ATTENTION_SHARD, cancellationCodes, isTransactionConflict, keys, ttlAfter } from '../adapters/dynamo';
 import { executionArnOf, startNamedExecution } from '../adapters/workflows';
 import {

@@ -1,6 +1,6 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
-import { z } from 'zod';
+import * as z from 'zod';
 import { keys } from '../adapters/dynamo';
 import type { Deps } from '../shared/deps';
 import type { TransactItem } from './fence';

@@ -3,7 +3,7 @@ import { TABLE_KEYS } from '../adapters/table-definition';
 import { keys } from '../adapters/dynamo';
 import type { Deps } from '../shared/deps';
 import { InstanceNotFoundError, ValidationFailedError } from '../shared/errors';
-import { z } from 'zod';
+import * as z from 'zod';
 import { instanceViewSchema, toInstanceView, type InstanceItem } from './instance';
 
 /** Read an instance item (strongly consistent), or null. */

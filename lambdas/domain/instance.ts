@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Every status an instance can have (ARCHITECTURE §3). */
 export const INSTANCE_STATUSES = [

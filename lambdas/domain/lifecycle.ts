@@ -2,7 +2,7 @@ import { executionArnOf, startNamedExecution } from '../adapters/workflows';
 import { stateMachineArn, type Deps } from '../shared/deps';
 import { WorkflowUnavailableError } from '../shared/errors';
 import { claimInstance, releaseClaim, type LifecycleOperation } from './claims';
-import { z } from 'zod';
+import * as z from 'zod';
 import { instanceViewSchema, toInstanceView } from './instance';
 
 /** What a lifecycle request answers (202). */

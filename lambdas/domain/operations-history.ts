@@ -3,7 +3,7 @@ import { executionArnOf } from '../adapters/workflows';
 import type { Deps } from '../shared/deps';
 import type { WorkflowName } from '../shared/workflows';
 import { getVisibleInstance } from './instance-queries';
-import { z } from 'zod';
+import * as z from 'zod';
 import { OPERATIONS, type Operation, type OperationRecord } from './instance';
 
 /**

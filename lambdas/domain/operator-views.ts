@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Deps } from '../shared/deps';
 import { InstanceNotFoundError, messageOf } from '../shared/errors';
 import type { Inventory, Machine, Snapshot, Volume } from '../providers/compute-provider';

@@ -4,7 +4,7 @@
  * (`instanceLimit`, the configured default while unset). This module owns every write to it.
  */
 import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { keys } from '../adapters/dynamo';
 import type { Deps } from '../shared/deps';
 import { auditPutItem, auditRecord, auditRecordSchema } from './audit';

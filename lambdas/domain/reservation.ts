@@ -5,7 +5,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ATTENTION_SHARD, cancellationCodes, isConditionFailed, isTransactionConflict, keys } from '../adapters/dynamo';
 import type { Deps } from '../shared/deps';
 import {

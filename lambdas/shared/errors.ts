@@ -35,6 +35,12 @@ export const ErrorNames = {
   Unauthorized: 'Unauthorized',
   Forbidden: 'Forbidden',
   ValidationFailed: 'ValidationFailed',
+  UnsupportedMediaType: 'UnsupportedMediaType',
+  PayloadTooLarge: 'PayloadTooLarge',
+  MalformedBody: 'MalformedBody',
+  InvalidCursor: 'InvalidCursor',
+  NotFound: 'NotFound',
+  MethodNotAllowed: 'MethodNotAllowed',
   ExecutionStillRunning: 'ExecutionStillRunning',
   ReservationNotFound: 'ReservationNotFound',
   ReservationNotReleasable: 'ReservationNotReleasable',
@@ -287,5 +293,40 @@ export class ReservationNotReleasableError extends SlipwayError {
 export class ExecutionStillRunningError extends SlipwayError {
   constructor(readonly executionArn: string, options: ErrorOptions = {}) {
     super(ErrorNames.ExecutionStillRunning, `Execution ${executionArn} still runs; wait for it to finish.`, options);
+  }
+}
+
+/** A request body that is not declared as JSON. */
+export class UnsupportedMediaTypeError extends SlipwayError {
+  constructor(readonly contentType: string | null, options: ErrorOptions = {}) {
+    super(ErrorNames.UnsupportedMediaType, `The request body must be application/json${contentType ? `, not ${contentType}` : ' (no Content-Type was sent)'}.`, options);
+  }
+}
+
+/** A request body over the API's limit. */
+export class PayloadTooLargeError extends SlipwayError {
+  constructor(readonly limitBytes: number, options: ErrorOptions = {}) {
+    super(ErrorNames.PayloadTooLarge, `The request body exceeds ${limitBytes} bytes.`, options);
+  }
+}
+
+/** A request body that is not valid UTF-8 JSON. */
+export class MalformedBodyError extends SlipwayError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super(ErrorNames.MalformedBody, message, options);
+  }
+}
+
+/** A pagination cursor this API did not issue for this listing (forged, altered or another owner's). */
+export class InvalidCursorError extends SlipwayError {
+  constructor(options: ErrorOptions = {}) {
+    super(ErrorNames.InvalidCursor, 'The cursor is not valid for this listing.', options);
+  }
+}
+
+/** No route matches the path. */
+export class RouteNotFoundError extends SlipwayError {
+  constructor(method: string, path: string, options: ErrorOptions = {}) {
+    super(ErrorNames.NotFound, `No route ${method} ${path}.`, options);
   }
 }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { commitProvision } from '../domain/provision-outcome';
 import { defineStep } from './define-step';
 import { fencedStepInput } from './schemas';

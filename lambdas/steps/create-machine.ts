@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { createMachine } from '../domain/provisioning';
 import { defineStep } from './define-step';
 import { providerStepInput } from './schemas';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { finishOperation } from '../domain/operation-outcome';
 import { defineStep } from './define-step';
 import { fencedStepInput } from './schemas';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { recordOperationFailure } from '../domain/operation-outcome';
 import { defineStep } from './define-step';
 import { failureRecord, providerStepInput, stepFailureSchema } from './schemas';

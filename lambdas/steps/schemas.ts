@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Fields every fenced step receives: who, which instance, and the claim (the execution name). */
 export const fencedStepInput = z.object({

@@ -413,6 +413,6 @@ describe('OpenAPI document', () => {
     expect(doc.paths['/v1/admin/owners/{owner}/reservation/release'].post.responses['200'].content['application/json'].schema).toEqual({
       $ref: '#/components/schemas/ReservationRelease',
     });
-    expect(Object.keys(doc.paths['/v1/admin/owners/{owner}/reservation/release'].post.responses).sort()).toEqual(['200', '400', '401', '403', '404', '409', '503']);
+    expect(Object.keys(doc.paths['/v1/admin/owners/{owner}/reservation/release'].post.responses).sort()).toEqual(['200', '400', '401', '403', '404', '409', '413', '415', '503']);
   });
 });

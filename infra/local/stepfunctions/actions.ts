@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ExecutionRecord, StepFunctionsEngine } from './engine';
 import { historyEventToWire } from './history';
 import { SfnServiceError } from './service-error';

@@ -22,6 +22,8 @@ export interface Synthesized {
   orchestration: OrchestrationStack;
   statefulTemplate: Template;
   orchestrationTemplate: Template;
+  /** The cloud assembly directory: bundles sit in its `asset.<hash>/` folders. */
+  outdir: string;
 }
 
 /** Build and synthesize the app as `cdk synth` would (bundling included). */
@@ -42,6 +44,7 @@ export function synthesize(): Synthesized {
       orchestration,
       statefulTemplate: Template.fromStack(stateful),
       orchestrationTemplate: Template.fromStack(orchestration),
+      outdir: app.outdir,
     };
   } finally {
     restore('CDK_DEFAULT_ACCOUNT', saved.account);

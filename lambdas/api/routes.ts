@@ -1,0 +1,159 @@
+/**
+ * Every route of the HTTP API, as data: the app mounts these and `npm run build:openapi` documents
+ * them. Response bodies are the domain's own schemas.
+ */
+import * as z from 'zod';
+import { admissionResultSchema, provisionRequestSchema } from '../domain/admission';
+import { instanceViewSchema } from '../domain/instance';
+import { instancePageSchema } from '../domain/instance-queries';
+import type { LifecycleOperation } from '../domain/claims';
+import { operationAcceptedSchema } from '../domain/lifecycle';
+import { operationsPageSchema } from '../domain/operations-history';
+import { adminInstanceViewSchema, ownerRegistrySchema } from '../domain/operator-views';
+import { quotaChangeSchema, setQuotaRequestSchema } from '../domain/owner';
+import { releaseRequestSchema, releaseResultSchema } from '../domain/reservation';
+import { defineRoute, type ResponseSpec } from './route';
+import { idempotencyHeaderSchema, instanceIdParamSchema, listQuerySchema, ownerParamSchema, ownerQuerySchema, registryQuerySchema } from './schemas';
+
+/** A problem response for one status. */
+const problem = (description: string): ResponseSpec => ({ description, problem: true });
+
+/** Problems every authenticated route may answer. */
+const AUTHENTICATED = {
+  400: problem('validation_failed, malformed_body or invalid_cursor'),
+  401: problem('unauthorized: missing or invalid token'),
+  403: problem('forbidden: the token lacks the scope or owner'),
+  413: problem('payload_too_large: the body exceeds 64 KB'),
+  415: problem('unsupported_media_type: the body is not application/json'),
+} as const;
+
+export const healthRoute = defineRoute({
+  method: 'get',
+  path: '/healthz',
+  summary: 'Health: 200 when the table and the workflow service answer',
+  public: true,
+  responses: { 200: { description: 'Ready', schema: z.object({ status: z.literal('ok') }) }, 503: { description: 'Starting', schema: z.object({ status: z.literal('starting') }) } },
+});
+
+export const createInstanceRoute = defineRoute({
+  method: 'post',
+  path: '/v1/instances',
+  summary: 'Admit and start a provision',
+  request: { headers: idempotencyHeaderSchema, query: ownerQuerySchema, body: provisionRequestSchema },
+  responses: {
+    202: { description: 'Admitted; the provision runs', schema: admissionResultSchema },
+    ...AUTHENTICATED,
+    409: problem('provision_in_progress (names the instance holding the reservation) or reconciliation_pending'),
+    422: problem('idempotency_key_reused'),
+    429: problem('quota_exceeded'),
+    503: problem('contention or workflow_unavailable; retry with the same Idempotency-Key'),
+  },
+});
+
+export const listInstancesRoute = defineRoute({
+  method: 'get',
+  path: '/v1/instances',
+  summary: "List the caller's (or an org's) live instances, newest first",
+  request: { query: listQuerySchema },
+  responses: {
+    200: { description: 'A page of instances', schema: instancePageSchema },
+    ...AUTHENTICATED,
+    404: problem('owner_not_found: the token may not act for that owner'),
+  },
+});
+
+export const getInstanceRoute = defineRoute({
+  method: 'get',
+  path: '/v1/instances/{id}',
+  summary: 'One instance, with its last errors and current operation',
+  request: { params: instanceIdParamSchema },
+  responses: { 200: { description: 'The instance', schema: instanceViewSchema }, ...AUTHENTICATED, 404: problem('instance_not_found') },
+});
+
+export const operationsRoute = defineRoute({
+  method: 'get',
+  path: '/v1/instances/{id}/operations',
+  summary: "The instance's executions, newest first: kind, status, times, error and console link",
+  request: { params: instanceIdParamSchema },
+  responses: { 200: { description: 'Its executions', schema: operationsPageSchema }, ...AUTHENTICATED, 404: problem('instance_not_found') },
+});
+
+/** A lifecycle route: claim first, then the workflow; the loser of a race gets 409 and causes nothing. */
+function lifecycleRoute<const O extends LifecycleOperation>(operation: O) {
+  return defineRoute({
+    method: operation === 'destroy' ? 'delete' : 'post',
+    path: operation === 'destroy' ? '/v1/instances/{id}' : `/v1/instances/{id}/${operation}`,
+    summary: operation === 'destroy' ? 'Destroy the instance (machine and volume)' : `${operation.charAt(0).toUpperCase()}${operation.slice(1)} the instance`,
+    request: { params: instanceIdParamSchema },
+    responses: {
+      202: { description: 'Claimed; the operation runs', schema: operationAcceptedSchema },
+      ...AUTHENTICATED,
+      404: problem('instance_not_found'),
+      409: problem('instance_busy (another operation holds the claim) or invalid_state'),
+      503: problem('workflow_unavailable; the claim was handed back, retry'),
+    },
+  });
+}
+
+export const lifecycleRoutes = {
+  start: lifecycleRoute('start'),
+  stop: lifecycleRoute('stop'),
+  restart: lifecycleRoute('restart'),
+  destroy: lifecycleRoute('destroy'),
+};
+
+export const adminInstanceRoute = defineRoute({
+  method: 'get',
+  path: '/v1/admin/instances/{id}',
+  summary: 'Debug state of any instance (tombstones too): stored item, current execution, reservation, live provider view',
+  request: { params: instanceIdParamSchema },
+  responses: {
+    200: { description: 'The debug view; a provider part that fails reads `{ error }`', schema: adminInstanceViewSchema },
+    ...AUTHENTICATED,
+    404: problem('instance_not_found'),
+  },
+});
+
+export const ownerRegistryRoute = defineRoute({
+  method: 'get',
+  path: '/v1/admin/owners/{owner}',
+  summary: "An owner's registry: instances incl. tombstones, reservation, quota, recent operator actions",
+  request: { params: ownerParamSchema, query: registryQuerySchema },
+  responses: { 200: { description: 'The registry', schema: ownerRegistrySchema }, ...AUTHENTICATED },
+});
+
+export const releaseRoute = defineRoute({
+  method: 'post',
+  path: '/v1/admin/owners/{owner}/reservation/release',
+  summary: "Operator escape hatch: release the owner's unresolved reservation (audited)",
+  request: { params: ownerParamSchema, body: releaseRequestSchema },
+  responses: {
+    200: { description: 'Released; the audit record is stored with it', schema: releaseResultSchema },
+    ...AUTHENTICATED,
+    404: problem('reservation_not_found'),
+    409: problem('execution_still_running (the provision still runs; wait) or reservation_not_releasable (completed or released already)'),
+    503: problem('contention: the reservation kept changing; retry'),
+  },
+});
+
+export const quotaRoute = defineRoute({
+  method: 'put',
+  path: '/v1/admin/owners/{owner}/quota',
+  summary: "Set an owner's instance limit (audited); the configured default applies until set",
+  request: { params: ownerParamSchema, body: setQuotaRequestSchema },
+  responses: { 200: { description: 'The new limit, with its audit record', schema: quotaChangeSchema }, ...AUTHENTICATED },
+});
+
+/** Every route, in the order the document lists them. */
+export const ROUTES = [
+  healthRoute,
+  createInstanceRoute,
+  listInstancesRoute,
+  getInstanceRoute,
+  operationsRoute,
+  ...Object.values(lifecycleRoutes),
+  adminInstanceRoute,
+  ownerRegistryRoute,
+  releaseRoute,
+  quotaRoute,
+];

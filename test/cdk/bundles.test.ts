@@ -1,0 +1,109 @@
+/**
+ * Loads every synthesized Lambda bundle (what `cdk deploy` uploads) and invokes it: a bundle that
+ * crashes on load, or whose handler cannot even refuse a bad input, fails here rather than on AWS.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import { promisify } from 'node:util';
+import path from 'node:path';
+import { FUNCTION_CATALOG } from '../../infra/function-catalog';
+import { synthesize, type Synthesized } from './support/synth';
+
+const execFileAsync = promisify(execFile);
+let synth: Synthesized;
+let outdir: string;
+
+/** The bundle directory of a catalog function in the cloud assembly. */
+function bundleDir(functionId: string): string {
+  const fn = synth.orchestration.functions[functionId]!;
+  const logicalId = synth.orchestration.getLogicalId(fn.node.defaultChild as never);
+  const resource = synth.orchestrationTemplate.toJSON().Resources[logicalId] as { Properties: { Code: { S3Key: string } } };
+  // The asset's S3 key is `<hash>.zip`; the synthesized bundle sits in `asset.<hash>/`.
+  return path.join(outdir, `asset.${resource.Properties.Code.S3Key.replace(/\.zip$/, '')}`);
+}
+
+/** Configuration a deployed function gets, with a throwaway inline key set for the API's verifier. */
+const ENV = {
+  TABLE_NAME: 'slipway-bundle-test',
+  AWS_REGION: 'eu-west-1',
+  JWT_ISSUER: 'https://issuer.example.com/',
+  JWT_AUDIENCE: 'slipway',
+  JWT_PUBLIC_JWKS: JSON.stringify({ keys: [] }),
+  POWERTOOLS_SERVICE_NAME: 'slipway',
+  LOG_LEVEL: 'ERROR',
+};
+
+/** An API Gateway HTTP API (payload v2) event. */
+function httpEvent(method: string, rawPath: string, headers: Record<string, string> = {}) {
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath,
+    rawQueryString: '',
+    headers,
+    requestContext: { http: { method, path: rawPath, protocol: 'HTTP/1.1', sourceIp: '203.0.113.1', userAgent: 'jest' }, requestId: 'req-1', stage: '$default', timeEpoch: Date.now() },
+    isBase64Encoded: false,
+  };
+}
+
+const REPO_ROOT = path.resolve(__dirname, '..', '..');
+const RUNNER = path.join(__dirname, 'support', 'invoke-bundle.cjs');
+
+/** What one invocation of a bundle in its own Node process gave. */
+interface Invocation {
+  loadError?: { name: string; message: string };
+  error?: { name: string; message: string };
+  result?: { statusCode: number; body: string };
+}
+
+/** Invoke a bundle in a fresh Node process with the deployed environment, as the Lambda runtime would. */
+async function invoke(functionId: string, event: unknown): Promise<Invocation> {
+  const { stdout } = await execFileAsync(process.execPath, [RUNNER, path.join(bundleDir(functionId), 'index.js'), JSON.stringify(event)], {
+    env: { PATH: process.env.PATH, NODE_PATH: path.join(REPO_ROOT, 'node_modules'), NODE_OPTIONS: '--enable-source-maps', ...ENV },
+  });
+  return JSON.parse(stdout) as Invocation;
+}
+
+beforeAll(() => {
+  synth = synthesize();
+  outdir = synth.outdir;
+});
+
+describe('the synthesized API bundle', () => {
+  it('answers GET /healthz with 200', async () => {
+    const invocation = await invoke('Api', httpEvent('GET', '/healthz'));
+
+    expect(invocation.result?.statusCode).toBe(200);
+    expect(JSON.parse(invocation.result?.body ?? '{}')).toEqual({ status: 'ok' });
+  });
+
+  it('answers a request without a token with 401 problem details', async () => {
+    const invocation = await invoke('Api', httpEvent('GET', '/v1/instances'));
+
+    expect(invocation.result?.statusCode).toBe(401);
+    expect(JSON.parse(invocation.result?.body ?? '{}')).toMatchObject({ status: 401, code: 'unauthorized' });
+  });
+});
+
+describe.each(FUNCTION_CATALOG.filter((fn) => fn.id !== 'Api').map((fn) => fn.id))('the synthesized %s bundle', (functionId) => {
+  it('loads and refuses an invalid input with a named validation error', async () => {
+    const invocation = await invoke(functionId, { not: 'a step input' });
+
+    expect(invocation).toMatchObject({ error: { name: 'InvalidStepInput' } });
+  });
+});
+
+describe('bundle sizes', () => {
+  it('keeps every step bundle within 300 KB and the API within 500 KB', () => {
+    const sizes = FUNCTION_CATALOG.map((fn) => [fn.id, statSync(path.join(bundleDir(fn.id), 'index.js')).size] as const);
+    const tooBig = sizes.filter(([id, size]) => size > (id === 'Api' ? 500 : 300) * 1024);
+
+    expect(tooBig).toEqual([]);
+  });
+
+  it('ships a source map with every bundle, so stack traces point at the TypeScript', () => {
+    const missing = FUNCTION_CATALOG.filter((fn) => !readFileSync(path.join(bundleDir(fn.id), 'index.js'), 'utf8').includes('sourceMappingURL=index.js.map')).map((fn) => fn.id);
+
+    expect(missing).toEqual([]);
+  });
+});
