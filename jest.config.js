@@ -3,8 +3,8 @@
 const swc = ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }];
 const shared = {
   transform: { '^.+\\.(t|j|mj)s$': swc },
-  // jose and ulid ship ESM only; let swc turn them into CommonJS for Jest.
-  transformIgnorePatterns: ['/node_modules/(?!(jose|ulid)/)'],
+  // jose, ulid and json-schema-ref-parser (openapi-backend's, for the fake Fly API) ship ESM only; swc turns them into CommonJS for Jest.
+  transformIgnorePatterns: ['/node_modules/(?!(jose|ulid|@apidevtools/json-schema-ref-parser)/)'],
   setupFiles: ['<rootDir>/test/support/polyfills.ts'],
   testEnvironment: 'node',
 };
@@ -22,6 +22,9 @@ module.exports = {
   projects: [
     project('unit'),
     project('workflow', needsDynamo),
+    // The same workflow suites once more, on the Fly adapter against the spec-faithful fake Fly API.
+    project('workflow', { ...needsDynamo, displayName: 'workflow-fly', setupFiles: [...shared.setupFiles, '<rootDir>/test/support/provider-fly.ts'] }),
+    project('contract'),
     project('api', needsDynamo),
     project('cdk'),
   ],

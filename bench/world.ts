@@ -69,7 +69,7 @@ export async function startBenchWorld(): Promise<BenchWorld> {
     runtime = await startLocalRuntime({
       dynamoEndpoint: dynamo.endpoint,
       tableName: 'slipway-bench',
-      provider: gated(faults, gate),
+      providers: [gated(faults, gate)],
       retryDelayScale: 1,
       logLevel: 'SILENT',
     });

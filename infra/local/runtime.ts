@@ -2,8 +2,9 @@ import './polyfills';
 import path from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { ComputeProvider } from '../../lambdas/providers/compute-provider';
-import { LocalComputeProvider } from '../../lambdas/providers/local/local-provider';
+import { MACHINE_SIZES, type ComputeProvider } from '../../lambdas/providers/compute-provider';
+import type { ProvidersSetting } from '../../lambdas/shared/providers-config';
+import { defaultLocalProviders, localRuntimeProvider } from './providers';
 import { registryOf } from '../../lambdas/providers/registry';
 import { parseConfig } from '../../lambdas/shared/config';
 import { depsFromConfig, type Deps, type Settings } from '../../lambdas/shared/deps';
@@ -23,14 +24,33 @@ export function localFunctionArn(functionId: string): string {
   return `arn:aws:lambda:${REGION}:${ACCOUNT}:function:slipway-${functionId}`;
 }
 
+/**
+ * The PROVIDERS setting when the caller gave none: the explicit providers as `local` ones (tests),
+ * else the two default local providers under the provider root.
+ */
+function providersSettingFor(options: LocalRuntimeOptions): ProvidersSetting {
+  if (options.providers) {
+    return {
+      default: options.providers[0]!.name,
+      providers: options.providers.map((provider) => ({ name: provider.name, kind: 'local' as const, root: 'unused', regions: ['local'], sizes: [...MACHINE_SIZES] })),
+    };
+  }
+  return defaultLocalProviders(options.providerRoot ?? path.join(REPO_ROOT, '.data', 'provider'));
+}
+
 /** What the local runtime is built from. */
 export interface LocalRuntimeOptions {
   dynamoEndpoint: string;
   tableName: string;
-  /** The `local` provider's state directory (ignored when `provider` is given). */
+  /**
+   * Where the default providers keep their state (`<root>` and `<root>-west`) when neither
+   * `env.PROVIDERS` nor `providers` says otherwise.
+   */
   providerRoot?: string;
-  /** A provider to use instead (tests wrap the local one to inject faults). */
-  provider?: ComputeProvider;
+  /** Providers to use instead of building them from configuration (tests wrap them to inject faults). */
+  providers?: ComputeProvider[];
+  /** Wraps every provider built from configuration (tests record or inject faults). */
+  wrapProvider?: (provider: ComputeProvider) => ComputeProvider;
   sfnPort?: number;
   host?: string;
   /** Scale Retry pauses (tests use ~0.01 so retries take milliseconds). */
@@ -46,7 +66,10 @@ export interface LocalRuntimeOptions {
 export interface LocalRuntime {
   deps: Deps;
   stepFunctions: LocalStepFunctions;
+  /** The default provider. */
   provider: ComputeProvider;
+  /** Every configured provider. */
+  providers: ComputeProvider[];
   /** The in-process step handlers by catalog id (tests replay steps with them). */
   taskHandlers: Record<string, (input: unknown) => Promise<unknown>>;
   close(): Promise<void>;
@@ -63,7 +86,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   await ensureTable(dynamoClient, options.tableName);
   dynamoClient.destroy();
 
-  const provider = options.provider ?? new LocalComputeProvider({ rootDir: options.providerRoot ?? path.join(REPO_ROOT, '.data', 'provider') });
 
   // The endpoint listens first (on a port of its choosing), so configuration can name it; Task
   // handlers are looked up per call, so they join once the deps exist.
@@ -89,12 +111,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     TABLE_NAME: options.tableName,
     DYNAMODB_ENDPOINT: options.dynamoEndpoint,
     STEPFUNCTIONS_ENDPOINT: stepFunctions.endpoint,
-    DEFAULT_PROVIDER: options.env?.DEFAULT_PROVIDER ?? provider.name,
-    DEFAULT_REGION: options.env?.DEFAULT_REGION ?? 'local',
+    PROVIDERS: options.env?.PROVIDERS ?? JSON.stringify(providersSettingFor(options)),
     ...Object.fromEntries(WORKFLOW_NAMES.map((workflow) => [stateMachineArnEnvVar(workflow), stepFunctions.stateMachineArn(stateMachineNameOf(workflow))])),
   });
+  const wrap = options.wrapProvider ?? ((provider: ComputeProvider) => provider);
+  const providers = options.providers ?? config.PROVIDERS!.providers.map((settings) => wrap(localRuntimeProvider(settings, REGION)));
+  const provider = providers.find((p) => p.name === config.PROVIDERS!.default) ?? providers[0]!;
   const base = depsFromConfig(config, {
-    providers: registryOf([provider]),
+    providers: registryOf(providers),
     // 'SILENT' is the tests' choice; the config schema knows the four levels a deployment may set.
     logger: new Logger({ serviceName: 'slipway', logLevel: options.logLevel ?? 'WARN' }),
     clientCredentials: LOCAL_CREDENTIALS,
@@ -114,11 +138,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     deps,
     stepFunctions,
     provider,
+    providers,
     taskHandlers: byId,
     async close() {
       await stepFunctions.close();
-      const closable = provider as { shutdown?: () => Promise<void> };
-      await closable.shutdown?.();
+      for (const each of providers) await (each as { shutdown?: () => Promise<void> }).shutdown?.();
       deps.sfn.destroy();
       deps.db.destroy();
     },

@@ -14,7 +14,7 @@ import { mayActFor, ownersOf, requireScope, type ApiEnv, type Caller, type Token
 import openApiDocument from './openapi.json';
 import { errorFromHttpException, problemResponse } from './problem';
 import { mount } from './route';
-import { createInstanceRoute, getInstanceRoute, healthRoute, lifecycleRoutes, listInstancesRoute, operationsRoute } from './routes';
+import { createInstanceRoute, getInstanceRoute, healthRoute, lifecycleRoutes, listInstancesRoute, operationsRoute, providersRoute } from './routes';
 
 /** The largest request body the API reads; larger ones are refused before they are parsed. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -85,6 +85,8 @@ export function createApp(options: ApiOptions): Hono<ApiEnv> {
   for (const operation of ['start', 'stop', 'restart', 'destroy'] as const) {
     mount(app, lifecycleRoutes[operation], async (c, { params }) => c.json(await requestOperation(deps, params.id, ownersOf(c.get('caller')), operation), 202));
   }
+
+  mount(app, providersRoute, async (c) => c.json({ default: deps.settings.defaultProvider, items: deps.settings.providers }, 200));
 
   registerAdminRoutes(app, deps);
 

@@ -13,6 +13,8 @@ import {
   ReservationNotReleasableError,
   SlipwayError,
   UnsupportedMediaTypeError,
+  UnknownProviderError,
+  UnsupportedPlacementError,
   ValidationFailedError,
 } from '../shared/errors';
 
@@ -39,6 +41,8 @@ const MAPPINGS: Partial<Record<string, Mapping>> = {
   [ErrorNames.ValidationFailed]: { status: 400, code: 'validation_failed', title: 'The request is not valid' },
   [ErrorNames.MalformedBody]: { status: 400, code: 'malformed_body', title: 'The request body cannot be read' },
   [ErrorNames.InvalidCursor]: { status: 400, code: 'invalid_cursor', title: 'Invalid cursor' },
+  [ErrorNames.UnknownProvider]: { status: 400, code: 'unknown_provider', title: 'Unknown provider' },
+  [ErrorNames.UnsupportedPlacement]: { status: 400, code: 'unsupported_placement', title: 'Region or size not offered' },
   [ErrorNames.NotFound]: { status: 404, code: 'not_found', title: 'Not found' },
   [ErrorNames.MethodNotAllowed]: { status: 405, code: 'method_not_allowed', title: 'Method not allowed' },
   [ErrorNames.PayloadTooLarge]: { status: 413, code: 'payload_too_large', title: 'Request body too large' },
@@ -68,6 +72,8 @@ function extensionsOf(error: SlipwayError): Record<string, unknown> {
   if (error instanceof InstanceBusyError) return { instanceId: error.instanceId, heldBy: error.heldBy };
   if (error instanceof ValidationFailedError) return { errors: error.issues };
   if (error instanceof PayloadTooLargeError && error.limitBytes > 0) return { limitBytes: error.limitBytes };
+  if (error instanceof UnknownProviderError) return { available: error.available };
+  if (error instanceof UnsupportedPlacementError) return { field: error.field, available: error.available };
   if (error instanceof QuotaExceededError) return { limit: error.limit };
   if (error instanceof ExecutionStillRunningError) return { executionArn: error.executionArn };
   if (error instanceof ReservationNotReleasableError) return { reservationStatus: error.status };

@@ -12,8 +12,12 @@ import { operationsPageSchema } from '../domain/operations-history';
 import { adminInstanceViewSchema, ownerRegistrySchema } from '../domain/operator-views';
 import { quotaChangeSchema, setQuotaRequestSchema } from '../domain/owner';
 import { releaseRequestSchema, releaseResultSchema } from '../domain/reservation';
+import { providerOfferingSchema } from '../shared/providers-config';
 import { defineRoute, type ResponseSpec } from './route';
 import { idempotencyHeaderSchema, instanceIdParamSchema, listQuerySchema, ownerParamSchema, ownerQuerySchema, registryQuerySchema } from './schemas';
+
+/** `GET /v1/providers`. */
+const providersPageSchema = z.object({ default: z.string().nullable(), items: z.array(providerOfferingSchema) }).meta({ id: 'Providers' });
 
 /** A problem response for one status. */
 const problem = (description: string): ResponseSpec => ({ description, problem: true });
@@ -102,6 +106,13 @@ export const lifecycleRoutes = {
   destroy: lifecycleRoute('destroy'),
 };
 
+export const providersRoute = defineRoute({
+  method: 'get',
+  path: '/v1/providers',
+  summary: 'The providers this deployment runs, with their regions and sizes, and the default one',
+  responses: { 200: { description: 'Configured providers', schema: providersPageSchema }, ...AUTHENTICATED },
+});
+
 export const adminInstanceRoute = defineRoute({
   method: 'get',
   path: '/v1/admin/instances/{id}',
@@ -152,6 +163,7 @@ export const ROUTES = [
   getInstanceRoute,
   operationsRoute,
   ...Object.values(lifecycleRoutes),
+  providersRoute,
   adminInstanceRoute,
   ownerRegistryRoute,
   releaseRoute,

@@ -14,14 +14,16 @@ import {
 } from '../shared/errors';
 import { stateMachineArn, type Deps } from '../shared/deps';
 import type { TransactItem } from './fence';
-import { executionName, instanceViewSchema, MACHINE_SIZES, toInstanceView, type InstanceItem } from './instance';
+import { MACHINE_SIZES } from '../providers/compute-provider';
+import { executionName, instanceViewSchema, toInstanceView, type InstanceItem } from './instance';
+import { choosePlacement, type Placement } from './placement';
 import { takeQuotaSlotItem, type Owner } from './owner';
 import { admitReservationItem, type ReservationItem } from './reservation';
 
 /** The body of `POST /v1/instances`; strict, so unknown fields (status, owner, …) are refused. */
 export const provisionRequestSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'lowercase letters, digits and dashes, 1-63 characters').optional(),
-  provider: z.enum(['local', 'fly']).optional(),
+  provider: z.string().min(1).max(64).optional().meta({ description: 'A configured provider (GET /v1/providers); the default one when absent' }),
   region: z.string().regex(/^[a-z0-9-]{2,32}$/).optional(),
   size: z.enum(MACHINE_SIZES).optional(),
   image: z.string().min(1).max(256).optional(),
@@ -77,9 +79,11 @@ export function newInstanceId(): string {
 export async function admitProvision(deps: Deps, owner: Owner, idempotencyKey: string, body: ProvisionRequest): Promise<AdmissionResult> {
   const hash = requestHash(owner, body);
   const smArn = stateMachineArn(deps, 'provision');
+  // Refused before anything is written: a provision that cannot run is never admitted.
+  const placement = choosePlacement(deps.settings, body);
   for (let attempt = 1; ; attempt++) {
     const now = deps.now();
-    const draft = draftAdmission(deps, owner, body, smArn, now);
+    const draft = draftAdmission(deps, owner, body, placement, smArn, now);
     try {
       await deps.db.send(new TransactWriteCommand({ TransactItems: admissionWrites(deps, owner, idempotencyKey, hash, draft, now) }));
     } catch (error) {
@@ -124,7 +128,7 @@ async function startExecutionOrExplain(deps: Deps, smArn: string, name: string, 
   }
 }
 
-function draftAdmission(deps: Deps, owner: Owner, body: ProvisionRequest, smArn: string, now: Date) {
+function draftAdmission(deps: Deps, owner: Owner, body: ProvisionRequest, placement: Placement, smArn: string, now: Date) {
   const instanceId = newInstanceId();
   const at = now.toISOString();
   const name = executionName(instanceId, 'provision', 1);
@@ -135,9 +139,9 @@ function draftAdmission(deps: Deps, owner: Owner, body: ProvisionRequest, smArn:
     owner,
     name: body.name ?? instanceId,
     status: 'provisioning',
-    provider: body.provider ?? deps.settings.defaultProvider,
-    region: body.region ?? deps.settings.defaultRegion,
-    size: body.size ?? 'shared-cpu-1x',
+    provider: placement.provider,
+    region: placement.region,
+    size: placement.size,
     image: body.image ?? deps.settings.defaultImage,
     volumeSizeGb: body.volumeSizeGb ?? 1,
     claim: name,

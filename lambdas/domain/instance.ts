@@ -24,8 +24,6 @@ export type Operation = (typeof OPERATIONS)[number];
 export const errorRecordSchema = z.object({ message: z.string(), code: z.string().optional(), at: z.string() }).meta({ id: 'ErrorRecord' });
 export type ErrorRecord = z.infer<typeof errorRecordSchema>;
 
-/** Machine sizes slipway offers (Fly's guest presets). */
-export const MACHINE_SIZES = ['shared-cpu-1x', 'shared-cpu-2x', 'performance-1x', 'performance-2x'] as const;
 
 /** The instance item as stored. */
 export interface InstanceItem {

@@ -37,7 +37,8 @@ export async function ensureMachineOnVolume(provider: ComputeProvider, instance:
     image: instance.image,
     volumeId: volume.id,
     mountPath: MOUNT_PATH,
-    tags: volume.tags,
+    // From the instance, not the volume: a provider may not keep an owner on volumes.
+    tags: { owner: instance.owner, instance: instance.instanceId, reservation: current?.tags.reservation ?? volume.tags.reservation ?? 'repair' },
     env: { SLIPWAY_INSTANCE_ID: instance.instanceId },
     start: false,
   });

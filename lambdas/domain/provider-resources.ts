@@ -1,14 +1,23 @@
 import type { ComputeProvider, Machine, MachineSpec, ResourceTags, Volume, VolumeSpec } from '../providers/compute-provider';
-import { OwnershipMismatchError } from '../shared/errors';
+import { OwnershipMismatchError, VolumeAttachedError } from '../shared/errors';
 
 /** Oldest first, ties broken by id: every concurrent attempt picks the same winner. */
 function byAge<T extends { createdAt: string; id: string }>(a: T, b: T): number {
   return a.createdAt === b.createdAt ? a.id.localeCompare(b.id) : a.createdAt.localeCompare(b.createdAt);
 }
 
-/** Refuse to touch a resource whose tags say it belongs to someone else. */
-export function assertOwned(resource: { id: string; tags: ResourceTags }, owner: string, instanceId: string): void {
-  if (resource.tags.owner !== owner || resource.tags.instance !== instanceId) {
+/** A listing plus what was just created, once: a lagging list may not show it yet. */
+function withCreated<T extends { id: string }>(listed: T[], created: T): T[] {
+  return listed.some((resource) => resource.id === created.id) ? listed : [...listed, created];
+}
+
+/**
+ * Refuse to touch a resource whose tags say it belongs to someone else. The instance must match;
+ * the owner must too wherever the provider records it (Fly volumes carry only their instance,
+ * through their name — instance ids are unique, and the table knows each instance's owner).
+ */
+export function assertOwned(resource: { id: string; tags: Partial<ResourceTags> }, owner: string, instanceId: string): void {
+  if (resource.tags.instance !== instanceId || (resource.tags.owner !== undefined && resource.tags.owner !== owner)) {
     throw new OwnershipMismatchError(`Resource ${resource.id} is not tagged for ${owner}/${instanceId}; refusing to touch it.`, {
       context: { resourceId: resource.id, tags: resource.tags },
     });
@@ -23,8 +32,9 @@ export function assertOwned(resource: { id: string; tags: ResourceTags }, owner:
 export async function createOrAdoptVolume(provider: ComputeProvider, spec: VolumeSpec): Promise<{ volume: Volume; adopted: boolean }> {
   const existing = (await provider.findVolumes({ owner: spec.tags.owner, instance: spec.tags.instance })).sort(byAge);
   if (existing[0]) return { volume: existing[0], adopted: true };
-  await provider.createVolume(spec);
-  const [winner, ...extras] = (await provider.findVolumes({ owner: spec.tags.owner, instance: spec.tags.instance })).sort(byAge);
+  const created = await provider.createVolume(spec);
+  // A provider's list may lag its creates (Fly's does): count what we just made even if unlisted.
+  const [winner, ...extras] = withCreated(await provider.findVolumes({ owner: spec.tags.owner, instance: spec.tags.instance }), created).sort(byAge);
   for (const extra of extras) if (!extra.attachedMachineId) await provider.deleteVolume(extra.id);
   if (!winner) throw new Error(`Volume ${spec.name} vanished right after it was created`);
   return { volume: winner, adopted: false };
@@ -43,8 +53,19 @@ export async function createOrAdoptMachine(provider: ComputeProvider, spec: Mach
     for (const extra of onVolume.slice(1)) await provider.destroyMachine(extra.id);
     return { machine: onVolume[0], adopted: true };
   }
-  await provider.createMachine(spec);
-  const [winner, ...extras] = (await provider.findMachines(filter)).filter((m) => m.mount?.volumeId === spec.volumeId).sort(byAge);
+  let created: Machine;
+  try {
+    created = await provider.createMachine(spec);
+  } catch (error) {
+    // The volume already has a machine that the (lagging) list did not show: adopt it if it is ours.
+    if (!(error instanceof VolumeAttachedError)) throw error;
+    const holderId = (await provider.getVolume(spec.volumeId))?.attachedMachineId;
+    const holder = holderId ? await provider.getMachine(holderId) : null;
+    if (!holder || holder.state === 'destroyed') throw error;
+    assertOwned(holder, spec.tags.owner, spec.tags.instance);
+    return { machine: holder, adopted: true };
+  }
+  const [winner, ...extras] = withCreated(await provider.findMachines(filter), created).filter((m) => m.mount?.volumeId === spec.volumeId).sort(byAge);
   for (const extra of extras) await provider.destroyMachine(extra.id);
   if (!winner) throw new Error(`Machine ${spec.name} vanished right after it was created`);
   return { machine: winner, adopted: false };

@@ -3,6 +3,7 @@
  * the machine on it, and compensate by destroying whatever carries the instance's tags. Each is
  * idempotent and checks the claim before its side effect, so a stale execution makes nothing.
  */
+import { volumeNameOf } from '../providers/compute-provider';
 import type { Deps } from '../shared/deps';
 import { CleanupUnverifiedError } from '../shared/errors';
 import { fencedInstanceUpdate, requireClaim } from './fence';
@@ -15,11 +16,6 @@ export interface ProvisionStep {
   owner: string;
   claim: string;
   provider: string;
-}
-
-/** The volume's name on the provider: derived from the instance, so a retried create finds it. */
-export function volumeNameOf(instanceId: string): string {
-  return `vol_${instanceId.replace(/-/g, '_')}`;
 }
 
 /** Create (or adopt) the instance's volume and record its id, fenced by the claim. */

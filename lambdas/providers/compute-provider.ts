@@ -3,12 +3,20 @@
  * Machines later). Use cases depend on this interface only.
  *
  * Contract every adapter keeps:
- * - Every resource carries ownership tags (owner, instance, reservation); `findVolumes` and
- *   `findMachines` filter by them, so a retried create can adopt what an earlier attempt made.
+ * - Every machine carries ownership tags (owner, instance, reservation); `findMachines` filters by
+ *   them, so a retried create can adopt what an earlier attempt made. Volumes carry them where the
+ *   provider can (`local`); where it cannot (Fly volumes have no metadata) a volume's name derives
+ *   from its instance (`volumeNameOf`), its tags hold only `instance`, and `findVolumes` applies
+ *   only the tags a volume carries. Ownership of such a volume is proven by its name and by the id
+ *   the table recorded for the instance.
  * - Deletes and destroys of something already gone succeed (idempotent).
  * - Faults surface as the named errors of `lambdas/shared/errors.ts`: `ProviderUnavailableError`
  *   (transient), `ProviderCapacityError`, `ProviderResourceNotFoundError`, `VolumeAttachedError`.
  */
+
+/** Machine sizes slipway offers (Fly's guest presets; the local provider records them). */
+export const MACHINE_SIZES = ['shared-cpu-1x', 'shared-cpu-2x', 'performance-1x', 'performance-2x'] as const;
+export type MachineSize = (typeof MACHINE_SIZES)[number];
 
 /** Ownership tags stamped on every provider resource (Fly: `config.metadata`). */
 export interface ResourceTags {
@@ -24,6 +32,9 @@ export const TAG_KEYS = {
   reservation: 'slipway_reservation',
 } as const satisfies Record<keyof ResourceTags, string>;
 
+/** What a volume says about its owner: always its instance; owner and reservation where the provider keeps them. */
+export type VolumeTags = Pick<ResourceTags, 'instance'> & Partial<ResourceTags>;
+
 /** A persistent volume. */
 export interface Volume {
   id: string;
@@ -34,7 +45,7 @@ export interface Volume {
   state: 'created' | 'hydrating' | 'destroyed';
   attachedMachineId: string | null;
   sourceVolumeId: string | null;
-  tags: ResourceTags;
+  tags: VolumeTags;
   createdAt: string;
 }
 
@@ -122,6 +133,21 @@ export type TagFilter = Partial<ResourceTags>;
 export interface Inventory {
   machines: Machine[];
   volumes: Volume[];
+}
+
+/**
+ * A volume's name: derived from its instance, so a provider without volume metadata (Fly) can tell
+ * whose it is, and a retried create finds it. Fly allows at most 30 lowercase letters, digits and
+ * underscores: `s_` + the instance id's 26-character ULID.
+ */
+export function volumeNameOf(instanceId: string): string {
+  return `s_${instanceId.replace(/^i-/, '')}`;
+}
+
+/** The instance a volume name belongs to, or null for a volume slipway did not name. */
+export function instanceOfVolumeName(name: string | undefined): string | null {
+  const match = /^s_([0-9a-z]{26})$/.exec(name ?? '');
+  return match ? `i-${match[1]}` : null;
 }
 
 /** The port. */

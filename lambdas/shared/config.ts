@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { providersSettingSchema } from './providers-config';
 import { WORKFLOW_NAMES, stateMachineArnEnvVar, type StateMachineArnVariable } from './workflows';
 
 /**
@@ -26,8 +27,19 @@ const configSchema = z.object({
   DEFAULT_INSTANCE_LIMIT: z.coerce.number().int().min(1).max(1000).default(5),
   /** How long a reservation may stay unresolved before the reconcile sweep looks at it. */
   RESERVATION_DEADLINE_SECONDS: z.coerce.number().int().min(60).default(900),
-  DEFAULT_PROVIDER: z.enum(['local', 'fly']).default('local'),
-  DEFAULT_REGION: z.string().min(1).default('local'),
+  /** The compute providers this deployment runs (JSON, see providers-config.ts); none when unset. */
+  PROVIDERS: z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'is not valid JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(providersSettingSchema)
+    .optional(),
   DEFAULT_IMAGE: z.string().min(1).default('slipway/hello:1'),
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
 }).extend(stateMachineArnVariables as Record<StateMachineArnVariable, z.ZodOptional<z.ZodString>>);

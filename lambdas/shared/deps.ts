@@ -6,13 +6,15 @@ import type { ComputeProvider, ProviderRegistry } from '../providers/compute-pro
 import { registryOf } from '../providers/registry';
 import { WORKFLOW_NAMES, stateMachineArnEnvVar, type WorkflowName } from './workflows';
 import { ConfigError, loadConfig, type Config } from './config';
+import { offeringOf, type ProviderOffering } from './providers-config';
 
 /** Tunables the use cases read; configuration, with defaults in the config schema. */
 export interface Settings {
   defaultInstanceLimit: number;
   reservationDeadlineSeconds: number;
-  defaultProvider: string;
-  defaultRegion: string;
+  /** The providers callers may choose from (regions, sizes) and the default one. */
+  providers: ProviderOffering[];
+  defaultProvider: string | null;
   defaultImage: string;
   /** How long a failed instance stays listed before its TTL removes it. */
   failedRetentionSeconds: number;
@@ -40,8 +42,8 @@ export function settingsFrom(config: Config): Settings {
   return {
     defaultInstanceLimit: config.DEFAULT_INSTANCE_LIMIT,
     reservationDeadlineSeconds: config.RESERVATION_DEADLINE_SECONDS,
-    defaultProvider: config.DEFAULT_PROVIDER,
-    defaultRegion: config.DEFAULT_REGION,
+    providers: (config.PROVIDERS?.providers ?? []).map(offeringOf),
+    defaultProvider: config.PROVIDERS?.default ?? null,
     defaultImage: config.DEFAULT_IMAGE,
     failedRetentionSeconds: 7 * 24 * 3600,
     idempotencyTtlSeconds: 24 * 3600,
@@ -69,7 +71,7 @@ export function depsFromConfig(config: Config = loadConfig(), overrides: DepsOve
     sfn: overrides.sfn ?? new SFNClient({ region: config.AWS_REGION, endpoint: config.STEPFUNCTIONS_ENDPOINT, credentials }),
     stateMachines: overrides.stateMachines ?? stateMachinesFrom(config),
     consoleUrlPrefix: config.EXECUTION_CONSOLE_URL_PREFIX,
-    // No adapter is configured on this path yet: the Fly adapter joins with providers from configuration.
+    // A function that calls no provider gets none; those that do pass theirs (lambdaHandler).
     providers: overrides.providers ?? registryOf([]),
     now: overrides.now ?? (() => new Date()),
     logger,
@@ -84,14 +86,20 @@ export function stateMachineArn(deps: Deps, workflow: keyof Deps['stateMachines'
   return arn;
 }
 
+/** Builds the provider registry of a Lambda function from configuration (handlers that call providers pass one). */
+export type ProvidersFactory = (config: Config) => ProviderRegistry;
+
 /**
  * Wrap a handler factory so the Lambda entry builds its dependencies once, on the first
  * invocation, and warm invocations reuse them.
  */
-export function lambdaHandler<I, O>(create: (deps: Deps) => (input: I) => Promise<O>): (input: I) => Promise<O> {
+export function lambdaHandler<I, O>(create: (deps: Deps) => (input: I) => Promise<O>, providers?: ProvidersFactory): (input: I) => Promise<O> {
   let handler: ((input: I) => Promise<O>) | undefined;
   return (input: I) => {
-    handler ??= create(depsFromConfig());
+    if (!handler) {
+      const config = loadConfig();
+      handler = create(depsFromConfig(config, providers ? { providers: providers(config) } : {}));
+    }
     return handler(input);
   };
 }

@@ -13,6 +13,7 @@ export const ErrorNames = {
   MachineNotReady: 'MachineNotReady',
   MachineStartFailed: 'MachineStartFailed',
   OwnershipMismatch: 'OwnershipMismatch',
+  ProviderRejected: 'ProviderRejected',
   // Workflow and state faults.
   ClaimLost: 'ClaimLost',
   ReservationLost: 'ReservationLost',
@@ -36,6 +37,8 @@ export const ErrorNames = {
   Forbidden: 'Forbidden',
   ValidationFailed: 'ValidationFailed',
   UnsupportedMediaType: 'UnsupportedMediaType',
+  UnknownProvider: 'UnknownProvider',
+  UnsupportedPlacement: 'UnsupportedPlacement',
   PayloadTooLarge: 'PayloadTooLarge',
   MalformedBody: 'MalformedBody',
   InvalidCursor: 'InvalidCursor',
@@ -328,5 +331,26 @@ export class InvalidCursorError extends SlipwayError {
 export class RouteNotFoundError extends SlipwayError {
   constructor(method: string, path: string, options: ErrorOptions = {}) {
     super(ErrorNames.NotFound, `No route ${method} ${path}.`, options);
+  }
+}
+
+/** The provider refused the request for good (a 4xx that no retry fixes); carries its message. */
+export class ProviderRejectedError extends SlipwayError {
+  constructor(message: string, readonly status: number, options: ErrorOptions = {}) {
+    super(ErrorNames.ProviderRejected, message, options);
+  }
+}
+
+/** The request names a provider this deployment does not run; says which it does. */
+export class UnknownProviderError extends SlipwayError {
+  constructor(readonly provider: string, readonly available: readonly string[], options: ErrorOptions = {}) {
+    super(ErrorNames.UnknownProvider, `No provider named "${provider}" is configured${available.length ? `; choose one of ${available.join(', ')}` : ' (none is)'}.`, options);
+  }
+}
+
+/** The provider does not offer that region or size; says what it offers. */
+export class UnsupportedPlacementError extends SlipwayError {
+  constructor(readonly field: 'region' | 'size', readonly value: string, readonly provider: string, readonly available: readonly string[], options: ErrorOptions = {}) {
+    super(ErrorNames.UnsupportedPlacement, `Provider ${provider} does not offer ${field} "${value}"; choose one of ${available.join(', ')}.`, options);
   }
 }

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { createMachine } from '../domain/provisioning';
+import { providersFromConfig } from '../providers/configured';
 import { defineStep } from './define-step';
 import { providerStepInput } from './schemas';
 
@@ -12,6 +13,6 @@ const input = providerStepInput.extend({
 });
 
 /** Create (or adopt) the instance's machine on its volume and record its id, fenced by the claim. */
-export const step = defineStep('CreateMachine', input, createMachine);
+export const step = defineStep('CreateMachine', input, createMachine, { providers: providersFromConfig });
 
 export const { handler, createHandler } = step;

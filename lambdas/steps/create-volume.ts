@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { createVolume } from '../domain/provisioning';
+import { providersFromConfig } from '../providers/configured';
 import { defineStep } from './define-step';
 import { providerStepInput } from './schemas';
 
@@ -10,6 +11,6 @@ const input = providerStepInput.extend({
 });
 
 /** Create (or adopt) the instance's volume and record its id, fenced by the claim. */
-export const step = defineStep('CreateVolume', input, createVolume);
+export const step = defineStep('CreateVolume', input, createVolume, { providers: providersFromConfig });
 
 export const { handler, createHandler } = step;

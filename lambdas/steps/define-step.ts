@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { lambdaHandler, type Deps } from '../shared/deps';
+import { lambdaHandler, type Deps, type ProvidersFactory } from '../shared/deps';
 import { InvalidStepInputError } from '../shared/errors';
 
 /** A step: one zod schema for its input, one use case, the same in Lambda and in the local runtime. */
@@ -11,7 +11,12 @@ export interface StepModule<O> {
 }
 
 /** Define a step from its input schema and its use case. */
-export function defineStep<S extends z.ZodType, O>(name: string, schema: S, run: (deps: Deps, input: z.infer<S>) => Promise<O>): StepModule<O> {
+export function defineStep<S extends z.ZodType, O>(
+  name: string,
+  schema: S,
+  run: (deps: Deps, input: z.infer<S>) => Promise<O>,
+  options: { providers?: ProvidersFactory } = {},
+): StepModule<O> {
   const createHandler = (deps: Deps) => async (raw: unknown): Promise<O> => {
     const parsed = schema.safeParse(raw);
     if (!parsed.success) throw new InvalidStepInputError(`${name}: ${parsed.error.message}`);
@@ -27,5 +32,5 @@ export function defineStep<S extends z.ZodType, O>(name: string, schema: S, run:
       throw error;
     }
   };
-  return { createHandler, handler: lambdaHandler(createHandler) };
+  return { createHandler, handler: lambdaHandler(createHandler, options.providers) };
 }

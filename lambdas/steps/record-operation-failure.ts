@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { recordOperationFailure } from '../domain/operation-outcome';
+import { providersFromConfig } from '../providers/configured';
 import { defineStep } from './define-step';
 import { failureRecord, providerStepInput, stepFailureSchema } from './schemas';
 
@@ -12,6 +13,6 @@ const input = providerStepInput.extend({
  * Catch target of every lifecycle workflow: make the failure visible at once, in the step that
  * catches it, fenced by the claim — so it can never overwrite another operation's state.
  */
-export const step = defineStep('RecordOperationFailure', input, (deps, input) => recordOperationFailure(deps, { ...input, error: failureRecord(input.failure) }));
+export const step = defineStep('RecordOperationFailure', input, (deps, input) => recordOperationFailure(deps, { ...input, error: failureRecord(input.failure) }), { providers: providersFromConfig });
 
 export const { handler, createHandler } = step;

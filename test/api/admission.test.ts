@@ -37,7 +37,7 @@ describe('admission', () => {
       expect(r.body).toMatchObject({ status: 409, code: 'provision_in_progress', instanceId: winner.instance.id });
     }
     expect((await h.waitForExecution(winner.operation.executionArn)).status).toBe('SUCCEEDED');
-    const inventory = await h.local.inventory({ owner: 'user:race-64' });
+    const inventory = await h.backend.inventory({ owner: 'user:race-64' });
     expect(inventory.machines).toHaveLength(1);
     expect(inventory.volumes).toHaveLength(1);
     expect(await h.item(keys.owner('user:race-64'))).toMatchObject({ activeInstances: 1 });

@@ -144,7 +144,7 @@ describe('GET /v1/admin/instances/{id}', () => {
     // Arrange
     const { id } = await provisionRunning(h, 'admin-view');
     const stored = (await h.instanceItem(id))!;
-    const snapshot = await h.local.createSnapshot(stored.volumeId!);
+    const snapshot = await h.backend.createSnapshot(stored.volumeId!);
 
     // Act
     const res = await h.request('GET', `/v1/admin/instances/${id}`, { token: adminToken });

@@ -9,15 +9,33 @@ import { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from '
 import { keys } from '../../lambdas/adapters/dynamo';
 import type { InstanceItem } from '../../lambdas/domain/instance';
 import type { ComputeProvider } from '../../lambdas/providers/compute-provider';
-import { FaultInjectingProvider } from './fault-injecting-provider';
 import { LocalComputeProvider } from '../../lambdas/providers/local/local-provider';
+import { FaultInjectingProvider } from './fault-injecting-provider';
+import { fakeMachineAnswer, flyProviderFor, startFakeFly, type FakeFly } from './fake-fly';
+
+/** Which provider a harness runs on: `SLIPWAY_TEST_PROVIDER` (set per Jest project), `local` by default. */
+export type ProviderKind = 'local' | 'fly';
+
+/** The provider kind of this Jest project. */
+export function testProviderKind(): ProviderKind {
+  return process.env.SLIPWAY_TEST_PROVIDER === 'fly' ? 'fly' : 'local';
+}
 
 /** A whole local slipway for one test file: its own table, provider root and servers. */
 export interface Harness {
   runtime: LocalRuntime;
   api: LocalApiServer;
+  /** The provider the workflows use: the backend behind a fault injector. */
   provider: FaultInjectingProvider;
-  local: LocalComputeProvider;
+  /** The provider itself (the local one, or the Fly adapter against the fake), for direct inspection. */
+  backend: ComputeProvider;
+  kind: ProviderKind;
+  /** A region the provider offers. */
+  region: string;
+  /** The fake Fly server, on the Fly run. */
+  fakeFly?: FakeFly;
+  /** What the machine at `endpoint` answers: its instance, its id, the boot log on its volume. */
+  answer(endpoint: string): Promise<{ instanceId: string; machineId: string; volumeFile: string }>;
   key: DevKey;
   token(claims: DevTokenClaims): Promise<string>;
   request(method: string, urlPath: string, options?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; headers: Headers; body: any }>;
@@ -28,17 +46,23 @@ export interface Harness {
 }
 
 /** Start a harness against the Jest-wide DynamoDB Local. */
-export async function startHarness(options: Partial<LocalRuntimeOptions> & { wrap?: (p: ComputeProvider) => ComputeProvider } = {}): Promise<Harness> {
+export async function startHarness(
+  options: Partial<LocalRuntimeOptions> & { wrap?: (p: ComputeProvider) => ComputeProvider; kind?: ProviderKind } = {},
+): Promise<Harness> {
   const endpoint = process.env.SLIPWAY_TEST_DYNAMODB_ENDPOINT;
   if (!endpoint) throw new Error('SLIPWAY_TEST_DYNAMODB_ENDPOINT is unset: this test needs the dynamo global setup');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-test-'));
-  const local = new LocalComputeProvider({ rootDir: path.join(dir, 'provider') });
-  const provider = new FaultInjectingProvider(options.wrap ? options.wrap(local) : local);
-  const { wrap: _wrap, ...runtimeOptions } = options;
+  const kind = options.kind ?? testProviderKind();
+  const fakeFly = kind === 'fly' ? await startFakeFly() : undefined;
+  const backend: ComputeProvider & { shutdown?: () => Promise<void> } = fakeFly ? flyProviderFor(fakeFly) : new LocalComputeProvider({ rootDir: path.join(dir, 'provider') });
+  const region = kind === 'fly' ? 'ams' : 'local';
+  const provider = new FaultInjectingProvider(options.wrap ? options.wrap(backend) : backend);
+  const { wrap: _wrap, kind: _kind, ...runtimeOptions } = options;
   const runtime = await startLocalRuntime({
     dynamoEndpoint: endpoint,
     tableName: `t-${randomUUID()}`,
-    provider,
+    providers: [provider],
+    env: { PROVIDERS: JSON.stringify({ default: provider.name, providers: [{ name: provider.name, kind: 'local', root: 'unused', regions: [region] }] }), ...options.env },
     retryDelayScale: 0.01,
     logLevel: 'SILENT' as 'ERROR',
     ...runtimeOptions,
@@ -49,7 +73,14 @@ export async function startHarness(options: Partial<LocalRuntimeOptions> & { wra
     runtime,
     api,
     provider,
-    local,
+    backend,
+    kind,
+    region,
+    fakeFly,
+    async answer(machineEndpoint) {
+      if (fakeFly) return fakeMachineAnswer(fakeFly, machineEndpoint);
+      return (await fetch(machineEndpoint).then((r) => r.json())) as { instanceId: string; machineId: string; volumeFile: string };
+    },
     key,
     token: (claims) => mintDevToken(key, claims),
     async request(method, urlPath, { token, body, headers = {} } = {}) {
@@ -78,7 +109,8 @@ export async function startHarness(options: Partial<LocalRuntimeOptions> & { wra
     async close() {
       await api.close();
       await runtime.close();
-      await local.shutdown();
+      await backend.shutdown?.();
+      await fakeFly?.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

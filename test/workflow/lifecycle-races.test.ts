@@ -126,7 +126,7 @@ describe('lifecycle races', () => {
     const firstDestroying = seen.findIndex((s) => s.status === 'destroying');
     expect(firstDestroying).toBeGreaterThanOrEqual(0);
     expect(seen.slice(firstDestroying).map((s) => s.status)).not.toContain('stopped');
-    expect(await h.local.inventory({ owner: 'user:race-start-destroy' })).toEqual({ machines: [], volumes: [] });
+    expect(await h.backend.inventory({ owner: 'user:race-start-destroy', instance: id })).toEqual({ machines: [], volumes: [] });
   });
 
   it('never shows stopped to a poller during a restart with a slow provider', async () => {

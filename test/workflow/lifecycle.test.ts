@@ -1,6 +1,7 @@
 import { keys } from '../../lambdas/adapters/dynamo';
 import { ProviderCapacityError } from '../../lambdas/shared/errors';
 import { MOUNT_PATH } from '../../lambdas/domain/mount-repair';
+import { volumeNameOf } from '../../lambdas/providers/compute-provider';
 import { startHarness, type Harness } from '../support/harness';
 import { operate, operateAndWait, provisionRunning } from '../support/instances';
 
@@ -24,12 +25,12 @@ describe('lifecycle operations', () => {
     expect((await operateAndWait(h, token, id, 'stop')).status).toBe('SUCCEEDED');
     expect(await get()).toMatchObject({ status: 'stopped', endpoint: null, currentOperation: null });
     const machineId = (await get()).machineId;
-    expect((await h.local.getMachine(machineId))?.state).toBe('stopped');
+    expect((await h.backend.getMachine(machineId))?.state).toBe('stopped');
 
     expect((await operateAndWait(h, token, id, 'start')).status).toBe('SUCCEEDED');
     const started = await get();
     expect(started).toMatchObject({ status: 'running', lastStartError: null });
-    const answer = (await fetch(started.endpoint).then((r) => r.json())) as { volumeFile: string };
+    const answer = await h.answer(started.endpoint);
     expect(answer.volumeFile.trim().split('\n')).toHaveLength(2);
 
     expect((await operateAndWait(h, token, id, 'restart')).status).toBe('SUCCEEDED');
@@ -40,7 +41,7 @@ describe('lifecycle operations', () => {
     expect(await h.instanceItem(id)).toMatchObject({ status: 'destroyed', countsTowardQuota: false });
     expect((await h.instanceItem(id))?.expiresAt).toEqual(expect.any(Number));
     expect(await h.item(keys.owner('user:life-basic'))).toMatchObject({ activeInstances: 0 });
-    expect(await h.local.inventory({ owner: 'user:life-basic' })).toEqual({ machines: [], volumes: [] });
+    expect(await h.backend.inventory({ owner: 'user:life-basic', instance: id })).toEqual({ machines: [], volumes: [] });
     const again = await operate(h, token, id, 'start');
     expect(again.status).toBe(409);
     expect(again.body).toMatchObject({ code: 'invalid_state' });
@@ -70,11 +71,11 @@ describe('lifecycle operations', () => {
     const { id, token } = await provisionRunning(h, 'life-mount');
     await operateAndWait(h, token, id, 'stop');
     const item = (await h.instanceItem(id))!;
-    const stray = await h.local.createVolume({ name: 'stray', region: 'local', sizeGb: 1, tags: { owner: item.owner, instance: id, reservation: 'v1' } });
-    await h.local.destroyMachine(item.machineId!);
-    const wrong = await h.local.createMachine({
+    const stray = await h.backend.createVolume({ name: volumeNameOf(id), region: h.region, sizeGb: 1, tags: { owner: item.owner, instance: id, reservation: 'v1' } });
+    await h.backend.destroyMachine(item.machineId!);
+    const wrong = await h.backend.createMachine({
       name: id,
-      region: 'local',
+      region: h.region,
       size: item.size,
       image: item.image,
       volumeId: stray.id,
@@ -97,9 +98,9 @@ describe('lifecycle operations', () => {
     // Assert
     const repaired = (await h.instanceItem(id))!;
     expect(repaired.machineId).not.toBe(wrong.id);
-    const machine = await h.local.getMachine(repaired.machineId!);
+    const machine = await h.backend.getMachine(repaired.machineId!);
     expect(machine).toMatchObject({ state: 'started', mount: { volumeId: item.volumeId } });
-    expect((await h.local.getMachine(wrong.id))?.state).toBe('destroyed');
+    expect((await h.backend.getMachine(wrong.id))?.state ?? 'destroyed').toBe('destroyed');
     expect(repaired.status).toBe('running');
   });
 
@@ -117,8 +118,8 @@ describe('lifecycle operations', () => {
 
     // Act: replay the start's last steps and the destroy's final step with their original inputs.
     const stale = [
-      steps.FinishOperation!({ instanceId: id, owner: 'user:life-stale', claim: startClaim, provider: 'local', operation: 'start', endpoint: 'http://127.0.0.1:1' }),
-      steps.RecordOperationFailure!({ instanceId: id, owner: 'user:life-stale', claim: startClaim, provider: 'local', operation: 'start', failure: { Error: 'X', Cause: '{}' } }),
+      steps.FinishOperation!({ instanceId: id, owner: 'user:life-stale', claim: startClaim, provider: h.provider.name, operation: 'start', endpoint: 'http://127.0.0.1:1' }),
+      steps.RecordOperationFailure!({ instanceId: id, owner: 'user:life-stale', claim: startClaim, provider: h.provider.name, operation: 'start', failure: { Error: 'X', Cause: '{}' } }),
       steps.TombstoneInstance!({ instanceId: id, owner: 'user:life-stale', claim: destroyClaim }),
     ];
     const results = await Promise.allSettled(stale);

@@ -33,10 +33,10 @@ describe('the provision workflow', () => {
     expect(closed.status).toBe('SUCCEEDED');
     const got = await h.request('GET', `/v1/instances/${res.body.instance.id}`, { token });
     expect(got.body).toMatchObject({ id: res.body.instance.id, name: 'hello', status: 'running', currentOperation: null, lastStartError: null });
-    const answer = (await fetch(got.body.endpoint).then((r) => r.json())) as { instanceId: string };
+    const answer = await h.answer(got.body.endpoint);
     expect(answer.instanceId).toBe(res.body.instance.id);
     expect(await h.item(keys.reservation('user:wf-happy'))).toMatchObject({ status: 'completed', instanceId: res.body.instance.id, version: 1 });
-    const inventory = await h.local.inventory({ owner: 'user:wf-happy' });
+    const inventory = await h.backend.inventory({ owner: 'user:wf-happy', instance: res.body.instance.id });
     expect(inventory.machines).toHaveLength(1);
     expect(inventory.volumes).toHaveLength(1);
   });
@@ -63,7 +63,7 @@ describe('the provision workflow', () => {
     expect(item?.claim).toBeUndefined();
     expect(await h.item(keys.reservation(`user:${sub}`))).toMatchObject({ status: 'released' });
     expect(await h.item(keys.owner(`user:${sub}`))).toMatchObject({ activeInstances: 0 });
-    expect(await h.local.inventory({ owner: `user:${sub}` })).toEqual({ machines: [], volumes: [] });
+    expect(await h.backend.inventory({ owner: `user:${sub}`, instance: res.body.instance.id })).toEqual({ machines: [], volumes: [] });
 
     const next = await provision(sub);
     expect(next.status).toBe(202);
@@ -82,7 +82,7 @@ describe('the provision workflow', () => {
     // Assert
     expect(closed.status).toBe('SUCCEEDED');
     expect(h.provider.callsTo(method)).toHaveLength(1);
-    const inventory = await h.local.inventory({ owner: `user:${sub}` });
+    const inventory = await h.backend.inventory({ owner: `user:${sub}`, instance: res.body.instance.id });
     expect(inventory.machines).toHaveLength(1);
     expect(inventory.volumes).toHaveLength(1);
   });

@@ -1,0 +1,22 @@
+import { FlyComputeProvider } from '../../../lambdas/providers/fly/fly-provider';
+import type { FakeFly } from './fake-fly';
+
+export { startFakeFly, type FakeFly, type FakeFlyOptions, type Fault } from './fake-fly';
+
+/** The Fly adapter pointed at a fake, as a deployment's configuration would build it. */
+export function flyProviderFor(fake: FakeFly, name = 'fly'): FlyComputeProvider {
+  return new FlyComputeProvider({ name, app: fake.app, baseUrl: fake.baseUrl, token: async () => fake.token, maxRateLimitWaitMs: 50 });
+}
+
+/**
+ * What a machine on the fake "answers" at its endpoint, as the local image does over HTTP: its
+ * instance, its id and the boot log on its volume. Lambda cannot reach a Fly machine's private
+ * address either; this stands in for the image.
+ */
+export function fakeMachineAnswer(fake: FakeFly, endpoint: string): { instanceId: string; machineId: string; volumeFile: string } {
+  const machineId = new URL(endpoint).hostname.split('.')[0]!;
+  const machine = fake.machine(machineId);
+  if (!machine || machine.state !== 'started') throw new Error(`machine ${machineId} does not answer (${machine?.state ?? 'unknown'})`);
+  const volumeId = machine.config.mounts?.[0]?.volume as string | undefined;
+  return { instanceId: machine.config.env?.SLIPWAY_INSTANCE_ID ?? '', machineId, volumeFile: (volumeId && fake.readFile(volumeId, 'boots.log')) || '' };
+}
