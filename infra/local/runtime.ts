@@ -7,6 +7,7 @@ import type { ProvidersSetting } from '../../lambdas/shared/providers-config';
 import { defaultLocalProviders, localRuntimeProvider } from './providers';
 import { registryOf } from '../../lambdas/providers/registry';
 import { parseConfig } from '../../lambdas/shared/config';
+import { RecordingMetrics } from '../../lambdas/shared/telemetry';
 import { depsFromConfig, type Deps, type Settings } from '../../lambdas/shared/deps';
 import { applySubstitutions, readWorkflowDefinition, substitutionsFor } from '../asl';
 import { WORKFLOW_NAMES, stateMachineArnEnvVar } from '../../lambdas/shared/workflows';
@@ -121,6 +122,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     providers: registryOf(providers),
     // 'SILENT' is the tests' choice; the config schema knows the four levels a deployment may set.
     logger: new Logger({ serviceName: 'slipway', logLevel: options.logLevel ?? 'WARN' }),
+    // Kept in memory locally (no CloudWatch to send EMF to); tests and the admin views read them.
+    metrics: new RecordingMetrics(),
     clientCredentials: LOCAL_CREDENTIALS,
   });
   const deps: Deps = { ...base, settings: { ...base.settings, ...options.settings } };

@@ -41,8 +41,18 @@ export const LAMBDA_SERVICE_ERRORS = [
 /** How Lambda service errors are retried. */
 export const LAMBDA_SERVICE_RETRY: RetryPolicy = { intervalSeconds: 1, maxAttempts: 3, backoffRate: 2, maxDelaySeconds: 8 };
 
-/** Every fenced step receives who, which instance, and its claim: the execution's own name. */
-const FENCE_PARAMETERS = { 'instanceId.$': '$.instanceId', 'owner.$': '$.owner', 'claim.$': '$$.Execution.Name' } as const;
+/**
+ * Every fenced step receives who, which instance, its claim (the execution's own name) and the
+ * correlation id every execution's input carries (so every step's log lines join the request's),
+ * and when the execution started (final steps report the operation's duration).
+ */
+const FENCE_PARAMETERS = {
+  'instanceId.$': '$.instanceId',
+  'owner.$': '$.owner',
+  'claim.$': '$$.Execution.Name',
+  'correlationId.$': '$$.Execution.Input.correlationId',
+  'executionStartedAt.$': '$$.Execution.StartTime',
+} as const;
 
 /** Where a Task goes when it fails for good. */
 export interface CatchTarget {

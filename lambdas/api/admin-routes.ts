@@ -2,18 +2,17 @@ import type { Hono } from 'hono';
 import { adminInstanceView, ownerRegistry } from '../domain/operator-views';
 import { setOwnerQuota } from '../domain/owner';
 import { releaseReservation } from '../domain/reservation';
-import type { Deps } from '../shared/deps';
 import type { ApiEnv } from './auth';
 import { mount } from './route';
 import { adminInstanceRoute, ownerRegistryRoute, quotaRoute, releaseRoute } from './routes';
 
 /** The `/v1/admin` read views and audited escape hatches; the app's middleware requires scope `admin`. */
-export function registerAdminRoutes(app: Hono<ApiEnv>, deps: Deps): void {
-  mount(app, adminInstanceRoute, async (c, { params }) => c.json(await adminInstanceView(deps, params.id), 200));
+export function registerAdminRoutes(app: Hono<ApiEnv>): void {
+  mount(app, adminInstanceRoute, async (c, { params }) => c.json(await adminInstanceView(c.var.deps, params.id), 200));
 
-  mount(app, ownerRegistryRoute, async (c, { params, query }) => c.json(await ownerRegistry(deps, params.owner, { limit: query.limit, cursor: query.cursor }), 200));
+  mount(app, ownerRegistryRoute, async (c, { params, query }) => c.json(await ownerRegistry(c.var.deps, params.owner, { limit: query.limit, cursor: query.cursor }), 200));
 
-  mount(app, quotaRoute, async (c, { params, body }) => c.json(await setOwnerQuota(deps, params.owner, c.get('caller').owner, body), 200));
+  mount(app, quotaRoute, async (c, { params, body }) => c.json(await setOwnerQuota(c.var.deps, params.owner, c.get('caller').owner, body), 200));
 
-  mount(app, releaseRoute, async (c, { params, body }) => c.json(await releaseReservation(deps, params.owner, c.get('caller').owner, body), 200));
+  mount(app, releaseRoute, async (c, { params, body }) => c.json(await releaseReservation(c.var.deps, params.owner, c.get('caller').owner, body), 200));
 }

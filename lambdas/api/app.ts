@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
@@ -15,6 +16,9 @@ import openApiDocument from './openapi.json';
 import { errorFromHttpException, problemResponse } from './problem';
 import { mount } from './route';
 import { createInstanceRoute, getInstanceRoute, healthRoute, lifecycleRoutes, listInstancesRoute, operationsRoute, providersRoute } from './routes';
+
+/** What a caller's correlation id may look like (anything else is replaced, never echoed). */
+const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** The largest request body the API reads; larger ones are refused before they are parsed. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -44,6 +48,16 @@ export function createApp(options: ApiOptions): Hono<ApiEnv> {
   app.onError((error, c) => problemResponse(c, error instanceof HTTPException ? errorFromHttpException(error) : error, deps.logger));
   app.notFound((c) => problemResponse(c, new RouteNotFoundError(c.req.method, c.req.path), deps.logger));
 
+  // Every request gets a correlation id (the caller's, or a new one): it is answered in a header,
+  // logged on every line, and carried into the executions the request starts.
+  app.use('*', async (c, next) => {
+    const offered = c.req.header('x-correlation-id');
+    const correlationId = offered && CORRELATION_ID.test(offered) ? offered : randomUUID();
+    c.set('deps', { ...deps, correlationId, logger: deps.logger.createChild({ persistentKeys: { correlationId } }) });
+    c.header('x-correlation-id', correlationId);
+    await next();
+  });
+
   mount(app, healthRoute, async (c) => {
     const ready = options.isReady ? await options.isReady().catch(() => false) : true;
     return ready ? c.json({ status: 'ok' as const }, 200) : c.json({ status: 'starting' as const }, 503);
@@ -68,27 +82,27 @@ export function createApp(options: ApiOptions): Hono<ApiEnv> {
 
   mount(app, createInstanceRoute, async (c, { headers, query, body }) => {
     const owner = actingOwner(c.get('caller'), query.owner, 'forbidden');
-    const result = await admitProvision(deps, owner, headers['idempotency-key'], body);
+    const result = await admitProvision(c.var.deps, owner, headers['idempotency-key'], body);
     c.header('location', `/v1/instances/${result.instance.id}`);
     return c.json(result, 202);
   });
 
   mount(app, listInstancesRoute, async (c, { query }) => {
     const owner = actingOwner(c.get('caller'), query.owner, 'not_found');
-    return c.json(await listInstances(deps, owner, { limit: query.limit, cursor: query.cursor }), 200);
+    return c.json(await listInstances(c.var.deps, owner, { limit: query.limit, cursor: query.cursor }), 200);
   });
 
-  mount(app, getInstanceRoute, async (c, { params }) => c.json(toInstanceView(await getVisibleInstance(deps, params.id, ownersOf(c.get('caller')))), 200));
+  mount(app, getInstanceRoute, async (c, { params }) => c.json(toInstanceView(await getVisibleInstance(c.var.deps, params.id, ownersOf(c.get('caller')))), 200));
 
-  mount(app, operationsRoute, async (c, { params }) => c.json(await listOperations(deps, params.id, ownersOf(c.get('caller'))), 200));
+  mount(app, operationsRoute, async (c, { params }) => c.json(await listOperations(c.var.deps, params.id, ownersOf(c.get('caller'))), 200));
 
   for (const operation of ['start', 'stop', 'restart', 'destroy'] as const) {
-    mount(app, lifecycleRoutes[operation], async (c, { params }) => c.json(await requestOperation(deps, params.id, ownersOf(c.get('caller')), operation), 202));
+    mount(app, lifecycleRoutes[operation], async (c, { params }) => c.json(await requestOperation(c.var.deps, params.id, ownersOf(c.get('caller')), operation), 202));
   }
 
-  mount(app, providersRoute, async (c) => c.json({ default: deps.settings.defaultProvider, items: deps.settings.providers }, 200));
+  mount(app, providersRoute, async (c) => c.json({ default: c.var.deps.settings.defaultProvider, items: c.var.deps.settings.providers }, 200));
 
-  registerAdminRoutes(app, deps);
+  registerAdminRoutes(app);
 
   // The document is generated from the same route definitions at build time (npm run build:openapi).
   app.get('/openapi.json', (c) => c.json(openApiDocument));

@@ -2,6 +2,7 @@ import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey,
 import * as z from 'zod';
 import { ForbiddenError, UnauthorizedError } from '../shared/errors';
 import { userOwner, type Owner } from '../domain/owner';
+import type { Deps } from '../shared/deps';
 
 /** Who is calling, taken only from a verified token. */
 export interface Caller {
@@ -72,4 +73,4 @@ export function mayActFor(caller: Caller, owner: string): boolean {
 }
 
 /** Hono context variables of authenticated routes: the verified caller. */
-export type ApiEnv = { Variables: { caller: Caller } };
+export type ApiEnv = { Variables: { caller: Caller; deps: Deps } };

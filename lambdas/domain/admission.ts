@@ -40,6 +40,8 @@ export interface ProvisionExecutionInput {
   size: string;
   image: string;
   volumeSizeGb: number;
+  /** The admitting request's correlation id, so a replay starts the very same input. */
+  correlationId: string;
 }
 
 /** What admission answers (202). */
@@ -110,6 +112,7 @@ export async function admitProvision(deps: Deps, owner: Owner, idempotencyKey: s
       continue;
     }
     deps.logger.info('provision admitted', { owner, instanceId: draft.item.instanceId, executionName: draft.result.operation.executionName });
+    deps.metrics.count('ProvisionAdmitted', { provider: placement.provider });
     await startExecutionOrExplain(deps, smArn, draft.result.operation.executionName, draft.executionInput);
     return draft.result;
   }
@@ -122,7 +125,7 @@ export async function admitProvision(deps: Deps, owner: Owner, idempotencyKey: s
  */
 async function startExecutionOrExplain(deps: Deps, smArn: string, name: string, input: ProvisionExecutionInput): Promise<void> {
   try {
-    await startNamedExecution(deps.sfn, smArn, name, input);
+    await startNamedExecution(deps.sfn, smArn, name, { ...input });
   } catch (error) {
     throw new WorkflowUnavailableError(name, { cause: error });
   }
@@ -160,6 +163,7 @@ function draftAdmission(deps: Deps, owner: Owner, body: ProvisionRequest, placem
     size: item.size,
     image: item.image,
     volumeSizeGb: item.volumeSizeGb,
+    correlationId: deps.correlationId ?? name,
   };
   const result: AdmissionResult = {
     instance: toInstanceView(item),

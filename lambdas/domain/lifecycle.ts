@@ -33,7 +33,7 @@ export async function requestOperation(deps: Deps, instanceId: string, owners: r
   const smArn = stateMachineArn(deps, operation);
   const input: LifecycleExecutionInput = { instanceId, owner: instance.owner, provider: instance.provider, operation };
   try {
-    await startNamedExecution(deps.sfn, smArn, claim.executionName, input);
+    await startNamedExecution(deps.sfn, smArn, claim.executionName, { ...input }, deps.correlationId);
   } catch (error) {
     deps.logger.error('could not start workflow; returning the claim', { instanceId, executionName: claim.executionName, error: error as Error });
     await releaseClaim(deps, instanceId, claim.executionName, { set: { status: claim.previousStatus } }).catch(() => undefined);

@@ -8,6 +8,7 @@ import type { Deps } from '../shared/deps';
 import { releaseClaim } from './claims';
 import { requireClaim, type InstanceUpdate } from './fence';
 import type { ErrorRecord, InstanceItem } from './instance';
+import { recordOutcome } from '../shared/telemetry';
 
 /** Operations that end in FinishOperation. */
 export type FinishedOperation = 'start' | 'stop' | 'restart';
@@ -21,10 +22,11 @@ function successOf(operation: FinishedOperation, endpoint: string | null | undef
 /** Release the claim with the operation's outcome, fenced by the claim. */
 export async function finishOperation(
   deps: Deps,
-  input: { instanceId: string; claim: string; operation: FinishedOperation; endpoint?: string | null },
+  input: { instanceId: string; claim: string; operation: FinishedOperation; endpoint?: string | null; executionStartedAt?: string },
 ): Promise<{ status: unknown }> {
   const outcome = successOf(input.operation, input.endpoint);
   await releaseClaim(deps, input.instanceId, input.claim, outcome);
+  recordOutcome(deps.metrics, 'Succeeded', input.operation, input.executionStartedAt, deps.now());
   return { status: outcome.set?.status };
 }
 
@@ -70,10 +72,18 @@ async function failureOf(provider: ComputeProvider, instance: InstanceItem, oper
  */
 export async function recordOperationFailure(
   deps: Deps,
-  input: { instanceId: string; claim: string; provider: string; operation: FinishedOperation | 'destroy'; error: { message: string; code: string } },
+  input: {
+    instanceId: string;
+    claim: string;
+    provider: string;
+    operation: FinishedOperation | 'destroy';
+    error: { message: string; code: string };
+    executionStartedAt?: string;
+  },
 ): Promise<{ status: unknown }> {
   const instance = await requireClaim(deps, input.instanceId, input.claim);
   const outcome = await failureOf(deps.providers.get(input.provider), instance, input.operation, { ...input.error, at: deps.now().toISOString() });
   await releaseClaim(deps, input.instanceId, input.claim, outcome);
+  recordOutcome(deps.metrics, 'Failed', input.operation, input.executionStartedAt, deps.now());
   return { status: outcome.set?.status };
 }

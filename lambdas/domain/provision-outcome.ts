@@ -6,12 +6,15 @@ import { alreadyFinishedBy, claimReleaseItem, type InstanceUpdate, type Transact
 import { readInstance } from './instance-queries';
 import { returnQuotaSlotItem } from './owner';
 import { reservationOutcomeItem } from './reservation';
+import { recordOutcome } from '../shared/telemetry';
 
 /** Who a provision's final step acts for, and under which claim. */
 interface Fenced {
   instanceId: string;
   owner: string;
   claim: string;
+  /** When the execution started, for the duration metric. */
+  executionStartedAt?: string;
 }
 
 /**
@@ -34,20 +37,21 @@ async function finishProvision(deps: Deps, input: Fenced, instance: InstanceUpda
 }
 
 /** The provision succeeded: instance running, reservation completed. */
-export function commitProvision(deps: Deps, input: Fenced & { reservationVersion: number; machineId: string; volumeId: string; endpoint: string | null }): Promise<void> {
-  return finishProvision(
+export async function commitProvision(deps: Deps, input: Fenced & { reservationVersion: number; machineId: string; volumeId: string; endpoint: string | null }): Promise<void> {
+  await finishProvision(
     deps,
     input,
     { set: { status: 'running', machineId: input.machineId, volumeId: input.volumeId, ...(input.endpoint ? { endpoint: input.endpoint } : {}) }, remove: ['lastStartError'] },
     reservationOutcomeItem(deps, input.owner, input.instanceId, 'complete', input.reservationVersion),
     null,
   );
+  recordOutcome(deps.metrics, 'Succeeded', 'provision', input.executionStartedAt, deps.now());
 }
 
 /** The provision failed and its cleanup is verified: instance failed (kept a while), reservation released, quota returned. */
-export function failProvision(deps: Deps, input: Fenced & { error: { message: string; code: string } }): Promise<void> {
+export async function failProvision(deps: Deps, input: Fenced & { error: { message: string; code: string } }): Promise<void> {
   const now = deps.now();
-  return finishProvision(
+  await finishProvision(
     deps,
     input,
     {
@@ -57,18 +61,21 @@ export function failProvision(deps: Deps, input: Fenced & { error: { message: st
     reservationOutcomeItem(deps, input.owner, input.instanceId, 'release'),
     returnQuotaSlotItem(deps, input.owner),
   );
+  recordOutcome(deps.metrics, 'Failed', 'provision', input.executionStartedAt, now);
 }
 
 /**
  * The provision failed and cleanup could not be verified: the reservation waits for the reconcile
  * sweep (quota stays taken: resources may still exist), the instance shows the failure.
  */
-export function markNeedsReconciliation(deps: Deps, input: Fenced & { error: { message: string; code: string } }): Promise<void> {
-  return finishProvision(
+export async function markNeedsReconciliation(deps: Deps, input: Fenced & { error: { message: string; code: string } }): Promise<void> {
+  await finishProvision(
     deps,
     input,
     { set: { status: 'failed', lastStartError: { ...input.error, at: deps.now().toISOString() } } },
     reservationOutcomeItem(deps, input.owner, input.instanceId, 'handOver'),
     null,
   );
+  recordOutcome(deps.metrics, 'Failed', 'provision', input.executionStartedAt, deps.now());
+  deps.metrics.count('ProvisionNeedsReconciliation');
 }

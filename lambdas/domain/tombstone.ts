@@ -6,6 +6,7 @@ import { alreadyFinishedBy, claimReleaseItem, requireClaim, type TransactItem } 
 import { readInstance } from './instance-queries';
 import { returnQuotaSlotItem } from './owner';
 import { releaseReservationOfDestroyed } from './reservation';
+import { recordOutcome } from '../shared/telemetry';
 
 /** How long a destroyed instance stays as a tombstone, so late retries cannot resurrect it. */
 const TOMBSTONE_SECONDS = 30 * 24 * 3600;
@@ -14,7 +15,7 @@ const TOMBSTONE_SECONDS = 30 * 24 * 3600;
  * Finish a destroy: tombstone the instance (TTL), free its quota slot exactly once, and release
  * any unresolved reservation that still points at it. Fenced by the claim; a replay is a no-op.
  */
-export async function tombstoneInstance(deps: Deps, input: { instanceId: string; owner: string; claim: string }): Promise<void> {
+export async function tombstoneInstance(deps: Deps, input: { instanceId: string; owner: string; claim: string; executionStartedAt?: string }): Promise<void> {
   let instance;
   try {
     instance = await requireClaim(deps, input.instanceId, input.claim);
@@ -38,4 +39,5 @@ export async function tombstoneInstance(deps: Deps, input: { instanceId: string;
     throw new ClaimLostError(`Instance ${input.instanceId} is no longer claimed by ${input.claim}.`, { cause: error });
   }
   await releaseReservationOfDestroyed(deps, instance.owner, input.instanceId);
+  recordOutcome(deps.metrics, 'Succeeded', 'destroy', input.executionStartedAt, now);
 }

@@ -1,12 +1,15 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import type { Context } from 'aws-lambda';
 import { createDocumentClient } from '../adapters/dynamo';
 import type { ComputeProvider, ProviderRegistry } from '../providers/compute-provider';
 import { registryOf } from '../providers/registry';
 import { WORKFLOW_NAMES, stateMachineArnEnvVar, type WorkflowName } from './workflows';
 import { ConfigError, loadConfig, type Config } from './config';
 import { offeringOf, type ProviderOffering } from './providers-config';
+import { powertoolsMetrics, type MetricsPort } from './telemetry';
 
 /** Tunables the use cases read; configuration, with defaults in the config schema. */
 export interface Settings {
@@ -34,7 +37,10 @@ export interface Deps {
   providers: ProviderRegistry;
   now: () => Date;
   logger: Logger;
+  metrics: MetricsPort;
   settings: Settings;
+  /** The request's (or execution's) correlation id, carried into executions and every log line. */
+  correlationId?: string;
 }
 
 /** Settings from configuration. */
@@ -66,15 +72,17 @@ export function depsFromConfig(config: Config = loadConfig(), overrides: DepsOve
   const credentials = overrides.clientCredentials;
   const logger = overrides.logger ?? new Logger({ serviceName: 'slipway', logLevel: config.LOG_LEVEL });
   return {
-    db: overrides.db ?? createDocumentClient({ region: config.AWS_REGION, endpoint: config.DYNAMODB_ENDPOINT, credentials }),
+    // X-Ray subsegments for every table call (a no-op where tracing is off, e.g. locally).
+    db: overrides.db ?? tracer().captureAWSv3Client(createDocumentClient({ region: config.AWS_REGION, endpoint: config.DYNAMODB_ENDPOINT, credentials })),
     tableName: config.TABLE_NAME,
-    sfn: overrides.sfn ?? new SFNClient({ region: config.AWS_REGION, endpoint: config.STEPFUNCTIONS_ENDPOINT, credentials }),
+    sfn: overrides.sfn ?? tracer().captureAWSv3Client(new SFNClient({ region: config.AWS_REGION, endpoint: config.STEPFUNCTIONS_ENDPOINT, credentials })),
     stateMachines: overrides.stateMachines ?? stateMachinesFrom(config),
     consoleUrlPrefix: config.EXECUTION_CONSOLE_URL_PREFIX,
     // A function that calls no provider gets none; those that do pass theirs (lambdaHandler).
     providers: overrides.providers ?? registryOf([]),
     now: overrides.now ?? (() => new Date()),
     logger,
+    metrics: overrides.metrics ?? powertoolsMetrics(),
     settings: overrides.settings ?? settingsFrom(config),
   };
 }
@@ -93,15 +101,29 @@ export type ProvidersFactory = (config: Config) => ProviderRegistry;
  * Wrap a handler factory so the Lambda entry builds its dependencies once, on the first
  * invocation, and warm invocations reuse them.
  */
-export function lambdaHandler<I, O>(create: (deps: Deps) => (input: I) => Promise<O>, providers?: ProvidersFactory): (input: I) => Promise<O> {
-  let handler: ((input: I) => Promise<O>) | undefined;
-  return (input: I) => {
-    if (!handler) {
+export function lambdaHandler<I, O>(create: (deps: Deps) => (input: I) => Promise<O>, providers?: ProvidersFactory): (input: I, context?: Context) => Promise<O> {
+  let built: { deps: Deps; handler: (input: I) => Promise<O> } | undefined;
+  return async (input: I, context?: Context) => {
+    if (!built) {
       const config = loadConfig();
-      handler = create(depsFromConfig(config, providers ? { providers: providers(config) } : {}));
+      const deps = depsFromConfig(config, providers ? { providers: providers(config) } : {});
+      built = { deps, handler: create(deps) };
     }
-    return handler(input);
+    // Request id, function name and the cold-start flag on every log line of this invocation.
+    if (context) built.deps.logger.addContext(context);
+    try {
+      return await built.handler(input);
+    } finally {
+      built.deps.metrics.flush();
+    }
   };
+}
+
+let sharedTracer: Tracer | undefined;
+/** The process's tracer (created on first use). */
+function tracer(): Tracer {
+  sharedTracer ??= new Tracer({ serviceName: 'slipway' });
+  return sharedTracer;
 }
 
 export type { ComputeProvider };

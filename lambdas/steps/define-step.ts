@@ -1,4 +1,5 @@
-import type { z } from 'zod';
+import type { Context } from 'aws-lambda';
+import type * as z from 'zod';
 import { lambdaHandler, type Deps, type ProvidersFactory } from '../shared/deps';
 import { InvalidStepInputError } from '../shared/errors';
 
@@ -7,7 +8,7 @@ export interface StepModule<O> {
   /** Used by the local runtime and tests, which inject their own dependencies. */
   createHandler: (deps: Deps) => (input: unknown) => Promise<O>;
   /** The Lambda entry. */
-  handler: (input: unknown) => Promise<O>;
+  handler: (input: unknown, context?: Context) => Promise<O>;
 }
 
 /** Define a step from its input schema and its use case. */
@@ -22,9 +23,10 @@ export function defineStep<S extends z.ZodType, O>(
     if (!parsed.success) throw new InvalidStepInputError(`${name}: ${parsed.error.message}`);
     const input = parsed.data as Record<string, unknown>;
     // Every log line carries owner, instance, operation and execution name (ARCHITECTURE §6).
-    const logger = deps.logger.createChild({ persistentKeys: { step: name, owner: input.owner, instanceId: input.instanceId, executionName: input.claim } });
+    const correlationId = typeof input.correlationId === 'string' ? input.correlationId : undefined;
+    const logger = deps.logger.createChild({ persistentKeys: { step: name, owner: input.owner, instanceId: input.instanceId, executionName: input.claim, correlationId } });
     try {
-      const output = await run({ ...deps, logger }, parsed.data);
+      const output = await run({ ...deps, logger, correlationId }, parsed.data);
       logger.info('step succeeded');
       return output;
     } catch (error) {

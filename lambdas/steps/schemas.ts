@@ -5,6 +5,10 @@ export const fencedStepInput = z.object({
   instanceId: z.string().min(1),
   owner: z.string().min(1),
   claim: z.string().min(1),
+  /** The request that started the execution (every execution input carries one). */
+  correlationId: z.string().min(1).max(200).optional(),
+  /** When the execution started (ISO 8601), for the operation's duration metric. */
+  executionStartedAt: z.string().optional(),
 });
 
 /** Fields of every fenced step that calls the instance's compute provider. */

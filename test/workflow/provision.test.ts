@@ -1,5 +1,6 @@
 import { keys } from '../../lambdas/adapters/dynamo';
 import { ProviderUnavailableError, ProviderCapacityError } from '../../lambdas/shared/errors';
+import type { RecordingMetrics } from '../../lambdas/shared/telemetry';
 import { startHarness, type Harness } from '../support/harness';
 
 let h: Harness;
@@ -85,5 +86,24 @@ describe('the provision workflow', () => {
     const inventory = await h.backend.inventory({ owner: `user:${sub}`, instance: res.body.instance.id });
     expect(inventory.machines).toHaveLength(1);
     expect(inventory.volumes).toHaveLength(1);
+  });
+
+  it("carries the request's correlation id into the execution and records the outcome with its duration", async () => {
+    // Arrange
+    const metrics = h.runtime.deps.metrics as RecordingMetrics;
+    const before = metrics.named('OperationSucceededDuration').length;
+    token = await h.token({ sub: 'wf-correlated' });
+
+    // Act
+    const res = await h.request('POST', '/v1/instances', { token, body: {}, headers: { 'idempotency-key': `key-correlated-${++counter}`, 'x-correlation-id': 'corr-wf-0001' } });
+    const closed = await h.waitForExecution(res.body.operation.executionArn);
+
+    // Assert
+    expect(res.headers.get('x-correlation-id')).toBe('corr-wf-0001');
+    expect(closed.status).toBe('SUCCEEDED');
+    expect(JSON.parse(closed.input)).toMatchObject({ correlationId: 'corr-wf-0001' });
+    const durations = metrics.named('OperationSucceededDuration').slice(before);
+    expect(durations).toEqual([expect.objectContaining({ unit: 'Milliseconds', dimensions: { operation: 'provision' }, value: expect.any(Number) })]);
+    expect(metrics.named('ProvisionAdmitted').at(-1)).toMatchObject({ dimensions: { provider: h.provider.name } });
   });
 });
