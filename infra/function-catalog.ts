@@ -12,10 +12,14 @@
 import { ErrorNames, type TransientErrorName } from '../lambdas/shared/errors';
 import type { WorkflowName } from '../lambdas/shared/workflows';
 
-/** What a function may touch; the CDK stack turns this into grants, never wildcards. */
+/** A DynamoDB action a function's code performs (a transaction needs the actions of its items). */
+export type TableAction = 'GetItem' | 'Query' | 'UpdateItem' | 'PutItem';
+
+/** What a function may touch; the CDK stack grants exactly this, never wildcards. */
 export interface FunctionPermissions {
-  table: 'read' | 'readWrite';
-  /** Workflows whose executions it may start and read. */
+  /** Its actions on the table (Query also on the indexes); none for a function that never reads it. */
+  table: readonly TableAction[];
+  /** Workflows whose executions it may start and describe. */
   startsWorkflows?: WorkflowName[];
   /** Calls the compute provider (secrets / network for real providers). */
   usesProvider?: boolean;
@@ -43,13 +47,15 @@ const step = (id: string, entry: string, description: string, extra: Partial<Fun
   description,
   timeoutSeconds: 30,
   memoryMb: 256,
-  permissions: { table: 'readWrite', usesProvider: true },
+  permissions: { table: ['GetItem', 'UpdateItem'], usesProvider: true },
   transientErrors: [],
   ...extra,
 });
 
-/** Steps that only write the table. */
-const tableOnly: Partial<FunctionDefinition> = { permissions: { table: 'readWrite' } };
+/** Steps that read the instance (the claim) and call the provider, never writing the table. */
+const readsAndCallsProvider: FunctionPermissions = { table: ['GetItem'], usesProvider: true };
+/** Steps that only read and write the table (conditional updates, alone or in transactions). */
+const tableOnly: Partial<FunctionDefinition> = { permissions: { table: ['GetItem', 'UpdateItem'] } };
 
 /** All functions. */
 export const FUNCTION_CATALOG: readonly FunctionDefinition[] = [
@@ -59,19 +65,23 @@ export const FUNCTION_CATALOG: readonly FunctionDefinition[] = [
     description: 'HTTP API: admission, reads and lifecycle operations',
     timeoutSeconds: 29,
     memoryMb: 512,
-    permissions: { table: 'readWrite', startsWorkflows: ['provision', 'start', 'stop', 'restart', 'destroy'], usesProvider: true },
+    permissions: { table: ['GetItem', 'Query', 'UpdateItem', 'PutItem'], startsWorkflows: ['provision', 'start', 'stop', 'restart', 'destroy'], usesProvider: true },
     transientErrors: [],
   },
-  step('MarkProviderWorkStarted', 'lambdas/steps/mark-provider-work-started.ts', 'Move the reservation to provider_work_started (fenced)', tableOnly),
+  step('MarkProviderWorkStarted', 'lambdas/steps/mark-provider-work-started.ts', 'Move the reservation to provider_work_started (fenced)', {
+    permissions: { table: ['UpdateItem'] },
+  }),
   step('CreateVolume', 'lambdas/steps/create-volume.ts', 'Create or adopt the instance volume', { transientErrors: [ProviderUnavailable] }),
   step('CreateMachine', 'lambdas/steps/create-machine.ts', 'Create or adopt the instance machine on its volume', { transientErrors: [ProviderUnavailable] }),
   step('WaitMachineStarted', 'lambdas/steps/wait-machine-started.ts', 'Wait until the machine is started and healthy', {
     timeoutSeconds: 70,
+    permissions: { table: [], usesProvider: true },
     transientErrors: [ProviderUnavailable, MachineNotReady],
   }),
   step('CommitProvision', 'lambdas/steps/commit-provision.ts', 'Mark the instance running and complete the reservation', tableOnly),
   step('CompensateProvision', 'lambdas/steps/compensate-provision.ts', 'Destroy what a failed provision made and verify it is gone', {
     timeoutSeconds: 120,
+    permissions: readsAndCallsProvider,
     transientErrors: [ProviderUnavailable],
   }),
   step('FailProvision', 'lambdas/steps/fail-provision.ts', 'Mark the instance failed and release the reservation', tableOnly),
@@ -79,13 +89,19 @@ export const FUNCTION_CATALOG: readonly FunctionDefinition[] = [
     timeoutSeconds: 90,
     transientErrors: [ProviderUnavailable],
   }),
-  step('StartMachine', 'lambdas/steps/start-machine.ts', 'Start the instance machine', { timeoutSeconds: 60, transientErrors: [ProviderUnavailable] }),
+  step('StartMachine', 'lambdas/steps/start-machine.ts', 'Start the instance machine', {
+    timeoutSeconds: 60,
+    permissions: readsAndCallsProvider,
+    transientErrors: [ProviderUnavailable],
+  }),
   step('StopMachine', 'lambdas/steps/stop-machine.ts', 'Stop the instance machine and wait until it is stopped', {
     timeoutSeconds: 70,
+    permissions: readsAndCallsProvider,
     transientErrors: [ProviderUnavailable, MachineNotReady],
   }),
   step('DestroyResources', 'lambdas/steps/destroy-resources.ts', 'Destroy the instance machine and volume after verifying their tags', {
     timeoutSeconds: 120,
+    permissions: readsAndCallsProvider,
     transientErrors: [ProviderUnavailable],
   }),
   step('FinishOperation', 'lambdas/steps/finish-operation.ts', 'Release the claim with the operation outcome (fenced)', tableOnly),

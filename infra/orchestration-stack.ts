@@ -1,17 +1,21 @@
-import { Arn, ArnFormat, CfnOutput, CfnParameter, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aws, CfnCondition, Validations, CfnOutput, CfnParameter, Duration, Fn, RemovalPolicy, Stack, type CfnParameterProps, type StackProps } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import { WORKFLOW_NAMES, stateMachineArnEnvVar, type WorkflowName } from '../lambdas/shared/workflows';
+import { ALARM_PERIOD, notifyingAlarm } from './constructs/alarms';
 import { CatalogFunction } from './constructs/catalog-function';
 import { Workflow } from './constructs/workflow';
-import { WORKFLOW_NAMES, stateMachineArnEnvVar, type WorkflowName } from '../lambdas/shared/workflows';
-import { FUNCTION_CATALOG } from './function-catalog';
-import { stateMachineNameOf } from './workflows';
+import { FUNCTION_CATALOG, type FunctionDefinition } from './function-catalog';
+import { workflowsInvoking } from './workflows';
 
 /** Properties of the orchestration stack. */
 export interface OrchestrationStackProps extends StackProps {
@@ -29,11 +33,18 @@ export const PARAMETER_NAMES = {
   jwtIssuer: 'JwtIssuer',
   jwtAudience: 'JwtAudience',
   jwksUrl: 'JwtJwksUrl',
+  providers: 'Providers',
+  flyTokenSecretName: 'FlyTokenSecretName',
+  alarmEmail: 'AlarmEmail',
+  corsAllowOrigins: 'CorsAllowOrigins',
+  throttlingRateLimit: 'ThrottlingRateLimit',
+  throttlingBurstLimit: 'ThrottlingBurstLimit',
 } as const;
 
 /**
  * The stateless half of slipway: a Lambda per catalog entry, a Standard state machine per workflow,
- * the HTTP API with its JWT authorizer, and alarms. Everything here can be replaced on deploy.
+ * the HTTP API with its JWT authorizer, and alarms that notify one topic. Everything here can be
+ * replaced on deploy, and nothing has a fixed physical name, so two stages can share an account.
  */
 export class OrchestrationStack extends Stack {
   /** Functions by catalog id. */
@@ -41,112 +52,189 @@ export class OrchestrationStack extends Stack {
   /** Workflows by name. */
   readonly workflows: Readonly<Record<WorkflowName, Workflow>>;
   readonly httpApi: apigwv2.HttpApi;
+  /** Where every alarm notifies operators. */
+  readonly alarmTopic: sns.Topic;
 
   constructor(scope: Construct, id: string, props: OrchestrationStackProps) {
     super(scope, id, props);
     const logRetention = logs.RetentionDays.ONE_MONTH;
+    const parameters = this.parameters();
+    // The parameter holds a secret's name, not a secret: nothing to hide (NoEcho would only obscure it).
+    Validations.of(this).acknowledge({ id: 'CloudFormation-Validate::W2509', reason: 'FlyTokenSecretName names the secret; it is not one' });
 
-    // Deploy-time parameters: the identity provider is chosen per deployment, not per build.
-    const jwtIssuer = new CfnParameter(this, PARAMETER_NAMES.jwtIssuer, {
-      type: 'String',
-      description: 'OIDC issuer URL the HTTP API trusts (the token `iss`), e.g. https://example.eu.auth0.com/',
-      allowedPattern: '^https://.+',
-      constraintDescription: 'must be an https:// URL',
-    }).valueAsString;
-    const jwtAudience = new CfnParameter(this, PARAMETER_NAMES.jwtAudience, {
-      type: 'String',
-      description: 'Audience the tokens must carry (the token `aud`)',
-      minLength: 1,
-    }).valueAsString;
-    const jwksUrl = new CfnParameter(this, PARAMETER_NAMES.jwksUrl, {
-      type: 'String',
-      description: "URL of the issuer's signing keys (OIDC jwks_uri), used by the api function's own checks",
-      allowedPattern: '^https://.+',
-      constraintDescription: 'must be an https:// URL',
-    }).valueAsString;
+    this.alarmTopic = new sns.Topic(this, 'AlarmTopic', { displayName: 'slipway alarms' });
+    // An e-mail subscription only when an address is given.
+    const hasEmail = new CfnCondition(this, 'HasAlarmEmail', { expression: Fn.conditionNot(Fn.conditionEquals(parameters.alarmEmail, '')) });
+    const subscription = new sns.CfnSubscription(this, 'AlarmEmailSubscription', { topicArn: this.alarmTopic.topicArn, protocol: 'email', endpoint: parameters.alarmEmail });
+    subscription.cfnOptions.condition = hasEmail;
 
-    // State machine ARNs are built from their fixed names rather than referenced: a function may
-    // then both start a workflow and be invoked by one without a CloudFormation dependency cycle.
-    const workflowArns = (workflow: WorkflowName) => ({
-      stateMachine: Arn.format(
-        { service: 'states', resource: 'stateMachine', resourceName: stateMachineNameOf(workflow), arnFormat: ArnFormat.COLON_RESOURCE_NAME },
-        this,
-      ),
-      executions: Arn.format(
-        { service: 'states', resource: 'execution', resourceName: `${stateMachineNameOf(workflow)}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME },
-        this,
-      ),
-    });
-
+    const flyToken = secretsmanager.Secret.fromSecretNameV2(this, 'FlyToken', parameters.flyTokenSecretName);
     const executionConsoleUrlPrefix = `https://${this.region}.console.aws.amazon.com/states/home?region=${this.region}#/v2/executions/details/`;
 
     const functions: Record<string, NodejsFunction> = {};
     for (const definition of FUNCTION_CATALOG) {
+      assertNoCycle(definition);
       const starts = definition.permissions.startsWorkflows ?? [];
       const environment: Record<string, string> = { TABLE_NAME: props.table.tableName };
-      for (const workflow of starts) environment[stateMachineArnEnvVar(workflow)] = workflowArns(workflow).stateMachine;
       // Operators follow an operation from the API answer straight to its execution in the console.
       if (starts.length > 0) environment.EXECUTION_CONSOLE_URL_PREFIX = executionConsoleUrlPrefix;
-      if (definition.id === API_FUNCTION_ID) {
-        Object.assign(environment, { JWT_ISSUER: jwtIssuer, JWT_AUDIENCE: jwtAudience, JWT_JWKS_URL: jwksUrl });
+      if (definition.permissions.usesProvider || definition.id === API_FUNCTION_ID) {
+        Object.assign(environment, { PROVIDERS: parameters.providers, FLY_TOKEN_SECRET_NAME: parameters.flyTokenSecretName });
       }
-
-      const built = new CatalogFunction(this, definition.id, {
-        definition,
-        environment,
-        logLevel: props.logLevel ?? 'INFO',
-        logRetention,
-      });
-      if (definition.permissions.table === 'readWrite') props.table.grantReadWriteData(built.function);
-      else props.table.grantReadData(built.function);
-      for (const workflow of starts) grantWorkflowAccess(built.function, workflowArns(workflow));
+      if (definition.id === API_FUNCTION_ID) {
+        Object.assign(environment, { JWT_ISSUER: parameters.jwtIssuer, JWT_AUDIENCE: parameters.jwtAudience, JWT_JWKS_URL: parameters.jwksUrl });
+      }
+      const built = new CatalogFunction(this, definition.id, { definition, environment, logLevel: props.logLevel ?? 'INFO', logRetention });
+      grantTableActions(built.function, props.table, definition);
+      if (definition.permissions.usesProvider) flyToken.grantRead(built.function);
+      this.functionAlarms(definition.id, built.function);
       functions[definition.id] = built.function;
     }
     this.functions = functions;
 
     const workflows = {} as Record<WorkflowName, Workflow>;
     for (const workflow of WORKFLOW_NAMES) {
-      const built = new Workflow(this, `${pascal(workflow)}Workflow`, { workflow, functions, logRetention });
+      const built = new Workflow(this, `${pascal(workflow)}Workflow`, { workflow, functions, logRetention, alarmTopic: this.alarmTopic });
       workflows[workflow] = built;
-      new CfnOutput(this, `${pascal(workflow)}StateMachineArn`, {
-        description: `ARN of the ${workflow} state machine`,
-        value: built.stateMachine.stateMachineArn,
-      });
+      new CfnOutput(this, `${pascal(workflow)}StateMachineArn`, { description: `ARN of the ${workflow} state machine`, value: built.stateMachine.stateMachineArn });
     }
     this.workflows = workflows;
 
-    const apiFunction = functions[API_FUNCTION_ID];
-    if (apiFunction === undefined) throw new Error(`The catalog has no ${API_FUNCTION_ID} function`);
-    this.httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
-      apiName: 'slipway',
+    // Functions that start workflows learn their ARNs now that CloudFormation names them.
+    for (const definition of FUNCTION_CATALOG) {
+      for (const workflow of definition.permissions.startsWorkflows ?? []) {
+        const fn = functions[definition.id]!;
+        const stateMachine = workflows[workflow].stateMachine;
+        fn.addEnvironment(stateMachineArnEnvVar(workflow), stateMachine.stateMachineArn);
+        grantWorkflowAccess(fn, stateMachine.stateMachineArn, executionsArnOf(this, stateMachine.stateMachineName));
+      }
+    }
+
+    this.httpApi = this.api(functions[API_FUNCTION_ID]!, parameters, logRetention);
+    this.tableAlarms(props.table);
+    new CfnOutput(this, 'ApiUrl', { description: 'Base URL of the HTTP API', value: this.httpApi.apiEndpoint });
+    new CfnOutput(this, 'AlarmTopicArn', { description: 'SNS topic every alarm notifies; subscribe operators to it', value: this.alarmTopic.topicArn });
+  }
+
+  /** Deploy-time parameters: identity provider, compute providers, alarms and API edge are chosen per deployment. */
+  private parameters() {
+    const text = (name: string, options: CfnParameterProps) => new CfnParameter(this, name, { type: 'String', ...options });
+    return {
+      jwtIssuer: text(PARAMETER_NAMES.jwtIssuer, {
+        description: 'OIDC issuer URL the HTTP API trusts (the token `iss`), e.g. https://example.eu.auth0.com/',
+        allowedPattern: '^https://.+',
+        constraintDescription: 'must be an https:// URL',
+      }).valueAsString,
+      jwtAudience: text(PARAMETER_NAMES.jwtAudience, { description: 'Audience the tokens must carry (the token `aud`)', minLength: 1 }).valueAsString,
+      jwksUrl: text(PARAMETER_NAMES.jwksUrl, {
+        description: "URL of the issuer's signing keys (OIDC jwks_uri), used by the api function's own checks",
+        allowedPattern: '^https://.+',
+        constraintDescription: 'must be an https:// URL',
+      }).valueAsString,
+      providers: text(PARAMETER_NAMES.providers, {
+        description: 'The PROVIDERS setting (JSON): {"default":"fly","providers":[{"name":"fly","kind":"fly","app":"my-fly-app","regions":["ams"]}]}. Empty: no provider, every provision is refused with unknown_provider.',
+        default: '',
+      }).valueAsString,
+      flyTokenSecretName: text(PARAMETER_NAMES.flyTokenSecretName, {
+        description: 'Secrets Manager secret holding the Fly API token (a string, or JSON {"token": "..."}); only functions that call a provider may read it',
+        default: 'slipway/fly-api-token',
+      }).valueAsString,
+      alarmEmail: text(PARAMETER_NAMES.alarmEmail, { description: 'E-mail address subscribed to the alarm topic (empty: none)', default: '' }).valueAsString,
+      corsAllowOrigins: new CfnParameter(this, PARAMETER_NAMES.corsAllowOrigins, {
+        type: 'CommaDelimitedList',
+        description: 'Origins browsers may call the API from (CORS); * for any (tokens travel in headers, never cookies)',
+        default: '*',
+      }).valueAsList,
+      throttlingRateLimit: new CfnParameter(this, PARAMETER_NAMES.throttlingRateLimit, { type: 'Number', description: 'Steady requests per second the API stage accepts', default: 100 }).valueAsNumber,
+      throttlingBurstLimit: new CfnParameter(this, PARAMETER_NAMES.throttlingBurstLimit, { type: 'Number', description: 'Burst of requests the API stage accepts', default: 200 }).valueAsNumber,
+    };
+  }
+
+  /** The HTTP API: JWT on /v1, public health and docs, CORS, throttling and JSON access logs on the stage. */
+  private api(apiFunction: NodejsFunction, parameters: ReturnType<OrchestrationStack['parameters']>, logRetention: logs.RetentionDays): apigwv2.HttpApi {
+    const httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
       description: 'slipway control plane API',
+      // API Gateway answers preflights itself, before the authorizer (which would refuse them).
+      corsPreflight: {
+        allowOrigins: parameters.corsAllowOrigins,
+        allowMethods: [apigwv2.CorsHttpMethod.GET, apigwv2.CorsHttpMethod.POST, apigwv2.CorsHttpMethod.PUT, apigwv2.CorsHttpMethod.DELETE],
+        allowHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-correlation-id'],
+        exposeHeaders: ['location', 'retry-after', 'x-correlation-id'],
+        maxAge: Duration.hours(1),
+      },
     });
     const integration = new HttpLambdaIntegration('ApiIntegration', apiFunction);
-    const authorizer = new HttpJwtAuthorizer('JwtAuthorizer', jwtIssuer, { jwtAudience: [jwtAudience] });
-    this.httpApi.addRoutes({ path: '/v1/{proxy+}', methods: [apigwv2.HttpMethod.ANY], integration, authorizer });
+    const authorizer = new HttpJwtAuthorizer('JwtAuthorizer', parameters.jwtIssuer, { jwtAudience: [parameters.jwtAudience] });
+    httpApi.addRoutes({ path: '/v1/{proxy+}', methods: [apigwv2.HttpMethod.ANY], integration, authorizer });
     // Public: health checks and the API description need no token.
-    for (const publicPath of ['/healthz', '/openapi.json', '/docs']) {
-      this.httpApi.addRoutes({ path: publicPath, methods: [apigwv2.HttpMethod.GET], integration });
-    }
-    new CfnOutput(this, 'ApiUrl', { description: 'Base URL of the HTTP API', value: this.httpApi.apiEndpoint });
+    for (const publicPath of ['/healthz', '/openapi.json', '/docs']) httpApi.addRoutes({ path: publicPath, methods: [apigwv2.HttpMethod.GET], integration });
+
+    const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    const stage = httpApi.defaultStage!.node.defaultChild as apigwv2.CfnStage;
+    stage.accessLogSettings = {
+      destinationArn: accessLogs.logGroupArn,
+      format: JSON.stringify({
+        requestId: '$context.requestId',
+        ip: '$context.identity.sourceIp',
+        requestTime: '$context.requestTime',
+        method: '$context.httpMethod',
+        path: '$context.path',
+        status: '$context.status',
+        latencyMs: '$context.responseLatency',
+        integrationError: '$context.integrationErrorMessage',
+        authorizerError: '$context.authorizer.error',
+        sub: '$context.authorizer.claims.sub',
+      }),
+    };
+    stage.defaultRouteSettings = { throttlingRateLimit: parameters.throttlingRateLimit, throttlingBurstLimit: parameters.throttlingBurstLimit };
+
+    notifyingAlarm(this, 'Api5xxAlarm', {
+      metric: httpApi.metricServerError({ period: ALARM_PERIOD, statistic: 'Sum' }),
+      description: 'slipway API: at least one 5xx answer in 5 minutes',
+      topic: this.alarmTopic,
+    });
+    return httpApi;
+  }
+
+  /** Errors and throttles of one function raise alarms. */
+  private functionAlarms(id: string, fn: NodejsFunction): void {
+    notifyingAlarm(this, `${id}ErrorsAlarm`, { metric: fn.metricErrors({ period: ALARM_PERIOD, statistic: 'Sum' }), description: `slipway ${id}: invocation errors in 5 minutes`, topic: this.alarmTopic });
+    notifyingAlarm(this, `${id}ThrottlesAlarm`, { metric: fn.metricThrottles({ period: ALARM_PERIOD, statistic: 'Sum' }), description: `slipway ${id}: throttled invocations in 5 minutes`, topic: this.alarmTopic });
+  }
+
+  /** Throttled requests and system errors of the table raise alarms. */
+  private tableAlarms(table: dynamodb.ITable): void {
+    const tableMetric = (metricName: string) =>
+      new cloudwatch.Metric({ namespace: 'AWS/DynamoDB', metricName, dimensionsMap: { TableName: table.tableName }, period: ALARM_PERIOD, statistic: 'Sum' });
+    notifyingAlarm(this, 'TableThrottlesAlarm', { metric: tableMetric('ThrottledRequests'), description: 'slipway table: throttled requests in 5 minutes', topic: this.alarmTopic });
+    notifyingAlarm(this, 'TableSystemErrorsAlarm', { metric: tableMetric('SystemErrors'), description: 'slipway table: DynamoDB system errors in 5 minutes', topic: this.alarmTopic });
   }
 }
 
-/**
- * Start and follow executions of one workflow, scoped to its ARNs. `StateMachine.grantRead` is not
- * used because it also grants `states:ListActivities`/`DescribeActivity` on `*`.
- */
-function grantWorkflowAccess(grantee: iam.IGrantable, arns: { stateMachine: string; executions: string }): void {
-  iam.Grant.addToPrincipal({
-    grantee,
-    actions: ['states:StartExecution', 'states:ListExecutions', 'states:DescribeStateMachine'],
-    resourceArns: [arns.stateMachine],
-  });
-  iam.Grant.addToPrincipal({
-    grantee,
-    actions: ['states:DescribeExecution', 'states:GetExecutionHistory', 'states:DescribeStateMachineForExecution'],
-    resourceArns: [arns.executions],
-  });
+/** A function that both starts and is invoked by workflows would make a CloudFormation cycle (ARN references). */
+function assertNoCycle(definition: FunctionDefinition): void {
+  if ((definition.permissions.startsWorkflows ?? []).length > 0 && workflowsInvoking(definition.id).length > 0) {
+    throw new Error(`${definition.id} both starts workflows and runs in one: split it, or name the state machines`);
+  }
+}
+
+/** Exactly the table actions the catalog entry names; Query also on the indexes. */
+function grantTableActions(grantee: iam.IGrantable, table: dynamodb.ITable, definition: FunctionDefinition): void {
+  const actions = definition.permissions.table;
+  if (actions.length === 0) return;
+  iam.Grant.addToPrincipal({ grantee, actions: actions.map((action) => `dynamodb:${action}`), resourceArns: [table.tableArn] });
+  if (actions.includes('Query')) iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [`${table.tableArn}/index/*`] });
+}
+
+/** The ARN pattern of one state machine's executions. */
+function executionsArnOf(stack: Stack, stateMachineName: string): string {
+  return `arn:${Aws.PARTITION}:states:${stack.region}:${stack.account}:execution:${stateMachineName}:*`;
+}
+
+/** Start executions of one workflow and describe them: the two calls the code makes. */
+function grantWorkflowAccess(grantee: iam.IGrantable, stateMachineArn: string, executionsArn: string): void {
+  iam.Grant.addToPrincipal({ grantee, actions: ['states:StartExecution'], resourceArns: [stateMachineArn] });
+  iam.Grant.addToPrincipal({ grantee, actions: ['states:DescribeExecution'], resourceArns: [executionsArn] });
 }
 
 /** `switchProvider` → `SwitchProvider`, for construct ids and output names. */

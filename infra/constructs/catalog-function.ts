@@ -55,6 +55,8 @@ export class CatalogFunction extends Construct {
       memorySize: definition.memoryMb,
       role: this.role,
       logGroup: this.logGroup,
+      // X-Ray: the invocation's segment, and the SDK calls Powertools Tracer captures under it.
+      tracing: lambda.Tracing.ACTIVE,
       projectRoot: REPO_ROOT,
       depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
       environment: {

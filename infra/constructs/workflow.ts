@@ -1,12 +1,14 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { Aws, RemovalPolicy } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { missingSubstitutions, readWorkflowDefinition, substitutionsFor } from '../asl';
 import type { WorkflowName } from '../../lambdas/shared/workflows';
-import { definitionFile, functionsOf, stateMachineNameOf } from '../workflows';
+import { missingSubstitutions, readWorkflowDefinition, substitutionsFor } from '../asl';
+import { definitionFile, functionsOf } from '../workflows';
+import { ALARM_PERIOD, notifyingAlarm } from './alarms';
 
 /** Properties of one workflow. */
 export interface WorkflowProps {
@@ -14,12 +16,15 @@ export interface WorkflowProps {
   /** Every catalog function, by catalog id; the workflow takes the ones it invokes. */
   functions: Readonly<Record<string, lambda.IFunction>>;
   logRetention: logs.RetentionDays;
+  /** Where its alarms notify operators. */
+  alarmTopic: sns.ITopic;
 }
 
 /**
  * One `statemachines/<file>` as a Standard state machine: the definition is read as text (so
  * template tests can see it), function ARNs come in through `DefinitionSubstitutions`, the role may
- * invoke exactly the functions the workflow uses, and failed or timed-out executions raise alarms.
+ * invoke exactly the functions the workflow uses, executions are traced with X-Ray, and failed or
+ * timed-out executions raise alarms. CloudFormation names it, so two stages can share an account.
  */
 export class Workflow extends Construct {
   readonly stateMachine: sfn.StateMachine;
@@ -29,7 +34,6 @@ export class Workflow extends Construct {
 
   constructor(scope: Construct, id: string, props: WorkflowProps) {
     super(scope, id);
-    const stateMachineName = stateMachineNameOf(props.workflow);
     const invoked = functionsOf(props.workflow).map((definition) => {
       const fn = props.functions[definition.id];
       if (fn === undefined) throw new Error(`Workflow ${props.workflow} invokes ${definition.id}, which was not built`);
@@ -46,37 +50,33 @@ export class Workflow extends Construct {
     }
 
     // The /aws/vendedlogs/ prefix keeps CloudWatch Logs' account resource policy small (AWS's advice
-    // for Step Functions logging).
+    // for Step Functions logging); the stack name keeps two stages apart.
     this.logGroup = new logs.LogGroup(this, 'Logs', {
-      logGroupName: `/aws/vendedlogs/states/${stateMachineName}`,
+      logGroupName: `/aws/vendedlogs/states/${Aws.STACK_NAME}-${props.workflow}`,
       retention: props.logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      stateMachineName,
       stateMachineType: sfn.StateMachineType.STANDARD,
       definitionBody: sfn.DefinitionBody.fromString(definition),
       definitionSubstitutions: substitutions,
+      tracingEnabled: true,
       // Execution data holds owners and instance details; failures are logged without it.
       logs: { destination: this.logGroup, level: sfn.LogLevel.ERROR, includeExecutionData: false },
     });
     for (const { fn } of invoked) fn.grantInvoke(this.stateMachine);
 
-    const period = Duration.minutes(5);
-    this.failedAlarm = this.alarmOn('ExecutionsFailed', this.stateMachine.metricFailed({ period, statistic: 'Sum' }), stateMachineName);
-    this.timedOutAlarm = this.alarmOn('ExecutionsTimedOut', this.stateMachine.metricTimedOut({ period, statistic: 'Sum' }), stateMachineName);
-  }
-
-  private alarmOn(metricName: string, metric: cloudwatch.Metric, stateMachineName: string): cloudwatch.Alarm {
-    return new cloudwatch.Alarm(this, `${metricName}Alarm`, {
-      alarmDescription: `${stateMachineName}: at least one execution ${metricName === 'ExecutionsFailed' ? 'failed' : 'timed out'} in 5 minutes`,
-      metric,
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      // No executions means nothing failed.
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    const what = `slipway ${props.workflow}`;
+    this.failedAlarm = notifyingAlarm(this, 'ExecutionsFailedAlarm', {
+      metric: this.stateMachine.metricFailed({ period: ALARM_PERIOD, statistic: 'Sum' }),
+      description: `${what}: at least one execution failed in 5 minutes`,
+      topic: props.alarmTopic,
+    });
+    this.timedOutAlarm = notifyingAlarm(this, 'ExecutionsTimedOutAlarm', {
+      metric: this.stateMachine.metricTimedOut({ period: ALARM_PERIOD, statistic: 'Sum' }),
+      description: `${what}: at least one execution timed out in 5 minutes`,
+      topic: props.alarmTopic,
     });
   }
 }

@@ -13,7 +13,7 @@ export function providersFromConfig(config: Config): ProviderRegistry {
   const configured = config.PROVIDERS?.providers ?? [];
   return registryOf(
     configured.map((settings) => {
-      if (settings.kind === 'fly') return flyProviderFrom(settings, { region: config.AWS_REGION });
+      if (settings.kind === 'fly') return flyProviderFrom(settings, { region: config.AWS_REGION, defaultSecretName: config.FLY_TOKEN_SECRET_NAME });
       throw new ConfigError(`Provider ${settings.name} is of kind "local", which only the local runtime (npm start) can run`);
     }),
   );

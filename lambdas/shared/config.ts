@@ -28,18 +28,24 @@ const configSchema = z.object({
   /** How long a reservation may stay unresolved before the reconcile sweep looks at it. */
   RESERVATION_DEADLINE_SECONDS: z.coerce.number().int().min(60).default(900),
   /** The compute providers this deployment runs (JSON, see providers-config.ts); none when unset. */
-  PROVIDERS: z
-    .string()
-    .transform((text, ctx) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'is not valid JSON' });
-        return z.NEVER;
-      }
-    })
-    .pipe(providersSettingSchema)
-    .optional(),
+  PROVIDERS: z.preprocess(
+    // A deployment without providers passes an empty parameter.
+    (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
+    z
+      .string()
+      .transform((text, ctx) => {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'is not valid JSON' });
+          return z.NEVER;
+        }
+      })
+      .pipe(providersSettingSchema)
+      .optional(),
+  ),
+  /** The secret holding the Fly API token, for Fly providers that name none. */
+  FLY_TOKEN_SECRET_NAME: z.string().min(1).optional(),
   DEFAULT_IMAGE: z.string().min(1).default('slipway/hello:1'),
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
 }).extend(stateMachineArnVariables as Record<StateMachineArnVariable, z.ZodOptional<z.ZodString>>);

@@ -18,7 +18,10 @@ const common = {
 /** A `local` provider: real processes and directories under `root` (the local runtime only). */
 export const localProviderSchema = z.strictObject({ ...common, kind: z.literal('local'), root: z.string().min(1), regions: common.regions.default(['local']) });
 
-/** A Fly Machines provider: one Fly app; its API token from Secrets Manager (or inline, for tests and local runs). */
+/**
+ * A Fly Machines provider: one Fly app. Its API token comes from the secret it names, else from the
+ * deployment's FLY_TOKEN_SECRET_NAME, or inline (`token`: tests and local runs only).
+ */
 export const flyProviderSchema = z
   .strictObject({
     ...common,
@@ -28,7 +31,7 @@ export const flyProviderSchema = z
     tokenSecretName: z.string().min(1).optional(),
     token: z.string().min(1).optional(),
   })
-  .refine((fly) => (fly.tokenSecretName === undefined) !== (fly.token === undefined), { message: 'give exactly one of tokenSecretName and token' });
+  .refine((fly) => fly.tokenSecretName === undefined || fly.token === undefined, { message: 'give tokenSecretName or token, not both' });
 
 /** One configured provider. */
 export const providerSettingsSchema = z.discriminatedUnion('kind', [localProviderSchema, flyProviderSchema]);

@@ -93,6 +93,27 @@ describe.each(FUNCTION_CATALOG.filter((fn) => fn.id !== 'Api').map((fn) => fn.id
   });
 });
 
+describe('table access', () => {
+  /** Which DocumentClient command needs which IAM action. */
+  const COMMAND_ACTIONS: Record<string, string> = {
+    GetCommand: 'GetItem',
+    QueryCommand: 'Query',
+    UpdateCommand: 'UpdateItem',
+    PutCommand: 'PutItem',
+    DeleteCommand: 'DeleteItem',
+    ScanCommand: 'Scan',
+    BatchGetCommand: 'BatchGetItem',
+    BatchWriteCommand: 'BatchWriteItem',
+  };
+
+  it.each(FUNCTION_CATALOG.map((fn) => [fn.id, fn] as const))('declares every table command the %s bundle can send', (id, fn) => {
+    const code = readFileSync(path.join(bundleDir(id), 'index.js'), 'utf8');
+    const needed = Object.entries(COMMAND_ACTIONS).filter(([command]) => new RegExp(`\\b${command}\\b`).test(code)).map(([, action]) => action);
+
+    expect(needed.filter((action) => !(fn.permissions.table as readonly string[]).includes(action))).toEqual([]);
+  });
+});
+
 describe('bundle sizes', () => {
   it('keeps every step bundle within 300 KB and the API within 500 KB', () => {
     const sizes = FUNCTION_CATALOG.map((fn) => [fn.id, statSync(path.join(bundleDir(fn.id), 'index.js')).size] as const);

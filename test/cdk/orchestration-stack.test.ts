@@ -1,9 +1,9 @@
 import type { CfnElement } from 'aws-cdk-lib';
-import type { Template } from 'aws-cdk-lib/assertions';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { applySubstitutions, readWorkflowDefinition, variablesIn } from '../../infra/asl';
 import { FUNCTION_CATALOG, arnVariable } from '../../infra/function-catalog';
-import { functionsOf, stateMachineNameOf } from '../../infra/workflows';
+import { functionsOf } from '../../infra/workflows';
 import { WORKFLOW_NAMES, stateMachineArnEnvVar, type WorkflowName } from '../../lambdas/shared/workflows';
 import { ACCOUNT, REGION, render, resourcesOf, synthesize, type CfnResource, type Synthesized } from './support/synth';
 
@@ -24,6 +24,13 @@ const LOG_DELIVERY_ACTIONS = [
   'logs:PutResourcePolicy',
   'logs:UpdateLogDelivery',
 ];
+
+/**
+ * X-Ray's write and sampling actions support no resource-level permissions either: AWS documents
+ * `Resource: "*"` (https://docs.aws.amazon.com/xray/latest/devguide/security_iam_service-with-iam.html)
+ * and CDK adds this statement to every traced function and state machine.
+ */
+const XRAY_ACTIONS = ['xray:GetSamplingRules', 'xray:GetSamplingTargets', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
 
 interface Statement {
   Effect?: string;
@@ -64,7 +71,8 @@ let template: Template;
 let statements: Granted[];
 let stateMachineRoles: Set<string>;
 const logicalId = (construct: IConstruct) => synth.orchestration.getLogicalId(construct.node.defaultChild as CfnElement);
-const stateMachineArnOf = (workflow: WorkflowName) => `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${stateMachineNameOf(workflow)}`;
+const stateMachineArnOf = (workflow: WorkflowName) => `<Ref ${logicalId(synth.orchestration.workflows[workflow].stateMachine)}>`;
+const executionsArnOf = (workflow: WorkflowName) => `arn:aws:states:${REGION}:${ACCOUNT}:execution:<GetAtt ${logicalId(synth.orchestration.workflows[workflow].stateMachine)}.Name>:*`;
 const statementsOfRole = (roleId: string) => statements.filter((g) => g.roles.includes(roleId)).map((g) => g.statement);
 const resourcesFor = (roleId: string, action: string) =>
   statementsOfRole(roleId)
@@ -88,16 +96,20 @@ describe('IAM', () => {
     expect(statements.length).toBeGreaterThan(FUNCTION_CATALOG.length);
   });
 
-  it('grants no wildcard action and no "*" resource, except the Step Functions log delivery statement', () => {
+  it('grants no wildcard action and no "*" resource, except log delivery and X-Ray, which AWS scopes to no resource', () => {
+    // A state machine role's statement may merge log delivery and X-Ray (CDK minimises policies).
     const isLogDeliveryException = (g: Granted) =>
       g.statement.Effect === 'Allow' &&
       g.statement.Resource === '*' &&
-      JSON.stringify([...list(g.statement.Action)].sort()) === JSON.stringify(LOG_DELIVERY_ACTIONS) &&
+      LOG_DELIVERY_ACTIONS.every((action) => list(g.statement.Action).includes(action)) &&
+      list(g.statement.Action).every((action) => LOG_DELIVERY_ACTIONS.includes(action) || XRAY_ACTIONS.includes(action)) &&
       g.roles.length > 0 &&
       g.roles.every((role) => stateMachineRoles.has(role));
+    const isXrayException = (g: Granted) =>
+      g.statement.Effect === 'Allow' && g.statement.Resource === '*' && list(g.statement.Action).every((action) => XRAY_ACTIONS.includes(action));
 
     const problems = statements
-      .filter((g) => !isLogDeliveryException(g))
+      .filter((g) => !isLogDeliveryException(g) && !isXrayException(g))
       .flatMap((g) => [
         ...list(g.statement.Action).filter((action) => action.includes('*')).map((action) => `${g.source}: action ${action}`),
         ...list(g.statement.Resource).filter((resource) => resource === '*').map(() => `${g.source}: resource "*" for ${list(g.statement.Action).join(', ')}`),
@@ -126,7 +138,7 @@ describe('IAM', () => {
     expect(resourcesFor(roleId, 'lambda:InvokeFunction')).toEqual(expected);
     const otherActions = statementsOfRole(roleId)
       .flatMap((s) => list(s.Action))
-      .filter((action) => action !== 'lambda:InvokeFunction' && !LOG_DELIVERY_ACTIONS.includes(action));
+      .filter((action) => action !== 'lambda:InvokeFunction' && !LOG_DELIVERY_ACTIONS.includes(action) && !XRAY_ACTIONS.includes(action));
     expect(otherActions).toEqual([]);
   });
 
@@ -135,31 +147,28 @@ describe('IAM', () => {
     const starts = fn.permissions.startsWorkflows ?? [];
 
     expect(resourcesFor(roleId, 'states:StartExecution')).toEqual(starts.map(stateMachineArnOf).sort());
-    expect(resourcesFor(roleId, 'states:DescribeExecution')).toEqual(
-      starts.map((wf) => `arn:aws:states:${REGION}:${ACCOUNT}:execution:${stateMachineNameOf(wf)}:*`).sort(),
-    );
+    expect(resourcesFor(roleId, 'states:DescribeExecution')).toEqual(starts.map(executionsArnOf).sort());
     const stateActions = statementsOfRole(roleId).flatMap((s) => list(s.Action)).filter((action) => action.startsWith('states:'));
-    if (starts.length === 0) expect(stateActions).toEqual([]);
+    expect([...new Set(stateActions)].sort()).toEqual(starts.length > 0 ? ['states:DescribeExecution', 'states:StartExecution'] : []);
   });
 
-  it('lets the Api function start only its workflows, each a state machine the stack names so', () => {
-    const roleId = logicalId(synth.orchestration.functions.Api!.role!);
-    const starts = FUNCTION_CATALOG.find((fn) => fn.id === 'Api')?.permissions.startsWorkflows ?? [];
-    const names = Object.values(resourcesOf(template, 'AWS::StepFunctions::StateMachine')).map((sm) => sm.Properties?.StateMachineName);
-
-    expect(starts).toContain('provision');
-    expect(resourcesFor(roleId, 'states:StartExecution')).toEqual(starts.map(stateMachineArnOf).sort());
-    expect(names).toEqual(expect.arrayContaining(starts.map((wf) => stateMachineNameOf(wf))));
-  });
-
-  it.each(FUNCTION_CATALOG.map((fn) => [fn.id, fn] as const))('gives %s the table access its catalog entry names, on the table and its indexes', (_id, fn) => {
+  it.each(FUNCTION_CATALOG.map((fn) => [fn.id, fn] as const))('gives %s exactly the table actions its catalog entry names', (_id, fn) => {
     const roleId = logicalId(synth.orchestration.functions[fn.id]!.role!);
-    const tableActions = statementsOfRole(roleId).flatMap((s) => list(s.Action)).filter((action) => action.startsWith('dynamodb:'));
+    const tableActions = [...new Set(statementsOfRole(roleId).flatMap((s) => list(s.Action)).filter((action) => action.startsWith('dynamodb:')))].sort();
 
-    expect(tableActions).toContain('dynamodb:Query');
-    if (fn.permissions.table === 'readWrite') expect(tableActions).toContain('dynamodb:PutItem');
-    else expect(tableActions).not.toContain('dynamodb:PutItem');
-    expect(resourcesFor(roleId, 'dynamodb:Query').map((r) => r.replace(/<Import [^>]+>/, '<table>'))).toEqual(['<table>', '<table>/index/*']);
+    expect(tableActions).toEqual(fn.permissions.table.map((action) => `dynamodb:${action}`).sort());
+    for (const action of fn.permissions.table) {
+      const expected = action === 'Query' ? ['<table>', '<table>/index/*'] : ['<table>'];
+      expect(resourcesFor(roleId, `dynamodb:${action}`).map((r) => r.replace(/<Import [^>]+>/, '<table>'))).toEqual(expected);
+    }
+  });
+
+  it.each(FUNCTION_CATALOG.map((fn) => [fn.id, fn] as const))('lets %s read the Fly token secret only if it calls a provider', (_id, fn) => {
+    const roleId = logicalId(synth.orchestration.functions[fn.id]!.role!);
+    const secretActions = statementsOfRole(roleId).flatMap((s) => list(s.Action)).filter((action) => action.startsWith('secretsmanager:'));
+
+    expect(secretActions.length > 0).toBe(fn.permissions.usesProvider === true);
+    if (fn.permissions.usesProvider) expect(resourcesFor(roleId, 'secretsmanager:GetSecretValue')[0]).toMatch(/:secret:<Ref FlyTokenSecretName>-\?{6}$/);
   });
 });
 
@@ -185,6 +194,9 @@ describe('functions', () => {
     expect(render(env.TABLE_NAME)).toMatch(/^<Import slipway-stateful:/);
     const starts = fn.permissions.startsWorkflows ?? [];
     for (const workflow of starts) expect(render(env[stateMachineArnEnvVar(workflow)])).toBe(stateMachineArnOf(workflow));
+    expect(props.TracingConfig).toEqual({ Mode: 'Active' });
+    if (fn.permissions.usesProvider) expect(env).toMatchObject({ PROVIDERS: { Ref: 'Providers' }, FLY_TOKEN_SECRET_NAME: { Ref: 'FlyTokenSecretName' } });
+    else if (fn.id !== 'Api') expect(env.PROVIDERS).toBeUndefined();
     const stateMachineVars = Object.keys(env).filter((name) => name.endsWith('_STATE_MACHINE_ARN'));
     expect(stateMachineVars.sort()).toEqual(starts.map(stateMachineArnEnvVar).sort());
     expect(env.EXECUTION_CONSOLE_URL_PREFIX).toBe(
@@ -218,9 +230,10 @@ describe.each(WORKFLOW_NAMES)('the %s state machine', (workflow) => {
     props = (template.toJSON().Resources as Record<string, CfnResource>)[id]!.Properties!;
   });
 
-  it('is a named Standard state machine with the workflow file as its definition', () => {
-    expect(props.StateMachineName).toBe(stateMachineNameOf(workflow));
+  it('is a traced Standard state machine, named by CloudFormation, with the workflow file as its definition', () => {
+    expect(props.StateMachineName).toBeUndefined();
     expect(props.StateMachineType).toBe('STANDARD');
+    expect(props.TracingConfiguration).toEqual({ Enabled: true });
     expect(props.DefinitionString).toBe(readWorkflowDefinition(workflow));
   });
 
@@ -254,10 +267,11 @@ describe.each(WORKFLOW_NAMES)('the %s state machine', (workflow) => {
     expect(logging.Destinations).toEqual([{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [logGroupId, 'Arn'] } } }]);
   });
 
-  it.each(['ExecutionsFailed', 'ExecutionsTimedOut'])('raises an alarm on one %s in five minutes', (metricName) => {
+  it.each(['ExecutionsFailed', 'ExecutionsTimedOut'])('raises an alarm to the operators on one %s in five minutes', (metricName) => {
     const id = logicalId(synth.orchestration.workflows[workflow].stateMachine);
 
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmActions: [{ Ref: logicalId(synth.orchestration.alarmTopic) }],
       Namespace: 'AWS/States',
       MetricName: metricName,
       Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: id } }],
@@ -326,5 +340,63 @@ describe('HTTP API', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
 
     expect(outputs.ApiUrl?.Value).toEqual({ 'Fn::GetAtt': [logicalId(synth.orchestration.httpApi), 'ApiEndpoint'] });
+  });
+});
+
+describe('operations', () => {
+  const topicRef = () => ({ Ref: logicalId(synth.orchestration.alarmTopic) });
+  const alarms = () => Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm')).map((alarm) => alarm.Properties!);
+
+  it('sends every alarm to the one operators topic', () => {
+    expect(alarms().length).toBeGreaterThan(0);
+    expect(alarms().filter((alarm) => JSON.stringify(alarm.AlarmActions) !== JSON.stringify([topicRef()]))).toEqual([]);
+  });
+
+  it('subscribes the alarm e-mail parameter to the topic only when one is given', () => {
+    const [subscription] = Object.values(resourcesOf(template, 'AWS::SNS::Subscription')) as Array<CfnResource & { Condition?: string }>;
+
+    expect(subscription).toMatchObject({ Condition: 'HasAlarmEmail', Properties: { Protocol: 'email', Endpoint: { Ref: 'AlarmEmail' }, TopicArn: topicRef() } });
+    expect((template.toJSON().Parameters as Record<string, { Default?: string }>).AlarmEmail?.Default).toBe('');
+  });
+
+  it.each(FUNCTION_CATALOG.map((fn) => fn.id))('alarms on errors and throttles of %s', (id) => {
+    const fnRef = { Ref: logicalId(synth.orchestration.functions[id]!) };
+    for (const metricName of ['Errors', 'Throttles']) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/Lambda', MetricName: metricName, Dimensions: [{ Name: 'FunctionName', Value: fnRef }], Threshold: 1 });
+    }
+  });
+
+  it('alarms on API 5xx answers and on DynamoDB throttles and system errors', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/ApiGateway', MetricName: '5xx' });
+    for (const metricName of ['ThrottledRequests', 'SystemErrors']) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/DynamoDB', MetricName: metricName });
+    }
+  });
+
+  it('logs every API request as JSON and throttles the stage by parameters', () => {
+    const [stage] = Object.values(resourcesOf(template, 'AWS::ApiGatewayV2::Stage'));
+    const settings = stage!.Properties as { AccessLogSettings: { DestinationArn: unknown; Format: string }; DefaultRouteSettings: Record<string, unknown> };
+
+    expect(JSON.parse(settings.AccessLogSettings.Format)).toMatchObject({ requestId: '$context.requestId', status: '$context.status', path: '$context.path' });
+    expect(settings.DefaultRouteSettings).toEqual({ ThrottlingRateLimit: { Ref: 'ThrottlingRateLimit' }, ThrottlingBurstLimit: { Ref: 'ThrottlingBurstLimit' } });
+  });
+
+  it('answers CORS preflights for the configured origins before the authorizer', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      CorsConfiguration: { AllowOrigins: { Ref: 'CorsAllowOrigins' }, AllowHeaders: Match.arrayWith(['authorization', 'idempotency-key']) },
+    });
+  });
+
+  it('names nothing itself, so two stages can live in one account', () => {
+    const named = Object.entries(template.toJSON().Resources as Record<string, CfnResource>).flatMap(([id, resource]) =>
+      ['FunctionName', 'StateMachineName', 'TopicName', 'RoleName', 'TableName', 'Name']
+        // An API's and an authorizer's names are labels inside the API, not account-wide names.
+        .filter((key) => !['AWS::ApiGatewayV2::Api', 'AWS::ApiGatewayV2::Authorizer'].includes(resource.Type) && typeof resource.Properties?.[key] === 'string')
+        .map((key) => `${id}.${key}`),
+    );
+    const logGroupNames = Object.values(resourcesOf(template, 'AWS::Logs::LogGroup')).flatMap((group) => (group.Properties?.LogGroupName ? [render(group.Properties.LogGroupName)] : []));
+
+    expect(named).toEqual([]);
+    expect(logGroupNames.every((name) => name.includes('<Ref AWS::StackName>'))).toBe(true);
   });
 });
