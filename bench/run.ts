@@ -7,6 +7,7 @@
  */
 import os from 'node:os';
 import { admissionLatency } from './admission-latency';
+import { bundles } from './bundles';
 import { contention } from './contention';
 import { ms, renderTable, writeResults, type Row } from './report';
 import { throughput } from './throughput';
@@ -17,11 +18,24 @@ const CONFIG = {
   contention: { rounds: 5, concurrency: 64 },
   throughput: [16, 32],
 };
-const TARGETS = { admissionP50Ratio: 3.0, contendedMaxMs: 1000 };
+const TARGETS = { admissionP50Ratio: 3.0, contendedMaxMs: 1000, stepBundleKb: 300, apiBundleKb: 500 };
+
+/** Scenarios, in the order they run; `npm run bench -- <name>…` runs only those. */
+const SCENARIOS = ['bundles', 'admission', 'contention', 'throughput'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+/** The scenarios asked for on the command line (all when none is named). */
+function chosenScenarios(): Set<Scenario> {
+  const asked = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
+  const unknown = asked.filter((arg) => !(SCENARIOS as readonly string[]).includes(arg));
+  if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}; choose from ${SCENARIOS.join(', ')}`);
+  return new Set((asked.length > 0 ? asked : SCENARIOS) as Scenario[]);
+}
 /** The whole run must finish well within this, or it is killed (the JVM dies with it). */
 const HARD_LIMIT_MS = 4 * 60_000;
 
 const NOTES = [
+  'Bundles: each catalog function built with the options cdk synth uses (esbuild, minified, source map, @aws-sdk/* external as the Node 22 runtime provides it); load = wall time of `node -e "require(bundle)"` in a fresh process, median of 10, including Node\'s own start (shown separately).',
   'Everything runs in one Node process on 127.0.0.1 (API, Step Functions endpoint, handlers, machines as child processes) against one in-memory DynamoDB Local JVM.',
   'Admission phase: the provider fails createVolume at once (FaultInjectingProvider, ProviderCapacity), so each background provision compensates without spawning a machine; executions are drained, untimed, after each admission sample. Tokens are minted before timing.',
   'Admission vs PutItem samples alternate one by one (order flipped each pair); PutItem uses the runtime client (runtime.deps.db) on the same table with attribute_not_exists(pk).',
@@ -38,67 +52,88 @@ function tally(messages: readonly string[]): Map<string, number> {
 
 async function main(): Promise<void> {
   const began = performance.now();
-  const world = await startBenchWorld();
-  let results: Record<string, unknown>;
+  const chosen = chosenScenarios();
   const rows: Row[] = [];
   const problems: string[] = [];
-  try {
-    const adm = await admissionLatency(world, CONFIG.admission);
-    const admErrors = Object.values(adm.admissionErrors).reduce((a, b) => a + b, 0);
-    rows.push(
-      ...(['p50', 'p90', 'p99', 'max'] as const).map((p) => ({ metric: `admission ${p}`, value: ms(adm.admission[p]), target: '' })),
-      ...(['p50', 'p90', 'p99', 'max'] as const).map((p) => ({ metric: `putitem ${p}`, value: ms(adm.putItem[p]), target: '' })),
-      { metric: 'admission / putitem p50', value: `${adm.ratioP50.toFixed(2)}x`, target: `<= ${TARGETS.admissionP50Ratio.toFixed(1)}x`, ok: adm.ratioP50 <= TARGETS.admissionP50Ratio },
-      { metric: 'admission / putitem p99', value: `${adm.ratioP99.toFixed(2)}x`, target: '' },
-      { metric: `admission non-202 (of ${adm.warmup + adm.samples})`, value: `${admErrors} ${JSON.stringify(adm.admissionErrors)}`, target: '0', ok: admErrors === 0 },
-    );
+  const results: Record<string, unknown> = {
+    date: new Date().toISOString(),
+    node: process.version,
+    machine: { platform: `${os.platform()} ${os.release()}`, arch: os.arch(), cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGb: +(os.totalmem() / 2 ** 30).toFixed(1) },
+    scenarios: [...chosen],
+    config: CONFIG,
+    targets: TARGETS,
+  };
 
-    const race = await contention(world, CONFIG.contention);
-    const oneWinner = race.rounds.filter((r) => r.admitted === 1).length;
-    const otherCount = race.rounds.reduce((sum, r) => sum + Object.values(r.other).reduce((a, b) => a + b, 0), 0);
-    rows.push(
-      { metric: `contention rounds with one 202`, value: `${oneWinner}/${race.rounds.length}`, target: `${race.rounds.length}/${race.rounds.length}`, ok: oneWinner === race.rounds.length },
-      { metric: 'contention 202/409/other', value: race.rounds.map((r) => `${r.admitted}/${r.refused}/${Object.values(r.other).reduce((a, b) => a + b, 0)}`).join(' '), target: '' },
-      { metric: 'contention other statuses', value: String(otherCount), target: '0', ok: otherCount === 0 },
-      { metric: 'contention round wall', value: race.rounds.map((r) => r.wallMs.toFixed(0)).join(' ') + ' ms', target: '' },
-      ...(['p50', 'p99', 'max'] as const).map((p) => ({ metric: `contention 409 ${p}`, value: ms(race.refusedLatency[p]), target: '' })),
-      { metric: 'contention max (any request)', value: ms(race.allLatency.max), target: `<= ${TARGETS.contendedMaxMs} ms`, ok: race.allLatency.max <= TARGETS.contendedMaxMs },
-    );
-
-    const e2e = [];
-    for (const [round, concurrency] of CONFIG.throughput.entries()) {
-      const r = await throughput(world, { concurrency, round });
-      e2e.push(r);
-      for (const [why, count] of tally(r.errors)) problems.push(`e2e x${concurrency}: ${count} x ${why}`);
+  if (chosen.has('bundles')) {
+    const figures = bundles();
+    results.bundles = figures;
+    rows.push({ metric: 'node start (empty script) p50', value: ms(figures.nodeStartMsP50), target: '' });
+    for (const fn of figures.functions) {
+      const limitKb = fn.id === 'Api' ? TARGETS.apiBundleKb : TARGETS.stepBundleKb;
       rows.push(
-        { metric: `e2e x${concurrency} provisions/s`, value: r.provisionsPerSecond.toFixed(2), target: '' },
-        { metric: `e2e x${concurrency} wall`, value: ms(r.wallMs), target: '' },
-        { metric: `e2e x${concurrency} POST->running p50`, value: ms(r.toRunning.p50), target: '' },
-        { metric: `e2e x${concurrency} POST->running p99`, value: ms(r.toRunning.p99), target: '' },
-        { metric: `e2e x${concurrency} failures`, value: String(r.failures), target: '0', ok: r.failures === 0 },
+        { metric: `bundle ${fn.id}`, value: `${(fn.bytes / 1024).toFixed(0)} KB`, target: `<= ${limitKb} KB`, ok: fn.bytes <= limitKb * 1024 },
+        { metric: `load ${fn.id} p50 (incl. node start)`, value: ms(fn.loadMsP50), target: '' },
+      );
+    }
+  }
+
+  const needsWorld = chosen.has('admission') || chosen.has('contention') || chosen.has('throughput');
+  const world = needsWorld ? await startBenchWorld() : undefined;
+  try {
+    if (world && chosen.has('admission')) {
+      const adm = await admissionLatency(world, CONFIG.admission);
+      results.admission = adm;
+      const admErrors = Object.values(adm.admissionErrors).reduce((a, b) => a + b, 0);
+      rows.push(
+        ...(['p50', 'p90', 'p99', 'max'] as const).map((p) => ({ metric: `admission ${p}`, value: ms(adm.admission[p]), target: '' })),
+        ...(['p50', 'p90', 'p99', 'max'] as const).map((p) => ({ metric: `putitem ${p}`, value: ms(adm.putItem[p]), target: '' })),
+        { metric: 'admission / putitem p50', value: `${adm.ratioP50.toFixed(2)}x`, target: `<= ${TARGETS.admissionP50Ratio.toFixed(1)}x`, ok: adm.ratioP50 <= TARGETS.admissionP50Ratio },
+        { metric: 'admission / putitem p99', value: `${adm.ratioP99.toFixed(2)}x`, target: '' },
+        { metric: `admission non-202 (of ${adm.warmup + adm.samples})`, value: `${admErrors} ${JSON.stringify(adm.admissionErrors)}`, target: '0', ok: admErrors === 0 },
       );
     }
 
-    results = {
-      date: new Date().toISOString(),
-      node: process.version,
-      machine: { platform: `${os.platform()} ${os.release()}`, arch: os.arch(), cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGb: +(os.totalmem() / 2 ** 30).toFixed(1) },
-      config: CONFIG,
-      targets: TARGETS,
-      admission: adm,
-      contention: race,
-      throughput: e2e,
-      pass: rows.every((r) => r.ok !== false),
-      checks: rows.filter((r) => r.ok !== undefined).map(({ metric, value, target, ok }) => ({ metric, value, target, ok })),
-      notes: NOTES,
-    };
+    if (world && chosen.has('contention')) {
+      const race = await contention(world, CONFIG.contention);
+      results.contention = race;
+      const oneWinner = race.rounds.filter((r) => r.admitted === 1).length;
+      const otherCount = race.rounds.reduce((sum, r) => sum + Object.values(r.other).reduce((a, b) => a + b, 0), 0);
+      rows.push(
+        { metric: `contention rounds with one 202`, value: `${oneWinner}/${race.rounds.length}`, target: `${race.rounds.length}/${race.rounds.length}`, ok: oneWinner === race.rounds.length },
+        { metric: 'contention 202/409/other', value: race.rounds.map((r) => `${r.admitted}/${r.refused}/${Object.values(r.other).reduce((a, b) => a + b, 0)}`).join(' '), target: '' },
+        { metric: 'contention other statuses', value: String(otherCount), target: '0', ok: otherCount === 0 },
+        { metric: 'contention round wall', value: race.rounds.map((r) => r.wallMs.toFixed(0)).join(' ') + ' ms', target: '' },
+        ...(['p50', 'p99', 'max'] as const).map((p) => ({ metric: `contention 409 ${p}`, value: ms(race.refusedLatency[p]), target: '' })),
+        { metric: 'contention max (any request)', value: ms(race.allLatency.max), target: `<= ${TARGETS.contendedMaxMs} ms`, ok: race.allLatency.max <= TARGETS.contendedMaxMs },
+      );
+    }
+
+    if (world && chosen.has('throughput')) {
+      const e2e = [];
+      for (const [round, concurrency] of CONFIG.throughput.entries()) {
+        const r = await throughput(world, { concurrency, round });
+        e2e.push(r);
+        for (const [why, count] of tally(r.errors)) problems.push(`e2e x${concurrency}: ${count} x ${why}`);
+        rows.push(
+          { metric: `e2e x${concurrency} provisions/s`, value: r.provisionsPerSecond.toFixed(2), target: '' },
+          { metric: `e2e x${concurrency} wall`, value: ms(r.wallMs), target: '' },
+          { metric: `e2e x${concurrency} POST->running p50`, value: ms(r.toRunning.p50), target: '' },
+          { metric: `e2e x${concurrency} POST->running p99`, value: ms(r.toRunning.p99), target: '' },
+          { metric: `e2e x${concurrency} failures`, value: String(r.failures), target: '0', ok: r.failures === 0 },
+        );
+      }
+      results.throughput = e2e;
+    }
   } finally {
-    await world.close();
+    await world?.close();
   }
+  results.pass = rows.every((r) => r.ok !== false);
+  results.checks = rows.filter((r) => r.ok !== undefined).map(({ metric, value, target, ok }) => ({ metric, value, target, ok }));
+  results.notes = NOTES;
   const seconds = (performance.now() - began) / 1000;
   results.durationSeconds = +seconds.toFixed(1);
   const file = writeResults(results);
-  process.stdout.write(`\nslipway bench — ${os.cpus().length} cpus, node ${process.version}, ${results.date}\n\n${renderTable(rows)}\n\n`);
+  process.stdout.write(`\nslipway bench — ${os.cpus().length} cpus, node ${process.version}, ${results.date as string}\n\n${renderTable(rows)}\n\n`);
   if (problems.length) process.stdout.write(`Failures:\n${problems.map((p) => `- ${p}`).join('\n')}\n\n`);
   process.stdout.write(NOTES.map((n) => `- ${n}`).join('\n') + `\n\n${results.pass ? 'all targets met' : 'some targets MISSED'}; run took ${seconds.toFixed(1)} s; results in ${file}\n`);
 }
