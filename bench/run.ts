@@ -8,6 +8,7 @@
 import os from 'node:os';
 import { admissionLatency } from './admission-latency';
 import { bundles } from './bundles';
+import { costs } from './costs';
 import { contention } from './contention';
 import { ms, renderTable, writeResults, type Row } from './report';
 import { throughput } from './throughput';
@@ -21,7 +22,7 @@ const CONFIG = {
 const TARGETS = { admissionP50Ratio: 3.0, contendedMaxMs: 1000, stepBundleKb: 300, apiBundleKb: 500 };
 
 /** Scenarios, in the order they run; `npm run bench -- <name>…` runs only those. */
-const SCENARIOS = ['bundles', 'admission', 'contention', 'throughput'] as const;
+const SCENARIOS = ['bundles', 'costs', 'admission', 'contention', 'throughput'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 /** The scenarios asked for on the command line (all when none is named). */
@@ -35,6 +36,7 @@ function chosenScenarios(): Set<Scenario> {
 const HARD_LIMIT_MS = 4 * 60_000;
 
 const NOTES = [
+  'Costs: one provision on a healthy local provider, then stop, start, restart, destroy; transitions = states entered (history), lambdas = Task invocations incl. retries, WCU/RCU = ConsumedCapacity (INDEXES) summed over every call — api = the HTTP request, wf = the workflow steps.',
   'Bundles: each catalog function built with the options cdk synth uses (esbuild, minified, source map, @aws-sdk/* external as the Node 22 runtime provides it); load = wall time of `node -e "require(bundle)"` in a fresh process, median of 10, including Node\'s own start (shown separately).',
   'Everything runs in one Node process on 127.0.0.1 (API, Step Functions endpoint, handlers, machines as child processes) against one in-memory DynamoDB Local JVM.',
   'Admission phase: the provider fails createVolume at once (FaultInjectingProvider, ProviderCapacity), so each background provision compensates without spawning a machine; executions are drained, untimed, after each admission sample. Tokens are minted before timing.',
@@ -77,9 +79,22 @@ async function main(): Promise<void> {
     }
   }
 
-  const needsWorld = chosen.has('admission') || chosen.has('contention') || chosen.has('throughput');
+  const needsWorld = chosen.has('costs') || chosen.has('admission') || chosen.has('contention') || chosen.has('throughput');
   const world = needsWorld ? await startBenchWorld() : undefined;
   try {
+    if (world && chosen.has('costs')) {
+      const meters = await costs(world);
+      results.costs = meters;
+      for (const m of meters) {
+        rows.push({
+          metric: `${m.operation}: transitions / lambdas / WCU api+wf / RCU`,
+          value: `${m.stateTransitions} / ${m.lambdaInvocations} / ${m.request.writeUnits}+${m.workflow.writeUnits} / ${m.request.readUnits + m.workflow.readUnits}`,
+          target: '',
+          ok: m.status === 'SUCCEEDED',
+        });
+      }
+    }
+
     if (world && chosen.has('admission')) {
       const adm = await admissionLatency(world, CONFIG.admission);
       results.admission = adm;
