@@ -13,7 +13,7 @@ import { ErrorNames, type TransientErrorName } from '../lambdas/shared/errors';
 import type { WorkflowName } from '../lambdas/shared/workflows';
 
 /** A DynamoDB action a function's code performs (a transaction needs the actions of its items). */
-export type TableAction = 'GetItem' | 'Query' | 'UpdateItem' | 'PutItem';
+export type TableAction = 'GetItem' | 'Query' | 'UpdateItem' | 'PutItem' | 'BatchGetItem';
 
 /** What a function may touch; the CDK stack grants exactly this, never wildcards. */
 export interface FunctionPermissions {
@@ -21,6 +21,8 @@ export interface FunctionPermissions {
   table: readonly TableAction[];
   /** Workflows whose executions it may start and describe. */
   startsWorkflows?: WorkflowName[];
+  /** Workflows whose executions it may describe without starting them. */
+  describesWorkflows?: WorkflowName[];
   /** Calls the compute provider (secrets / network for real providers). */
   usesProvider?: boolean;
 }
@@ -65,7 +67,31 @@ export const FUNCTION_CATALOG: readonly FunctionDefinition[] = [
     description: 'HTTP API: admission, reads and lifecycle operations',
     timeoutSeconds: 29,
     memoryMb: 512,
-    permissions: { table: ['GetItem', 'Query', 'UpdateItem', 'PutItem'], startsWorkflows: ['provision', 'start', 'stop', 'restart', 'destroy'], usesProvider: true },
+    // The operator's "run a sweep now" and "settle" run the sweep's rules in the API function.
+    permissions: { table: ['GetItem', 'Query', 'UpdateItem', 'PutItem', 'BatchGetItem'], startsWorkflows: ['provision', 'start', 'stop', 'restart', 'destroy'], usesProvider: true },
+    transientErrors: [],
+  },
+  {
+    id: 'Reconcile',
+    entry: 'lambdas/sweeps/reconcile.ts',
+    description: 'Reconcile sweep: settle what is due on the attention index, collect orphans',
+    timeoutSeconds: 240,
+    memoryMb: 512,
+    permissions: {
+      table: ['GetItem', 'Query', 'UpdateItem', 'BatchGetItem'],
+      startsWorkflows: ['provision', 'restart'],
+      describesWorkflows: ['start', 'stop', 'destroy'],
+      usesProvider: true,
+    },
+    transientErrors: [],
+  },
+  {
+    id: 'ExecutionClosed',
+    entry: 'lambdas/events/execution-closed.ts',
+    description: 'Settle what a failed, timed-out or aborted execution left behind',
+    timeoutSeconds: 120,
+    memoryMb: 256,
+    permissions: { table: ['GetItem', 'UpdateItem'], startsWorkflows: ['provision', 'restart'], describesWorkflows: ['start', 'stop', 'destroy'], usesProvider: true },
     transientErrors: [],
   },
   step('MarkProviderWorkStarted', 'lambdas/steps/mark-provider-work-started.ts', 'Move the reservation to provider_work_started (fenced)', {

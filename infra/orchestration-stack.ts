@@ -8,7 +8,12 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as eventsTargets from 'aws-cdk-lib/aws-events-targets';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { WORKFLOW_NAMES, stateMachineArnEnvVar, type WorkflowName } from '../lambdas/shared/workflows';
 import { ALARM_PERIOD, notifyingAlarm } from './constructs/alarms';
@@ -100,15 +105,22 @@ export class OrchestrationStack extends Stack {
     }
     this.workflows = workflows;
 
-    // Functions that start workflows learn their ARNs now that CloudFormation names them.
+    // Functions that start (or describe) workflows learn their ARNs now that CloudFormation names them.
     for (const definition of FUNCTION_CATALOG) {
+      const fn = functions[definition.id]!;
       for (const workflow of definition.permissions.startsWorkflows ?? []) {
-        const fn = functions[definition.id]!;
         const stateMachine = workflows[workflow].stateMachine;
         fn.addEnvironment(stateMachineArnEnvVar(workflow), stateMachine.stateMachineArn);
-        grantWorkflowAccess(fn, stateMachine.stateMachineArn, executionsArnOf(this, stateMachine.stateMachineName));
+        iam.Grant.addToPrincipal({ grantee: fn, actions: ['states:StartExecution'], resourceArns: [stateMachine.stateMachineArn] });
+      }
+      for (const workflow of [...(definition.permissions.startsWorkflows ?? []), ...(definition.permissions.describesWorkflows ?? [])]) {
+        const stateMachine = workflows[workflow].stateMachine;
+        if (!(definition.permissions.startsWorkflows ?? []).includes(workflow)) fn.addEnvironment(stateMachineArnEnvVar(workflow), stateMachine.stateMachineArn);
+        iam.Grant.addToPrincipal({ grantee: fn, actions: ['states:DescribeExecution'], resourceArns: [executionsArnOf(this, stateMachine.stateMachineName)] });
       }
     }
+
+    this.sweeps(functions, workflows);
 
     this.httpApi = this.api(functions[API_FUNCTION_ID]!, parameters, logRetention);
     this.tableAlarms(props.table);
@@ -196,6 +208,47 @@ export class OrchestrationStack extends Stack {
     return httpApi;
   }
 
+  /**
+   * Self-healing: EventBridge Scheduler runs the reconcile sweep every minute (a flexible window,
+   * retries, and a dead-letter queue for invocations that keep failing); an EventBridge rule hands
+   * every failed, timed-out or aborted execution of slipway's state machines to the listener at once.
+   */
+  private sweeps(functions: Record<string, NodejsFunction>, workflows: Record<WorkflowName, Workflow>): void {
+    const deadLetters = new sqs.Queue(this, 'SweepDeadLetters', { retentionPeriod: Duration.days(14), enforceSSL: true });
+    new scheduler.Schedule(this, 'ReconcileSchedule', {
+      description: 'slipway reconcile sweep',
+      schedule: scheduler.ScheduleExpression.rate(Duration.minutes(1)),
+      timeWindow: scheduler.TimeWindow.flexible(Duration.minutes(1)),
+      target: new schedulerTargets.LambdaInvoke(functions.Reconcile!, {
+        input: scheduler.ScheduleTargetInput.fromObject({ sweep: 'reconcile' }),
+        deadLetterQueue: deadLetters,
+        retryAttempts: 2,
+        maxEventAge: Duration.minutes(5),
+      }),
+    });
+    new events.Rule(this, 'ExecutionClosedRule', {
+      description: 'slipway: failed, timed-out or aborted executions, settled at once',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: { status: ['FAILED', 'TIMED_OUT', 'ABORTED'], stateMachineArn: Object.values(workflows).map((w) => w.stateMachine.stateMachineArn) },
+      },
+      targets: [new eventsTargets.LambdaFunction(functions.ExecutionClosed!, { deadLetterQueue: deadLetters, retryAttempts: 4, maxEventAge: Duration.hours(1) })],
+    });
+
+    const sweepMetric = (metricName: string, statistic: string) =>
+      new cloudwatch.Metric({ namespace: 'slipway', metricName, dimensionsMap: { service: 'slipway', sweep: 'reconcile' }, period: ALARM_PERIOD, statistic });
+    notifyingAlarm(this, 'OldestDueItemAlarm', { metric: sweepMetric('OldestDueAgeSeconds', 'Maximum'), threshold: 900, description: 'slipway reconcile: an item has been due for 15 minutes (the sweep is not keeping up, or failing)', topic: this.alarmTopic });
+    notifyingAlarm(this, 'NeedsReconciliationAlarm', { metric: sweepMetric('NeedsReconciliation', 'Maximum'), description: 'slipway reconcile: a provision needs reconciliation (its cleanup is not verified yet)', topic: this.alarmTopic });
+    notifyingAlarm(this, 'SweepErrorsAlarm', { metric: sweepMetric('SweepErrors', 'Sum'), description: 'slipway reconcile: items the sweep failed to settle', topic: this.alarmTopic });
+    notifyingAlarm(this, 'CleanupExhaustedAlarm', {
+      metric: new cloudwatch.Metric({ namespace: 'slipway', metricName: 'CleanupExhausted', dimensionsMap: { service: 'slipway' }, period: ALARM_PERIOD, statistic: 'Sum' }),
+      description: 'slipway reconcile: a cleanup exhausted its tries and is left for an operator',
+      topic: this.alarmTopic,
+    });
+    notifyingAlarm(this, 'SweepDeadLettersAlarm', { metric: deadLetters.metricApproximateNumberOfMessagesVisible({ period: ALARM_PERIOD, statistic: 'Maximum' }), description: 'slipway: sweep or listener invocations gave up (dead-letter queue)', topic: this.alarmTopic });
+  }
+
   /** Errors and throttles of one function raise alarms. */
   private functionAlarms(id: string, fn: NodejsFunction): void {
     notifyingAlarm(this, `${id}ErrorsAlarm`, { metric: fn.metricErrors({ period: ALARM_PERIOD, statistic: 'Sum' }), description: `slipway ${id}: invocation errors in 5 minutes`, topic: this.alarmTopic });
@@ -231,11 +284,6 @@ function executionsArnOf(stack: Stack, stateMachineName: string): string {
   return `arn:${Aws.PARTITION}:states:${stack.region}:${stack.account}:execution:${stateMachineName}:*`;
 }
 
-/** Start executions of one workflow and describe them: the two calls the code makes. */
-function grantWorkflowAccess(grantee: iam.IGrantable, stateMachineArn: string, executionsArn: string): void {
-  iam.Grant.addToPrincipal({ grantee, actions: ['states:StartExecution'], resourceArns: [stateMachineArn] });
-  iam.Grant.addToPrincipal({ grantee, actions: ['states:DescribeExecution'], resourceArns: [executionsArn] });
-}
 
 /** `switchProvider` → `SwitchProvider`, for construct ids and output names. */
 function pascal(name: string): string {

@@ -8,6 +8,7 @@ import { defaultLocalProviders, localRuntimeProvider } from './providers';
 import { registryOf } from '../../lambdas/providers/registry';
 import { parseConfig } from '../../lambdas/shared/config';
 import { RecordingMetrics } from '../../lambdas/shared/telemetry';
+import { runReconcile, type ReconcileOptions, type SweepReport } from '../../lambdas/domain/reconcile/reconcile';
 import { depsFromConfig, type Deps, type Settings } from '../../lambdas/shared/deps';
 import { applySubstitutions, readWorkflowDefinition, substitutionsFor } from '../asl';
 import { WORKFLOW_NAMES, stateMachineArnEnvVar } from '../../lambdas/shared/workflows';
@@ -61,6 +62,16 @@ export interface LocalRuntimeOptions {
   onExecutionClosed?: (event: ExecutionClosedEvent) => void | Promise<void>;
   /** Configuration as a Lambda reads it (e.g. `process.env`); endpoints and ARNs are set here. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Run the reconcile sweep on a timer every `SWEEP_PERIOD_SECONDS` (what EventBridge Scheduler does
+   * on AWS). Off unless asked: tests run the sweep themselves.
+   */
+  sweepTimer?: boolean;
+  /**
+   * Settle at start everything the attention index holds: executions that ran when the previous
+   * local runtime stopped are gone, and their claims and reservations must not wait for their due time.
+   */
+  settleOnStart?: boolean;
 }
 
 /** The stand-ins for AWS, wired with the same handlers and ASL that run there. */
@@ -73,7 +84,14 @@ export interface LocalRuntime {
   providers: ComputeProvider[];
   /** The in-process step handlers by catalog id (tests replay steps with them). */
   taskHandlers: Record<string, (input: unknown) => Promise<unknown>>;
+  /** Run the reconcile sweep now (the same handler the schedule invokes). */
+  sweep(options?: ReconcileOptions): Promise<SweepReport>;
   close(): Promise<void>;
+  /**
+   * Die as a crashed host would: executions stop where they are without their Catch or any event,
+   * machine processes die, the sweep timer stops. State on disk and in the table stays as it was.
+   */
+  crash(): Promise<void>;
 }
 
 type HandlerModule = { createHandler: (deps: Deps) => (input: unknown) => Promise<unknown> };
@@ -102,8 +120,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     })),
     taskHandlers,
     retryDelayScale: options.retryDelayScale ?? 1,
-    onExecutionClosed: options.onExecutionClosed,
+    // What EventBridge delivers on AWS: the listener settles what a failed execution left behind.
+    onExecutionClosed: async (event) => {
+      await listener?.({ detail: event });
+      await options.onExecutionClosed?.(event);
+    },
   });
+  let listener: ((event: unknown) => Promise<unknown>) | undefined;
 
   // The same parser a Lambda uses; only the endpoints (and the state machine ARNs) are local.
   const config = parseConfig({
@@ -128,6 +151,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   });
   const deps: Deps = { ...base, settings: { ...base.settings, ...options.settings } };
 
+  // The host came back: local providers restart machines that ran when it went down.
+  for (const each of providers) await (each as { resumeAfterHostRestart?: () => Promise<void> }).resumeAfterHostRestart?.();
+
+  const load = (id: string) => {
+    const entry = FUNCTION_CATALOG.find((fn) => fn.id === id)!.entry;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require(path.join(REPO_ROOT, entry)) as HandlerModule).createHandler(deps);
+  };
+  listener = load('ExecutionClosed');
+  const reconcile = load('Reconcile') as unknown as (event: unknown) => Promise<SweepReport>;
+  const sweep = (sweepOptions: ReconcileOptions = {}) => (sweepOptions.everything ? runReconcile(deps, sweepOptions) : reconcile({ sweep: 'reconcile' }));
+
   const byId: Record<string, (input: unknown) => Promise<unknown>> = {};
   for (const fn of FUNCTION_CATALOG.filter((f) => workflowsInvoking(f.id).length > 0)) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -137,17 +172,49 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     taskHandlers[localFunctionArn(fn.id)] = handler;
   }
 
+  if (options.settleOnStart) await sweep({ everything: true }).catch((error: unknown) => deps.logger.error('start-up settle failed', { error: error as Error }));
+  const timer = options.sweepTimer ? startSweepTimer(deps, sweep) : undefined;
+
   return {
     deps,
     stepFunctions,
     provider,
     providers,
     taskHandlers: byId,
+    sweep,
     async close() {
+      await timer?.stop();
       await stepFunctions.close();
       for (const each of providers) await (each as { shutdown?: () => Promise<void> }).shutdown?.();
       deps.sfn.destroy();
       deps.db.destroy();
+    },
+    async crash() {
+      await timer?.stop();
+      await stepFunctions.crash();
+      for (const each of providers) await (each as { shutdown?: () => Promise<void> }).shutdown?.();
+    },
+  };
+}
+
+/** The local stand-in for EventBridge Scheduler: the sweep every `sweepPeriodSeconds`, never two at once. */
+function startSweepTimer(deps: Deps, sweep: () => Promise<SweepReport>): { stop(): Promise<void> } {
+  let running: Promise<unknown> = Promise.resolve();
+  let stopped = false;
+  const tick = () => {
+    if (stopped) return;
+    running = sweep()
+      .catch((error: unknown) => deps.logger.error('sweep failed', { error: error as Error }))
+      .finally(() => {
+        if (!stopped) handle = setTimeout(tick, deps.settings.sweepPeriodSeconds * 1000);
+      });
+  };
+  let handle = setTimeout(tick, deps.settings.sweepPeriodSeconds * 1000);
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(handle);
+      await running;
     },
   };
 }

@@ -27,6 +27,9 @@ async function main(): Promise<void> {
     logLevel: (process.env.LOG_LEVEL as 'INFO' | undefined) ?? 'INFO',
     // DEFAULT_INSTANCE_LIMIT, RESERVATION_DEADLINE_SECONDS… are read exactly as a Lambda reads them.
     env: process.env,
+    // The reconcile sweep every SWEEP_PERIOD_SECONDS, and everything in flight before a restart settled at once.
+    sweepTimer: true,
+    settleOnStart: true,
   });
   const key = await ensureDevKey(dataDir);
   const api = await startApiServer(runtime, { jwks: key.jwks, port: port('PORT', 3000) });

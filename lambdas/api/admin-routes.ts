@@ -4,7 +4,8 @@ import { setOwnerQuota } from '../domain/owner';
 import { releaseReservation } from '../domain/reservation';
 import type { ApiEnv } from './auth';
 import { mount } from './route';
-import { adminInstanceRoute, ownerRegistryRoute, quotaRoute, releaseRoute } from './routes';
+import { runSweepNow, settleInstanceByOperator } from '../domain/reconcile/operator';
+import { adminInstanceRoute, ownerRegistryRoute, quotaRoute, releaseRoute, runSweepRoute, settleInstanceRoute } from './routes';
 
 /** The `/v1/admin` read views and audited escape hatches; the app's middleware requires scope `admin`. */
 export function registerAdminRoutes(app: Hono<ApiEnv>): void {
@@ -15,4 +16,8 @@ export function registerAdminRoutes(app: Hono<ApiEnv>): void {
   mount(app, quotaRoute, async (c, { params, body }) => c.json(await setOwnerQuota(c.var.deps, params.owner, c.get('caller').owner, body), 200));
 
   mount(app, releaseRoute, async (c, { params, body }) => c.json(await releaseReservation(c.var.deps, params.owner, c.get('caller').owner, body), 200));
+
+  mount(app, runSweepRoute, async (c, { params }) => c.json(await runSweepNow(c.var.deps, params.name, c.get('caller').owner), 200));
+
+  mount(app, settleInstanceRoute, async (c, { params, body }) => c.json(await settleInstanceByOperator(c.var.deps, params.id, c.get('caller').owner, body), 200));
 }

@@ -55,6 +55,7 @@ const MAPPINGS: Partial<Record<string, Mapping>> = {
   [ErrorNames.ReconciliationPending]: { status: 409, code: 'reconciliation_pending', title: 'Reconciliation pending' },
   [ErrorNames.InstanceBusy]: { status: 409, code: 'instance_busy', title: 'Instance busy' },
   [ErrorNames.InvalidState]: { status: 409, code: 'invalid_state', title: 'Invalid state for this operation' },
+  [ErrorNames.SweepRunning]: { status: 409, code: 'sweep_running', title: 'The sweep is running', retryAfterSeconds: 10 },
   [ErrorNames.ExecutionStillRunning]: { status: 409, code: 'execution_still_running', title: 'An execution still runs' },
   [ErrorNames.ReservationNotFound]: { status: 404, code: 'reservation_not_found', title: 'Reservation not found' },
   [ErrorNames.ReservationNotReleasable]: { status: 409, code: 'reservation_not_releasable', title: 'Reservation already resolved' },

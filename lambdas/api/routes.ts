@@ -12,6 +12,8 @@ import { operationsPageSchema } from '../domain/operations-history';
 import { adminInstanceViewSchema, ownerRegistrySchema } from '../domain/operator-views';
 import { quotaChangeSchema, setQuotaRequestSchema } from '../domain/owner';
 import { releaseRequestSchema, releaseResultSchema } from '../domain/reservation';
+import { settleRequestSchema, settleResultSchema, SWEEP_NAMES } from '../domain/reconcile/operator';
+import { sweepReportSchema } from '../domain/reconcile/reconcile';
 import { providerOfferingSchema } from '../shared/providers-config';
 import { defineRoute, type ResponseSpec } from './route';
 import { idempotencyHeaderSchema, instanceIdParamSchema, listQuerySchema, ownerParamSchema, ownerQuerySchema, registryQuerySchema } from './schemas';
@@ -147,6 +149,22 @@ export const releaseRoute = defineRoute({
   },
 });
 
+export const runSweepRoute = defineRoute({
+  method: 'post',
+  path: '/v1/admin/sweeps/{name}',
+  summary: 'Run a sweep now; answers what it did, item by item (logged with the operator)',
+  request: { params: z.object({ name: z.enum(SWEEP_NAMES).meta({ param: { name: 'name', in: 'path' } }) }) },
+  responses: { 200: { description: 'What the run did', schema: sweepReportSchema }, ...AUTHENTICATED, 409: problem('sweep_running: another run holds the lease') },
+});
+
+export const settleInstanceRoute = defineRoute({
+  method: 'post',
+  path: '/v1/admin/instances/{id}/settle',
+  summary: "Settle one instance now by the sweep's rules, whatever its due time (audited; a reason is required)",
+  request: { params: instanceIdParamSchema, body: settleRequestSchema },
+  responses: { 200: { description: 'What was done, with the audit record', schema: settleResultSchema }, ...AUTHENTICATED, 404: problem('instance_not_found') },
+});
+
 export const quotaRoute = defineRoute({
   method: 'put',
   path: '/v1/admin/owners/{owner}/quota',
@@ -168,4 +186,6 @@ export const ROUTES = [
   ownerRegistryRoute,
   releaseRoute,
   quotaRoute,
+  runSweepRoute,
+  settleInstanceRoute,
 ];

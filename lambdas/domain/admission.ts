@@ -2,7 +2,8 @@ import { createHash, randomInt } from 'node:crypto';
 import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
 import * as z from 'zod';
-import { ATTENTION_SHARD, cancellationCodes, isTransactionConflict, keys, ttlAfter } from '../adapters/dynamo';
+import { cancellationCodes, isTransactionConflict, keys, ttlAfter } from '../adapters/dynamo';
+import { after, attentionAt } from './attention';
 import { executionArnOf, startNamedExecution } from '../adapters/workflows';
 import {
   ContentionTimeoutError,
@@ -209,7 +210,8 @@ function admissionWrites(
     {
       Put: {
         TableName: deps.tableName,
-        Item: { ...item, ...keys.ownerIndex(owner, item.createdAt, item.instanceId), attentionShard: ATTENTION_SHARD, attentionAt: deadline },
+        // The claim is looked at like any other once the provision has had its time.
+        Item: { ...item, ...keys.ownerIndex(owner, item.createdAt, item.instanceId), ...attentionAt(item.pk, after(now, deps.settings.claimTimeoutSeconds.provision)) },
         ConditionExpression: 'attribute_not_exists(pk)',
       },
     },

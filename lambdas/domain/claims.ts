@@ -1,5 +1,5 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { ATTENTION_SHARD, isConditionFailed, keys } from '../adapters/dynamo';
+import { attentionShardOf, isConditionFailed, keys } from '../adapters/dynamo';
 import type { Deps } from '../shared/deps';
 import { InstanceBusyError, InstanceNotFoundError, InvalidStateError } from '../shared/errors';
 import { alreadyFinishedBy, fencedInstanceUpdate, releasing, type InstanceUpdate } from './fence';
@@ -22,8 +22,6 @@ export const CLAIM_RULES: Record<LifecycleOperation, { from: readonly InstanceSt
   destroy: { from: ['running', 'stopped', 'failed', 'destroying'], to: 'destroying' },
 };
 
-/** How long a transitional status may last before the reconcile sweep looks at it. */
-const CLAIM_ATTENTION_SECONDS = 15 * 60;
 /** How many operations an instance remembers for `GET …/operations`. */
 const OPERATION_LOG_LENGTH = 50;
 
@@ -72,8 +70,9 @@ export async function claimInstance(deps: Deps, instanceId: string, owners: read
             ':from': current.status,
             ':log': log,
             ':now': now.toISOString(),
-            ':shard': ATTENTION_SHARD,
-            ':attention': new Date(now.getTime() + CLAIM_ATTENTION_SECONDS * 1000).toISOString(),
+            // The sweep looks at the claim's execution once the operation has had its time.
+            ':shard': attentionShardOf(keys.instance(instanceId).pk),
+            ':attention': new Date(now.getTime() + deps.settings.claimTimeoutSeconds[operation] * 1000).toISOString(),
           },
           ReturnValues: 'ALL_NEW',
         }),
@@ -92,7 +91,7 @@ export async function claimInstance(deps: Deps, instanceId: string, owners: read
  */
 export async function releaseClaim(deps: Deps, instanceId: string, claim: string, outcome: InstanceUpdate): Promise<InstanceItem | null> {
   try {
-    return await fencedInstanceUpdate(deps, instanceId, claim, releasing(claim, outcome));
+    return await fencedInstanceUpdate(deps, instanceId, claim, releasing(deps, instanceId, claim, outcome));
   } catch (error) {
     const item = await readInstance(deps, instanceId);
     if (alreadyFinishedBy(item, claim)) return null;

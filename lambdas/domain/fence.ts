@@ -2,6 +2,7 @@ import { GetCommand, UpdateCommand, type TransactWriteCommandInput } from '@aws-
 import { keys, isConditionFailed } from '../adapters/dynamo';
 import type { Deps } from '../shared/deps';
 import { ClaimLostError } from '../shared/errors';
+import { after, attentionAt } from './attention';
 import type { InstanceItem } from './instance';
 
 /** An update expression with its names and values, applied only while the claim is ours. */
@@ -55,11 +56,19 @@ function fencedUpdateParams(deps: Deps, instanceId: string, claim: string, updat
   };
 }
 
-/** An outcome that also releases the claim: records `lastClaim`, removes the claim and the attention entry. */
-export function releasing(claim: string, outcome: InstanceUpdate): InstanceUpdate {
+/**
+ * An outcome that also releases the claim: records `lastClaim` and removes the claim. A `running`
+ * outcome puts the instance on the drift-check schedule (the sweep checks its machine every
+ * `driftCheckSeconds`); any other leaves the attention index.
+ */
+export function releasing(deps: Deps, instanceId: string, claim: string, outcome: InstanceUpdate): InstanceUpdate {
+  const running = outcome.set?.status === 'running';
+  // An outcome may schedule its own next look (a cleanup the sweep must finish).
+  const scheduled = outcome.set !== undefined && 'attentionAt' in outcome.set;
+  const attention = running && !scheduled ? attentionAt(keys.instance(instanceId).pk, after(deps.now(), deps.settings.driftCheckSeconds)) : {};
   return {
-    set: { ...outcome.set, lastClaim: claim },
-    remove: [...(outcome.remove ?? []), 'claim', 'attentionShard', 'attentionAt', 'restartingAt'],
+    set: { ...outcome.set, ...attention, lastClaim: claim },
+    remove: [...(outcome.remove ?? []), 'claim', 'restartingAt', ...(running || scheduled ? [] : ['attentionShard', 'attentionAt'])],
   };
 }
 
@@ -87,5 +96,5 @@ export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems'
  * (reservation, quota) put this first in their transaction.
  */
 export function claimReleaseItem(deps: Deps, instanceId: string, claim: string, outcome: InstanceUpdate): TransactItem {
-  return { Update: fencedUpdateParams(deps, instanceId, claim, releasing(claim, outcome)) };
+  return { Update: fencedUpdateParams(deps, instanceId, claim, releasing(deps, instanceId, claim, outcome)) };
 }

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { OPERATIONS, type Operation } from '../shared/operations';
 
 /** Every status an instance can have (ARCHITECTURE §3). */
 export const INSTANCE_STATUSES = [
@@ -16,9 +17,7 @@ export const INSTANCE_STATUSES = [
 ] as const;
 export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
 
-/** Operations, each run by a workflow execution named `<instanceId>-<operation>-v<version>`. */
-export const OPERATIONS = ['provision', 'start', 'stop', 'restart', 'destroy', 'recover', 'switch'] as const;
-export type Operation = (typeof OPERATIONS)[number];
+export { OPERATIONS, type Operation };
 
 /** A recorded failure, shown to callers as is. */
 export const errorRecordSchema = z.object({ message: z.string(), code: z.string().optional(), at: z.string() }).meta({ id: 'ErrorRecord' });
@@ -55,6 +54,11 @@ export interface InstanceItem {
   lastRecoveryError?: ErrorRecord;
   lastStopError?: ErrorRecord;
   restartingAt?: string;
+  /** Failed cleanups of a failed provision so far (the sweep gives up after `reconcileMaxTries`). */
+  reconcileTries?: number;
+  /** When the sweep gave up on the cleanup and left it to an operator. */
+  cleanupExhaustedAt?: string;
+  lastCleanupError?: ErrorRecord;
   /** True while the instance holds one of its owner's quota slots (cleared exactly once). */
   countsTowardQuota?: boolean;
   /** The instance's recent operations, newest last, for `GET …/operations` (bounded). */

@@ -7,10 +7,15 @@ import * as z from 'zod';
 import { OPERATIONS, type Operation, type OperationRecord } from './instance';
 
 /**
- * Where an execution is. Step Functions' own statuses, plus `PENDING` (the operation was claimed
- * but its execution does not exist yet) and `UNKNOWN` (no state machine is configured for the kind).
+ * Where an execution is. Step Functions' own statuses, plus `PENDING` (the operation was claimed a
+ * moment ago and its execution does not exist yet), `LOST` (its execution does not exist and will
+ * not: it never started, or the local endpoint that ran it restarted) and `UNKNOWN` (no state
+ * machine is configured for the kind).
  */
-export const EXECUTION_STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE', 'PENDING', 'UNKNOWN'] as const;
+export const EXECUTION_STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE', 'PENDING', 'LOST', 'UNKNOWN'] as const;
+
+/** How long after its request an execution that does not exist yet still counts as about to start. */
+export const PENDING_GRACE_MS = 60_000;
 export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
 
 /** One operation's execution as operators and callers see it. */
@@ -19,7 +24,7 @@ export const executionViewSchema = z
     name: z.string().meta({ description: 'Execution name: <instanceId>-<operation>-v<version>' }),
     kind: z.enum(OPERATIONS),
     executionArn: z.string().nullable(),
-    status: z.enum(EXECUTION_STATUSES).meta({ description: 'Step Functions status; PENDING: claimed but not started yet; UNKNOWN: no workflow configured for the kind' }),
+    status: z.enum(EXECUTION_STATUSES).meta({ description: 'Step Functions status; PENDING: claimed a moment ago, not started yet; LOST: it does not exist and never will; UNKNOWN: no workflow configured for the kind' }),
     requestedAt: z.string().nullable(),
     startedAt: z.string().nullable(),
     stoppedAt: z.string().nullable(),
@@ -56,7 +61,8 @@ function isExecutionDoesNotExist(error: unknown): boolean {
 
 /**
  * Describe the execution of one operation with DescribeExecution. An execution that does not exist
- * (yet) is `PENDING`: the claim is written before StartExecution. Other SDK errors propagate.
+ * is `PENDING` within a minute of its request (the claim is written before StartExecution), `LOST`
+ * after that. Other SDK errors propagate.
  */
 export async function describeOperation(deps: Deps, record: { kind: Operation; executionName: string; requestedAt?: string }): Promise<ExecutionView> {
   const stateMachineArn = stateMachineOf(deps, record.kind);
@@ -85,7 +91,9 @@ export async function describeOperation(deps: Deps, record: { kind: Operation; e
     };
   } catch (error) {
     if (!isExecutionDoesNotExist(error)) throw error;
-    return { ...base, executionArn, status: 'PENDING', consoleUrl: consoleUrlOf(deps, executionArn) };
+    const requested = record.requestedAt ? Date.parse(record.requestedAt) : Number.NaN;
+    const pending = Number.isFinite(requested) && deps.now().getTime() - requested < PENDING_GRACE_MS;
+    return { ...base, executionArn, status: pending ? 'PENDING' : 'LOST', consoleUrl: consoleUrlOf(deps, executionArn) };
   }
 }
 

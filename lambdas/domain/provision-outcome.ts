@@ -1,11 +1,12 @@
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { cancellationCodes, ttlAfter } from '../adapters/dynamo';
+import { cancellationCodes, keys, ttlAfter } from '../adapters/dynamo';
 import type { Deps } from '../shared/deps';
 import { ClaimLostError, ReservationLostError } from '../shared/errors';
 import { alreadyFinishedBy, claimReleaseItem, type InstanceUpdate, type TransactItem } from './fence';
 import { readInstance } from './instance-queries';
 import { returnQuotaSlotItem } from './owner';
-import { reservationOutcomeItem } from './reservation';
+import { reservationOutcomeIfHeld, reservationOutcomeItem } from './reservation';
+import { attentionAt } from './attention';
 import { recordOutcome } from '../shared/telemetry';
 
 /** Who a provision's final step acts for, and under which claim. */
@@ -22,8 +23,8 @@ interface Fenced {
  * releases), the reservation outcome (fenced by the instance it was admitted for) and any quota
  * change. Replaying the same final step is a no-op success.
  */
-async function finishProvision(deps: Deps, input: Fenced, instance: InstanceUpdate, reservation: TransactItem, quota: TransactItem | null): Promise<void> {
-  const items = [claimReleaseItem(deps, input.instanceId, input.claim, instance), reservation, ...(quota ? [quota] : [])];
+async function finishProvision(deps: Deps, input: Fenced, instance: InstanceUpdate, reservation: TransactItem | null, quota: TransactItem | null): Promise<void> {
+  const items = [claimReleaseItem(deps, input.instanceId, input.claim, instance), ...(reservation ? [reservation] : []), ...(quota ? [quota] : [])];
   try {
     await deps.db.send(new TransactWriteCommand({ TransactItems: items }));
   } catch (error) {
@@ -48,7 +49,11 @@ export async function commitProvision(deps: Deps, input: Fenced & { reservationV
   recordOutcome(deps.metrics, 'Succeeded', 'provision', input.executionStartedAt, deps.now());
 }
 
-/** The provision failed and its cleanup is verified: instance failed (kept a while), reservation released, quota returned. */
+/**
+ * The provision failed and its cleanup is verified: instance failed (kept a while), reservation
+ * released (if it is still this provision's: an operator's earlier release must not block this),
+ * quota returned.
+ */
 export async function failProvision(deps: Deps, input: Fenced & { error: { message: string; code: string } }): Promise<void> {
   const now = deps.now();
   await finishProvision(
@@ -58,22 +63,25 @@ export async function failProvision(deps: Deps, input: Fenced & { error: { messa
       set: { status: 'failed', countsTowardQuota: false, lastStartError: { ...input.error, at: now.toISOString() }, expiresAt: ttlAfter(now, deps.settings.failedRetentionSeconds) },
       remove: ['machineId', 'volumeId', 'endpoint'],
     },
-    reservationOutcomeItem(deps, input.owner, input.instanceId, 'release'),
+    await reservationOutcomeIfHeld(deps, input.owner, input.instanceId, 'release'),
     returnQuotaSlotItem(deps, input.owner),
   );
   recordOutcome(deps.metrics, 'Failed', 'provision', input.executionStartedAt, now);
 }
 
 /**
- * The provision failed and cleanup could not be verified: the reservation waits for the reconcile
- * sweep (quota stays taken: resources may still exist), the instance shows the failure.
+ * The provision failed and cleanup could not be verified: the instance shows the failure and stays
+ * on the attention index, due now, with its quota slot (resources may still exist) — the reconcile
+ * sweep cleans up, verifies, then frees the slot and the reservation (`needs_reconciliation`, if it
+ * is still this provision's).
  */
 export async function markNeedsReconciliation(deps: Deps, input: Fenced & { error: { message: string; code: string } }): Promise<void> {
+  const now = deps.now();
   await finishProvision(
     deps,
     input,
-    { set: { status: 'failed', lastStartError: { ...input.error, at: deps.now().toISOString() } } },
-    reservationOutcomeItem(deps, input.owner, input.instanceId, 'handOver'),
+    { set: { status: 'failed', lastStartError: { ...input.error, at: now.toISOString() }, ...attentionAt(keys.instance(input.instanceId).pk, now) } },
+    await reservationOutcomeIfHeld(deps, input.owner, input.instanceId, 'handOver'),
     null,
   );
   recordOutcome(deps.metrics, 'Failed', 'provision', input.executionStartedAt, deps.now());

@@ -6,7 +6,7 @@
 import { randomInt } from 'node:crypto';
 import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import { ATTENTION_SHARD, cancellationCodes, isConditionFailed, isTransactionConflict, keys } from '../adapters/dynamo';
+import { attentionShardOf, cancellationCodes, isConditionFailed, isTransactionConflict, keys } from '../adapters/dynamo';
 import type { Deps } from '../shared/deps';
 import {
   ContentionTimeoutError,
@@ -41,6 +41,8 @@ export const RESERVATION_RULES = {
   release: { from: ['admitted', 'provider_work_started'], to: 'released' },
   /** The provision failed and its cleanup is not verified: the reconcile sweep takes over. */
   handOver: { from: ['admitted', 'provider_work_started'], to: 'needs_reconciliation' },
+  /** The reconcile sweep cleaned up after a provision that ended without (or with an unverified) cleanup. */
+  reconciled: { from: ['admitted', 'provider_work_started', 'needs_reconciliation'], to: 'released' },
   /** The instance it admitted was destroyed. */
   releaseForDestroy: { from: UNRESOLVED_STATUSES, to: 'released' },
   /** An operator released it (audited). */
@@ -119,7 +121,7 @@ export function admitReservationItem(deps: Deps, admission: ReservationAdmission
         ':hash': admission.requestHash,
         ':deadline': admission.deadline,
         ':now': admission.now,
-        ':shard': ATTENTION_SHARD,
+        ':shard': attentionShardOf(keys.reservation(admission.owner).pk),
         ...from.values,
       },
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -136,7 +138,7 @@ export function reservationOutcomeItem(
   deps: Deps,
   owner: string,
   instanceId: string,
-  transition: 'complete' | 'release' | 'handOver',
+  transition: 'complete' | 'release' | 'handOver' | 'reconciled',
   version?: number,
 ): TransactItem {
   const to = RESERVATION_RULES[transition].to;
@@ -158,7 +160,7 @@ export function reservationOutcomeItem(
         ':instanceId': instanceId,
         ...from.values,
         ...(version ? { ':version': version } : {}),
-        ...(unresolved ? { ':shard': ATTENTION_SHARD } : {}),
+        ...(unresolved ? { ':shard': attentionShardOf(keys.reservation(owner).pk) } : {}),
       },
     },
   };
@@ -187,6 +189,58 @@ export async function markProviderWorkStarted(deps: Deps, input: { owner: string
   } catch (error) {
     if (isConditionFailed(error)) throw new ReservationLostError(`The reservation of ${input.owner} no longer belongs to ${input.instanceId}.`, { cause: error });
     throw error;
+  }
+}
+
+/**
+ * The outcome item of a transition when the owner's reservation is still this instance's and
+ * allows it, else null: an operator may have released it, and that must not block finishing the
+ * instance. The transaction that carries the item re-checks the condition.
+ */
+export async function reservationOutcomeIfHeld(
+  deps: Deps,
+  owner: string,
+  instanceId: string,
+  transition: 'release' | 'handOver' | 'reconciled',
+): Promise<TransactItem | null> {
+  const current = await readReservation(deps, owner);
+  const allowed = (RESERVATION_RULES[transition].from as readonly ReservationStatus[]).includes(current?.status as ReservationStatus);
+  return current && current.instanceId === instanceId && allowed ? reservationOutcomeItem(deps, owner, instanceId, transition) : null;
+}
+
+/** Move an unresolved reservation's next look to `at` (fenced by its version). */
+export async function rescheduleReservation(deps: Deps, reservation: ReservationItem, at: Date): Promise<void> {
+  try {
+    await deps.db.send(
+      new UpdateCommand({
+        TableName: deps.tableName,
+        Key: keys.reservation(reservation.owner),
+        UpdateExpression: 'SET attentionShard = :shard, attentionAt = :at',
+        ConditionExpression: '#version = :version AND #status = :status',
+        ExpressionAttributeNames: { '#version': 'version', '#status': 'status' },
+        ExpressionAttributeValues: { ':shard': attentionShardOf(keys.reservation(reservation.owner).pk), ':at': at.toISOString(), ':version': reservation.version, ':status': reservation.status },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionFailed(error)) throw error; // it moved on: the next look follows its new state
+  }
+}
+
+/** Take a reservation off the attention index (an operator takes over an exhausted cleanup). */
+export async function unscheduleReservation(deps: Deps, reservation: ReservationItem): Promise<void> {
+  try {
+    await deps.db.send(
+      new UpdateCommand({
+        TableName: deps.tableName,
+        Key: keys.reservation(reservation.owner),
+        UpdateExpression: 'REMOVE attentionShard, attentionAt',
+        ConditionExpression: '#version = :version AND #status = :status',
+        ExpressionAttributeNames: { '#version': 'version', '#status': 'status' },
+        ExpressionAttributeValues: { ':version': reservation.version, ':status': reservation.status },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionFailed(error)) throw error;
   }
 }
 

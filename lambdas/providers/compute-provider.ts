@@ -187,4 +187,6 @@ export interface ComputeProvider {
 /** Looks up the adapter for an instance's provider. */
 export interface ProviderRegistry {
   get(name: string): ComputeProvider;
+  /** Every configured adapter (the sweep inventories each for orphans). */
+  all(): ComputeProvider[];
 }

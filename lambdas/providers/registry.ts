@@ -14,5 +14,6 @@ export function registryOf(providers: ComputeProvider[]): ProviderRegistry {
       if (!provider) throw new ProviderResourceNotFoundError(`No compute provider named "${name}" is configured.`, { context: { name } });
       return provider;
     },
+    all: () => [...byName.values()],
   };
 }

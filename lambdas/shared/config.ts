@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { OPERATIONS } from './operations';
 import { providersSettingSchema } from './providers-config';
 import { WORKFLOW_NAMES, stateMachineArnEnvVar, type StateMachineArnVariable } from './workflows';
 
@@ -6,6 +7,25 @@ import { WORKFLOW_NAMES, stateMachineArnEnvVar, type StateMachineArnVariable } f
  * Configuration, read once per process through one schema that fails fast and names what is
  * missing. Endpoints are configuration: the same code talks to AWS or to the local stand-ins.
  */
+/** A setting given as JSON text (an empty value counts as unset: deployments pass empty parameters). */
+function jsonSetting<S extends z.ZodType>(schema: S) {
+  return z.preprocess(
+    (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
+    z
+      .string()
+      .transform((text, ctx) => {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'is not valid JSON' });
+          return z.NEVER;
+        }
+      })
+      .pipe(schema)
+      .optional(),
+  );
+}
+
 /** One optional `<WORKFLOW>_STATE_MACHINE_ARN` per workflow, derived from the one list. */
 const stateMachineArnVariables = Object.fromEntries(WORKFLOW_NAMES.map((workflow) => [stateMachineArnEnvVar(workflow), z.string().min(1).optional()]));
 
@@ -25,25 +45,25 @@ const configSchema = z.object({
   /** Inline JWKS JSON, for issuers whose keys are configured rather than fetched. */
   JWT_PUBLIC_JWKS: z.string().min(1).optional(),
   DEFAULT_INSTANCE_LIMIT: z.coerce.number().int().min(1).max(1000).default(5),
-  /** How long a reservation may stay unresolved before the reconcile sweep looks at it. */
-  RESERVATION_DEADLINE_SECONDS: z.coerce.number().int().min(60).default(900),
+  /** How long a reservation may stay unresolved before the reconcile sweep first looks at it. */
+  RESERVATION_DEADLINE_SECONDS: z.coerce.number().int().min(1).default(120),
+  /**
+   * How long each operation may hold an instance's claim before the sweep looks at its execution
+   * (JSON, e.g. {"start":300}); unnamed operations keep their defaults (settings.ts).
+   */
+  CLAIM_TIMEOUT_SECONDS: jsonSetting(z.partialRecord(z.enum(OPERATIONS), z.number().int().min(1))).optional(),
+  /** How often the sweep checks a running instance's machine. */
+  DRIFT_CHECK_SECONDS: z.coerce.number().int().min(1).default(300),
+  /** How old a provider resource nobody accounts for must be before the sweep destroys it. */
+  ORPHAN_GRACE_SECONDS: z.coerce.number().int().min(0).default(900),
+  /** How often the sweep inventories each provider for orphans. */
+  ORPHAN_SCAN_SECONDS: z.coerce.number().int().min(0).default(900),
+  /** Tries of a cleanup that keeps failing before it is left to an operator (with an alarm). */
+  RECONCILE_MAX_TRIES: z.coerce.number().int().min(1).default(10),
+  /** Period of the local runtime's sweep timer (EventBridge Scheduler runs it every minute on AWS). */
+  SWEEP_PERIOD_SECONDS: z.coerce.number().min(0.05).default(60),
   /** The compute providers this deployment runs (JSON, see providers-config.ts); none when unset. */
-  PROVIDERS: z.preprocess(
-    // A deployment without providers passes an empty parameter.
-    (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
-    z
-      .string()
-      .transform((text, ctx) => {
-        try {
-          return JSON.parse(text) as unknown;
-        } catch {
-          ctx.addIssue({ code: 'custom', message: 'is not valid JSON' });
-          return z.NEVER;
-        }
-      })
-      .pipe(providersSettingSchema)
-      .optional(),
-  ),
+  PROVIDERS: jsonSetting(providersSettingSchema).optional(),
   /** The secret holding the Fly API token, for Fly providers that name none. */
   FLY_TOKEN_SECRET_NAME: z.string().min(1).optional(),
   DEFAULT_IMAGE: z.string().min(1).default('slipway/hello:1'),

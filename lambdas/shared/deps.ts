@@ -8,6 +8,7 @@ import type { ComputeProvider, ProviderRegistry } from '../providers/compute-pro
 import { registryOf } from '../providers/registry';
 import { WORKFLOW_NAMES, stateMachineArnEnvVar, type WorkflowName } from './workflows';
 import { ConfigError, loadConfig, type Config } from './config';
+import { DEFAULT_CLAIM_TIMEOUT_SECONDS, type Operation } from './operations';
 import { offeringOf, type ProviderOffering } from './providers-config';
 import { powertoolsMetrics, type MetricsPort } from './telemetry';
 
@@ -23,6 +24,18 @@ export interface Settings {
   failedRetentionSeconds: number;
   /** How long an idempotency record replays its response. */
   idempotencyTtlSeconds: number;
+  /** How long each operation may hold a claim before the sweep first looks at its execution. */
+  claimTimeoutSeconds: Readonly<Record<Operation, number>>;
+  /** How often the sweep checks a running instance's machine. */
+  driftCheckSeconds: number;
+  /** Age a provider resource nobody accounts for must reach before the sweep destroys it. */
+  orphanGraceSeconds: number;
+  /** How often the sweep inventories the providers for orphans. */
+  orphanScanSeconds: number;
+  /** Tries of a failing cleanup before it is left to an operator. */
+  reconcileMaxTries: number;
+  /** Period of the local sweep timer. */
+  sweepPeriodSeconds: number;
 }
 
 /** Everything a handler needs from the outside world, injected so tests and the local runtime can supply their own. */
@@ -53,6 +66,12 @@ export function settingsFrom(config: Config): Settings {
     defaultImage: config.DEFAULT_IMAGE,
     failedRetentionSeconds: 7 * 24 * 3600,
     idempotencyTtlSeconds: 24 * 3600,
+    claimTimeoutSeconds: { ...DEFAULT_CLAIM_TIMEOUT_SECONDS, ...config.CLAIM_TIMEOUT_SECONDS },
+    driftCheckSeconds: config.DRIFT_CHECK_SECONDS,
+    orphanGraceSeconds: config.ORPHAN_GRACE_SECONDS,
+    orphanScanSeconds: config.ORPHAN_SCAN_SECONDS,
+    reconcileMaxTries: config.RECONCILE_MAX_TRIES,
+    sweepPeriodSeconds: config.SWEEP_PERIOD_SECONDS,
   };
 }
 

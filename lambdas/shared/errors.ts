@@ -44,6 +44,7 @@ export const ErrorNames = {
   InvalidCursor: 'InvalidCursor',
   NotFound: 'NotFound',
   MethodNotAllowed: 'MethodNotAllowed',
+  SweepRunning: 'SweepRunning',
   ExecutionStillRunning: 'ExecutionStillRunning',
   ReservationNotFound: 'ReservationNotFound',
   ReservationNotReleasable: 'ReservationNotReleasable',
@@ -352,5 +353,12 @@ export class UnknownProviderError extends SlipwayError {
 export class UnsupportedPlacementError extends SlipwayError {
   constructor(readonly field: 'region' | 'size', readonly value: string, readonly provider: string, readonly available: readonly string[], options: ErrorOptions = {}) {
     super(ErrorNames.UnsupportedPlacement, `Provider ${provider} does not offer ${field} "${value}"; choose one of ${available.join(', ')}.`, options);
+  }
+}
+
+/** Another run of the sweep holds its lease. */
+export class SweepRunningError extends SlipwayError {
+  constructor(readonly sweep: string, readonly holder: string | null, options: ErrorOptions = {}) {
+    super(ErrorNames.SweepRunning, `The ${sweep} sweep is running${holder ? ` (run ${holder})` : ''}; try again when it finishes.`, options);
   }
 }

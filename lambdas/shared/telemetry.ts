@@ -14,6 +14,8 @@ export interface MetricsPort {
   count(name: string, dimensions?: Dimensions): void;
   /** How long something took. */
   duration(name: string, milliseconds: number, dimensions?: Dimensions): void;
+  /** A level observed now (items due, the age of the oldest). */
+  gauge(name: string, value: number, dimensions?: Dimensions): void;
   /** Send what was recorded (once per invocation). */
   flush(): void;
 }
@@ -47,6 +49,7 @@ export function powertoolsMetrics(serviceName = 'slipway'): MetricsPort {
   return {
     count: (name, dimensions = {}) => emit(name, MetricUnit.Count, 1, dimensions),
     duration: (name, milliseconds, dimensions = {}) => emit(name, MetricUnit.Milliseconds, milliseconds, dimensions),
+    gauge: (name, value, dimensions = {}) => emit(name, MetricUnit.Count, value, dimensions),
     flush: () => metrics.publishStoredMetrics(),
   };
 }
@@ -54,7 +57,7 @@ export function powertoolsMetrics(serviceName = 'slipway'): MetricsPort {
 /** One recorded data point. */
 export interface DataPoint {
   name: string;
-  unit: 'Count' | 'Milliseconds';
+  unit: 'Count' | 'Milliseconds' | 'Gauge';
   value: number;
   dimensions: Dimensions;
   at: string;
@@ -72,6 +75,10 @@ export class RecordingMetrics implements MetricsPort {
 
   duration(name: string, milliseconds: number, dimensions: Dimensions = {}): void {
     this.record({ name, unit: 'Milliseconds', value: milliseconds, dimensions, at: new Date().toISOString() });
+  }
+
+  gauge(name: string, value: number, dimensions: Dimensions = {}): void {
+    this.record({ name, unit: 'Gauge', value, dimensions, at: new Date().toISOString() });
   }
 
   flush(): void {

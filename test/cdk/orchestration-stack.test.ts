@@ -145,11 +145,12 @@ describe('IAM', () => {
   it.each(FUNCTION_CATALOG.map((fn) => [fn.id, fn] as const))('lets %s start and read exactly the workflows it declares', (_id, fn) => {
     const roleId = logicalId(synth.orchestration.functions[fn.id]!.role!);
     const starts = fn.permissions.startsWorkflows ?? [];
+    const describes = [...starts, ...(fn.permissions.describesWorkflows ?? [])];
 
     expect(resourcesFor(roleId, 'states:StartExecution')).toEqual(starts.map(stateMachineArnOf).sort());
-    expect(resourcesFor(roleId, 'states:DescribeExecution')).toEqual(starts.map(executionsArnOf).sort());
+    expect(resourcesFor(roleId, 'states:DescribeExecution')).toEqual(describes.map(executionsArnOf).sort());
     const stateActions = statementsOfRole(roleId).flatMap((s) => list(s.Action)).filter((action) => action.startsWith('states:'));
-    expect([...new Set(stateActions)].sort()).toEqual(starts.length > 0 ? ['states:DescribeExecution', 'states:StartExecution'] : []);
+    expect([...new Set(stateActions)].sort()).toEqual([...(describes.length > 0 ? ['states:DescribeExecution'] : []), ...(starts.length > 0 ? ['states:StartExecution'] : [])]);
   });
 
   it.each(FUNCTION_CATALOG.map((fn) => [fn.id, fn] as const))('gives %s exactly the table actions its catalog entry names', (_id, fn) => {
@@ -193,12 +194,13 @@ describe('functions', () => {
     expect(env).toMatchObject({ POWERTOOLS_SERVICE_NAME: 'slipway', LOG_LEVEL: 'INFO' });
     expect(render(env.TABLE_NAME)).toMatch(/^<Import slipway-stateful:/);
     const starts = fn.permissions.startsWorkflows ?? [];
-    for (const workflow of starts) expect(render(env[stateMachineArnEnvVar(workflow)])).toBe(stateMachineArnOf(workflow));
+    for (const workflow of [...starts, ...(fn.permissions.describesWorkflows ?? [])]) expect(render(env[stateMachineArnEnvVar(workflow)])).toBe(stateMachineArnOf(workflow));
     expect(props.TracingConfig).toEqual({ Mode: 'Active' });
     if (fn.permissions.usesProvider) expect(env).toMatchObject({ PROVIDERS: { Ref: 'Providers' }, FLY_TOKEN_SECRET_NAME: { Ref: 'FlyTokenSecretName' } });
     else if (fn.id !== 'Api') expect(env.PROVIDERS).toBeUndefined();
     const stateMachineVars = Object.keys(env).filter((name) => name.endsWith('_STATE_MACHINE_ARN'));
-    expect(stateMachineVars.sort()).toEqual(starts.map(stateMachineArnEnvVar).sort());
+    const known = [...starts, ...(fn.permissions.describesWorkflows ?? [])];
+    expect(stateMachineVars.sort()).toEqual(known.map(stateMachineArnEnvVar).sort());
     expect(env.EXECUTION_CONSOLE_URL_PREFIX).toBe(
       starts.length > 0 ? `https://${REGION}.console.aws.amazon.com/states/home?region=${REGION}#/v2/executions/details/` : undefined,
     );
@@ -398,5 +400,38 @@ describe('operations', () => {
 
     expect(named).toEqual([]);
     expect(logGroupNames.every((name) => name.includes('<Ref AWS::StackName>'))).toBe(true);
+  });
+});
+
+describe('self-healing', () => {
+  it('runs the reconcile sweep every minute with a flexible window, retries and a dead-letter queue', () => {
+    const [schedule] = Object.values(resourcesOf(template, 'AWS::Scheduler::Schedule'));
+    const props = schedule!.Properties as { ScheduleExpression: string; FlexibleTimeWindow: unknown; Target: { Arn: unknown; Input: string; RetryPolicy: unknown; DeadLetterConfig: { Arn: unknown } } };
+
+    expect(props.ScheduleExpression).toBe('rate(1 minute)');
+    expect(props.FlexibleTimeWindow).toEqual({ Mode: 'FLEXIBLE', MaximumWindowInMinutes: 1 });
+    expect(render(props.Target.Arn)).toBe(`<GetAtt ${logicalId(synth.orchestration.functions.Reconcile!)}.Arn>`);
+    expect(JSON.parse(props.Target.Input)).toEqual({ sweep: 'reconcile' });
+    expect(props.Target.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 300, MaximumRetryAttempts: 2 });
+    expect(props.Target.DeadLetterConfig.Arn).toEqual(expect.anything());
+  });
+
+  it("hands failed, timed-out and aborted executions of slipway's state machines to the listener", () => {
+    const [rule] = Object.values(resourcesOf(template, 'AWS::Events::Rule'));
+    const props = rule!.Properties as { EventPattern: { source: string[]; 'detail-type': string[]; detail: { status: string[]; stateMachineArn: unknown[] } }; Targets: Array<{ Arn: unknown }> };
+
+    expect(props.EventPattern.source).toEqual(['aws.states']);
+    expect(props.EventPattern['detail-type']).toEqual(['Step Functions Execution Status Change']);
+    expect(props.EventPattern.detail.status).toEqual(['FAILED', 'TIMED_OUT', 'ABORTED']);
+    expect(props.EventPattern.detail.stateMachineArn.map(render).sort()).toEqual(WORKFLOW_NAMES.map(stateMachineArnOf).sort());
+    expect(render(props.Targets[0]!.Arn)).toBe(`<GetAtt ${logicalId(synth.orchestration.functions.ExecutionClosed!)}.Arn>`);
+  });
+
+  it.each(['OldestDueAgeSeconds', 'NeedsReconciliation', 'SweepErrors', 'CleanupExhausted'])('alarms on the sweep metric %s', (metricName) => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'slipway', MetricName: metricName });
+  });
+
+  it('alarms when sweep or listener invocations land in the dead-letter queue', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible' });
   });
 });

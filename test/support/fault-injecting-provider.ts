@@ -119,6 +119,21 @@ export class FaultInjectingProvider implements ComputeProvider {
   probeHealth(machineId: string): Promise<MachineHealth> {
     return this.invoke('probeHealth', [machineId], () => this.inner.probeHealth(machineId));
   }
+  /** The host came back (the local provider restarts machines that ran); not counted as a call. */
+  async resumeAfterHostRestart(): Promise<void> {
+    await (this.inner as { resumeAfterHostRestart?: () => Promise<unknown> }).resumeAfterHostRestart?.();
+  }
+
+  /** The host goes down (the local provider kills its machines, leaving their records as they are). */
+  async shutdown(): Promise<void> {
+    await (this.inner as { shutdown?: () => Promise<void> }).shutdown?.();
+  }
+
+  /** The calls that change something at the provider (creates, starts, stops, destroys, deletes). */
+  writes(): ProviderCall[] {
+    return this.calls.filter((call) => /^(create|fork|start|stop|destroy|delete)/.test(call.method));
+  }
+
   inventory(filter: TagFilter): Promise<Inventory> {
     return this.invoke('inventory', [filter], () => this.inner.inventory(filter));
   }

@@ -9,6 +9,7 @@ import { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from '
 import { keys } from '../../lambdas/adapters/dynamo';
 import type { InstanceItem } from '../../lambdas/domain/instance';
 import type { ComputeProvider } from '../../lambdas/providers/compute-provider';
+import type { Deps } from '../../lambdas/shared/deps';
 import { LocalComputeProvider } from '../../lambdas/providers/local/local-provider';
 import { FaultInjectingProvider } from './fault-injecting-provider';
 import { fakeMachineAnswer, flyProviderFor, startFakeFly, type FakeFly } from './fake-fly';
@@ -42,6 +43,15 @@ export interface Harness {
   instanceItem(instanceId: string): Promise<InstanceItem | undefined>;
   item(key: { pk: string; sk: string }): Promise<Record<string, unknown> | undefined>;
   waitForExecution(executionArn: string): ReturnType<LocalRuntime['stepFunctions']['waitForExecution']>;
+  /** Kill a machine's process behind slipway's back (local: SIGKILL; Fly: an unrequested exit). */
+  killMachine(machineId: string): Promise<void>;
+  /** The runtime's deps with a clock `seconds` ahead: everything due by then is due, every claim old. */
+  later(seconds: number): Deps;
+  /**
+   * Crash the whole local stack (executions stop without Catch or events, machines die with the
+   * host) and start a fresh one over the same table and provider state, as `kill -9` + `npm start` would.
+   */
+  crashAndRestart(options?: { settleOnStart?: boolean }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -54,21 +64,27 @@ export async function startHarness(
   const dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-test-'));
   const kind = options.kind ?? testProviderKind();
   const fakeFly = kind === 'fly' ? await startFakeFly() : undefined;
-  const backend: ComputeProvider & { shutdown?: () => Promise<void> } = fakeFly ? flyProviderFor(fakeFly) : new LocalComputeProvider({ rootDir: path.join(dir, 'provider') });
+  const tableName = `t-${randomUUID()}`;
   const region = kind === 'fly' ? 'ams' : 'local';
-  const provider = new FaultInjectingProvider(options.wrap ? options.wrap(backend) : backend);
   const { wrap: _wrap, kind: _kind, ...runtimeOptions } = options;
-  const runtime = await startLocalRuntime({
-    dynamoEndpoint: endpoint,
-    tableName: `t-${randomUUID()}`,
-    providers: [provider],
-    env: { PROVIDERS: JSON.stringify({ default: provider.name, providers: [{ name: provider.name, kind: 'local', root: 'unused', regions: [region] }] }), ...options.env },
-    retryDelayScale: 0.01,
-    logLevel: 'SILENT' as 'ERROR',
-    ...runtimeOptions,
-  });
+  const makeBackend = (): ComputeProvider & { shutdown?: () => Promise<void> } =>
+    fakeFly ? flyProviderFor(fakeFly) : new LocalComputeProvider({ rootDir: path.join(dir, 'provider') });
+  let backend = makeBackend();
+  let provider = new FaultInjectingProvider(options.wrap ? options.wrap(backend) : backend);
+  const start = (wrapped: FaultInjectingProvider, extra: Partial<LocalRuntimeOptions> = {}) =>
+    startLocalRuntime({
+      dynamoEndpoint: endpoint,
+      tableName,
+      providers: [wrapped],
+      env: { PROVIDERS: JSON.stringify({ default: wrapped.name, providers: [{ name: wrapped.name, kind: 'local', root: 'unused', regions: [region] }] }), ...options.env },
+      retryDelayScale: 0.01,
+      logLevel: 'SILENT' as 'ERROR',
+      ...runtimeOptions,
+      ...extra,
+    });
+  let runtime = await start(provider);
   const key = await ensureDevKey(dir);
-  const api = await startApiServer(runtime, { jwks: key.jwks });
+  let api = await startApiServer(runtime, { jwks: key.jwks });
   const harness: Harness = {
     runtime,
     api,
@@ -84,7 +100,7 @@ export async function startHarness(
     key,
     token: (claims) => mintDevToken(key, claims),
     async request(method, urlPath, { token, body, headers = {} } = {}) {
-      const res = await fetch(`${api.url}${urlPath}`, {
+      const res = await fetch(`${harness.api.url}${urlPath}`, {
         method,
         headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
         body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
@@ -102,13 +118,33 @@ export async function startHarness(
       return (await harness.item(keys.instance(instanceId))) as InstanceItem | undefined;
     },
     async item(key) {
-      const out = await runtime.deps.db.send(new GetCommand({ TableName: runtime.deps.tableName, Key: key, ConsistentRead: true }));
+      const out = await harness.runtime.deps.db.send(new GetCommand({ TableName: harness.runtime.deps.tableName, Key: key, ConsistentRead: true }));
       return out.Item;
     },
-    waitForExecution: (arn) => runtime.stepFunctions.waitForExecution(arn),
-    async close() {
+    waitForExecution: (arn) => harness.runtime.stepFunctions.waitForExecution(arn),
+    async killMachine(machineId) {
+      if (fakeFly) return fakeFly.crash(machineId);
+      const pid = await (backend as LocalComputeProvider).processId(machineId);
+      if (pid === null) throw new Error(`machine ${machineId} has no process`);
+      process.kill(pid, 'SIGKILL');
+      await backend.waitForState(machineId, 'stopped', 10_000);
+    },
+    later(seconds) {
+      const base = harness.runtime.deps;
+      return { ...base, now: () => new Date(Date.now() + seconds * 1000) };
+    },
+    async crashAndRestart(restartOptions = {}) {
       await api.close();
-      await runtime.close();
+      await harness.runtime.crash();
+      backend = makeBackend();
+      provider = new FaultInjectingProvider(options.wrap ? options.wrap(backend) : backend);
+      runtime = await start(provider, { settleOnStart: restartOptions.settleOnStart ?? false });
+      api = await startApiServer(runtime, { jwks: key.jwks });
+      Object.assign(harness, { runtime, api, provider, backend });
+    },
+    async close() {
+      await harness.api.close();
+      await harness.runtime.close();
       await backend.shutdown?.();
       await fakeFly?.close();
       rmSync(dir, { recursive: true, force: true });

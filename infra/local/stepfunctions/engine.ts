@@ -78,6 +78,7 @@ export class StepFunctionsEngine {
   private readonly running = new Set<ExecutionRecord>();
   private sequence = 0;
   private shuttingDown = false;
+  private crashed = false;
 
   constructor(private readonly options: EngineOptions) {
     const creationDate = Date.now();
@@ -176,6 +177,19 @@ export class StepFunctionsEngine {
     }
   }
 
+  /**
+   * Die as a crashed host would: every running execution stops where it is, no Catch runs, no
+   * closed-execution event is sent, new ones are refused. Tests use it to prove convergence after a crash.
+   */
+  crash(): void {
+    this.crashed = true;
+    this.shuttingDown = true;
+    for (const record of this.running) {
+      record.stopRequest ??= { error: 'LocalEndpointCrashed', cause: 'The local Step Functions endpoint crashed' };
+      record.abort();
+    }
+  }
+
   /** Abort every running execution and refuse new ones. */
   async shutdown(): Promise<void> {
     this.shuttingDown = true;
@@ -252,7 +266,8 @@ export class StepFunctionsEngine {
         settled.resolve();
         const event = closedExecution(record);
         try {
-          await this.options.onExecutionClosed?.(event);
+          // A crashed endpoint tells nobody anything.
+          if (!this.crashed) await this.options.onExecutionClosed?.(event);
         } catch (error) {
           logError('onExecutionClosed failed', { executionArn, error });
         }

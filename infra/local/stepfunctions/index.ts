@@ -54,6 +54,8 @@ export interface LocalStepFunctions {
   idle(): Promise<void>;
   /** Aborts running executions, closes the server. */
   close(): Promise<void>;
+  /** Dies as a crashed host: executions stop where they are, no Catch, no events; the server closes. */
+  crash(): Promise<void>;
 }
 
 /** Start the endpoint; rejects when a definition is invalid or the port is taken. */
@@ -84,6 +86,11 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
         await engine.shutdown();
         await stopListening(server);
       })();
+      return closing;
+    },
+    crash: () => {
+      engine.crash();
+      closing ??= stopListening(server);
       return closing;
     },
   };

@@ -112,6 +112,15 @@ export class LocalComputeProvider implements ComputeProvider {
     return { machines, volumes };
   }
 
+  /**
+   * The host came back: finish the volumes a crash interrupted and boot again the machines that ran
+   * when it went down (see LocalMachines.resumeAfterHostRestart). The local runtime calls it at start.
+   */
+  async resumeAfterHostRestart(): Promise<string[]> {
+    await this.volumes.repairAfterHostRestart();
+    return this.machines.resumeAfterHostRestart();
+  }
+
   /** The OS pid of the machine's process while one should run (for tests and debugging). */
   processId(machineId: string): Promise<number | null> {
     return this.machines.processId(machineId);

@@ -191,6 +191,30 @@ export class LocalMachines {
   }
 
   /** The OS pid of the machine's process while one should run (for tests and debugging). */
+  /**
+   * After the host restarts (slipway's local runtime was killed or stopped): machines whose record
+   * says they ran, but whose process died with the host without an exit being seen, boot again —
+   * like a Fly host that comes back. A machine that crashed on its own while the host ran has its
+   * exit recorded and stays stopped (the sweep sees an unexpected stop). Stops under way finish.
+   */
+  async resumeAfterHostRestart(): Promise<string[]> {
+    const resumed: string[] = [];
+    for (const found of await this.records.readMachines()) {
+      if (!PROCESS_STATES.has(found.state)) continue;
+      await withLock(this.layout.machineKey(found.id), async () => {
+        const record = await this.records.readMachine(found.id);
+        if (!record || !PROCESS_STATES.has(record.state) || (await this.processes.isAlive(record))) return;
+        if (record.state === 'stopping') {
+          await this.records.writeMachine(stoppedRecord(record, { requestedStop: true, exitCode: null, at: now() }));
+          return;
+        }
+        await this.processes.spawn({ ...record, state: 'stopped' });
+        resumed.push(record.id);
+      });
+    }
+    return resumed;
+  }
+
   async processId(machineId: string): Promise<number | null> {
     return (await this.readMachineFresh(machineId))?.pid ?? null;
   }

@@ -29,9 +29,10 @@ export class LocalVolumes {
       createdAt: now(),
       deletedAt: null,
     };
-    // Data dir first, metadata last: a listed volume always has its directory.
-    await mkdir(this.layout.volumeDataDir(record.id), { recursive: true });
+    // Metadata first: a crash can leave a listed, tagged volume without its data directory (created
+    // on the next boot), never a directory nobody can see or clean up.
     await writeJsonAtomic(this.layout.volumeFile(record.id), record);
+    await mkdir(this.layout.volumeDataDir(record.id), { recursive: true });
     return toVolume(record, null);
   }
 
@@ -53,8 +54,8 @@ export class LocalVolumes {
       createdAt: now(),
       deletedAt: null,
     };
-    await mkdir(this.layout.volumeDataDir(record.id), { recursive: true });
     await writeJsonAtomic(this.layout.volumeFile(record.id), record);
+    await mkdir(this.layout.volumeDataDir(record.id), { recursive: true });
     try {
       // The source's lock keeps deleteVolume from removing the data under the copy.
       await withLock(this.layout.volumeKey(source.id), () =>
@@ -76,6 +77,19 @@ export class LocalVolumes {
       }
       return toVolume(current, await this.records.attachedMachineId(current.id));
     });
+  }
+
+  /**
+   * After the host restarts: every live volume has its data directory, and the leftovers of a
+   * create that crashed inside its atomic metadata write (a directory with no volume.json, never
+   * returned to anyone) are removed.
+   */
+  async repairAfterHostRestart(): Promise<void> {
+    for (const id of await listDir(this.layout.volumesDir())) {
+      const record = await this.records.readVolume(id);
+      if (!record) await rm(path.join(this.layout.volumesDir(), id), { recursive: true, force: true });
+      else if (record.state !== 'destroyed') await mkdir(this.layout.volumeDataDir(id), { recursive: true });
+    }
   }
 
   async getVolume(volumeId: string): Promise<Volume | null> {

@@ -1,0 +1,64 @@
+/**
+ * The attention index: an item carries `attentionShard`/`attentionAt` only while a sweep must look
+ * at it (an unresolved reservation, a claimed instance, a running instance's next drift check) and
+ * `attentionAt` says when. The sweep reads only what is due, shard by shard in parallel — never a Scan,
+ * so its cost grows with the number of due items, not with the table.
+ */
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { ATTENTION_SHARDS, attentionShardOf } from '../adapters/dynamo';
+import { TABLE_KEYS } from '../adapters/table-definition';
+import type { Deps } from '../shared/deps';
+
+/** The attention attributes that make an item due at `at`. */
+export function attentionAt(pk: string, at: Date): { attentionShard: string; attentionAt: string } {
+  return { attentionShard: attentionShardOf(pk), attentionAt: at.toISOString() };
+}
+
+/** `at` plus `seconds`. */
+export function after(at: Date, seconds: number): Date {
+  return new Date(at.getTime() + seconds * 1000);
+}
+
+/** A due item as the index returns it (projection ALL: the whole item). */
+export type DueItem = Record<string, unknown> & { pk: string; sk: string; attentionAt: string };
+
+/** What one read of the due items found, and what it cost. */
+export interface DueItems {
+  items: DueItem[];
+  /** Items the index returned (before any filtering), for the sweep's cost figures. */
+  itemsRead: number;
+  /** Index query calls made. */
+  queries: number;
+}
+
+/** Every item due at `now`, oldest first within each shard; at most `limit` per shard. */
+export async function dueItems(deps: Deps, now: Date, limit: number): Promise<DueItems> {
+  const index = TABLE_KEYS.attentionIndex;
+  const shards = Array.from({ length: ATTENTION_SHARDS }, (_, i) => `A${i}`);
+  const pages = await Promise.all(
+    shards.map(async (shard) => {
+      const items: DueItem[] = [];
+      let queries = 0;
+      let start: Record<string, unknown> | undefined;
+      do {
+        const out = await deps.db.send(
+          new QueryCommand({
+            TableName: deps.tableName,
+            IndexName: index.name,
+            KeyConditionExpression: '#shard = :shard AND #at <= :now',
+            ExpressionAttributeNames: { '#shard': index.partitionKey, '#at': index.sortKey },
+            ExpressionAttributeValues: { ':shard': shard, ':now': now.toISOString() },
+            Limit: limit - items.length,
+            ExclusiveStartKey: start,
+          }),
+        );
+        queries += 1;
+        items.push(...((out.Items ?? []) as DueItem[]));
+        start = out.LastEvaluatedKey;
+      } while (start && items.length < limit);
+      return { items, queries };
+    }),
+  );
+  const items = pages.flatMap((page) => page.items).sort((a, b) => a.attentionAt.localeCompare(b.attentionAt));
+  return { items, itemsRead: items.length, queries: pages.reduce((sum, page) => sum + page.queries, 0) };
+}

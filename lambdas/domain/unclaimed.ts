@@ -1,0 +1,93 @@
+/**
+ * Writes to an instance that no operation holds — the reconcile sweep's: schedule its next look,
+ * record an unexpected stop, correct a drifted endpoint, finish a failed provision's cleanup. Each
+ * is conditional on no claim and on the version and status the sweep read, so it can never clobber
+ * an operation that claimed the instance meanwhile (that one simply wins; the sweep looks again).
+ */
+import { TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { cancellationCodes, isConditionFailed, keys } from '../adapters/dynamo';
+import type { Deps } from '../shared/deps';
+import { attentionAt } from './attention';
+import { updateExpression, type InstanceUpdate, type TransactItem } from './fence';
+import type { ErrorRecord, InstanceItem } from './instance';
+import { returnQuotaSlotItem } from './owner';
+
+/** The parameters of an update of an unclaimed instance, fenced by what was read. */
+function unclaimedUpdateParams(deps: Deps, item: InstanceItem, update: InstanceUpdate) {
+  const { expression, names, values } = updateExpression({ ...update, set: { ...update.set, updatedAt: deps.now().toISOString() } });
+  return {
+    TableName: deps.tableName,
+    Key: keys.instance(item.instanceId),
+    UpdateExpression: expression,
+    ConditionExpression: 'attribute_not_exists(claim) AND #fenceVersion = :fenceVersion AND #fenceStatus = :fenceStatus',
+    ExpressionAttributeNames: { ...names, '#fenceVersion': 'version', '#fenceStatus': 'status' },
+    ExpressionAttributeValues: { ...values, ':fenceVersion': item.version, ':fenceStatus': item.status },
+  };
+}
+
+/** Apply an update if the instance is still unclaimed as read; false when it moved on. */
+async function updateUnclaimed(deps: Deps, item: InstanceItem, update: InstanceUpdate): Promise<boolean> {
+  try {
+    await deps.db.send(new UpdateCommand(unclaimedUpdateParams(deps, item, update)));
+    return true;
+  } catch (error) {
+    if (isConditionFailed(error)) return false;
+    throw error;
+  }
+}
+
+/** Look at the instance again at `at`. */
+export function rescheduleInstance(deps: Deps, item: InstanceItem, at: Date): Promise<boolean> {
+  return updateUnclaimed(deps, item, { set: attentionAt(item.pk, at) });
+}
+
+/** Nothing left to look at: off the attention index. */
+export function unscheduleInstance(deps: Deps, item: InstanceItem): Promise<boolean> {
+  return updateUnclaimed(deps, item, { remove: ['attentionShard', 'attentionAt'] });
+}
+
+/** A running instance's machine answers at a new address (the local host restarted it): record it, check again later. */
+export function correctEndpoint(deps: Deps, item: InstanceItem, endpoint: string | null, nextCheck: Date): Promise<boolean> {
+  return updateUnclaimed(deps, item, endpoint ? { set: { endpoint, ...attentionAt(item.pk, nextCheck) } } : { set: attentionAt(item.pk, nextCheck), remove: ['endpoint'] });
+}
+
+/** The machine of a running instance stopped without being asked: show `stopped` and why. */
+export function markUnexpectedStop(deps: Deps, item: InstanceItem, error: ErrorRecord): Promise<boolean> {
+  return updateUnclaimed(deps, item, { set: { status: 'stopped', lastStopError: error }, remove: ['endpoint', 'attentionShard', 'attentionAt'] });
+}
+
+/** A cleanup try failed: count it and look again at `next` (or, exhausted, leave it to an operator). */
+export function recordCleanupTry(deps: Deps, item: InstanceItem, tries: number, next: Date | null, error: ErrorRecord): Promise<boolean> {
+  return updateUnclaimed(
+    deps,
+    item,
+    next
+      ? { set: { reconcileTries: tries, lastCleanupError: error, ...attentionAt(item.pk, next) } }
+      : { set: { reconcileTries: tries, lastCleanupError: error, cleanupExhaustedAt: deps.now().toISOString() }, remove: ['attentionShard', 'attentionAt'] },
+  );
+}
+
+/**
+ * A failed provision's cleanup is verified: in one transaction the instance gives its quota slot
+ * back and leaves the attention index, and the reservation (when given: still this provision's) is
+ * released. False when the instance moved on.
+ */
+export async function finishFailedCleanup(deps: Deps, item: InstanceItem, reservation: TransactItem | null): Promise<boolean> {
+  const instanceItem: TransactItem = {
+    Update: unclaimedUpdateParams(deps, item, {
+      set: { countsTowardQuota: false },
+      remove: ['attentionShard', 'attentionAt', 'reconcileTries', 'cleanupExhaustedAt', 'lastCleanupError'],
+    }),
+  };
+  // Only an instance that still holds its slot gives it back: exactly once.
+  const update = instanceItem.Update!;
+  update.ConditionExpression = `${update.ConditionExpression} AND countsTowardQuota = :holdsSlot`;
+  update.ExpressionAttributeValues = { ...update.ExpressionAttributeValues, ':holdsSlot': true };
+  try {
+    await deps.db.send(new TransactWriteCommand({ TransactItems: [instanceItem, returnQuotaSlotItem(deps, item.owner), ...(reservation ? [reservation] : [])] }));
+    return true;
+  } catch (error) {
+    if (cancellationCodes(error)?.some((c) => c.code === 'ConditionalCheckFailed')) return false;
+    throw error;
+  }
+}
