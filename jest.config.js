@@ -25,6 +25,8 @@ module.exports = {
     // The same workflow suites once more, on the Fly adapter against the spec-faithful fake Fly API.
     project('workflow', { ...needsDynamo, displayName: 'workflow-fly', setupFiles: [...shared.setupFiles, '<rootDir>/test/support/provider-fly.ts'] }),
     project('contract'),
+    // kill -9 at random points, restart, converge: the self-healing guarantee, checked from outside.
+    project('convergence', needsDynamo),
     project('api', needsDynamo),
     project('cdk'),
   ],

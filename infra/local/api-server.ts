@@ -34,6 +34,11 @@ export async function startApiServer(runtime: LocalRuntime, options: { jwks: JSO
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://${host}:${port}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    // In-flight requests are cut, not awaited: one waiting on a dead dependency would hold the close forever.
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+      }),
   };
 }

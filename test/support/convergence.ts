@@ -1,0 +1,131 @@
+/**
+ * What "converged" means, checked from outside, and a tripwire that crashes the whole local stack
+ * at the k-th call it sees (provider call, or StartExecution): the crash tests' instruments.
+ */
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { keys } from '../../lambdas/adapters/dynamo';
+import { TABLE_KEYS } from '../../lambdas/adapters/table-definition';
+import type { InstanceItem } from '../../lambdas/domain/instance';
+import type { ComputeProvider } from '../../lambdas/providers/compute-provider';
+import type { Harness } from './harness';
+
+/** A violation of convergence, said plainly. */
+export type Violation = string;
+
+/** Every instance of the given owners, tombstones included. */
+export async function instancesOf(h: Harness, owners: readonly string[]): Promise<InstanceItem[]> {
+  const all: InstanceItem[] = [];
+  for (const owner of owners) {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await h.runtime.deps.db.send(
+        new QueryCommand({
+          TableName: h.runtime.deps.tableName,
+          IndexName: TABLE_KEYS.ownerIndex.name,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': TABLE_KEYS.ownerIndex.partitionKey },
+          ExpressionAttributeValues: { ':pk': `OWNER#${owner}` },
+          ExclusiveStartKey: start,
+        }),
+      );
+      all.push(...((out.Items ?? []) as InstanceItem[]));
+      start = out.LastEvaluatedKey;
+    } while (start);
+  }
+  return all;
+}
+
+/**
+ * The invariants of a converged world (ARCHITECTURE §4, issue 8): no claim held, no reservation
+ * unresolved, every instance's status agrees with the provider, quota equals the live instances,
+ * and the provider holds nothing no instance owns.
+ */
+export async function violations(h: Harness, owners: readonly string[]): Promise<Violation[]> {
+  const found: Violation[] = [];
+  const instances = await instancesOf(h, owners);
+  const byId = new Map(instances.map((i) => [i.instanceId, i]));
+  for (const instance of instances) {
+    const id = instance.instanceId;
+    if (instance.claim) found.push(`${id}: claim ${instance.claim} still held (${instance.status})`);
+    const inventory = await h.backend.inventory({ instance: id });
+    const machine = instance.machineId ? await h.backend.getMachine(instance.machineId) : null;
+    switch (instance.status) {
+      case 'running':
+        if (machine?.state !== 'started') found.push(`${id}: running, but its machine is ${machine?.state ?? 'missing'}`);
+        else if (machine.mount?.volumeId !== instance.volumeId) found.push(`${id}: running on volume ${machine.mount?.volumeId}, not ${instance.volumeId}`);
+        break;
+      case 'stopped':
+        if (machine && ['started', 'starting'].includes(machine.state)) found.push(`${id}: stopped, but its machine is ${machine.state}`);
+        break;
+      case 'failed':
+      case 'destroyed':
+        if (inventory.machines.length + inventory.volumes.length > 0) {
+          found.push(`${id}: ${instance.status}, but the provider holds machines [${inventory.machines.map((m) => m.id)}] volumes [${inventory.volumes.map((v) => v.id)}]`);
+        }
+        break;
+      case 'destroying':
+        // A destroy that failed (or was lost) waits, visible, for the caller to retry: allowed.
+        if (!instance.lastDestroyError) found.push(`${id}: destroying without a claim and without lastDestroyError`);
+        break;
+      default:
+        found.push(`${id}: left in transitional status ${instance.status}`);
+    }
+  }
+  for (const owner of owners) {
+    const reservation = await h.item(keys.reservation(owner));
+    if (reservation && !['completed', 'released'].includes(reservation.status as string)) found.push(`${owner}: reservation ${reservation.status} (${reservation.instanceId})`);
+    const quota = ((await h.item(keys.owner(owner)))?.activeInstances as number | undefined) ?? 0;
+    const live = instances.filter((i) => i.owner === owner && i.countsTowardQuota).length;
+    if (quota !== live) found.push(`${owner}: quota counts ${quota}, ${live} instances hold a slot`);
+  }
+  const everything = await h.backend.inventory({});
+  for (const resource of [...everything.machines.map((m) => ({ kind: 'machine', r: m })), ...everything.volumes.map((v) => ({ kind: 'volume', r: v }))]) {
+    const owner = byId.get(resource.r.tags.instance);
+    if (!owner) continue; // another test's instance (the provider state is shared per file)
+    const recorded = resource.kind === 'machine' ? owner.machineId : owner.volumeId;
+    const alive = !['destroyed', 'failed'].includes(owner.status);
+    if (!(alive && recorded === resource.r.id) && owner.status !== 'destroying') found.push(`${resource.kind} ${resource.r.id} of ${owner.instanceId} (${owner.status}) is owned by nobody`);
+  }
+  return found;
+}
+
+/** Crashes the stack at the k-th call it sees; every call after that hangs, as in a dead host. */
+export class Tripwire {
+  private calls = 0;
+  private tripped = false;
+
+  constructor(
+    private readonly at: number,
+    private readonly crash: () => void,
+  ) {}
+
+  /** True once it fired. */
+  get fired(): boolean {
+    return this.tripped;
+  }
+
+  /** Count one call; on the k-th (and after), fire and never return. */
+  async pass(): Promise<void> {
+    this.calls += 1;
+    if (!this.tripped && this.calls < this.at) return;
+    if (!this.tripped) {
+      this.tripped = true;
+      this.crash();
+    }
+    await new Promise(() => undefined);
+  }
+}
+
+/** A provider whose every call first passes the tripwire. */
+export function trippedProvider(inner: ComputeProvider, wire: Tripwire): ComputeProvider {
+  return new Proxy(inner, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof value !== 'function' || prop === 'constructor' || prop === 'shutdown' || prop === 'resumeAfterHostRestart') return value;
+      return async (...args: unknown[]) => {
+        await wire.pass();
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
