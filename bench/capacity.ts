@@ -23,8 +23,13 @@ interface Consumed {
 
 const WRITES = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'TransactWriteItemsCommand', 'BatchWriteItemCommand']);
 
-/** Attach a recorder to a client; `take()` returns what was consumed since the last take. */
+/** The recorder attached to each client (a client carries one: middleware names are unique). */
+const recorders = new WeakMap<DynamoDBDocumentClient, { take(): CapacityTally }>();
+
+/** Attach a recorder to a client (once); `take()` returns what was consumed since the last take. */
 export function recordCapacity(db: DynamoDBDocumentClient): { take(): CapacityTally } {
+  const existing = recorders.get(db);
+  if (existing) return existing;
   let tally: CapacityTally = { writeUnits: 0, readUnits: 0, indexWriteUnits: 0, calls: {} };
   db.middlewareStack.add(
     (next, context) => async (args) => {
@@ -47,11 +52,13 @@ export function recordCapacity(db: DynamoDBDocumentClient): { take(): CapacityTa
     },
     { step: 'initialize', name: 'benchConsumedCapacity' },
   );
-  return {
+  const recorder = {
     take() {
       const taken = tally;
       tally = { writeUnits: 0, readUnits: 0, indexWriteUnits: 0, calls: {} };
       return taken;
     },
   };
+  recorders.set(db, recorder);
+  return recorder;
 }

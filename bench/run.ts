@@ -12,17 +12,19 @@ import { costs } from './costs';
 import { contention } from './contention';
 import { ms, renderTable, writeResults, type Row } from './report';
 import { throughput } from './throughput';
+import { listenerLatency, sweepCost } from './sweep';
 import { startBenchWorld } from './world';
 
 const CONFIG = {
   admission: { warmup: 50, samples: 300 },
   contention: { rounds: 5, concurrency: 64 },
   throughput: [16, 32],
+  sweep: { sizes: [2_000, 20_000], dueFraction: 0.01, listenerSamples: 20 },
 };
-const TARGETS = { admissionP50Ratio: 3.0, contendedMaxMs: 1000, stepBundleKb: 300, apiBundleKb: 500 };
+const TARGETS = { admissionP50Ratio: 3.0, contendedMaxMs: 1000, stepBundleKb: 300, apiBundleKb: 500, sweepItemsReadPerDue: 1.2, listenerSettleMs: 2000 };
 
 /** Scenarios, in the order they run; `npm run bench -- <name>…` runs only those. */
-const SCENARIOS = ['bundles', 'costs', 'admission', 'contention', 'throughput'] as const;
+const SCENARIOS = ['bundles', 'sweep', 'costs', 'admission', 'contention', 'throughput'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 /** The scenarios asked for on the command line (all when none is named). */
@@ -42,6 +44,7 @@ const NOTES = [
   'Admission phase: the provider fails createVolume at once (FaultInjectingProvider, ProviderCapacity), so each background provision compensates without spawning a machine; executions are drained, untimed, after each admission sample. Tokens are minted before timing.',
   'Admission vs PutItem samples alternate one by one (order flipped each pair); PutItem uses the runtime client (runtime.deps.db) on the same table with attribute_not_exists(pk).',
   'Contention phase: createVolume is held by a gate until the round ends, so the winner keeps its reservation as a real provision would; it then fails fast and compensates.',
+  'Sweep: instances written straight to the table, 1 % due (running, machine gone: each is marked stopped), the rest due tomorrow; one run metered (ConsumedCapacity INDEXES) at each table size, the orphan inventory left out; the smaller table stays on the index during the larger run. Listener: a provision held in CreateVolume, StopExecution, time until the instance reads failed without a claim.',
   'End-to-end phase: the real local provider; "running" = provision execution SUCCEEDED and the instance item reads running. Machines are killed by provider shutdown at the end.',
 ];
 
@@ -79,9 +82,29 @@ async function main(): Promise<void> {
     }
   }
 
-  const needsWorld = chosen.has('costs') || chosen.has('admission') || chosen.has('contention') || chosen.has('throughput');
+  const needsWorld = chosen.has('sweep') || chosen.has('costs') || chosen.has('admission') || chosen.has('contention') || chosen.has('throughput');
   const world = needsWorld ? await startBenchWorld() : undefined;
   try {
+    if (world && chosen.has('sweep')) {
+      const runs = [];
+      for (const [i, size] of CONFIG.sweep.sizes.entries()) {
+        const run = await sweepCost(world, size, CONFIG.sweep.dueFraction, String.fromCharCode(97 + i));
+        runs.push(run);
+        rows.push(
+          { metric: `sweep ${size} instances: due / index items read`, value: `${run.due} / ${run.itemsRead}`, target: '' },
+          { metric: `sweep ${size}: items read per due item`, value: run.itemsReadPerDue.toFixed(2), target: `<= ${TARGETS.sweepItemsReadPerDue}`, ok: run.itemsReadPerDue <= TARGETS.sweepItemsReadPerDue },
+          { metric: `sweep ${size}: queries / RCU / WCU`, value: `${run.indexQueries} / ${run.readUnits} / ${run.writeUnits}`, target: '' },
+          { metric: `sweep ${size}: wall`, value: ms(run.wallMs), target: '' },
+        );
+      }
+      const listener = await listenerLatency(world, CONFIG.sweep.listenerSamples);
+      results.sweep = { runs, listener };
+      rows.push(
+        { metric: 'killed execution -> settled (listener) p50', value: ms(listener.settled.p50), target: '' },
+        { metric: 'killed execution -> settled (listener) max', value: ms(listener.settled.max), target: `< ${TARGETS.listenerSettleMs} ms`, ok: listener.settled.max < TARGETS.listenerSettleMs },
+      );
+    }
+
     if (world && chosen.has('costs')) {
       const meters = await costs(world);
       results.costs = meters;

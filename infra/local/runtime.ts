@@ -161,7 +161,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   };
   listener = load('ExecutionClosed');
   const reconcile = load('Reconcile') as unknown as (event: unknown) => Promise<SweepReport>;
-  const sweep = (sweepOptions: ReconcileOptions = {}) => (sweepOptions.everything ? runReconcile(deps, sweepOptions) : reconcile({ sweep: 'reconcile' }));
+  const sweep = (sweepOptions: ReconcileOptions = {}) => (sweepOptions.afterRestart ? runReconcile(deps, sweepOptions) : reconcile({ sweep: 'reconcile' }));
 
   const byId: Record<string, (input: unknown) => Promise<unknown>> = {};
   for (const fn of FUNCTION_CATALOG.filter((f) => workflowsInvoking(f.id).length > 0)) {
@@ -172,7 +172,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     taskHandlers[localFunctionArn(fn.id)] = handler;
   }
 
-  if (options.settleOnStart) await sweep({ everything: true }).catch((error: unknown) => deps.logger.error('start-up settle failed', { error: error as Error }));
+  if (options.settleOnStart) await sweep({ afterRestart: true }).catch((error: unknown) => deps.logger.error('start-up settle failed', { error: error as Error }));
   const timer = options.sweepTimer ? startSweepTimer(deps, sweep) : undefined;
 
   return {

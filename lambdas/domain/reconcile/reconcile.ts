@@ -14,7 +14,7 @@ import { mapWithConcurrency } from '../operations-history';
 import type { ReservationItem } from '../reservation';
 import { acquireLease, releaseLease } from './lease';
 import { collectOrphans } from './orphans';
-import { settleInstance, settleReservation, type SettleAction } from './settle';
+import { settleInstance, settleReservation, type SettleAction, type SettleContext } from './settle';
 
 /** The sweep's name (its lease, its metrics dimension, `POST /v1/admin/sweeps/reconcile`). */
 export const RECONCILE = 'reconcile';
@@ -44,15 +44,19 @@ export const sweepReportSchema = z
   .meta({ id: 'SweepReport' });
 export type SweepReport = z.infer<typeof sweepReportSchema>;
 
-/** How to run: normally only what is due; `everything` looks at every item on the index (after a local restart). */
+/**
+ * How to run: normally only what is due. `afterRestart` (the local runtime's start, whose Step
+ * Functions endpoint lost every execution with the previous process) looks at every item on the
+ * index now and treats an execution that does not exist as lost rather than about to start.
+ */
 export interface ReconcileOptions {
-  everything?: boolean;
+  afterRestart?: boolean;
 }
 
 /** Settle one due item by what it is. */
-async function settleDue(deps: Deps, item: DueItem): Promise<SettleAction> {
-  if (item.sk === 'INSTANCE') return settleInstance(deps, item as unknown as InstanceItem);
-  if (item.sk === 'RESERVATION') return settleReservation(deps, item as unknown as ReservationItem);
+async function settleDue(deps: Deps, item: DueItem, context: SettleContext): Promise<SettleAction> {
+  if (item.sk === 'INSTANCE') return settleInstance(deps, item as unknown as InstanceItem, context);
+  if (item.sk === 'RESERVATION') return settleReservation(deps, item as unknown as ReservationItem, context);
   return { target: `${item.pk}/${item.sk}`, action: 'skipped', detail: 'not a kind the reconcile sweep settles' };
 }
 
@@ -74,7 +78,7 @@ export async function runReconcile(deps: Deps, options: ReconcileOptions = {}): 
   report.ran = true;
   let orphanScanAt: string | undefined;
   try {
-    const horizon = options.everything ? new Date('9999-12-31T00:00:00Z') : startedAt;
+    const horizon = options.afterRestart ? new Date('9999-12-31T00:00:00Z') : startedAt;
     const due = await dueItems(deps, horizon, BATCH_PER_SHARD);
     report.due = due.items.length;
     report.itemsRead = due.itemsRead;
@@ -86,7 +90,7 @@ export async function runReconcile(deps: Deps, options: ReconcileOptions = {}): 
     for (const item of due.items) if (!bySubject.has(subjectOf(item))) bySubject.set(subjectOf(item), item);
     const results = await mapWithConcurrency([...bySubject.values()], CONCURRENCY, async (item) => {
       try {
-        return { action: await settleDue(deps, item) };
+        return { action: await settleDue(deps, item, { afterRestart: options.afterRestart }) };
       } catch (error) {
         return { error: { target: `${item.sk === 'RESERVATION' ? 'reservation' : 'instance'}:${item.sk === 'RESERVATION' ? item.owner : item.instanceId}`, error: messageOf(error) } };
       }
@@ -99,7 +103,7 @@ export async function runReconcile(deps: Deps, options: ReconcileOptions = {}): 
     const lastScan = previous.lastOrphanScanAt ? Date.parse(previous.lastOrphanScanAt) : 0;
     const sinceScan = startedAt.getTime() - lastScan;
     // A last scan "in the future" means clocks disagreed: scan rather than wait for it.
-    if (options.everything || sinceScan < 0 || sinceScan >= deps.settings.orphanScanSeconds * 1000) {
+    if (options.afterRestart || sinceScan < 0 || sinceScan >= deps.settings.orphanScanSeconds * 1000) {
       try {
         report.orphans = await collectOrphans(deps);
         orphanScanAt = startedAt.toISOString();

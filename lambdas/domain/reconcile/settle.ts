@@ -21,7 +21,7 @@ import { fencedInstanceUpdate } from '../fence';
 import type { InstanceItem } from '../instance';
 import { readInstance } from '../instance-queries';
 import { recordOperationFailure } from '../operation-outcome';
-import { describeOperation } from '../operations-history';
+import { describeOperation, PENDING_GRACE_MS } from '../operations-history';
 import { destroyTaggedResources } from '../provider-resources';
 import { failProvision, markNeedsReconciliation } from '../provision-outcome';
 import { readReservation, rescheduleReservation, reservationOutcomeIfHeld, unscheduleReservation, UNRESOLVED_STATUSES, type ReservationItem } from '../reservation';
@@ -31,6 +31,15 @@ import { checkDrift } from './drift';
 
 export type { SettleAction } from './actions';
 
+/** What the settler knows beyond the item itself. */
+export interface SettleContext {
+  /**
+   * The workflow service has just restarted with nothing running (the local endpoint keeps
+   * executions in memory): an execution that does not exist is lost, never about to start.
+   */
+  afterRestart?: boolean;
+}
+
 
 /** Why a claim's execution no longer runs, as the error recorded on the instance. */
 function lostError(kind: string, status: string, error: string | null, cause: string | null): { code: string; message: string } {
@@ -39,9 +48,9 @@ function lostError(kind: string, status: string, error: string | null, cause: st
 }
 
 /** Settle an instance the sweep found due (or an operator asked about). */
-export async function settleInstance(deps: Deps, instance: InstanceItem): Promise<SettleAction> {
+export async function settleInstance(deps: Deps, instance: InstanceItem, context: SettleContext = {}): Promise<SettleAction> {
   const target = `instance:${instance.instanceId}`;
-  if (instance.claim && instance.operation) return settleClaim(deps, instance);
+  if (instance.claim && instance.operation) return settleClaim(deps, instance, context);
   if (instance.status === 'failed' && instance.countsTowardQuota) return cleanUpFailedProvision(deps, instance);
   if (instance.status === 'running') return checkDrift(deps, instance);
   await unscheduleInstance(deps, instance);
@@ -49,15 +58,23 @@ export async function settleInstance(deps: Deps, instance: InstanceItem): Promis
 }
 
 /** A claimed instance: if its execution still runs, wait; otherwise finish the operation for it. */
-async function settleClaim(deps: Deps, instance: InstanceItem): Promise<SettleAction> {
+async function settleClaim(deps: Deps, instance: InstanceItem, context: SettleContext): Promise<SettleAction> {
   const target = `instance:${instance.instanceId}`;
   const claim = instance.claim!;
   const kind = instance.operation!;
   const requestedAt = instance.operations?.find((record) => record.executionName === claim)?.requestedAt;
-  const execution = await describeOperation(deps, { kind, executionName: claim, requestedAt });
-  if (execution.status === 'RUNNING' || execution.status === 'PENDING') {
+  const described = await describeOperation(deps, { kind, executionName: claim, requestedAt });
+  // After a restart of the workflow service nothing is about to start: a missing execution is lost.
+  const execution = described.status === 'PENDING' && context.afterRestart ? { ...described, status: 'LOST' as const } : described;
+  if (execution.status === 'RUNNING') {
     await rescheduleClaimed(deps, instance, after(deps.now(), deps.settings.claimTimeoutSeconds[kind]));
-    return { target, action: 'waiting', detail: `${claim} is ${execution.status}` };
+    return { target, action: 'waiting', detail: `${claim} is RUNNING` };
+  }
+  if (execution.status === 'PENDING') {
+    // Claimed a moment ago; its StartExecution may still come. Look again right after the grace.
+    const graceEnds = Date.parse(requestedAt ?? '') + PENDING_GRACE_MS;
+    await rescheduleClaimed(deps, instance, new Date(Math.max(graceEnds, deps.now().getTime()) + 1000));
+    return { target, action: 'waiting', detail: `${claim} is PENDING (claimed at ${requestedAt})` };
   }
   const error = lostError(kind, execution.status, execution.error, execution.cause);
   if (kind === 'provision') {
@@ -154,7 +171,7 @@ async function instanceOf(deps: Deps, reservation: ReservationItem): Promise<Ins
 }
 
 /** Settle an unresolved reservation the sweep found due. */
-export async function settleReservation(deps: Deps, reservation: ReservationItem): Promise<SettleAction> {
+export async function settleReservation(deps: Deps, reservation: ReservationItem, context: SettleContext = {}): Promise<SettleAction> {
   const target = `reservation:${reservation.owner}`;
   if (!UNRESOLVED_STATUSES.includes(reservation.status)) {
     await unscheduleReservation(deps, reservation);
@@ -162,7 +179,7 @@ export async function settleReservation(deps: Deps, reservation: ReservationItem
   }
   const instance = await instanceOf(deps, reservation);
   // Its instance carries the work: a claimed provision, or a failed one still holding its slot.
-  if (instance && instance.claim === reservation.executionName) return settleInstance(deps, instance);
+  if (instance && instance.claim === reservation.executionName) return settleInstance(deps, instance, context);
   if (instance && instance.status === 'failed' && instance.countsTowardQuota) return cleanUpFailedProvision(deps, instance);
   // The instance finished (or vanished) without resolving the reservation: resolve it now.
   if (!instance || !instance.claim) {
