@@ -7,6 +7,8 @@ const shared = {
   transformIgnorePatterns: ['/node_modules/(?!(jose|ulid|@apidevtools/json-schema-ref-parser)/)'],
   setupFiles: ['<rootDir>/test/support/polyfills.ts'],
   testEnvironment: 'node',
+  // A harness starts a whole local stack; on a busy 2-core machine that can take longer than Jest's 5 s.
+  testTimeout: 30_000,
 };
 const project = (name, extra = {}) => ({
   ...shared,

@@ -56,6 +56,8 @@ const step = (id: string, entry: string, description: string, extra: Partial<Fun
 
 /** Steps that read the instance (the claim) and call the provider, never writing the table. */
 const readsAndCallsProvider: FunctionPermissions = { table: ['GetItem'], usesProvider: true };
+/** Steps that clean up by ownership tags: they read the instance and which tagged volumes are retained (BatchGetItem). */
+const cleansUpByTags: FunctionPermissions = { table: ['GetItem', 'BatchGetItem'], usesProvider: true };
 /** Steps that only read and write the table (conditional updates, alone or in transactions). */
 const tableOnly: Partial<FunctionDefinition> = { permissions: { table: ['GetItem', 'UpdateItem'] } };
 
@@ -91,13 +93,16 @@ export const FUNCTION_CATALOG: readonly FunctionDefinition[] = [
     description: 'Settle what a failed, timed-out or aborted execution left behind',
     timeoutSeconds: 120,
     memoryMb: 256,
-    permissions: { table: ['GetItem', 'UpdateItem'], startsWorkflows: ['provision', 'restart'], describesWorkflows: ['start', 'stop', 'destroy'], usesProvider: true },
+    permissions: { table: ['GetItem', 'UpdateItem', 'BatchGetItem'], startsWorkflows: ['provision', 'restart'], describesWorkflows: ['start', 'stop', 'destroy'], usesProvider: true },
     transientErrors: [],
   },
   step('MarkProviderWorkStarted', 'lambdas/steps/mark-provider-work-started.ts', 'Move the reservation to provider_work_started (fenced)', {
     permissions: { table: ['UpdateItem'] },
   }),
-  step('CreateVolume', 'lambdas/steps/create-volume.ts', 'Create or adopt the instance volume', { transientErrors: [ProviderUnavailable] }),
+  step('CreateVolume', 'lambdas/steps/create-volume.ts', 'Create or adopt the instance volume', {
+    permissions: { table: ['GetItem', 'UpdateItem', 'BatchGetItem'], usesProvider: true },
+    transientErrors: [ProviderUnavailable],
+  }),
   step('CreateMachine', 'lambdas/steps/create-machine.ts', 'Create or adopt the instance machine on its volume', { transientErrors: [ProviderUnavailable] }),
   step('WaitMachineStarted', 'lambdas/steps/wait-machine-started.ts', 'Wait until the machine is started and healthy', {
     timeoutSeconds: 70,
@@ -107,7 +112,7 @@ export const FUNCTION_CATALOG: readonly FunctionDefinition[] = [
   step('CommitProvision', 'lambdas/steps/commit-provision.ts', 'Mark the instance running and complete the reservation', tableOnly),
   step('CompensateProvision', 'lambdas/steps/compensate-provision.ts', 'Destroy what a failed provision made and verify it is gone', {
     timeoutSeconds: 120,
-    permissions: readsAndCallsProvider,
+    permissions: cleansUpByTags,
     transientErrors: [ProviderUnavailable],
   }),
   step('FailProvision', 'lambdas/steps/fail-provision.ts', 'Mark the instance failed and release the reservation', tableOnly),
@@ -127,7 +132,7 @@ export const FUNCTION_CATALOG: readonly FunctionDefinition[] = [
   }),
   step('DestroyResources', 'lambdas/steps/destroy-resources.ts', 'Destroy the instance machine and volume after verifying their tags', {
     timeoutSeconds: 120,
-    permissions: readsAndCallsProvider,
+    permissions: cleansUpByTags,
     transientErrors: [ProviderUnavailable],
   }),
   step('FinishOperation', 'lambdas/steps/finish-operation.ts', 'Release the claim with the operation outcome (fenced)', tableOnly),

@@ -16,6 +16,8 @@ export const keys = {
   reservation: (owner: string) => ({ pk: `OWNER#${owner}`, sk: 'RESERVATION' }),
   owner: (owner: string) => ({ pk: `OWNER#${owner}`, sk: 'OWNER' }),
   idempotency: (owner: string, key: string) => ({ pk: `OWNER#${owner}`, sk: `IDEMPOTENCY#${key}` }),
+  /** A retained volume (provider volume ids are unique: Fly's and the local provider's carry a random part). */
+  volume: (volumeId: string) => ({ pk: `VOLUME#${volumeId}`, sk: 'VOLUME' }),
   /** Sort-key prefix of an owner's audit records. */
   auditPrefix: 'AUDIT#',
   /** An audit record: under the owner, sorted by time (the id breaks ties). */
@@ -28,17 +30,30 @@ export const keys = {
 };
 
 /**
- * How many partitions the attention index spreads over. One partition caps writes at ~1,000 WCU/s
- * (about 90 provisions a second with their index writes); sixteen, queried in parallel by the sweep,
- * lift that cap well past what the table itself sustains.
+ * How many partitions the attention index spreads over, per lane. One partition caps writes at
+ * ~1,000 WCU/s (about 90 provisions a second with their index writes); sixteen, queried in parallel
+ * by the sweep, lift that cap well past what the table itself sustains.
  */
 export const ATTENTION_SHARDS = 16;
 
+/**
+ * The attention index's lanes, one per sweep, so each sweep reads only its own due items: the
+ * reconcile sweep's (`A0`…`A15`: reservations, claims, drift checks, cleanups) and the
+ * volume-cleanup sweep's (`V0`…`V15`: retained volumes, due at their `retainUntil`).
+ */
+export const ATTENTION_LANES = { reconcile: 'A', volumes: 'V' } as const;
+export type AttentionLane = keyof typeof ATTENTION_LANES;
+
 /** The attention shard of an item: a stable hash of its partition key, so its entries always land together. */
-export function attentionShardOf(pk: string): string {
+export function attentionShardOf(pk: string, lane: AttentionLane = 'reconcile'): string {
   let hash = 2166136261;
   for (let i = 0; i < pk.length; i++) hash = Math.imul(hash ^ pk.charCodeAt(i), 16777619) >>> 0;
-  return `A${hash % ATTENTION_SHARDS}`;
+  return `${ATTENTION_LANES[lane]}${hash % ATTENTION_SHARDS}`;
+}
+
+/** Every shard of a lane. */
+export function attentionShards(lane: AttentionLane): string[] {
+  return Array.from({ length: ATTENTION_SHARDS }, (_, i) => `${ATTENTION_LANES[lane]}${i}`);
 }
 
 /** Epoch seconds for the TTL attribute. */

@@ -5,13 +5,13 @@
  * so its cost grows with the number of due items, not with the table.
  */
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { ATTENTION_SHARDS, attentionShardOf } from '../adapters/dynamo';
+import { attentionShardOf, attentionShards, type AttentionLane } from '../adapters/dynamo';
 import { TABLE_KEYS } from '../adapters/table-definition';
 import type { Deps } from '../shared/deps';
 
-/** The attention attributes that make an item due at `at`. */
-export function attentionAt(pk: string, at: Date): { attentionShard: string; attentionAt: string } {
-  return { attentionShard: attentionShardOf(pk), attentionAt: at.toISOString() };
+/** The attention attributes that make an item due at `at` (in the reconcile sweep's lane unless told). */
+export function attentionAt(pk: string, at: Date, lane: AttentionLane = 'reconcile'): { attentionShard: string; attentionAt: string } {
+  return { attentionShard: attentionShardOf(pk, lane), attentionAt: at.toISOString() };
 }
 
 /** `at` plus `seconds`. */
@@ -31,12 +31,11 @@ export interface DueItems {
   queries: number;
 }
 
-/** Every item due at `now`, oldest first within each shard; at most `limit` per shard. */
-export async function dueItems(deps: Deps, now: Date, limit: number): Promise<DueItems> {
+/** Every item of a lane due at `now`, oldest first within each shard; at most `limit` per shard. */
+export async function dueItems(deps: Deps, now: Date, limit: number, lane: AttentionLane = 'reconcile'): Promise<DueItems> {
   const index = TABLE_KEYS.attentionIndex;
-  const shards = Array.from({ length: ATTENTION_SHARDS }, (_, i) => `A${i}`);
   const pages = await Promise.all(
-    shards.map(async (shard) => {
+    attentionShards(lane).map(async (shard) => {
       const items: DueItem[] = [];
       let queries = 0;
       let start: Record<string, unknown> | undefined;

@@ -4,6 +4,7 @@
  * where it changes something, acts only while the claim is the execution's own.
  */
 import type { Deps } from '../shared/deps';
+import { keptVolumesOf } from './retained-volume';
 import { CleanupUnverifiedError, MachineNotReadyError } from '../shared/errors';
 import { fencedInstanceUpdate, requireClaim } from './fence';
 import { ensureMachineOnVolume } from './mount-repair';
@@ -77,7 +78,7 @@ export async function destroyResources(deps: Deps, input: MachineStep): Promise<
   const volume = instance.volumeId ? await provider.getVolume(instance.volumeId) : null;
   if (volume && volume.state !== 'destroyed') assertOwned(volume, instance.owner, instance.instanceId);
 
-  const report = await destroyTaggedResources(provider, instance.owner, instance.instanceId);
+  const report = await destroyTaggedResources(provider, instance.owner, instance.instanceId, { kept: keptVolumesOf(deps) });
   if (!report.verified) {
     throw new CleanupUnverifiedError(`Destroy of ${input.instanceId} left machines [${report.remaining.machines.join(', ')}] and volumes [${report.remaining.volumes.join(', ')}].`);
   }

@@ -1,4 +1,4 @@
-import type { ComputeProvider, Machine, MachineSpec, ResourceTags, Volume, VolumeSpec } from '../providers/compute-provider';
+import type { ComputeProvider, Machine, MachineSpec, ResourceTags, Volume, VolumeSeed, VolumeSpec } from '../providers/compute-provider';
 import { OwnershipMismatchError, VolumeAttachedError } from '../shared/errors';
 
 /** Oldest first, ties broken by id: every concurrent attempt picks the same winner. */
@@ -25,16 +25,51 @@ export function assertOwned(resource: { id: string; tags: Partial<ResourceTags> 
 }
 
 /**
+ * Which of these volume ids slipway keeps on purpose (retained after a recovery or a switch): they
+ * carry the instance's tags but are never adopted, never a cleanup's to delete, never orphans.
+ */
+export type KeptVolumes = (volumeIds: string[]) => Promise<ReadonlySet<string>>;
+
+/** Nothing is kept (a provider with no retained volumes, or a test). */
+export const NOTHING_KEPT: KeptVolumes = async () => new Set();
+
+/** The instance's tagged volumes that are not kept, oldest first. */
+async function liveTaggedVolumes(provider: ComputeProvider, tags: { owner: string; instance: string }, kept: KeptVolumes): Promise<Volume[]> {
+  const found = await provider.findVolumes(tags);
+  const keep = found.length > 0 ? await kept(found.map((v) => v.id)) : new Set<string>();
+  return found.filter((v) => !keep.has(v.id)).sort(byAge);
+}
+
+/** Where a new volume's data comes from: nothing, a volume of the same provider (fork), or a seed another provider handed over. */
+export type VolumeOrigin = { kind: 'empty' } | { kind: 'fork'; sourceVolumeId: string } | { kind: 'import'; seed: VolumeSeed };
+
+/**
  * Create the instance's volume, or adopt the one an earlier attempt made (an ambiguous create that
  * succeeded at the provider but failed for us). If two attempts raced and both created, the
- * oldest wins and the others are deleted, so retries converge on exactly one.
+ * oldest wins and the others are deleted, so retries converge on exactly one. The only place that
+ * creates volumes (a unit test keeps it so): provision, switch and recovery all come through here.
  */
-export async function createOrAdoptVolume(provider: ComputeProvider, spec: VolumeSpec): Promise<{ volume: Volume; adopted: boolean }> {
-  const existing = (await provider.findVolumes({ owner: spec.tags.owner, instance: spec.tags.instance })).sort(byAge);
-  if (existing[0]) return { volume: existing[0], adopted: true };
-  const created = await provider.createVolume(spec);
+export async function createOrAdoptVolume(
+  provider: ComputeProvider,
+  spec: VolumeSpec,
+  options: { origin?: VolumeOrigin; kept?: KeptVolumes } = {},
+): Promise<{ volume: Volume; adopted: boolean }> {
+  const tags = { owner: spec.tags.owner, instance: spec.tags.instance };
+  const kept = options.kept ?? NOTHING_KEPT;
+  const origin = options.origin ?? { kind: 'empty' };
+  const existing = await liveTaggedVolumes(provider, tags, kept);
+  // A fork's source carries the instance's tags too: it is never "the one an earlier attempt made".
+  const adoptable = origin.kind === 'fork' ? existing.filter((v) => v.id !== origin.sourceVolumeId) : existing;
+  if (adoptable[0]) return { volume: adoptable[0], adopted: true };
+  const created =
+    origin.kind === 'fork'
+      ? await provider.forkVolume({ name: spec.name, sourceVolumeId: origin.sourceVolumeId, tags: spec.tags })
+      : origin.kind === 'import'
+        ? await provider.importVolume({ ...spec, seed: origin.seed })
+        : await provider.createVolume(spec);
   // A provider's list may lag its creates (Fly's does): count what we just made even if unlisted.
-  const [winner, ...extras] = withCreated(await provider.findVolumes({ owner: spec.tags.owner, instance: spec.tags.instance }), created).sort(byAge);
+  const listed = (await liveTaggedVolumes(provider, tags, kept)).filter((v) => origin.kind !== 'fork' || v.id !== origin.sourceVolumeId);
+  const [winner, ...extras] = withCreated(listed, created).sort(byAge);
   for (const extra of extras) if (!extra.attachedMachineId) await provider.deleteVolume(extra.id);
   if (!winner) throw new Error(`Volume ${spec.name} vanished right after it was created`);
   return { volume: winner, adopted: false };
@@ -76,30 +111,43 @@ export interface CleanupReport {
   verified: boolean;
   destroyedMachines: string[];
   deletedVolumes: string[];
+  /** Retained volumes the cleanup left alone on purpose (the volume-cleanup sweep owns them). */
+  keptVolumes: string[];
   remaining: { machines: string[]; volumes: string[] };
 }
 
 /**
- * Destroy every machine and volume tagged with this owner and instance, then inventory again:
- * `verified` only when the provider reports nothing left.
+ * Destroy every machine and volume tagged with this owner and instance, except the volumes slipway
+ * keeps on purpose, then inventory again: `verified` only when the provider reports nothing left
+ * but those. `spare` names resources that must survive too (a switch's rollback spares nothing on
+ * the target; a recovery's never touches the old volume).
  */
-export async function destroyTaggedResources(provider: ComputeProvider, owner: string, instanceId: string): Promise<CleanupReport> {
+export async function destroyTaggedResources(
+  provider: ComputeProvider,
+  owner: string,
+  instanceId: string,
+  options: { kept?: KeptVolumes; spareVolumes?: readonly string[] } = {},
+): Promise<CleanupReport> {
   const filter = { owner, instance: instanceId };
   const before = await provider.inventory(filter);
+  const keep = new Set([...(before.volumes.length > 0 ? await (options.kept ?? NOTHING_KEPT)(before.volumes.map((v) => v.id)) : []), ...(options.spareVolumes ?? [])]);
   for (const machine of before.machines) {
     assertOwned(machine, owner, instanceId);
     await provider.destroyMachine(machine.id);
   }
-  for (const volume of before.volumes) {
+  const doomed = before.volumes.filter((v) => !keep.has(v.id));
+  for (const volume of doomed) {
     assertOwned(volume, owner, instanceId);
     await provider.deleteVolume(volume.id);
   }
   const after = await provider.inventory(filter);
+  const left = after.volumes.filter((v) => !keep.has(v.id));
   return {
-    verified: after.machines.length === 0 && after.volumes.length === 0,
+    verified: after.machines.length === 0 && left.length === 0,
     destroyedMachines: before.machines.map((m) => m.id),
-    deletedVolumes: before.volumes.map((v) => v.id),
-    remaining: { machines: after.machines.map((m) => m.id), volumes: after.volumes.map((v) => v.id) },
+    deletedVolumes: doomed.map((v) => v.id),
+    keptVolumes: before.volumes.filter((v) => keep.has(v.id)).map((v) => v.id),
+    remaining: { machines: after.machines.map((m) => m.id), volumes: left.map((v) => v.id) },
   };
 }
 

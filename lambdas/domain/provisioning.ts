@@ -5,6 +5,7 @@
  */
 import { volumeNameOf } from '../providers/compute-provider';
 import type { Deps } from '../shared/deps';
+import { keptVolumesOf } from './retained-volume';
 import { CleanupUnverifiedError } from '../shared/errors';
 import { fencedInstanceUpdate, requireClaim } from './fence';
 import { MOUNT_PATH } from './mount-repair';
@@ -25,12 +26,16 @@ export async function createVolume(
 ): Promise<{ volumeId: string; adopted: boolean }> {
   // Check the claim before the side effect: a stale execution must not create anything.
   await requireClaim(deps, input.instanceId, input.claim);
-  const { volume, adopted } = await createOrAdoptVolume(deps.providers.get(input.provider), {
-    name: volumeNameOf(input.instanceId),
-    region: input.region,
-    sizeGb: input.sizeGb,
-    tags: provisionTags(input.owner, input.instanceId, input.reservationVersion),
-  });
+  const { volume, adopted } = await createOrAdoptVolume(
+    deps.providers.get(input.provider),
+    {
+      name: volumeNameOf(input.instanceId),
+      region: input.region,
+      sizeGb: input.sizeGb,
+      tags: provisionTags(input.owner, input.instanceId, input.reservationVersion),
+    },
+    { kept: keptVolumesOf(deps) },
+  );
   await fencedInstanceUpdate(deps, input.instanceId, input.claim, { set: { volumeId: volume.id } });
   deps.logger.info('volume ready', { volumeId: volume.id, adopted });
   return { volumeId: volume.id, adopted };
@@ -63,7 +68,7 @@ export async function createMachine(
  */
 export async function compensateProvision(deps: Deps, input: ProvisionStep): Promise<CleanupReport> {
   await requireClaim(deps, input.instanceId, input.claim);
-  const report = await destroyTaggedResources(deps.providers.get(input.provider), input.owner, input.instanceId);
+  const report = await destroyTaggedResources(deps.providers.get(input.provider), input.owner, input.instanceId, { kept: keptVolumesOf(deps) });
   if (!report.verified) {
     throw new CleanupUnverifiedError(`Cleanup of ${input.instanceId} left machines [${report.remaining.machines.join(', ')}] and volumes [${report.remaining.volumes.join(', ')}].`, {
       context: { ...report },

@@ -72,6 +72,20 @@ export interface ForkVolumeSpec {
   tags: ResourceTags;
 }
 
+/**
+ * A volume's data as one provider hands it to another, so a switch can seed the new volume with the
+ * old one's data. Each kind says what the importing provider needs: a directory on this host
+ * (`local` → `local`: a copy), or a Fly volume another app of the same organisation may fork.
+ */
+export type VolumeSeed =
+  | { kind: 'local-directory'; path: string; volumeId: string; sizeGb: number }
+  | { kind: 'fly-volume'; org: string; volumeId: string; sizeGb: number };
+
+/** What to create a volume from a seed with: a new volume holding a copy of the seed's data. */
+export interface ImportVolumeSpec extends VolumeSpec {
+  seed: VolumeSeed;
+}
+
 /** Machine lifecycle states, as Fly names them. */
 export type MachineState =
   | 'created'
@@ -163,6 +177,10 @@ export interface ComputeProvider {
   findVolumes(filter: TagFilter): Promise<Volume[]>;
   listSnapshots(volumeId: string): Promise<Snapshot[]>;
   createSnapshot(volumeId: string): Promise<Snapshot>;
+  /** Hand a volume's data to another provider (`DataTransferUnsupportedError` when this one cannot). */
+  seedOf(volumeId: string): Promise<VolumeSeed>;
+  /** Create a volume holding a copy of a seed's data; `DataTransferUnsupportedError` for a seed it cannot import. */
+  importVolume(spec: ImportVolumeSpec): Promise<Volume>;
 
   createMachine(spec: MachineSpec): Promise<Machine>;
   getMachine(machineId: string): Promise<Machine | null>;

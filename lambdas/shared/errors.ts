@@ -14,6 +14,7 @@ export const ErrorNames = {
   MachineStartFailed: 'MachineStartFailed',
   OwnershipMismatch: 'OwnershipMismatch',
   ProviderRejected: 'ProviderRejected',
+  DataTransferUnsupported: 'DataTransferUnsupported',
   // Workflow and state faults.
   ClaimLost: 'ClaimLost',
   ReservationLost: 'ReservationLost',
@@ -360,5 +361,12 @@ export class UnsupportedPlacementError extends SlipwayError {
 export class SweepRunningError extends SlipwayError {
   constructor(readonly sweep: string, readonly holder: string | null, options: ErrorOptions = {}) {
     super(ErrorNames.SweepRunning, `The ${sweep} sweep is running${holder ? ` (run ${holder})` : ''}; try again when it finishes.`, options);
+  }
+}
+
+/** The two providers cannot carry a volume's data between them (say `data: "fresh"` to switch without it). */
+export class DataTransferUnsupportedError extends SlipwayError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super(ErrorNames.DataTransferUnsupported, message, options);
   }
 }

@@ -27,6 +27,8 @@ export const flyProviderSchema = z
     ...common,
     kind: z.literal('fly'),
     app: z.string().regex(/^[a-z0-9-]{2,63}$/),
+    /** The app's Fly organisation: Fly providers naming the same one can carry volumes between them when an instance switches. */
+    org: z.string().regex(/^[a-z0-9-]{1,63}$/).optional(),
     apiUrl: z.url().default('https://api.machines.dev/v1'),
     tokenSecretName: z.string().min(1).optional(),
     token: z.string().min(1).optional(),
@@ -49,10 +51,25 @@ export const providersSettingSchema = z
 export type ProvidersSetting = z.infer<typeof providersSettingSchema>;
 
 /** What callers may choose from, per provider (never its secrets). */
-export const providerOfferingSchema = z.object({ name: z.string(), kind: z.enum(['local', 'fly']), regions: z.array(z.string()), sizes: z.array(z.enum(MACHINE_SIZES)) }).meta({ id: 'Provider' });
+export const providerOfferingSchema = z
+  .object({
+    name: z.string(),
+    kind: z.enum(['local', 'fly']),
+    regions: z.array(z.string()),
+    sizes: z.array(z.enum(MACHINE_SIZES)),
+    dataGroup: z.string().nullable().meta({ description: 'Providers of one data group carry an instance\'s volume data when it switches between them (local: one host; fly: one organisation); null: none' }),
+  })
+  .meta({ id: 'Provider' });
 export type ProviderOffering = z.infer<typeof providerOfferingSchema>;
 
 /** The offering of a configured provider. */
 export function offeringOf(provider: ProviderSettings): ProviderOffering {
-  return { name: provider.name, kind: provider.kind, regions: provider.regions, sizes: provider.sizes };
+  // Every local provider of one runtime shares its host's disk; Fly apps share data within an organisation.
+  const dataGroup = provider.kind === 'local' ? 'local' : provider.org ? `fly:${provider.org}` : null;
+  return { name: provider.name, kind: provider.kind, regions: provider.regions, sizes: provider.sizes, dataGroup };
+}
+
+/** Whether a switch from one provider to another can carry the volume's data. */
+export function carriesData(from: ProviderOffering, to: ProviderOffering): boolean {
+  return from.dataGroup !== null && from.dataGroup === to.dataGroup;
 }

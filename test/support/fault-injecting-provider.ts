@@ -6,6 +6,7 @@
 import type {
   ComputeProvider,
   ForkVolumeSpec,
+  ImportVolumeSpec,
   Inventory,
   Machine,
   MachineHealth,
@@ -14,6 +15,7 @@ import type {
   Snapshot,
   TagFilter,
   Volume,
+  VolumeSeed,
   VolumeSpec,
 } from '../../lambdas/providers/compute-provider';
 
@@ -78,6 +80,12 @@ export class FaultInjectingProvider implements ComputeProvider {
   forkVolume(spec: ForkVolumeSpec): Promise<Volume> {
     return this.invoke('forkVolume', [spec], () => this.inner.forkVolume(spec));
   }
+  seedOf(volumeId: string): Promise<VolumeSeed> {
+    return this.invoke('seedOf', [volumeId], () => this.inner.seedOf(volumeId));
+  }
+  importVolume(spec: ImportVolumeSpec): Promise<Volume> {
+    return this.invoke('importVolume', [spec], () => this.inner.importVolume(spec));
+  }
   getVolume(volumeId: string): Promise<Volume | null> {
     return this.invoke('getVolume', [volumeId], () => this.inner.getVolume(volumeId));
   }
@@ -131,7 +139,7 @@ export class FaultInjectingProvider implements ComputeProvider {
 
   /** The calls that change something at the provider (creates, starts, stops, destroys, deletes). */
   writes(): ProviderCall[] {
-    return this.calls.filter((call) => /^(create|fork|start|stop|destroy|delete)/.test(call.method));
+    return this.calls.filter((call) => /^(create|fork|import|start|stop|destroy|delete)/.test(call.method));
   }
 
   inventory(filter: TagFilter): Promise<Inventory> {

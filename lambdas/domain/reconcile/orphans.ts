@@ -3,7 +3,7 @@
  * crash between a create and the write that records it, a lost execution's leftovers. The sweep
  * inventories each provider now and then (`orphanScanSeconds`), and destroys what is older than the
  * grace period, re-verifying its tags just before. Never touched: anything a claimed instance may
- * be creating, and anything an instance records as its machine or volume.
+ * be creating, anything an instance records as its machine or volume, and retained volumes.
  */
 import { BatchGetCommand, type BatchGetCommandInput, type BatchGetCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../../adapters/dynamo';
@@ -11,6 +11,7 @@ import type { ComputeProvider, Machine, Volume } from '../../providers/compute-p
 import type { Deps } from '../../shared/deps';
 import { messageOf } from '../../shared/errors';
 import type { InstanceItem } from '../instance';
+import { keptVolumeIds } from '../retained-volume';
 
 /** One orphan found, and what became of it. */
 export interface OrphanAction {
@@ -36,13 +37,14 @@ async function instancesById(deps: Deps, ids: string[]): Promise<Map<string, Ins
   return found;
 }
 
-/** Whether an instance accounts for a resource: it records it, or an operation holds it (and may be making it). */
-function accountedFor(instance: InstanceItem | undefined, kind: 'machine' | 'volume', id: string): boolean {
+/** Whether an instance accounts for a resource on `provider`: it records it there, or an operation holds it (and may be making it). */
+function accountedFor(instance: InstanceItem | undefined, provider: string, kind: 'machine' | 'volume', id: string): boolean {
   if (!instance) return false;
   if (instance.claim) return true;
   if (instance.status === 'destroyed') return false;
   // A failed provision still holding its slot is being cleaned up by its own settle rule.
   if (instance.status === 'failed' && instance.countsTowardQuota) return true;
+  if (instance.provider !== provider) return false;
   return kind === 'machine' ? instance.machineId === id : instance.volumeId === id;
 }
 
@@ -70,10 +72,13 @@ export async function collectOrphans(deps: Deps): Promise<OrphanAction[]> {
       ...inventory.volumes.map((resource) => ({ kind: 'volume' as const, resource })),
     ].filter(({ resource }) => resource.tags.instance);
     const instances = await instancesById(deps, [...new Set(resources.map(({ resource }) => resource.tags.instance))]);
+    // Retained volumes belong to the volume-cleanup sweep, whatever their instance is now.
+    const kept = await keptVolumeIds(deps, inventory.volumes.map((volume) => volume.id));
     // Machines first: a volume cannot be deleted while an orphaned machine still mounts it.
     for (const { kind, resource } of resources) {
       const instance = instances.get(resource.tags.instance);
-      if (accountedFor(instance, kind, resource.id)) continue;
+      if (kind === 'volume' && kept.has(resource.id)) continue;
+      if (accountedFor(instance, provider.name, kind, resource.id)) continue;
       if (instance && resource.tags.owner !== undefined && resource.tags.owner !== instance.owner) continue; // never someone else's
       const base = { provider: provider.name, kind, id: resource.id, instanceId: resource.tags.instance };
       const ageSeconds = (now - Date.parse(resource.createdAt)) / 1000;

@@ -23,6 +23,7 @@ import { readInstance } from '../instance-queries';
 import { recordOperationFailure } from '../operation-outcome';
 import { describeOperation, PENDING_GRACE_MS } from '../operations-history';
 import { destroyTaggedResources } from '../provider-resources';
+import { keptVolumesOf } from '../retained-volume';
 import { failProvision, markNeedsReconciliation } from '../provision-outcome';
 import { readReservation, rescheduleReservation, reservationOutcomeIfHeld, unscheduleReservation, UNRESOLVED_STATUSES, type ReservationItem } from '../reservation';
 import { finishFailedCleanup, recordCleanupTry, unscheduleInstance } from '../unclaimed';
@@ -115,7 +116,7 @@ async function settleLostProvision(deps: Deps, instance: InstanceItem, error: { 
   const target = `instance:${instance.instanceId}`;
   const fenced = { instanceId: instance.instanceId, owner: instance.owner, claim: instance.claim! };
   try {
-    const report = await destroyTaggedResources(deps.providers.get(instance.provider), instance.owner, instance.instanceId);
+    const report = await destroyTaggedResources(deps.providers.get(instance.provider), instance.owner, instance.instanceId, { kept: keptVolumesOf(deps) });
     if (report.verified) {
       await failProvision(deps, { ...fenced, error });
       return { target, action: 'failed-provision', detail: `${error.message} Destroyed machines [${report.destroyedMachines.join(', ')}], volumes [${report.deletedVolumes.join(', ')}].` };
@@ -141,7 +142,7 @@ export async function cleanUpFailedProvision(deps: Deps, instance: InstanceItem)
   const target = `instance:${instance.instanceId}`;
   let failure: string;
   try {
-    const report = await destroyTaggedResources(deps.providers.get(instance.provider), instance.owner, instance.instanceId);
+    const report = await destroyTaggedResources(deps.providers.get(instance.provider), instance.owner, instance.instanceId, { kept: keptVolumesOf(deps) });
     if (report.verified) {
       const reservation = await reservationOutcomeIfHeld(deps, instance.owner, instance.instanceId, 'reconciled');
       const done = await finishFailedCleanup(deps, instance, reservation);

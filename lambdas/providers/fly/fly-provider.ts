@@ -12,10 +12,11 @@
  * Machines run with `restart.policy = "no"`: slipway's reconcile sweep sees an exit and recovers the
  * instance itself, instead of Fly restarting it on the same (possibly bad) volume unseen.
  */
-import { ProviderRejectedError, ProviderUnavailableError, MachineNotReadyError, MachineStartFailedError, ProviderResourceNotFoundError, VolumeAttachedError } from '../../shared/errors';
+import { DataTransferUnsupportedError, ProviderRejectedError, ProviderUnavailableError, MachineNotReadyError, MachineStartFailedError, ProviderResourceNotFoundError, VolumeAttachedError } from '../../shared/errors';
 import type {
   ComputeProvider,
   ForkVolumeSpec,
+  ImportVolumeSpec,
   Inventory,
   Machine,
   MachineHealth,
@@ -24,6 +25,7 @@ import type {
   Snapshot,
   TagFilter,
   Volume,
+  VolumeSeed,
   VolumeSpec,
 } from '../compute-provider';
 import { FlyApi, type FlyHttpOptions } from './fly-http';
@@ -35,6 +37,11 @@ export interface FlyProviderOptions extends FlyHttpOptions {
   name: string;
   /** The Fly app that holds this provider's machines and volumes. */
   app: string;
+  /**
+   * The Fly organisation the app belongs to, when configured: apps of one organisation can fork each
+   * other's volumes (`source_volume_id`), so a switch between them carries the data.
+   */
+  org?: string;
   /** The port every machine serves HTTP (and its health check) on. */
   httpPort?: number;
   /** Seconds a lease lives if its holder dies before releasing it. */
@@ -53,6 +60,7 @@ const GONE = new Set(['destroyed']);
 export class FlyComputeProvider implements ComputeProvider {
   readonly name: string;
   readonly app: string;
+  readonly org: string | undefined;
   private readonly api: FlyApi;
   private readonly port: number;
   private readonly leaseTtl: number;
@@ -61,6 +69,7 @@ export class FlyComputeProvider implements ComputeProvider {
   constructor(options: FlyProviderOptions) {
     this.name = options.name;
     this.app = options.app;
+    this.org = options.org;
     this.api = new FlyApi(options);
     this.port = options.httpPort ?? 8080;
     this.leaseTtl = options.leaseTtlSeconds ?? 60;
@@ -132,6 +141,29 @@ export class FlyComputeProvider implements ComputeProvider {
       .map(toVolume)
       .filter((volume) => !GONE.has(volume.state) && volume.tags.instance !== '' && (filter.instance === undefined || volume.tags.instance === filter.instance))
       .sort(byCreation);
+  }
+
+  /** A volume another app of the same organisation may fork; only when this provider's organisation is configured. */
+  async seedOf(volumeId: string): Promise<VolumeSeed> {
+    if (!this.org) throw new DataTransferUnsupportedError(`Fly provider ${this.name} names no organisation, so no other app may fork its volumes.`);
+    const volume = await this.getVolume(volumeId);
+    if (!volume || volume.state === 'destroyed') throw new ProviderResourceNotFoundError(`volume ${volumeId} not found`, { context: { volumeId } });
+    return { kind: 'fly-volume', org: this.org, volumeId, sizeGb: volume.sizeGb };
+  }
+
+  /** Fork a volume of another app of the same organisation into this app (mountable while it hydrates). */
+  async importVolume(spec: ImportVolumeSpec): Promise<Volume> {
+    const { seed } = spec;
+    if (seed.kind !== 'fly-volume' || !this.org || seed.org !== this.org) {
+      throw new DataTransferUnsupportedError(`Fly provider ${this.name} can only fork volumes of its own organisation${this.org ? ` (${this.org})` : ''}.`);
+    }
+    const volume = await this.api.call('fork volume', () =>
+      this.client.POST('/apps/{app_name}/volumes', {
+        params: this.appPath(),
+        body: { name: spec.name, region: spec.region, size_gb: Math.max(spec.sizeGb, seed.sizeGb), source_volume_id: seed.volumeId },
+      }),
+    );
+    return { ...toVolume(volume), sourceVolumeId: seed.volumeId };
   }
 
   async listSnapshots(volumeId: string): Promise<Snapshot[]> {

@@ -11,6 +11,7 @@ export function flyProviderFrom(settings: Extract<ProviderSettings, { kind: 'fly
   return new FlyComputeProvider({
     name: settings.name,
     app: settings.app,
+    org: settings.org,
     baseUrl: settings.apiUrl,
     token: token !== undefined ? async () => token : tokenFromSecret(secretName!, { region: aws.region, endpoint: aws.secretsEndpoint }),
   });

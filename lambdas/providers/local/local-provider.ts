@@ -12,6 +12,7 @@
 import type {
   ComputeProvider,
   ForkVolumeSpec,
+  ImportVolumeSpec,
   Inventory,
   Machine,
   MachineHealth,
@@ -20,6 +21,7 @@ import type {
   Snapshot,
   TagFilter,
   Volume,
+  VolumeSeed,
   VolumeSpec,
 } from '../compute-provider';
 import { LocalLayout } from './layout';
@@ -65,6 +67,12 @@ export class LocalComputeProvider implements ComputeProvider {
   }
   forkVolume(spec: ForkVolumeSpec): Promise<Volume> {
     return this.volumes.forkVolume(spec);
+  }
+  seedOf(volumeId: string): Promise<VolumeSeed> {
+    return this.volumes.seedOf(volumeId);
+  }
+  importVolume(spec: ImportVolumeSpec): Promise<Volume> {
+    return this.volumes.importVolume(spec);
   }
   getVolume(volumeId: string): Promise<Volume | null> {
     return this.volumes.getVolume(volumeId);

@@ -1,7 +1,7 @@
 import { cp, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { ProviderResourceNotFoundError, ProviderUnavailableError, VolumeAttachedError, messageOf } from '../../shared/errors';
-import type { ForkVolumeSpec, Snapshot, TagFilter, Volume, VolumeSpec } from '../compute-provider';
+import { DataTransferUnsupportedError, ProviderResourceNotFoundError, ProviderUnavailableError, VolumeAttachedError, messageOf } from '../../shared/errors';
+import type { ForkVolumeSpec, ImportVolumeSpec, Snapshot, TagFilter, Volume, VolumeSeed, VolumeSpec } from '../compute-provider';
 import { byId, isSafeId, newId, now, type LocalLayout } from './layout';
 import { directorySize, listDir, withLock, writeJsonAtomic } from './local-store';
 import { matchesTags, toVolume, type LocalRecords, type VolumeRecord } from './records';
@@ -37,19 +37,44 @@ export class LocalVolumes {
   }
 
   async forkVolume(spec: ForkVolumeSpec): Promise<Volume> {
-    const source = await this.records.readVolume(spec.sourceVolumeId);
-    if (!source || source.state === 'destroyed') {
-      throw new ProviderResourceNotFoundError(`volume ${spec.sourceVolumeId} not found`, {
-        context: { volumeId: spec.sourceVolumeId },
-      });
-    }
+    const source = await this.liveRecord(spec.sourceVolumeId);
+    // The source's lock keeps deleteVolume from removing the data under the copy.
+    return this.hydrate({ name: spec.name, region: source.region, sizeGb: source.sizeGb, tags: spec.tags }, source.id, (target) =>
+      withLock(this.layout.volumeKey(source.id), () => cp(this.layout.volumeDataDir(source.id), target, { recursive: true })),
+    );
+  }
+
+  /** A live volume's directory, for another local provider on this host to copy (the caller keeps its machine stopped). */
+  async seedOf(volumeId: string): Promise<VolumeSeed> {
+    const source = await this.liveRecord(volumeId);
+    return { kind: 'local-directory', path: this.layout.volumeDataDir(source.id), volumeId: source.id, sizeGb: source.sizeGb };
+  }
+
+  /** A new volume holding a copy of another local provider's volume directory. */
+  async importVolume(spec: ImportVolumeSpec): Promise<Volume> {
+    const { seed } = spec;
+    if (seed.kind !== 'local-directory') throw new DataTransferUnsupportedError(`A local provider cannot import a ${seed.kind} seed.`);
+    return this.hydrate({ name: spec.name, region: spec.region, sizeGb: Math.max(spec.sizeGb, seed.sizeGb), tags: spec.tags }, null, (target) => cp(seed.path, target, { recursive: true }));
+  }
+
+  private async liveRecord(volumeId: string): Promise<VolumeRecord> {
+    const source = await this.records.readVolume(volumeId);
+    if (!source || source.state === 'destroyed') throw new ProviderResourceNotFoundError(`volume ${volumeId} not found`, { context: { volumeId } });
+    return source;
+  }
+
+  /**
+   * Make a volume whose data is copied in: listed (`hydrating`, tagged) before the copy starts, so a
+   * crash mid-copy leaves a volume the tag inventory finds and cleans, then `created`.
+   */
+  private async hydrate(spec: Omit<VolumeSpec, 'name'> & { name: string }, sourceVolumeId: string | null, copy: (targetDir: string) => Promise<void>): Promise<Volume> {
     const record: VolumeRecord = {
       id: newId('vol'),
       name: spec.name,
-      region: source.region,
-      sizeGb: source.sizeGb,
+      region: spec.region,
+      sizeGb: spec.sizeGb,
       state: 'hydrating',
-      sourceVolumeId: source.id,
+      sourceVolumeId,
       tags: { ...spec.tags },
       createdAt: now(),
       deletedAt: null,
@@ -57,15 +82,12 @@ export class LocalVolumes {
     await writeJsonAtomic(this.layout.volumeFile(record.id), record);
     await mkdir(this.layout.volumeDataDir(record.id), { recursive: true });
     try {
-      // The source's lock keeps deleteVolume from removing the data under the copy.
-      await withLock(this.layout.volumeKey(source.id), () =>
-        cp(this.layout.volumeDataDir(source.id), this.layout.volumeDataDir(record.id), { recursive: true }),
-      );
+      await copy(this.layout.volumeDataDir(record.id));
     } catch (error) {
       await this.deleteVolume(record.id);
-      throw new ProviderUnavailableError(`fork of volume ${source.id} failed: ${messageOf(error)}`, {
+      throw new ProviderUnavailableError(`copying data into volume ${record.id} failed: ${messageOf(error)}`, {
         cause: error,
-        context: { volumeId: record.id, sourceVolumeId: source.id },
+        context: { volumeId: record.id, sourceVolumeId },
       });
     }
     return withLock(this.layout.volumeKey(record.id), async () => {
