@@ -7,8 +7,6 @@ const shared = {
   transformIgnorePatterns: ['/node_modules/(?!(jose|ulid|@apidevtools/json-schema-ref-parser)/)'],
   setupFiles: ['<rootDir>/test/support/polyfills.ts'],
   testEnvironment: 'node',
-  // A harness starts a whole local stack; on a busy 2-core machine that can take longer than Jest's 5 s.
-  testTimeout: 30_000,
 };
 const project = (name, extra = {}) => ({
   ...shared,
@@ -20,6 +18,8 @@ const needsDynamo = { globalSetup: '<rootDir>/test/support/dynamo-global-setup.t
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // A harness starts a whole local stack; on a busy 2-core machine that can take longer than Jest's 5 s.
+  testTimeout: 30_000,
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
   projects: [
     project('unit'),

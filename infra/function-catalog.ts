@@ -70,7 +70,7 @@ export const FUNCTION_CATALOG: readonly FunctionDefinition[] = [
     timeoutSeconds: 29,
     memoryMb: 512,
     // The operator's "run a sweep now" and "settle" run the sweep's rules in the API function.
-    permissions: { table: ['GetItem', 'Query', 'UpdateItem', 'PutItem', 'BatchGetItem'], startsWorkflows: ['provision', 'start', 'stop', 'restart', 'destroy'], usesProvider: true },
+    permissions: { table: ['GetItem', 'Query', 'UpdateItem', 'PutItem', 'BatchGetItem'], startsWorkflows: ['provision', 'start', 'stop', 'restart', 'destroy', 'switch'], usesProvider: true },
     transientErrors: [],
   },
   {
@@ -81,8 +81,8 @@ export const FUNCTION_CATALOG: readonly FunctionDefinition[] = [
     memoryMb: 512,
     permissions: {
       table: ['GetItem', 'Query', 'UpdateItem', 'BatchGetItem'],
-      startsWorkflows: ['provision', 'restart'],
-      describesWorkflows: ['start', 'stop', 'destroy'],
+      startsWorkflows: ['provision', 'restart', 'start'],
+      describesWorkflows: ['stop', 'destroy', 'switch'],
       usesProvider: true,
     },
     transientErrors: [],
@@ -93,7 +93,7 @@ export const FUNCTION_CATALOG: readonly FunctionDefinition[] = [
     description: 'Settle what a failed, timed-out or aborted execution left behind',
     timeoutSeconds: 120,
     memoryMb: 256,
-    permissions: { table: ['GetItem', 'UpdateItem', 'BatchGetItem'], startsWorkflows: ['provision', 'restart'], describesWorkflows: ['start', 'stop', 'destroy'], usesProvider: true },
+    permissions: { table: ['GetItem', 'UpdateItem', 'BatchGetItem'], startsWorkflows: ['provision', 'restart', 'start'], describesWorkflows: ['stop', 'destroy', 'switch'], usesProvider: true },
     transientErrors: [],
   },
   step('MarkProviderWorkStarted', 'lambdas/steps/mark-provider-work-started.ts', 'Move the reservation to provider_work_started (fenced)', {
@@ -141,6 +141,23 @@ export const FUNCTION_CATALOG: readonly FunctionDefinition[] = [
     timeoutSeconds: 60,
   }),
   step('MarkNeedsReconciliation', 'lambdas/steps/mark-needs-reconciliation.ts', 'Hand an unverified cleanup to the reconcile sweep', tableOnly),
+  step('WriteSwitchTarget', 'lambdas/steps/write-switch-target.ts', 'The provider write of a switch: target recorded, old placement remembered (fenced)', tableOnly),
+  step('RetireSwitchedFrom', 'lambdas/steps/retire-switched-from.ts', 'Destroy the machine a switch moved away from (ownership verified)', {
+    timeoutSeconds: 60,
+    permissions: readsAndCallsProvider,
+    transientErrors: [ProviderUnavailable],
+  }),
+  step('CommitSwitch', 'lambdas/steps/commit-switch.ts', 'Commit a switch: instance on its new provider, claim released, old volume retained', {
+    permissions: { table: ['GetItem', 'UpdateItem', 'PutItem'] },
+  }),
+  step('RollbackSwitch', 'lambdas/steps/rollback-switch.ts', 'Destroy what a switch made on its target (verified) and restore the old provider', {
+    timeoutSeconds: 120,
+    permissions: { table: ['GetItem', 'UpdateItem', 'BatchGetItem'], usesProvider: true },
+    transientErrors: [ProviderUnavailable],
+  }),
+  step('RecordSwitchFailure', 'lambdas/steps/record-switch-failure.ts', "Release a rolled-back switch's claim with the old machine's real state and lastSwitchError", {
+    timeoutSeconds: 60,
+  }),
 ];
 
 /** A catalog entry by id, or a clear error (a workflow naming an unknown function is a build bug). */

@@ -65,6 +65,11 @@ export interface CatchTarget {
 export interface TaskSpec {
   /** The catalog function; also the state's name, so the console, the function and the use case share one name. */
   fn: string;
+  /**
+   * Where one workflow runs a function twice, the second state's name: the function's name and
+   * what is different (`WaitMachineStartedOnOldProvider`). State names must be unique.
+   */
+  as?: string;
   comment?: string;
   /** Parameters beyond instanceId, owner and claim. */
   parameters?: Record<string, unknown>;
@@ -102,7 +107,26 @@ export function task(spec: TaskSpec): NamedState {
     Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: spec.catch.resultPath, Next: spec.catch.next }],
     ...(spec.next ? { Next: spec.next } : { End: true }),
   };
-  return [fn.id, state];
+  if (spec.as !== undefined && !spec.as.startsWith(fn.id)) throw new Error(`State ${spec.as} must start with the name of its function ${fn.id}`);
+  return [spec.as ?? fn.id, state];
+}
+
+/** A Choice state: the first rule whose variable equals its value picks the next state, else `otherwise`. */
+export function choice(name: string, comment: string, rules: ReadonlyArray<{ variable: string; equals: string | boolean; next: string }>, otherwise: string): NamedState {
+  return [
+    name,
+    {
+      Type: 'Choice',
+      Comment: comment,
+      Choices: rules.map((rule) => ({ Variable: rule.variable, [typeof rule.equals === 'boolean' ? 'BooleanEquals' : 'StringEquals']: rule.equals, Next: rule.next })),
+      Default: otherwise,
+    },
+  ];
+}
+
+/** A Pass state that puts a fixed result at `resultPath`. */
+export function pass(name: string, comment: string, result: unknown, resultPath: string, next: string): NamedState {
+  return [name, { Type: 'Pass', Comment: comment, Result: result, ResultPath: resultPath, Next: next }];
 }
 
 /** A Fail state that passes on the error caught at `failurePath` (`{Error, Cause}`). */

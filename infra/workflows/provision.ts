@@ -6,6 +6,8 @@ const TO_COMPENSATION: CatchTarget = { next: 'CompensateProvision', resultPath: 
 const TO_COMPENSATION_FAILED: CatchTarget = { next: 'CompensationFailed', resultPath: '$.finalFailure' };
 const provider = { 'provider.$': '$.provider' };
 const reservationVersion = { 'reservationVersion.$': '$.reservation.version' };
+/** What tags everything the provision makes: its reservation's version. */
+const generation = { 'generation.$': '$.reservation.version' };
 
 /** Provision one instance. */
 export const provision: StateMachineDefinition = stateMachine(
@@ -21,7 +23,7 @@ export const provision: StateMachineDefinition = stateMachine(
     task({
       fn: 'CreateVolume',
       comment: 'Create the volume, or adopt the one an earlier attempt made (found by tags).',
-      parameters: { ...provider, 'region.$': '$.region', 'sizeGb.$': '$.volumeSizeGb', ...reservationVersion },
+      parameters: { ...provider, 'region.$': '$.region', 'sizeGb.$': '$.volumeSizeGb', ...generation },
       resultPath: '$.volume',
       next: 'CreateMachine',
       catch: TO_COMPENSATION,
@@ -29,7 +31,7 @@ export const provision: StateMachineDefinition = stateMachine(
     task({
       fn: 'CreateMachine',
       comment: 'Create the machine on the volume, or adopt the one an earlier attempt made.',
-      parameters: { ...provider, 'region.$': '$.region', 'size.$': '$.size', 'image.$': '$.image', 'volumeId.$': '$.volume.volumeId', ...reservationVersion },
+      parameters: { ...provider, 'region.$': '$.region', 'size.$': '$.size', 'image.$': '$.image', 'volumeId.$': '$.volume.volumeId', ...generation },
       resultPath: '$.machine',
       next: 'WaitMachineStarted',
       catch: TO_COMPENSATION,

@@ -8,6 +8,7 @@ import { toInstanceView } from '../domain/instance';
 import { getVisibleInstance, listInstances } from '../domain/instance-queries';
 import { requestOperation } from '../domain/lifecycle';
 import { listOperations } from '../domain/operations-history';
+import { requestSwitch } from '../domain/switch-provider';
 import type { Deps } from '../shared/deps';
 import { ForbiddenError, OwnerNotFoundError, PayloadTooLargeError, RouteNotFoundError } from '../shared/errors';
 import { registerAdminRoutes } from './admin-routes';
@@ -15,7 +16,7 @@ import { mayActFor, ownersOf, requireScope, type ApiEnv, type Caller, type Token
 import openApiDocument from './openapi.json';
 import { errorFromHttpException, problemResponse } from './problem';
 import { mount } from './route';
-import { createInstanceRoute, getInstanceRoute, healthRoute, lifecycleRoutes, listInstancesRoute, operationsRoute, providersRoute } from './routes';
+import { createInstanceRoute, getInstanceRoute, healthRoute, lifecycleRoutes, listInstancesRoute, operationsRoute, providersRoute, switchProviderRoute } from './routes';
 
 /** What a caller's correlation id may look like (anything else is replaced, never echoed). */
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -99,6 +100,8 @@ export function createApp(options: ApiOptions): Hono<ApiEnv> {
   for (const operation of ['start', 'stop', 'restart', 'destroy'] as const) {
     mount(app, lifecycleRoutes[operation], async (c, { params }) => c.json(await requestOperation(c.var.deps, params.id, ownersOf(c.get('caller')), operation), 202));
   }
+
+  mount(app, switchProviderRoute, async (c, { params, body }) => c.json(await requestSwitch(c.var.deps, params.id, ownersOf(c.get('caller')), body), 202));
 
   mount(app, providersRoute, async (c) => c.json({ default: c.var.deps.settings.defaultProvider, items: c.var.deps.settings.providers }, 200));
 

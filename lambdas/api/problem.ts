@@ -2,11 +2,13 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'hono';
 import type { HTTPException } from 'hono/http-exception';
 import {
+  AlreadySwitchingError,
   ErrorNames,
   ExecutionStillRunningError,
   InstanceBusyError,
   MalformedBodyError,
   PayloadTooLargeError,
+  ProviderMismatchError,
   ProvisionInProgressError,
   QuotaExceededError,
   ReconciliationPendingError,
@@ -55,6 +57,10 @@ const MAPPINGS: Partial<Record<string, Mapping>> = {
   [ErrorNames.ReconciliationPending]: { status: 409, code: 'reconciliation_pending', title: 'Reconciliation pending' },
   [ErrorNames.InstanceBusy]: { status: 409, code: 'instance_busy', title: 'Instance busy' },
   [ErrorNames.InvalidState]: { status: 409, code: 'invalid_state', title: 'Invalid state for this operation' },
+  [ErrorNames.AlreadySwitching]: { status: 409, code: 'already_switching', title: 'Already switching provider' },
+  [ErrorNames.ProviderMismatch]: { status: 409, code: 'provider_mismatch', title: 'The instance is on another provider' },
+  [ErrorNames.SameProvider]: { status: 409, code: 'same_provider', title: 'Already on that provider' },
+  [ErrorNames.DataTransferUnsupported]: { status: 422, code: 'data_transfer_unsupported', title: 'These providers cannot carry the volume data' },
   [ErrorNames.SweepRunning]: { status: 409, code: 'sweep_running', title: 'The sweep is running', retryAfterSeconds: 10 },
   [ErrorNames.ExecutionStillRunning]: { status: 409, code: 'execution_still_running', title: 'An execution still runs' },
   [ErrorNames.ReservationNotFound]: { status: 404, code: 'reservation_not_found', title: 'Reservation not found' },
@@ -70,7 +76,8 @@ const INTERNAL: Mapping = { status: 500, code: 'internal_error', title: 'Interna
 /** Extensions a caller can act on (which instance holds the reservation, which fields are wrong). */
 function extensionsOf(error: SlipwayError): Record<string, unknown> {
   if (error instanceof ProvisionInProgressError || error instanceof ReconciliationPendingError) return { instanceId: error.instanceId };
-  if (error instanceof InstanceBusyError) return { instanceId: error.instanceId, heldBy: error.heldBy };
+  if (error instanceof InstanceBusyError || error instanceof AlreadySwitchingError) return { instanceId: error.instanceId, heldBy: error.heldBy };
+  if (error instanceof ProviderMismatchError) return { expectedProvider: error.expected, provider: error.actual };
   if (error instanceof ValidationFailedError) return { errors: error.issues };
   if (error instanceof PayloadTooLargeError && error.limitBytes > 0) return { limitBytes: error.limitBytes };
   if (error instanceof UnknownProviderError) return { available: error.available };

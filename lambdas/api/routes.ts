@@ -8,6 +8,7 @@ import { instanceViewSchema } from '../domain/instance';
 import { instancePageSchema } from '../domain/instance-queries';
 import type { LifecycleOperation } from '../domain/claims';
 import { operationAcceptedSchema } from '../domain/lifecycle';
+import { switchRequestSchema } from '../domain/switch-provider';
 import { operationsPageSchema } from '../domain/operations-history';
 import { adminInstanceViewSchema, ownerRegistrySchema } from '../domain/operator-views';
 import { quotaChangeSchema, setQuotaRequestSchema } from '../domain/owner';
@@ -108,6 +109,22 @@ export const lifecycleRoutes = {
   destroy: lifecycleRoute('destroy'),
 };
 
+export const switchProviderRoute = defineRoute({
+  method: 'post',
+  path: '/v1/instances/{id}/switch-provider',
+  summary: 'Move the instance to another provider: stop, provider write, provision on the target, commit — or roll back',
+  request: { params: instanceIdParamSchema, body: switchRequestSchema },
+  responses: {
+    202: { description: 'Pre-claimed; the switch runs (its critical section belongs to the execution, not this request)', schema: operationAcceptedSchema },
+    ...AUTHENTICATED,
+    400: problem('validation_failed, unknown_provider or unsupported_placement'),
+    404: problem('instance_not_found'),
+    409: problem('already_switching, instance_busy, provider_mismatch (expectedProvider is not its provider), same_provider or invalid_state; no provider call was made'),
+    422: problem('data_transfer_unsupported: these providers cannot carry the volume data; ask for data "fresh"'),
+    503: problem('workflow_unavailable; the claim was handed back, retry'),
+  },
+});
+
 export const providersRoute = defineRoute({
   method: 'get',
   path: '/v1/providers',
@@ -181,6 +198,7 @@ export const ROUTES = [
   getInstanceRoute,
   operationsRoute,
   ...Object.values(lifecycleRoutes),
+  switchProviderRoute,
   providersRoute,
   adminInstanceRoute,
   ownerRegistryRoute,

@@ -1,25 +1,30 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { attentionShardOf, isConditionFailed, keys } from '../adapters/dynamo';
 import type { Deps } from '../shared/deps';
-import { InstanceBusyError, InstanceNotFoundError, InvalidStateError } from '../shared/errors';
-import { alreadyFinishedBy, fencedInstanceUpdate, releasing, type InstanceUpdate } from './fence';
+import { AlreadySwitchingError, InstanceBusyError, InstanceNotFoundError, InvalidStateError, ProviderMismatchError } from '../shared/errors';
+import { alreadyFinishedBy, fencedInstanceUpdate, releasing, updateExpression, type InstanceUpdate } from './fence';
 import { executionName, type InstanceItem, type InstanceStatus, type Operation } from './instance';
 import { readInstance } from './instance-queries';
 
 /** Operations a caller asks for on an existing instance. */
 export type LifecycleOperation = Extract<Operation, 'start' | 'stop' | 'restart' | 'destroy'>;
 
+/** Operations that begin by claiming an existing instance. */
+export type ClaimedOperation = LifecycleOperation | Extract<Operation, 'switch'>;
+
 /**
  * The claim rules, in one table: from which statuses an operation may claim an instance, and the
  * transitional status it shows from the claim until its workflow finishes.
  */
-export const CLAIM_RULES: Record<LifecycleOperation, { from: readonly InstanceStatus[]; to: InstanceStatus }> = {
+export const CLAIM_RULES: Record<ClaimedOperation, { from: readonly InstanceStatus[]; to: InstanceStatus }> = {
   start: { from: ['stopped'], to: 'starting' },
   stop: { from: ['running'], to: 'stopping' },
   // Restart shows `restarting` from claim to finish, so polls never see a transient `stopped`.
   restart: { from: ['running', 'stopped'], to: 'restarting' },
   // A destroy that failed leaves `destroying` without a claim: it stays retryable.
   destroy: { from: ['running', 'stopped', 'failed', 'destroying'], to: 'destroying' },
+  // The pre-claim of a provider switch: nothing is stopped or written before it is won.
+  switch: { from: ['running', 'stopped'], to: 'switching' },
 };
 
 /** How many operations an instance remembers for `GET …/operations`. */
@@ -28,29 +33,48 @@ const OPERATION_LOG_LENGTH = 50;
 /** A won claim. */
 export interface Claim {
   instance: InstanceItem;
-  operation: LifecycleOperation;
+  operation: ClaimedOperation;
   executionName: string;
   /** The status before the claim, restored if the workflow never starts. */
   previousStatus: InstanceStatus;
 }
 
+/** What a claim may require beyond its rule, and record with it (one conditional write). */
+export interface ClaimOptions {
+  /** Refuse unless the instance's provider is this one (`ProviderMismatchError`). */
+  expectedProvider?: string;
+  /**
+   * Decide on the instance as read, after the rule's own checks: throw to refuse, or return the
+   * attributes to record with the claim (what the operation was asked to do). The conditional
+   * write proves nothing changed since the read (version), so the decision holds at the claim.
+   */
+  prepare?: (current: InstanceItem) => Record<string, unknown>;
+}
+
 /**
  * Claim an instance for an operation with one conditional write: status allowed, no claim held,
- * version unchanged since we read it. Nothing else happens before this succeeds, so the loser of a
- * race gets InstanceBusy / InvalidState and has caused no side effect at all.
+ * version unchanged since we read it (and, when asked, the expected provider). Nothing else
+ * happens before this succeeds, so the loser of a race gets InstanceBusy / InvalidState (or the
+ * operation's own refusal) and has caused no side effect at all.
  */
-export async function claimInstance(deps: Deps, instanceId: string, owners: readonly string[], operation: LifecycleOperation): Promise<Claim> {
+export async function claimInstance(deps: Deps, instanceId: string, owners: readonly string[], operation: ClaimedOperation, options: ClaimOptions = {}): Promise<Claim> {
   const rule = CLAIM_RULES[operation];
   for (;;) {
     const current = await readInstance(deps, instanceId);
-    if (!current || !owners.includes(current.owner)) throw new InstanceNotFoundError(instanceId);
-    if (current.claim) throw new InstanceBusyError(instanceId, current.claim);
+    // A tombstone reads as not found, as on GET: it can never be operated on again.
+    if (!current || !owners.includes(current.owner) || current.status === 'destroyed') throw new InstanceNotFoundError(instanceId);
+    if (current.claim) throw busyError(current, operation);
+    if (options.expectedProvider !== undefined && current.provider !== options.expectedProvider) {
+      throw new ProviderMismatchError(instanceId, options.expectedProvider, current.provider);
+    }
     if (!rule.from.includes(current.status)) throw new InvalidStateError(instanceId, current.status, operation);
+    const recorded = options.prepare?.(current) ?? {};
 
     const version = current.version + 1;
     const name = executionName(instanceId, operation, version);
     const now = deps.now();
     const log = [...(current.operations ?? []), { kind: operation, executionName: name, requestedAt: now.toISOString() }].slice(-OPERATION_LOG_LENGTH);
+    const extra = updateExpression({ set: recorded });
     try {
       const out = await deps.db.send(
         new UpdateCommand({
@@ -58,9 +82,17 @@ export async function claimInstance(deps: Deps, instanceId: string, owners: read
           Key: keys.instance(instanceId),
           UpdateExpression:
             'SET #status = :to, claim = :claim, #operation = :operation, #version = :version, operations = :log, updatedAt = :now, attentionShard = :shard, attentionAt = :attention' +
-            (operation === 'restart' ? ', restartingAt = :now' : ''),
-          ConditionExpression: 'attribute_not_exists(claim) AND #version = :previous AND #status = :from',
-          ExpressionAttributeNames: { '#status': 'status', '#operation': 'operation', '#version': 'version' },
+            (operation === 'restart' ? ', restartingAt = :now' : '') +
+            (extra.expression ? `, ${extra.expression.replace(/^SET /, '')}` : ''),
+          ConditionExpression:
+            'attribute_not_exists(claim) AND #version = :previous AND #status = :from' + (options.expectedProvider !== undefined ? ' AND #provider = :expectedProvider' : ''),
+          ExpressionAttributeNames: {
+            '#status': 'status',
+            '#operation': 'operation',
+            '#version': 'version',
+            ...(options.expectedProvider !== undefined ? { '#provider': 'provider' } : {}),
+            ...extra.names,
+          },
           ExpressionAttributeValues: {
             ':to': rule.to,
             ':claim': name,
@@ -73,6 +105,8 @@ export async function claimInstance(deps: Deps, instanceId: string, owners: read
             // The sweep looks at the claim's execution once the operation has had its time.
             ':shard': attentionShardOf(keys.instance(instanceId).pk),
             ':attention': new Date(now.getTime() + deps.settings.claimTimeoutSeconds[operation] * 1000).toISOString(),
+            ...(options.expectedProvider !== undefined ? { ':expectedProvider': options.expectedProvider } : {}),
+            ...extra.values,
           },
           ReturnValues: 'ALL_NEW',
         }),
@@ -83,6 +117,12 @@ export async function claimInstance(deps: Deps, instanceId: string, owners: read
       if (!isConditionFailed(error)) throw error;
     }
   }
+}
+
+/** Why an instance that holds a claim refuses another: a second switch is told so by name. */
+function busyError(current: InstanceItem, operation: ClaimedOperation): Error {
+  if (operation === 'switch' && current.operation === 'switch') return new AlreadySwitchingError(current.instanceId, current.claim!);
+  return new InstanceBusyError(current.instanceId, current.claim!);
 }
 
 /**

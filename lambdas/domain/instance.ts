@@ -24,6 +24,17 @@ export const errorRecordSchema = z.object({ message: z.string(), code: z.string(
 export type ErrorRecord = z.infer<typeof errorRecordSchema>;
 
 
+/** Where a switch found the instance: what its rollback restores. */
+export interface SwitchedFrom {
+  provider: string;
+  region: string;
+  size: string;
+  machineId?: string;
+  volumeId?: string;
+  /** The status before the switch, restored by a rollback (and kept by a commit). */
+  status: 'running' | 'stopped';
+}
+
 /** The instance item as stored. */
 export interface InstanceItem {
   pk: string;
@@ -53,6 +64,13 @@ export interface InstanceItem {
   lastDestroyError?: ErrorRecord;
   lastRecoveryError?: ErrorRecord;
   lastStopError?: ErrorRecord;
+  /** The last provider switch that failed (rolled back). */
+  lastSwitchError?: ErrorRecord;
+  lastSwitchedAt?: string;
+  /** What the switch that holds the claim was asked to do (recorded with its pre-claim). */
+  switchTarget?: { provider: string; region: string; size: string; data: 'copy' | 'fresh'; fromStatus: 'running' | 'stopped' };
+  /** Where a switch moved the instance from, recorded by its provider write; gone once it commits or rolls back. */
+  switchingFrom?: SwitchedFrom;
   restartingAt?: string;
   /** Failed cleanups of a failed provision so far (the sweep gives up after `reconcileMaxTries`). */
   reconcileTries?: number;
@@ -97,6 +115,8 @@ export const instanceViewSchema = z
     lastDestroyError: errorRecordSchema.nullable(),
     lastRecoveryError: errorRecordSchema.nullable(),
     lastStopError: errorRecordSchema.nullable(),
+    lastSwitchError: errorRecordSchema.nullable(),
+    lastSwitchedAt: z.string().nullable(),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
@@ -121,6 +141,7 @@ export const storedInstanceSchema = z
     lastDestroyError: errorRecordSchema.optional(),
     lastRecoveryError: errorRecordSchema.optional(),
     lastStopError: errorRecordSchema.optional(),
+    lastSwitchError: errorRecordSchema.optional(),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
@@ -146,6 +167,8 @@ export function toInstanceView(item: InstanceItem): InstanceView {
     lastDestroyError: item.lastDestroyError ?? null,
     lastRecoveryError: item.lastRecoveryError ?? null,
     lastStopError: item.lastStopError ?? null,
+    lastSwitchError: item.lastSwitchError ?? null,
+    lastSwitchedAt: item.lastSwitchedAt ?? null,
     createdAt: item.createdAt,
     updatedAt: item.updatedAt,
   };

@@ -1,15 +1,15 @@
 import { executionArnOf, startNamedExecution } from '../adapters/workflows';
 import { stateMachineArn, type Deps } from '../shared/deps';
 import { WorkflowUnavailableError } from '../shared/errors';
-import { claimInstance, releaseClaim, type LifecycleOperation } from './claims';
+import { claimInstance, releaseClaim, type Claim, type LifecycleOperation } from './claims';
 import * as z from 'zod';
 import { instanceViewSchema, toInstanceView } from './instance';
 
-/** What a lifecycle request answers (202). */
+/** What a request for an operation on an existing instance answers (202). */
 export const operationAcceptedSchema = z
   .object({
     instance: instanceViewSchema,
-    operation: z.object({ kind: z.enum(['start', 'stop', 'restart', 'destroy']), executionName: z.string(), executionArn: z.string() }),
+    operation: z.object({ kind: z.enum(['start', 'stop', 'restart', 'destroy', 'switch']), executionName: z.string(), executionArn: z.string() }),
   })
   .meta({ id: 'OperationAccepted' });
 export type OperationAccepted = z.infer<typeof operationAcceptedSchema>;
@@ -29,19 +29,29 @@ export interface LifecycleExecutionInput {
  */
 export async function requestOperation(deps: Deps, instanceId: string, owners: readonly string[], operation: LifecycleOperation): Promise<OperationAccepted> {
   const claim = await claimInstance(deps, instanceId, owners, operation);
-  const { instance } = claim;
+  const input: LifecycleExecutionInput = { instanceId, owner: claim.instance.owner, provider: claim.instance.provider, operation };
+  return startClaimedOperation(deps, claim, { ...input });
+}
+
+/**
+ * Start the workflow of a won claim under the claim's execution name. The critical section belongs
+ * to the execution from here on, never to the request. If Step Functions cannot be reached the
+ * claim is handed back (fenced: status restored, the operation's own fields removed), so a loser
+ * of nothing is left looking busy, and the caller is told to retry.
+ */
+export async function startClaimedOperation(deps: Deps, claim: Claim, input: Record<string, unknown>, recorded: readonly string[] = []): Promise<OperationAccepted> {
+  const { instance, operation, executionName } = claim;
   const smArn = stateMachineArn(deps, operation);
-  const input: LifecycleExecutionInput = { instanceId, owner: instance.owner, provider: instance.provider, operation };
   try {
-    await startNamedExecution(deps.sfn, smArn, claim.executionName, { ...input }, deps.correlationId);
+    await startNamedExecution(deps.sfn, smArn, executionName, input, deps.correlationId);
   } catch (error) {
-    deps.logger.error('could not start workflow; returning the claim', { instanceId, executionName: claim.executionName, error: error as Error });
-    await releaseClaim(deps, instanceId, claim.executionName, { set: { status: claim.previousStatus } }).catch(() => undefined);
-    throw new WorkflowUnavailableError(claim.executionName, { cause: error });
+    deps.logger.error('could not start workflow; returning the claim', { instanceId: instance.instanceId, executionName, error: error as Error });
+    await releaseClaim(deps, instance.instanceId, executionName, { set: { status: claim.previousStatus }, remove: [...recorded] }).catch(() => undefined);
+    throw new WorkflowUnavailableError(executionName, { cause: error });
   }
-  deps.logger.info('operation started', { instanceId, owner: instance.owner, operation, executionName: claim.executionName });
+  deps.logger.info('operation started', { instanceId: instance.instanceId, owner: instance.owner, operation, executionName });
   return {
     instance: toInstanceView(instance),
-    operation: { kind: operation, executionName: claim.executionName, executionArn: executionArnOf(smArn, claim.executionName) },
+    operation: { kind: operation, executionName, executionArn: executionArnOf(smArn, executionName) },
   };
 }

@@ -151,7 +151,7 @@ export async function destroyTaggedResources(
   };
 }
 
-/** Tags for every resource of one provision. */
-export function provisionTags(owner: string, instanceId: string, reservationVersion: number): ResourceTags {
-  return { owner, instance: instanceId, reservation: `v${reservationVersion}` };
+/** Tags for every resource of one provision or switch: `generation` is the reservation version, or the switch's claim version. */
+export function provisionTags(owner: string, instanceId: string, generation: number): ResourceTags {
+  return { owner, instance: instanceId, reservation: `v${generation}` };
 }

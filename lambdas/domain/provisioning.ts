@@ -6,10 +6,10 @@
 import { volumeNameOf } from '../providers/compute-provider';
 import type { Deps } from '../shared/deps';
 import { keptVolumesOf } from './retained-volume';
-import { CleanupUnverifiedError } from '../shared/errors';
+import { CleanupUnverifiedError, ProviderResourceNotFoundError } from '../shared/errors';
 import { fencedInstanceUpdate, requireClaim } from './fence';
 import { MOUNT_PATH } from './mount-repair';
-import { createOrAdoptMachine, createOrAdoptVolume, destroyTaggedResources, provisionTags, type CleanupReport } from './provider-resources';
+import { createOrAdoptMachine, createOrAdoptVolume, destroyTaggedResources, provisionTags, type CleanupReport, type VolumeOrigin } from './provider-resources';
 
 /** Who a provision step acts for, and under which claim. */
 export interface ProvisionStep {
@@ -19,32 +19,49 @@ export interface ProvisionStep {
   provider: string;
 }
 
-/** Create (or adopt) the instance's volume and record its id, fenced by the claim. */
+/** Where a switch's new volume takes its data from: the old volume on the old provider. */
+export interface SeedSource {
+  provider: string;
+  volumeId: string | null;
+}
+
+/**
+ * Create (or adopt) the instance's volume and record its id, fenced by the claim. `generation` tags
+ * it (the provision's reservation version, a switch's claim version). A switch that carries the
+ * data (`data: 'copy'`) seeds it from `seedFrom`, handed over by the old provider.
+ */
 export async function createVolume(
   deps: Deps,
-  input: ProvisionStep & { region: string; sizeGb: number; reservationVersion: number },
+  input: ProvisionStep & { region: string; sizeGb: number; generation: number; seedFrom?: SeedSource; data?: 'copy' | 'fresh' },
 ): Promise<{ volumeId: string; adopted: boolean }> {
   // Check the claim before the side effect: a stale execution must not create anything.
   await requireClaim(deps, input.instanceId, input.claim);
+  const origin = input.data === 'copy' ? await seedOrigin(deps, input.seedFrom) : undefined;
   const { volume, adopted } = await createOrAdoptVolume(
     deps.providers.get(input.provider),
     {
       name: volumeNameOf(input.instanceId),
       region: input.region,
       sizeGb: input.sizeGb,
-      tags: provisionTags(input.owner, input.instanceId, input.reservationVersion),
+      tags: provisionTags(input.owner, input.instanceId, input.generation),
     },
-    { kept: keptVolumesOf(deps) },
+    { kept: keptVolumesOf(deps), origin },
   );
   await fencedInstanceUpdate(deps, input.instanceId, input.claim, { set: { volumeId: volume.id } });
-  deps.logger.info('volume ready', { volumeId: volume.id, adopted });
+  deps.logger.info('volume ready', { volumeId: volume.id, adopted, seededFrom: origin ? input.seedFrom : null });
   return { volumeId: volume.id, adopted };
+}
+
+/** The old provider's hand-over of the volume a switch copies. */
+async function seedOrigin(deps: Deps, from: SeedSource | undefined): Promise<VolumeOrigin> {
+  if (!from?.volumeId) throw new ProviderResourceNotFoundError('The switch has no old volume to copy the data from.');
+  return { kind: 'import', seed: await deps.providers.get(from.provider).seedOf(from.volumeId) };
 }
 
 /** Create (or adopt) the instance's machine on its volume and record its id, fenced by the claim. */
 export async function createMachine(
   deps: Deps,
-  input: ProvisionStep & { region: string; size: string; image: string; volumeId: string; reservationVersion: number },
+  input: ProvisionStep & { region: string; size: string; image: string; volumeId: string; generation: number; start?: boolean },
 ): Promise<{ machineId: string; adopted: boolean }> {
   await requireClaim(deps, input.instanceId, input.claim);
   const { machine, adopted } = await createOrAdoptMachine(deps.providers.get(input.provider), {
@@ -54,8 +71,10 @@ export async function createMachine(
     image: input.image,
     volumeId: input.volumeId,
     mountPath: MOUNT_PATH,
-    tags: provisionTags(input.owner, input.instanceId, input.reservationVersion),
+    tags: provisionTags(input.owner, input.instanceId, input.generation),
     env: { SLIPWAY_INSTANCE_ID: input.instanceId },
+    // A switch of a stopped instance makes its new machine without starting it.
+    start: input.start ?? true,
   });
   await fencedInstanceUpdate(deps, input.instanceId, input.claim, { set: { machineId: machine.id } });
   deps.logger.info('machine ready', { machineId: machine.id, adopted });

@@ -33,6 +33,9 @@ export const ErrorNames = {
   OwnerNotFound: 'OwnerNotFound',
   InstanceBusy: 'InstanceBusy',
   InvalidState: 'InvalidState',
+  AlreadySwitching: 'AlreadySwitching',
+  ProviderMismatch: 'ProviderMismatch',
+  SameProvider: 'SameProvider',
   ContentionTimeout: 'ContentionTimeout',
   Unauthorized: 'Unauthorized',
   Forbidden: 'Forbidden',
@@ -228,6 +231,27 @@ export class InstanceNotFoundError extends SlipwayError {
 export class InstanceBusyError extends SlipwayError {
   constructor(readonly instanceId: string, readonly heldBy: string | null, options: ErrorOptions = {}) {
     super(ErrorNames.InstanceBusy, `Instance ${instanceId} is busy with another operation${heldBy ? ` (${heldBy})` : ''}.`, options);
+  }
+}
+
+/** A switch of this instance already holds it. */
+export class AlreadySwitchingError extends SlipwayError {
+  constructor(readonly instanceId: string, readonly heldBy: string, options: ErrorOptions = {}) {
+    super(ErrorNames.AlreadySwitching, `Instance ${instanceId} is already switching provider (${heldBy}).`, options);
+  }
+}
+
+/** The caller expected the instance on another provider than the one it is on. */
+export class ProviderMismatchError extends SlipwayError {
+  constructor(readonly instanceId: string, readonly expected: string, readonly actual: string, options: ErrorOptions = {}) {
+    super(ErrorNames.ProviderMismatch, `Instance ${instanceId} is on provider ${actual}, not ${expected}.`, options);
+  }
+}
+
+/** A switch to the provider the instance is already on. */
+export class SameProviderError extends SlipwayError {
+  constructor(readonly instanceId: string, readonly provider: string, options: ErrorOptions = {}) {
+    super(ErrorNames.SameProvider, `Instance ${instanceId} is already on provider ${provider}.`, options);
   }
 }
 

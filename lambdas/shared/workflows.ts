@@ -3,7 +3,7 @@
  * machine's ARN in configuration); the definitions are built in `infra/workflows/` and written to
  * `statemachines/<name>.asl.json`.
  */
-export const WORKFLOW_NAMES = ['provision', 'start', 'stop', 'restart', 'destroy'] as const;
+export const WORKFLOW_NAMES = ['provision', 'start', 'stop', 'restart', 'destroy', 'switch'] as const;
 
 /** A workflow's name; also the operation it runs. */
 export type WorkflowName = (typeof WORKFLOW_NAMES)[number];

@@ -9,7 +9,9 @@ const input = providerStepInput.extend({
   size: z.string(),
   image: z.string(),
   volumeId: z.string(),
-  reservationVersion: z.number().int().positive(),
+  generation: z.number().int().positive(),
+  /** False: make the machine without starting it (a switch of a stopped instance). */
+  start: z.boolean().optional(),
 });
 
 /** Create (or adopt) the instance's machine on its volume and record its id, fenced by the claim. */

@@ -7,7 +7,10 @@ import { providerStepInput } from './schemas';
 const input = providerStepInput.extend({
   region: z.string(),
   sizeGb: z.number().int().positive(),
-  reservationVersion: z.number().int().positive(),
+  generation: z.number().int().positive(),
+  /** A switch: the old provider and volume, and whether the data goes along. */
+  seedFrom: z.object({ provider: z.string().min(1), volumeId: z.string().min(1).nullable() }).optional(),
+  data: z.enum(['copy', 'fresh']).optional(),
 });
 
 /** Create (or adopt) the instance's volume and record its id, fenced by the claim. */

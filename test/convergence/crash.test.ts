@@ -38,6 +38,7 @@ let wire = new Tripwire(Number.POSITIVE_INFINITY, () => undefined);
 beforeAll(async () => {
   h = await startHarness({
     kind: 'local',
+    secondProvider: true,
     wrap: (inner) => trippedProvider(inner, { pass: () => wire.pass() } as Tripwire),
     settings: { orphanGraceSeconds: 0, orphanScanSeconds: 0 },
   });
@@ -45,6 +46,13 @@ beforeAll(async () => {
 afterAll(async () => {
   await h.close();
 });
+
+/** Switch an instance to the provider it is not on. */
+async function switchAway(token: string, id: string) {
+  const item = await h.instanceItem(id);
+  const to = item?.provider === h.west!.name ? h.provider.name : h.west!.name;
+  return h.request('POST', `/v1/instances/${id}/switch-provider`, { token, body: { provider: to } });
+}
 
 describe.each(SEEDS)('a crash at a random point (seed %i)', (seed) => {
   it('converges within two sweep periods after the restart', async () => {
@@ -72,9 +80,14 @@ describe.each(SEEDS)('a crash at a random point (seed %i)', (seed) => {
       );
       await Promise.all(provisioned.map((res) => (res?.status === 202 ? h.waitForExecution(res.body.operation.executionArn).catch(() => null) : null)));
       for (let round = 0; round < 2; round++) {
-        const ops = ['stop', 'start', 'restart', 'destroy'] as const;
+        const ops = ['stop', 'start', 'restart', 'destroy', 'switch'] as const;
         const answers = await Promise.all(
-          provisioned.map((res, i) => (res?.status === 202 ? operate(h, tokens[i]!, res.body.instance.id, ops[Math.floor(rnd() * ops.length)]!).catch(() => null) : null)),
+          provisioned.map((res, i) => {
+            if (res?.status !== 202) return null;
+            const op = ops[Math.floor(rnd() * ops.length)]!;
+            const id = res.body.instance.id as string;
+            return (op === 'switch' ? switchAway(tokens[i]!, id) : operate(h, tokens[i]!, id, op)).catch(() => null);
+          }),
         );
         await Promise.all(answers.map((res) => (res?.status === 202 ? h.waitForExecution(res.body.operation.executionArn).catch(() => null) : null)));
       }

@@ -21,13 +21,13 @@ const OWNERS = ['p0', 'p1', 'p2'] as const;
 const SEED = Number(process.env.SLIPWAY_PROPERTY_SEED ?? 20261202);
 const RUNS = Number(process.env.SLIPWAY_PROPERTY_RUNS ?? 12);
 /** Provider calls a fault may hit: every create, start, stop, destroy, delete and wait. */
-const FAULTABLE: ProviderMethod[] = ['createVolume', 'createMachine', 'startMachine', 'stopMachine', 'destroyMachine', 'deleteVolume', 'waitForState', 'probeHealth', 'findMachines'];
+const FAULTABLE: ProviderMethod[] = ['createVolume', 'importVolume', 'seedOf', 'createMachine', 'startMachine', 'stopMachine', 'destroyMachine', 'deleteVolume', 'waitForState', 'probeHealth', 'findMachines'];
 
 /** One thing that happens to the world. */
 type Command =
   | { kind: 'provision'; owner: number }
-  | { kind: 'operate'; owner: number; pick: number; operation: 'start' | 'stop' | 'restart' | 'destroy' }
-  | { kind: 'fault'; method: ProviderMethod; when: 'before' | 'after'; times: number }
+  | { kind: 'operate'; owner: number; pick: number; operation: 'start' | 'stop' | 'restart' | 'destroy' | 'switch' }
+  | { kind: 'fault'; method: ProviderMethod; when: 'before' | 'after'; times: number; onWest: boolean }
   | { kind: 'kill-machine'; owner: number; pick: number }
   | { kind: 'crash' }
   | { kind: 'sweep' };
@@ -40,10 +40,10 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
       kind: fc.constant('operate' as const),
       owner: fc.nat(OWNERS.length - 1),
       pick: fc.nat(7),
-      operation: fc.constantFrom('start' as const, 'stop' as const, 'restart' as const, 'destroy' as const),
+      operation: fc.constantFrom('start' as const, 'stop' as const, 'restart' as const, 'destroy' as const, 'switch' as const),
     }),
   },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('fault' as const), method: fc.constantFrom(...FAULTABLE), when: fc.constantFrom('before' as const, 'after' as const), times: fc.integer({ min: 1, max: 4 }) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('fault' as const), method: fc.constantFrom(...FAULTABLE), when: fc.constantFrom('before' as const, 'after' as const), times: fc.integer({ min: 1, max: 4 }), onWest: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('kill-machine' as const), owner: fc.nat(OWNERS.length - 1), pick: fc.nat(7) }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'crash' as const }) },
   { weight: 2, arbitrary: fc.constant({ kind: 'sweep' as const }) },
@@ -58,7 +58,7 @@ let run = 0;
 let clockAhead = 0;
 
 beforeAll(async () => {
-  h = await startHarness({ kind: 'local', settings: { orphanGraceSeconds: 0, orphanScanSeconds: 0 } });
+  h = await startHarness({ kind: 'local', secondProvider: true, settings: { orphanGraceSeconds: 0, orphanScanSeconds: 0 } });
 });
 afterAll(async () => {
   await h.close();
@@ -79,13 +79,19 @@ async function apply(command: Command, owners: string[], tokens: string[], keySe
     case 'operate': {
       const mine = (await instancesOf(h, [owners[command.owner]!])).filter((i) => i.status !== 'destroyed');
       const target = mine[command.pick % Math.max(1, mine.length)];
-      if (target) await operate(h, tokens[command.owner]!, target.instanceId, command.operation);
+      if (!target) return;
+      if (command.operation !== 'switch') await operate(h, tokens[command.owner]!, target.instanceId, command.operation);
+      else {
+        const to = target.provider === h.west!.name ? h.provider.name : h.west!.name;
+        await h.request('POST', `/v1/instances/${target.instanceId}/switch-provider`, { token: tokens[command.owner]!, body: { provider: to } });
+      }
       return;
     }
     case 'fault': {
       const fault = () => new ProviderUnavailableError(`injected ${command.method} fault`);
-      if (command.when === 'before') h.provider.failNext(command.method, fault, { times: command.times });
-      else h.provider.failAfter(command.method, fault, { times: command.times });
+      const provider = command.onWest ? h.west!.provider : h.provider;
+      if (command.when === 'before') provider.failNext(command.method, fault, { times: command.times });
+      else provider.failAfter(command.method, fault, { times: command.times });
       return;
     }
     case 'kill-machine': {
@@ -113,6 +119,7 @@ async function apply(command: Command, owners: string[], tokens: string[], keySe
  */
 async function sweepAndSettle(): Promise<void> {
   h.provider.reset();
+  h.west!.provider.reset();
   await h.runtime.stepFunctions.idle();
   for (let pass = 0; pass < 3; pass++) {
     clockAhead += 3600;

@@ -7,6 +7,7 @@ import { keys } from '../../lambdas/adapters/dynamo';
 import { TABLE_KEYS } from '../../lambdas/adapters/table-definition';
 import type { InstanceItem } from '../../lambdas/domain/instance';
 import type { ComputeProvider } from '../../lambdas/providers/compute-provider';
+import { keptVolumeIds } from '../../lambdas/domain/retained-volume';
 import type { Harness } from './harness';
 
 /** A violation of convergence, said plainly. */
@@ -44,11 +45,14 @@ export async function violations(h: Harness, owners: readonly string[]): Promise
   const found: Violation[] = [];
   const instances = await instancesOf(h, owners);
   const byId = new Map(instances.map((i) => [i.instanceId, i]));
+  // Every provider the harness runs, by name (the second one when the harness has it).
+  const backends = new Map<string, ComputeProvider>([[h.provider.name, h.backend], ...(h.west ? ([[h.west.name, h.west.backend]] as const) : [])]);
+  const backendOf = (instance: InstanceItem) => backends.get(instance.provider) ?? h.backend;
   for (const instance of instances) {
     const id = instance.instanceId;
     if (instance.claim) found.push(`${id}: claim ${instance.claim} still held (${instance.status})`);
-    const inventory = await h.backend.inventory({ instance: id });
-    const machine = instance.machineId ? await h.backend.getMachine(instance.machineId) : null;
+    const backend = backendOf(instance);
+    const machine = instance.machineId ? await backend.getMachine(instance.machineId) : null;
     switch (instance.status) {
       case 'running':
         if (machine?.state !== 'started') found.push(`${id}: running, but its machine is ${machine?.state ?? 'missing'}`);
@@ -58,11 +62,15 @@ export async function violations(h: Harness, owners: readonly string[]): Promise
         if (machine && ['started', 'starting'].includes(machine.state)) found.push(`${id}: stopped, but its machine is ${machine.state}`);
         break;
       case 'failed':
-      case 'destroyed':
-        if (inventory.machines.length + inventory.volumes.length > 0) {
-          found.push(`${id}: ${instance.status}, but the provider holds machines [${inventory.machines.map((m) => m.id)}] volumes [${inventory.volumes.map((v) => v.id)}]`);
+      case 'destroyed': {
+        const inventory = await backend.inventory({ instance: id });
+        const kept = await keptVolumeIds(h.runtime.deps, inventory.volumes.map((v) => v.id));
+        const left = inventory.volumes.filter((v) => !kept.has(v.id));
+        if (inventory.machines.length + left.length > 0) {
+          found.push(`${id}: ${instance.status}, but the provider holds machines [${inventory.machines.map((m) => m.id)}] volumes [${left.map((v) => v.id)}]`);
         }
         break;
+      }
       case 'destroying':
         // A destroy that failed (or was lost) waits, visible, for the caller to retry: allowed.
         if (!instance.lastDestroyError) found.push(`${id}: destroying without a claim and without lastDestroyError`);
@@ -78,13 +86,18 @@ export async function violations(h: Harness, owners: readonly string[]): Promise
     const live = instances.filter((i) => i.owner === owner && i.countsTowardQuota).length;
     if (quota !== live) found.push(`${owner}: quota counts ${quota}, ${live} instances hold a slot`);
   }
-  const everything = await h.backend.inventory({});
-  for (const resource of [...everything.machines.map((m) => ({ kind: 'machine', r: m })), ...everything.volumes.map((v) => ({ kind: 'volume', r: v }))]) {
-    const owner = byId.get(resource.r.tags.instance);
-    if (!owner) continue; // another test's instance (the provider state is shared per file)
-    const recorded = resource.kind === 'machine' ? owner.machineId : owner.volumeId;
-    const alive = !['destroyed', 'failed'].includes(owner.status);
-    if (!(alive && recorded === resource.r.id) && owner.status !== 'destroying') found.push(`${resource.kind} ${resource.r.id} of ${owner.instanceId} (${owner.status}) is owned by nobody`);
+  for (const [providerName, backend] of backends) {
+    const everything = await backend.inventory({});
+    // Retained volumes are owned by their item (the volume-cleanup sweep deletes them in time).
+    const kept = await keptVolumeIds(h.runtime.deps, everything.volumes.map((v) => v.id));
+    for (const resource of [...everything.machines.map((m) => ({ kind: 'machine', r: m })), ...everything.volumes.map((v) => ({ kind: 'volume', r: v }))]) {
+      const owner = byId.get(resource.r.tags.instance);
+      if (!owner) continue; // another test's instance (the provider state is shared per file)
+      if (resource.kind === 'volume' && kept.has(resource.r.id)) continue;
+      const recorded = owner.provider === providerName && (resource.kind === 'machine' ? owner.machineId : owner.volumeId) === resource.r.id;
+      const alive = !['destroyed', 'failed'].includes(owner.status);
+      if (!(alive && recorded) && owner.status !== 'destroying') found.push(`${resource.kind} ${resource.r.id} on ${providerName} of ${owner.instanceId} (${owner.status}) is owned by nobody`);
+    }
   }
   return found;
 }

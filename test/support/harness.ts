@@ -35,6 +35,11 @@ export interface Harness {
   region: string;
   /** The fake Fly server, on the Fly run. */
   fakeFly?: FakeFly;
+  /**
+   * The second provider (`secondProvider: true`): another local root, or another app of the fake's
+   * organisation, so an instance can switch between the two.
+   */
+  west?: { name: string; region: string; provider: FaultInjectingProvider; backend: ComputeProvider };
   /** What the machine at `endpoint` answers: its instance, its id, the boot log on its volume. */
   answer(endpoint: string): Promise<{ instanceId: string; machineId: string; volumeFile: string }>;
   key: DevKey;
@@ -52,12 +57,14 @@ export interface Harness {
    * host) and start a fresh one over the same table and provider state, as `kill -9` + `npm start` would.
    */
   crashAndRestart(options?: { settleOnStart?: boolean }): Promise<void>;
+  /** The API process dies (in-flight requests cut) and a new one serves; the workflows run on. */
+  crashApi(): Promise<void>;
   close(): Promise<void>;
 }
 
 /** Start a harness against the Jest-wide DynamoDB Local. */
 export async function startHarness(
-  options: Partial<LocalRuntimeOptions> & { wrap?: (p: ComputeProvider) => ComputeProvider; kind?: ProviderKind } = {},
+  options: Partial<LocalRuntimeOptions> & { wrap?: (p: ComputeProvider) => ComputeProvider; kind?: ProviderKind; secondProvider?: boolean } = {},
 ): Promise<Harness> {
   const endpoint = process.env.SLIPWAY_TEST_DYNAMODB_ENDPOINT;
   if (!endpoint) throw new Error('SLIPWAY_TEST_DYNAMODB_ENDPOINT is unset: this test needs the dynamo global setup');
@@ -66,23 +73,39 @@ export async function startHarness(
   const fakeFly = kind === 'fly' ? await startFakeFly() : undefined;
   const tableName = `t-${randomUUID()}`;
   const region = kind === 'fly' ? 'ams' : 'local';
-  const { wrap: _wrap, kind: _kind, ...runtimeOptions } = options;
-  const makeBackend = (): ComputeProvider & { shutdown?: () => Promise<void> } =>
-    fakeFly ? flyProviderFor(fakeFly) : new LocalComputeProvider({ rootDir: path.join(dir, 'provider') });
+  const { wrap: _wrap, kind: _kind, secondProvider, ...runtimeOptions } = options;
+  const westName = kind === 'fly' ? 'fly-west' : 'local-west';
+  const westRegion = kind === 'fly' ? 'fra' : 'local-west';
+  type Backend = ComputeProvider & { shutdown?: () => Promise<void> };
+  const makeBackend = (): Backend => (fakeFly ? flyProviderFor(fakeFly) : new LocalComputeProvider({ rootDir: path.join(dir, 'provider') }));
+  const makeWest = (): Backend | undefined =>
+    !secondProvider ? undefined : fakeFly ? flyProviderFor(fakeFly, westName, `${fakeFly.app}-west`) : new LocalComputeProvider({ name: westName, rootDir: path.join(dir, 'provider-west') });
+  const wrapped = (inner: Backend) => new FaultInjectingProvider(options.wrap ? options.wrap(inner) : inner);
   let backend = makeBackend();
-  let provider = new FaultInjectingProvider(options.wrap ? options.wrap(backend) : backend);
-  const start = (wrapped: FaultInjectingProvider, extra: Partial<LocalRuntimeOptions> = {}) =>
+  let provider = wrapped(backend);
+  let westBackend = makeWest();
+  let westProvider = westBackend ? wrapped(westBackend) : undefined;
+  const start = (main: FaultInjectingProvider, west: FaultInjectingProvider | undefined, extra: Partial<LocalRuntimeOptions> = {}) =>
     startLocalRuntime({
       dynamoEndpoint: endpoint,
       tableName,
-      providers: [wrapped],
-      env: { PROVIDERS: JSON.stringify({ default: wrapped.name, providers: [{ name: wrapped.name, kind: 'local', root: 'unused', regions: [region] }] }), ...options.env },
+      providers: west ? [main, west] : [main],
+      env: {
+        PROVIDERS: JSON.stringify({
+          default: main.name,
+          providers: [
+            { name: main.name, kind: 'local', root: 'unused', regions: [region] },
+            ...(west ? [{ name: west.name, kind: 'local', root: 'unused', regions: [westRegion] }] : []),
+          ],
+        }),
+        ...options.env,
+      },
       retryDelayScale: 0.01,
       logLevel: 'SILENT' as 'ERROR',
       ...runtimeOptions,
       ...extra,
     });
-  let runtime = await start(provider);
+  let runtime = await start(provider, westProvider);
   const key = await ensureDevKey(dir);
   let api = await startApiServer(runtime, { jwks: key.jwks });
   const harness: Harness = {
@@ -93,6 +116,7 @@ export async function startHarness(
     kind,
     region,
     fakeFly,
+    west: westProvider && westBackend ? { name: westName, region: westRegion, provider: westProvider, backend: westBackend } : undefined,
     async answer(machineEndpoint) {
       if (fakeFly) return fakeMachineAnswer(fakeFly, machineEndpoint);
       return (await fetch(machineEndpoint).then((r) => r.json())) as { instanceId: string; machineId: string; volumeFile: string };
@@ -137,15 +161,29 @@ export async function startHarness(
       await api.close();
       await harness.runtime.crash();
       backend = makeBackend();
-      provider = new FaultInjectingProvider(options.wrap ? options.wrap(backend) : backend);
-      runtime = await start(provider, { settleOnStart: restartOptions.settleOnStart ?? false });
+      provider = wrapped(backend);
+      westBackend = makeWest();
+      westProvider = westBackend ? wrapped(westBackend) : undefined;
+      runtime = await start(provider, westProvider, { settleOnStart: restartOptions.settleOnStart ?? false });
       api = await startApiServer(runtime, { jwks: key.jwks });
-      Object.assign(harness, { runtime, api, provider, backend });
+      Object.assign(harness, {
+        runtime,
+        api,
+        provider,
+        backend,
+        west: westProvider && westBackend ? { name: westName, region: westRegion, provider: westProvider, backend: westBackend } : undefined,
+      });
+    },
+    async crashApi() {
+      await api.close();
+      api = await startApiServer(runtime, { jwks: key.jwks });
+      harness.api = api;
     },
     async close() {
       await harness.api.close();
       await harness.runtime.close();
       await backend.shutdown?.();
+      await westBackend?.shutdown?.();
       await fakeFly?.close();
       rmSync(dir, { recursive: true, force: true });
     },

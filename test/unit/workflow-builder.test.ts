@@ -44,8 +44,10 @@ describe.each(WORKFLOW_NAMES)('the %s workflow', (workflow) => {
 
 describe('state names', () => {
   it.each(WORKFLOW_NAMES)('name every Task of %s after the function it runs, so console, function and use case share one name', (workflow) => {
-    const names = tasksOf(workflow).map(([name]) => name);
+    // A state may add where it acts after the function's name (a switch restarts the old machine `…OnOldProvider`).
+    const tasks = tasksOf(workflow);
+    const named = tasks.map(([name, state]) => [name, name.startsWith(functionIdOf(state))]);
 
-    expect(names).toEqual(tasksOf(workflow).map(([, state]) => functionIdOf(state)));
+    expect(named).toEqual(tasks.map(([name]) => [name, true]));
   });
 });

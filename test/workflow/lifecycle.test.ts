@@ -43,8 +43,8 @@ describe('lifecycle operations', () => {
     expect(await h.item(keys.owner('user:life-basic'))).toMatchObject({ activeInstances: 0 });
     expect(await h.backend.inventory({ owner: 'user:life-basic', instance: id })).toEqual({ machines: [], volumes: [] });
     const again = await operate(h, token, id, 'start');
-    expect(again.status).toBe(409);
-    expect(again.body).toMatchObject({ code: 'invalid_state' });
+    expect(again.status).toBe(404);
+    expect(again.body).toMatchObject({ code: 'instance_not_found' });
   });
 
   it('sets lastStartError when a start fails and clears it on the next successful start', async () => {

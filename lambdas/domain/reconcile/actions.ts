@@ -19,6 +19,7 @@ export interface SettleAction {
     | 'healthy'
     | 'unscheduled'
     | 'recovery-started'
+    | 'rolled-back-switch'
     | 'skipped';
   detail?: string;
 }

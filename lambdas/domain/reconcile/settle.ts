@@ -9,6 +9,7 @@
  * | a provision claim whose execution ended without an outcome, or is lost | destroy what its tags name, verify, `failProvision` (reservation released if still its, quota returned); unverified → `markNeedsReconciliation` |
  * | an admitted reservation whose execution never started | start it by its deterministic name |
  * | a failed instance still holding its quota slot (`needs_reconciliation`) | destroy what its tags name, verify, free slot and reservation; capped tries, then an operator (alarm) |
+ * | a switch claim whose execution ended without its outcome, or is lost | roll back (target cleaned and verified, old provider restored, `lastSwitchError`), then a `start` if it was running; unverified → retried with backoff, capped |
  * | a running instance | drift check (drift.ts) |
  */
 import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
@@ -29,6 +30,9 @@ import { readReservation, rescheduleReservation, reservationOutcomeIfHeld, unsch
 import { finishFailedCleanup, recordCleanupTry, unscheduleInstance } from '../unclaimed';
 import type { SettleAction } from './actions';
 import { checkDrift } from './drift';
+import { isClaimRefused } from './refusals';
+import { requestOperation } from '../lifecycle';
+import { recordSwitchFailure, rollbackSwitch } from '../switching';
 
 export type { SettleAction } from './actions';
 
@@ -91,6 +95,7 @@ async function settleClaim(deps: Deps, instance: InstanceItem, context: SettleCo
     await recordOperationFailure(deps, { instanceId: instance.instanceId, claim, provider: instance.provider, operation: kind, error });
     return { target, action: 'released-claim', detail: `${claim} ${execution.status}: ${error.message}` };
   }
+  if (kind === 'switch') return settleLostSwitch(deps, instance, error);
   return { target, action: 'skipped', detail: `no settle rule for ${kind} claims yet` };
 }
 
@@ -126,6 +131,59 @@ async function settleLostProvision(deps: Deps, instance: InstanceItem, error: { 
     await markNeedsReconciliation(deps, { ...fenced, error: { ...error, message: `${error.message} Cleanup failed: ${messageOf(cleanupError)}` } });
   }
   return { target, action: 'needs-reconciliation', detail: error.message };
+}
+
+/**
+ * A switch whose execution ended without committing or recording its rollback, or was lost: roll it
+ * back with the workflow's own use cases (target cleaned and verified, old provider restored, claim
+ * released with `lastSwitchError`), then start the old machine again through a `start` operation
+ * if the instance was running. Never rolled forward: a half-made target nobody verified is not a
+ * running instance. A rollback that cannot prove the target clean keeps the claim (still
+ * `switching`, the reason recorded) and is tried again with backoff, then left to an operator.
+ */
+async function settleLostSwitch(deps: Deps, instance: InstanceItem, error: { code: string; message: string }): Promise<SettleAction> {
+  const target = `instance:${instance.instanceId}`;
+  const step = { instanceId: instance.instanceId, owner: instance.owner, claim: instance.claim! };
+  let restartOld: boolean;
+  try {
+    ({ restartOld } = await rollbackSwitch(deps, step));
+  } catch (rollbackError) {
+    return retryRollbackLater(deps, instance, `${error.message} Rollback: ${messageOf(rollbackError)}`);
+  }
+  const recorded = await recordSwitchFailure(deps, { ...step, error });
+  if (!restartOld || recorded.status !== 'stopped') return { target, action: 'rolled-back-switch', detail: `${error.message} Now ${recorded.status} on ${instance.switchingFrom?.provider ?? instance.provider}.` };
+  try {
+    const started = await requestOperation(deps, instance.instanceId, [instance.owner], 'start');
+    return { target, action: 'rolled-back-switch', detail: `${error.message} The old machine is starting again (${started.operation.executionName}).` };
+  } catch (startError) {
+    if (!isClaimRefused(startError)) throw startError;
+    return { target, action: 'rolled-back-switch', detail: `${error.message} Another operation claimed it before the old machine could be started again.` };
+  }
+}
+
+/** A switch rollback that could not be verified: record why, keep the claim, look again with backoff; exhausted → an operator. */
+async function retryRollbackLater(deps: Deps, instance: InstanceItem, why: string): Promise<SettleAction> {
+  const target = `instance:${instance.instanceId}`;
+  const tries = (instance.reconcileTries ?? 0) + 1;
+  const exhausted = tries >= deps.settings.reconcileMaxTries;
+  const lastSwitchError = { code: 'SwitchRollbackUnverified', message: `Rollback try ${tries}: ${why}`, at: deps.now().toISOString() };
+  try {
+    await fencedInstanceUpdate(
+      deps,
+      instance.instanceId,
+      instance.claim!,
+      exhausted
+        ? { set: { reconcileTries: tries, lastSwitchError, cleanupExhaustedAt: deps.now().toISOString() }, remove: ['attentionShard', 'attentionAt'] }
+        : { set: { reconcileTries: tries, lastSwitchError, ...attentionAt(instance.pk, after(deps.now(), cleanupBackoffSeconds(tries))) } },
+    );
+  } catch (fenceError) {
+    if (!(fenceError instanceof ClaimLostError)) throw fenceError;
+    return { target, action: 'skipped', detail: 'the switch finished meanwhile' };
+  }
+  if (!exhausted) return { target, action: 'cleanup-retry', detail: lastSwitchError.message };
+  deps.metrics.count('CleanupExhausted');
+  deps.logger.error('switch rollback exhausted: left for an operator', { instanceId: instance.instanceId, owner: instance.owner, tries, why });
+  return { target, action: 'cleanup-exhausted', detail: lastSwitchError.message };
 }
 
 /** Backoff of the next cleanup try: 1, 2, 4 … minutes, at most an hour. */

@@ -10,6 +10,9 @@
  * - 429 with and without `Retry-After`, capacity errors (`insufficient_capacity`), any status: injected;
  * - a list that lags a create by a configurable number of list calls; soft-deleted volumes;
  * - `metadata.KEY=VALUE` list filters; `exit` events with `requested_stop`; checks that pass once started.
+ * One fake is one Fly organisation: each app's machines and volumes are its own (lists, reads and
+ * writes by id answer only within the app in the path), and a volume create may fork
+ * (`source_volume_id`) a volume of any app of the organisation.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -46,6 +49,7 @@ export interface FakeFlyOptions {
 
 interface MachineRecord extends Json {
   id: string;
+  app: string;
   state: string;
   config: Json;
   events: Json[];
@@ -56,6 +60,7 @@ interface MachineRecord extends Json {
 
 interface VolumeRecord extends Json {
   id: string;
+  app: string;
   state: string;
   files: Map<string, string>;
   listLag: number;
@@ -137,12 +142,22 @@ export async function startFakeFly(options: FakeFlyOptions = {}): Promise<FakeFl
   };
 
   const view = (m: MachineRecord) => {
-    const { listLag: _lag, lease: _lease, ...rest } = m;
+    const { listLag: _lag, lease: _lease, app: _app, ...rest } = m;
     return rest;
   };
   const volumeView = (v: VolumeRecord) => {
-    const { files: _files, listLag: _lag, ...rest } = v;
+    const { files: _files, listLag: _lag, app: _app, ...rest } = v;
     return rest;
+  };
+  /** The app in the request's path; every record answers only within its own app. */
+  const appOf = (c: Context) => c.request.params.app_name as string;
+  const machineIn = (c: Context) => {
+    const m = machines.get(c.request.params.machine_id as string);
+    return m && m.app === appOf(c) ? m : undefined;
+  };
+  const volumeIn = (c: Context, id = c.request.params.volume_id as string) => {
+    const v = volumes.get(id);
+    return v && v.app === appOf(c) ? v : undefined;
   };
 
   const leaseHeld = (m: MachineRecord) => m.lease && m.lease.expiresAt > Date.now();
@@ -186,7 +201,7 @@ export async function startFakeFly(options: FakeFlyOptions = {}): Promise<FakeFl
   };
 
   const machineOf = (c: Context) => {
-    const m = machines.get(c.request.params.machine_id as string);
+    const m = machineIn(c);
     return m && m.state !== 'destroyed' ? m : undefined;
   };
 
@@ -194,18 +209,19 @@ export async function startFakeFly(options: FakeFlyOptions = {}): Promise<FakeFl
     Machines_list: (c) => {
       const query = c.request.query as Record<string, string>;
       const filters = Object.entries(query).filter(([key]) => key.startsWith('metadata.'));
-      const listed = [...machines.values()].filter((m) => m.state !== 'destroyed' && filters.every(([key, value]) => m.config.metadata?.[key.slice('metadata.'.length)] === value)).filter(visible);
+      const listed = [...machines.values()].filter((m) => m.app === appOf(c) && m.state !== 'destroyed' && filters.every(([key, value]) => m.config.metadata?.[key.slice('metadata.'.length)] === value)).filter(visible);
       return answer(200, listed.map(view));
     },
     Machines_create: (c) => {
       const body = c.request.requestBody as Json;
       for (const mount of body.config?.mounts ?? []) {
-        const volume = volumes.get(mount.volume);
+        const volume = volumeIn(c, mount.volume);
         if (!volume || volume.state.includes('destroy')) return error(404, `volume ${mount.volume} not found`);
         if (volume.attached_machine_id) return error(400, `volume ${mount.volume} is already attached`, 'failed_precondition');
       }
       const m: MachineRecord = {
         id: flyId(),
+        app: appOf(c),
         name: body.name ?? flyId(),
         region: body.region ?? 'ams',
         state: 'created',
@@ -226,7 +242,7 @@ export async function startFakeFly(options: FakeFlyOptions = {}): Promise<FakeFl
       return answer(200, view(m));
     },
     Machines_show: (c) => {
-      const m = machines.get(c.request.params.machine_id as string);
+      const m = machineIn(c);
       return m ? answer(200, view(m)) : error(404, 'machine not found');
     },
     Machines_start: (c, request) => {
@@ -274,14 +290,14 @@ export async function startFakeFly(options: FakeFlyOptions = {}): Promise<FakeFl
       return answer(201, { status: 'success', data: { nonce: m.lease.nonce, expires_at: Math.floor(m.lease.expiresAt / 1000), owner: 'slipway@test', description: 'slipway', version: 'v1' } });
     },
     Machines_release_lease: (c, request) => {
-      const m = machines.get(c.request.params.machine_id as string);
+      const m = machineIn(c);
       if (!m) return error(404, 'machine not found');
       if (m.lease && request.headers['fly-machine-lease-nonce'] !== m.lease.nonce) return error(409, 'wrong lease nonce');
       m.lease = null;
       return answer(200, {});
     },
     Machines_wait: async (c) => {
-      const m = machines.get(c.request.params.machine_id as string);
+      const m = machineIn(c);
       if (!m) return error(404, 'machine not found');
       const query = c.request.query as Json;
       const timeout = Number(query.timeout ?? 60);
@@ -304,13 +320,14 @@ export async function startFakeFly(options: FakeFlyOptions = {}): Promise<FakeFl
       }
       return reached() ? answer(200, { ok: true, state: m.state }) : error(408, 'deadline_exceeded: machine did not reach the state in time', 'deadline_exceeded');
     },
-    Volumes_list: () => answer(200, [...volumes.values()].filter((v) => !v.state.includes('destroy')).filter(visible).map(volumeView)),
+    Volumes_list: (c) => answer(200, [...volumes.values()].filter((v) => v.app === appOf(c) && !v.state.includes('destroy')).filter(visible).map(volumeView)),
     Volumes_create: (c) => {
       const body = c.request.requestBody as Json;
       const source = body.source_volume_id ? volumes.get(body.source_volume_id) : undefined;
       if (body.source_volume_id && (!source || source.state.includes('destroy'))) return error(404, `volume ${body.source_volume_id} not found`);
       const v: VolumeRecord = {
         id: `vol_${flyId()}`,
+        app: appOf(c),
         name: body.name,
         region: body.region ?? source?.region ?? 'ams',
         size_gb: body.size_gb ?? source?.size_gb ?? 1,
@@ -328,11 +345,11 @@ export async function startFakeFly(options: FakeFlyOptions = {}): Promise<FakeFl
       return answer(200, volumeView(v));
     },
     Volumes_get_by_id: (c) => {
-      const v = volumes.get(c.request.params.volume_id as string);
+      const v = volumeIn(c);
       return v ? answer(200, volumeView(v)) : error(404, 'volume not found');
     },
     Volume_delete: (c) => {
-      const v = volumes.get(c.request.params.volume_id as string);
+      const v = volumeIn(c);
       if (!v || v.state.includes('destroy')) return error(404, 'volume not found');
       if (v.attached_machine_id) return error(400, `failed_precondition: volume is attached to machine ${v.attached_machine_id}`, 'failed_precondition');
       // Soft-deleted: readable for a while, gone from lists.
@@ -340,11 +357,11 @@ export async function startFakeFly(options: FakeFlyOptions = {}): Promise<FakeFl
       return answer(200, volumeView(v));
     },
     Volumes_list_snapshots: (c) => {
-      const v = volumes.get(c.request.params.volume_id as string);
+      const v = volumeIn(c);
       return v ? answer(200, snapshots.get(v.id) ?? []) : error(404, 'volume not found');
     },
     createVolumeSnapshot: (c) => {
-      const v = volumes.get(c.request.params.volume_id as string);
+      const v = volumeIn(c);
       if (!v || v.state.includes('destroy')) return error(404, 'volume not found');
       const list = snapshots.get(v.id) ?? [];
       list.push({ id: `vs_${flyId()}`, created_at: now(), size: [...v.files.values()].join('').length, status: 'created', digest: flyId(), retention_days: 5, volume_size: v.size_gb });

@@ -3,9 +3,12 @@ import type { FakeFly } from './fake-fly';
 
 export { startFakeFly, type FakeFly, type FakeFlyOptions, type Fault } from './fake-fly';
 
-/** The Fly adapter pointed at a fake, as a deployment's configuration would build it. */
-export function flyProviderFor(fake: FakeFly, name = 'fly'): FlyComputeProvider {
-  return new FlyComputeProvider({ name, app: fake.app, baseUrl: fake.baseUrl, token: async () => fake.token, maxRateLimitWaitMs: 50 });
+/** The organisation every app of a fake belongs to. */
+export const FAKE_FLY_ORG = 'slipway-test-org';
+
+/** The Fly adapter pointed at a fake (one of its apps), as a deployment's configuration would build it. */
+export function flyProviderFor(fake: FakeFly, name = 'fly', app = fake.app): FlyComputeProvider {
+  return new FlyComputeProvider({ name, app, org: FAKE_FLY_ORG, baseUrl: fake.baseUrl, token: async () => fake.token, maxRateLimitWaitMs: 50 });
 }
 
 /**
