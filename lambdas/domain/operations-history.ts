@@ -62,9 +62,9 @@ function isExecutionDoesNotExist(error: unknown): boolean {
 /**
  * Describe the execution of one operation with DescribeExecution. An execution that does not exist
  * is `PENDING` within a minute of its request (the claim is written before StartExecution), `LOST`
- * after that. Other SDK errors propagate.
+ * after that or once its claim is released (`ended`). Other SDK errors propagate.
  */
-export async function describeOperation(deps: Deps, record: { kind: Operation; executionName: string; requestedAt?: string }): Promise<ExecutionView> {
+export async function describeOperation(deps: Deps, record: { kind: Operation; executionName: string; requestedAt?: string; ended?: boolean }): Promise<ExecutionView> {
   const stateMachineArn = stateMachineOf(deps, record.kind);
   const base = {
     name: record.executionName,
@@ -92,7 +92,8 @@ export async function describeOperation(deps: Deps, record: { kind: Operation; e
   } catch (error) {
     if (!isExecutionDoesNotExist(error)) throw error;
     const requested = record.requestedAt ? Date.parse(record.requestedAt) : Number.NaN;
-    const pending = Number.isFinite(requested) && deps.now().getTime() - requested < PENDING_GRACE_MS;
+    // A claim already released (`ended`) is never about to start.
+    const pending = !record.ended && Number.isFinite(requested) && deps.now().getTime() - requested < PENDING_GRACE_MS;
     return { ...base, executionArn, status: pending ? 'PENDING' : 'LOST', consoleUrl: consoleUrlOf(deps, executionArn) };
   }
 }
@@ -111,14 +112,19 @@ export async function mapWithConcurrency<T, R>(items: readonly T[], limit: numbe
   return results;
 }
 
-/** Describe an operation log, newest first. */
-export function describeOperations(deps: Deps, log: readonly OperationRecord[]): Promise<ExecutionView[]> {
+/**
+ * Describe an operation log, newest first. Only the operation that holds the claim can still be
+ * about to start: an older one whose execution does not exist is LOST, whatever its age.
+ */
+export function describeOperations(deps: Deps, log: readonly OperationRecord[], currentClaim?: string): Promise<ExecutionView[]> {
   // The log is appended to, so newest is last.
-  return mapWithConcurrency([...log].reverse(), DESCRIBE_CONCURRENCY, (record) => describeOperation(deps, record));
+  return mapWithConcurrency([...log].reverse(), DESCRIBE_CONCURRENCY, (record) =>
+    describeOperation(deps, record.executionName === currentClaim ? record : { kind: record.kind, executionName: record.executionName, requestedAt: record.requestedAt, ended: true }),
+  );
 }
 
 /** `GET /v1/instances/{id}/operations`: the executions of an instance the caller may see. */
 export async function listOperations(deps: Deps, instanceId: string, owners: readonly string[]): Promise<OperationsPage> {
   const item = await getVisibleInstance(deps, instanceId, owners);
-  return { instanceId, items: await describeOperations(deps, item.operations ?? []) };
+  return { instanceId, items: await describeOperations(deps, item.operations ?? [], item.claim) };
 }
