@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, type BatchGetCommandInput, type BatchGetCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { TABLE_KEYS } from './table-definition';
@@ -82,4 +82,18 @@ export function isTransactionConflict(error: unknown): boolean {
 /** True for a single-item conditional write that lost its condition. */
 export function isConditionFailed(error: unknown): boolean {
   return (error as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
+}
+
+/** Read items by key (BatchGetItem, 100 keys a call, consistent), following unprocessed keys; absent ones are left out. */
+export async function batchGetItems<T>(db: DynamoDBDocumentClient, tableName: string, itemKeys: ReadonlyArray<{ pk: string; sk: string }>): Promise<T[]> {
+  const found: T[] = [];
+  for (let i = 0; i < itemKeys.length; i += 100) {
+    let request: BatchGetCommandInput['RequestItems'] = { [tableName]: { Keys: itemKeys.slice(i, i + 100), ConsistentRead: true } };
+    while (request && Object.keys(request).length > 0) {
+      const out: BatchGetCommandOutput = await db.send(new BatchGetCommand({ RequestItems: request }));
+      found.push(...((out.Responses?.[tableName] ?? []) as T[]));
+      request = out.UnprocessedKeys;
+    }
+  }
+  return found;
 }

@@ -31,8 +31,11 @@ export interface DueItems {
   queries: number;
 }
 
-/** Every item of a lane due at `now`, oldest first within each shard; at most `limit` per shard. */
-export async function dueItems(deps: Deps, now: Date, limit: number, lane: AttentionLane = 'reconcile'): Promise<DueItems> {
+/**
+ * Query every shard of a lane in parallel, soonest first within each, at most `limitPerShard` each:
+ * the items due by `until` when given, else every item on the lane. Never a Scan.
+ */
+export async function queryLane(deps: Deps, lane: AttentionLane, options: { until?: Date; limitPerShard: number }): Promise<{ items: DueItem[]; queries: number }> {
   const index = TABLE_KEYS.attentionIndex;
   const pages = await Promise.all(
     attentionShards(lane).map(async (shard) => {
@@ -44,20 +47,26 @@ export async function dueItems(deps: Deps, now: Date, limit: number, lane: Atten
           new QueryCommand({
             TableName: deps.tableName,
             IndexName: index.name,
-            KeyConditionExpression: '#shard = :shard AND #at <= :now',
-            ExpressionAttributeNames: { '#shard': index.partitionKey, '#at': index.sortKey },
-            ExpressionAttributeValues: { ':shard': shard, ':now': now.toISOString() },
-            Limit: limit - items.length,
+            KeyConditionExpression: options.until ? '#shard = :shard AND #at <= :until' : '#shard = :shard',
+            ExpressionAttributeNames: { '#shard': index.partitionKey, ...(options.until ? { '#at': index.sortKey } : {}) },
+            ExpressionAttributeValues: { ':shard': shard, ...(options.until ? { ':until': options.until.toISOString() } : {}) },
+            Limit: options.limitPerShard - items.length,
             ExclusiveStartKey: start,
           }),
         );
         queries += 1;
         items.push(...((out.Items ?? []) as DueItem[]));
         start = out.LastEvaluatedKey;
-      } while (start && items.length < limit);
+      } while (start && items.length < options.limitPerShard);
       return { items, queries };
     }),
   );
-  const items = pages.flatMap((page) => page.items).sort((a, b) => a.attentionAt.localeCompare(b.attentionAt));
-  return { items, itemsRead: items.length, queries: pages.reduce((sum, page) => sum + page.queries, 0) };
+  return { items: pages.flatMap((page) => page.items), queries: pages.reduce((sum, page) => sum + page.queries, 0) };
+}
+
+/** Every item of a lane due at `now`, oldest first; at most `limit` per shard. */
+export async function dueItems(deps: Deps, now: Date, limit: number, lane: AttentionLane = 'reconcile'): Promise<DueItems> {
+  const { items, queries } = await queryLane(deps, lane, { until: now, limitPerShard: limit });
+  items.sort((a, b) => a.attentionAt.localeCompare(b.attentionAt));
+  return { items, itemsRead: items.length, queries };
 }

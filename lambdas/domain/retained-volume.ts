@@ -5,12 +5,10 @@
  * them and every write to it. While `retained` the item waits on the attention index's `volumes`
  * lane, due at `retainUntil`; nothing else reads that lane.
  */
-import { BatchGetCommand, QueryCommand, type BatchGetCommandInput, type BatchGetCommandOutput } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import { attentionShards, keys } from '../adapters/dynamo';
-import { TABLE_KEYS } from '../adapters/table-definition';
+import { batchGetItems, keys } from '../adapters/dynamo';
 import type { Deps } from '../shared/deps';
-import { attentionAt } from './attention';
+import { attentionAt, queryLane } from './attention';
 import type { TransactItem } from './fence';
 
 /** Where a retained volume is in its life. */
@@ -111,19 +109,10 @@ export function retainVolumeItem(deps: Deps, request: RetainRequest): TransactIt
   };
 }
 
-/** Retained-volume items by volume id (BatchGetItem, 100 keys a call); absent ids are not in the map. */
+/** Retained-volume items by volume id (BatchGetItem); absent ids are not in the map. */
 export async function retainedVolumesById(deps: Deps, volumeIds: readonly string[]): Promise<Map<string, RetainedVolume>> {
-  const found = new Map<string, RetainedVolume>();
-  const unique = [...new Set(volumeIds)];
-  for (let i = 0; i < unique.length; i += 100) {
-    let request: BatchGetCommandInput['RequestItems'] = { [deps.tableName]: { Keys: unique.slice(i, i + 100).map((id) => keys.volume(id)), ConsistentRead: true } };
-    while (request && Object.keys(request).length > 0) {
-      const out: BatchGetCommandOutput = await deps.db.send(new BatchGetCommand({ RequestItems: request }));
-      for (const item of (out.Responses?.[deps.tableName] ?? []) as RetainedVolume[]) found.set(item.volumeId, item);
-      request = out.UnprocessedKeys;
-    }
-  }
-  return found;
+  const items = await batchGetItems<RetainedVolume>(deps.db, deps.tableName, [...new Set(volumeIds)].map((id) => keys.volume(id)));
+  return new Map(items.map((item) => [item.volumeId, item]));
 }
 
 /** The volume ids among `volumeIds` that slipway keeps on purpose (not deleted yet): never orphans, never a destroy's to delete. */
@@ -143,31 +132,8 @@ export function keptVolumesOf(deps: Deps): (volumeIds: string[]) => Promise<Read
  * `limit`, those due by `until` when given. Reads the 16 shards in parallel; never a Scan.
  */
 export async function waitingRetainedVolumes(deps: Deps, options: { limit: number; until?: Date }): Promise<RetainedVolume[]> {
-  const index = TABLE_KEYS.attentionIndex;
-  const pages = await Promise.all(
-    attentionShards('volumes').map(async (shard) => {
-      const items: RetainedVolume[] = [];
-      let start: Record<string, unknown> | undefined;
-      do {
-        const out = await deps.db.send(
-          new QueryCommand({
-            TableName: deps.tableName,
-            IndexName: index.name,
-            KeyConditionExpression: options.until ? '#shard = :shard AND #at <= :until' : '#shard = :shard',
-            ExpressionAttributeNames: { '#shard': index.partitionKey, ...(options.until ? { '#at': index.sortKey } : {}) },
-            ExpressionAttributeValues: { ':shard': shard, ...(options.until ? { ':until': options.until.toISOString() } : {}) },
-            Limit: options.limit - items.length,
-            ExclusiveStartKey: start,
-          }),
-        );
-        items.push(...((out.Items ?? []) as RetainedVolume[]));
-        start = out.LastEvaluatedKey;
-      } while (start && items.length < options.limit);
-      return items;
-    }),
-  );
-  return pages
-    .flat()
+  const { items } = await queryLane(deps, 'volumes', { until: options.until, limitPerShard: options.limit });
+  return (items as unknown as RetainedVolume[])
     .sort((a, b) => a.retainUntil.localeCompare(b.retainUntil) || a.volumeId.localeCompare(b.volumeId))
     .slice(0, options.limit);
 }

@@ -1,5 +1,6 @@
 import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../../lambdas/adapters/dynamo';
+import { claimInstance } from '../../lambdas/domain/claims';
 import { executionArnOf } from '../../lambdas/adapters/workflows';
 import { releaseReservation } from '../../lambdas/domain/reservation';
 import type { Deps } from '../../lambdas/shared/deps';
@@ -90,18 +91,9 @@ describe('GET /v1/instances/{id}/operations', () => {
   });
 
   it('shows a claimed operation whose execution has not started as PENDING', async () => {
-    // Arrange: a claim written as the lifecycle claim writes it, without StartExecution.
+    // Arrange: the lifecycle claim, without its StartExecution.
     const { id, token } = await provisionRunning(h, 'ops-pending');
-    const item = (await h.instanceItem(id))!;
-    const name = `${id}-stop-v2`;
-    await h.runtime.deps.db.send(
-      new UpdateCommand({
-        TableName: h.runtime.deps.tableName,
-        Key: keys.instance(id),
-        UpdateExpression: 'SET operations = :log',
-        ExpressionAttributeValues: { ':log': [...item.operations!, { kind: 'stop', executionName: name, requestedAt: new Date().toISOString() }] },
-      }),
-    );
+    const name = (await claimInstance(h.runtime.deps, id, ['user:ops-pending'], 'stop')).executionName;
 
     // Act
     const res = await h.request('GET', `/v1/instances/${id}/operations`, { token });

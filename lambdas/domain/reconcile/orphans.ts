@@ -5,8 +5,7 @@
  * grace period, re-verifying its tags just before. Never touched: anything a claimed instance may
  * be creating, anything an instance records as its machine or volume, and retained volumes.
  */
-import { BatchGetCommand, type BatchGetCommandInput, type BatchGetCommandOutput } from '@aws-sdk/lib-dynamodb';
-import { keys } from '../../adapters/dynamo';
+import { batchGetItems, keys } from '../../adapters/dynamo';
 import type { ComputeProvider, Machine, Volume } from '../../providers/compute-provider';
 import type { Deps } from '../../shared/deps';
 import { messageOf } from '../../shared/errors';
@@ -23,18 +22,10 @@ export interface OrphanAction {
   detail?: string;
 }
 
-/** Instances by id (BatchGetItem, 100 keys a call). */
+/** Instances by id (BatchGetItem). */
 async function instancesById(deps: Deps, ids: string[]): Promise<Map<string, InstanceItem>> {
-  const found = new Map<string, InstanceItem>();
-  for (let i = 0; i < ids.length; i += 100) {
-    let request: BatchGetCommandInput['RequestItems'] = { [deps.tableName]: { Keys: ids.slice(i, i + 100).map((id) => keys.instance(id)), ConsistentRead: true } };
-    while (request && Object.keys(request).length > 0) {
-      const out: BatchGetCommandOutput = await deps.db.send(new BatchGetCommand({ RequestItems: request }));
-      for (const item of (out.Responses?.[deps.tableName] ?? []) as InstanceItem[]) found.set(item.instanceId, item);
-      request = out.UnprocessedKeys;
-    }
-  }
-  return found;
+  const items = await batchGetItems<InstanceItem>(deps.db, deps.tableName, ids.map((id) => keys.instance(id)));
+  return new Map(items.map((item) => [item.instanceId, item]));
 }
 
 /** Whether an instance accounts for a resource on `provider`: it records it there, or an operation holds it (and may be making it). */
