@@ -23,7 +23,7 @@ function register(registry: OpenAPIRegistry, route: RouteSpec): void {
       ...(request.params ? { params: request.params as never } : {}),
       ...(request.query ? { query: request.query as never } : {}),
       ...(request.headers ? { headers: request.headers as never } : {}),
-      ...(request.body ? { body: { required: true, content: { 'application/json': { schema: request.body } } } } : {}),
+      ...(request.body ? { body: { required: !request.bodyOptional, content: { 'application/json': { schema: request.body } } } } : {}),
     },
     responses: Object.fromEntries(
       Object.entries(route.responses).map(([status, response]) => [

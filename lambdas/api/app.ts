@@ -15,7 +15,8 @@ import { mayActFor, ownersOf, requireScope, type ApiEnv, type Caller, type Token
 import openApiDocument from './openapi.json';
 import { errorFromHttpException, problemResponse } from './problem';
 import { mount } from './route';
-import { createInstanceRoute, getInstanceRoute, healthRoute, lifecycleRoutes, listInstancesRoute, operationsRoute, providersRoute } from './routes';
+import { operationProgress } from '../domain/executions';
+import { createInstanceRoute, getInstanceRoute, healthRoute, lifecycleRoutes, listInstancesRoute, operationProgressRoute, operationsRoute, providersRoute } from './routes';
 
 /** What a caller's correlation id may look like (anything else is replaced, never echoed). */
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -95,6 +96,8 @@ export function createApp(options: ApiOptions): Hono<ApiEnv> {
   mount(app, getInstanceRoute, async (c, { params }) => c.json(toInstanceView(await getVisibleInstance(c.var.deps, params.id, ownersOf(c.get('caller')))), 200));
 
   mount(app, operationsRoute, async (c, { params }) => c.json(await listOperations(c.var.deps, params.id, ownersOf(c.get('caller'))), 200));
+
+  mount(app, operationProgressRoute, async (c, { params }) => c.json(await operationProgress(c.var.deps, params.id, params.name, ownersOf(c.get('caller'))), 200));
 
   for (const operation of ['start', 'stop', 'restart', 'destroy'] as const) {
     mount(app, lifecycleRoutes[operation], async (c, { params }) => c.json(await requestOperation(c.var.deps, params.id, ownersOf(c.get('caller')), operation), 202));
