@@ -11,6 +11,7 @@ import { listOperations } from '../domain/operations-history';
 import type { Deps } from '../shared/deps';
 import { ForbiddenError, OwnerNotFoundError, PayloadTooLargeError, RouteNotFoundError } from '../shared/errors';
 import { registerAdminRoutes } from './admin-routes';
+import { registerConsole } from './console/serve';
 import { mayActFor, ownersOf, requireScope, type ApiEnv, type Caller, type TokenVerifier } from './auth';
 import openApiDocument from './openapi.json';
 import { errorFromHttpException, problemResponse } from './problem';
@@ -110,5 +111,6 @@ export function createApp(options: ApiOptions): Hono<ApiEnv> {
   // The document is generated from the same route definitions at build time (npm run build:openapi).
   app.get('/openapi.json', (c) => c.json(openApiDocument));
   app.get('/docs', swaggerUI({ url: '/openapi.json' }));
+  registerConsole(app);
   return app;
 }
