@@ -82,6 +82,13 @@ export const COMMANDS: readonly CommandSpec[] = [
   { name: 'ops', summary: "An instance's operations, newest first", method: 'GET', path: '/v1/instances/{id}/operations', args: ['id'], flags: [], render: 'operations' },
 ];
 
+/** The progress answer (`GET /v1/instances/{id}/operations/{name}`). */
+export interface ProgressAnswer {
+  instanceId: string;
+  execution: { name: string; kind: string; status: string; startedAt: string | null; stoppedAt: string | null; error: string | null; cause: string | null };
+  steps: Array<{ name: string; type: string; status: string; attempts: number; enteredAt: string; exitedAt: string | null; error: string | null; message: string | null }>;
+}
+
 /** Follows an operation step by step (`--wait`). */
 export const PROGRESS_PATH = '/v1/instances/{id}/operations/{name}';
 

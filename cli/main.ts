@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CLOSED_EXECUTION_STATUSES } from '../lambdas/shared/execution-progress';
-import { COMMANDS, EXIT, exitCodeFor, PROGRESS_PATH, type CommandSpec } from './commands';
+import { COMMANDS, EXIT, exitCodeFor, PROGRESS_PATH, type CommandSpec, type ProgressAnswer } from './commands';
 import { renderAnswer, Progress, type Style } from './output';
 
 /** Where the CLI reads and writes; tests pass their own. */
@@ -144,13 +144,6 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
 interface Accepted {
   instance: { id: string };
   operation: { kind: string; executionName: string };
-}
-
-/** The progress answer (`GET /v1/instances/{id}/operations/{name}`). */
-export interface ProgressAnswer {
-  instanceId: string;
-  execution: { name: string; kind: string; status: string; startedAt: string | null; stoppedAt: string | null; error: string | null; cause: string | null };
-  steps: Array<{ name: string; type: string; status: string; attempts: number; enteredAt: string; exitedAt: string | null; error: string | null; message: string | null }>;
 }
 
 /** Follow an operation until its execution closes, printing each step as it happens. */

@@ -4,8 +4,7 @@
  * error in red when a step or the operation fails.
  */
 import { causeMessage } from '../lambdas/shared/execution-progress';
-import type { CommandSpec } from './commands';
-import type { ProgressAnswer } from './main';
+import type { CommandSpec, ProgressAnswer } from './commands';
 
 /** How to print: colours, and in-place redraws on a terminal. */
 export interface Style {

@@ -10,18 +10,7 @@ import { executionPage } from './pages/execution';
 import { executionsPage } from './pages/executions';
 import { instancePage } from './pages/instance';
 import { ownerPage } from './pages/owner';
-
-/** What a page gets. */
-export interface PageContext {
-  root: HTMLElement;
-  manifest: ConsoleManifest;
-  search: URLSearchParams;
-  setTitle(title: string): void;
-  navigate(hash: string): void;
-  reload(): void;
-  /** False once the operator left the page (its polling stops). */
-  active(): boolean;
-}
+import type { PageContext } from './page';
 
 const main = document.getElementById('main')!;
 const nav = document.getElementById('nav')!;

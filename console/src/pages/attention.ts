@@ -5,7 +5,7 @@
 import type { AttentionItem, AttentionPage } from '../../../lambdas/domain/attention-view';
 import { hatchBar, wireHatches } from '../hatches';
 import { api, html, link, problemText, query, routes, time } from '../lib';
-import type { PageContext } from '../main';
+import type { PageContext } from '../page';
 
 function overdue(seconds: number): string {
   if (seconds < 90) return `${seconds} s`;

@@ -6,7 +6,7 @@ import type { ExecutionDetail, HistoryPage } from '../../../lambdas/domain/execu
 import { stepsFromHistory, type HistoryEventView, type StepView } from '../../../lambdas/shared/execution-progress';
 import { renderGraph, statusWord } from '../graph';
 import { api, badge, duration, html, link, pretty, problemText, query, routes, time } from '../lib';
-import type { PageContext } from '../main';
+import type { PageContext } from '../page';
 
 /** How often a running execution is read again. */
 const POLL_MS = 750;

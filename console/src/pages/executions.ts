@@ -1,7 +1,7 @@
 /** Every workflow's recent executions, newest first, filtered by workflow, status and instance; paged. */
 import type { ExecutionRow, ExecutionsPage } from '../../../lambdas/domain/executions';
 import { api, badge, duration, html, link, metrics, problemText, query, routes, time, type Html } from '../lib';
-import type { PageContext } from '../main';
+import type { PageContext } from '../page';
 
 const PAGE_SIZE = 100;
 

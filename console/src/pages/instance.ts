@@ -6,7 +6,7 @@
 import type { OwnerRegistryView } from '../../../lambdas/domain/operator-views';
 import { hatchBar, wireHatches } from '../hatches';
 import { api, asJson, badge, html, link, problemText, routes, time, type Html } from '../lib';
-import type { PageContext } from '../main';
+import type { PageContext } from '../page';
 import { auditTable } from './owner';
 import { executionsTable } from './executions';
 

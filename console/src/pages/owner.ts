@@ -3,7 +3,7 @@ import type { OwnerRegistryView } from '../../../lambdas/domain/operator-views';
 import type { AuditRecord } from '../../../lambdas/domain/audit';
 import { hatchBar, wireHatches } from '../hatches';
 import { api, asJson, badge, html, link, problemText, query, routes, time, type Html } from '../lib';
-import type { PageContext } from '../main';
+import type { PageContext } from '../page';
 
 /** Audit records, newest first. */
 export function auditTable(records: readonly AuditRecord[]): Html {
