@@ -26,6 +26,8 @@ module.exports = {
     project('workflow', { ...needsDynamo, displayName: 'workflow-fly', setupFiles: [...shared.setupFiles, '<rootDir>/test/support/provider-fly.ts'] }),
     project('contract'),
     project('api', needsDynamo),
+    // The CLI in-process against a whole local stack.
+    project('cli', needsDynamo),
     project('cdk'),
   ],
 };
