@@ -3,9 +3,9 @@
  * as the history grows while it runs; each state's input, output, error and cause on selection.
  */
 import type { ExecutionDetail, HistoryPage } from '../../../lambdas/domain/executions';
-import { stepsFromHistory, type HistoryEventView, type StepView } from '../../../lambdas/shared/execution-progress';
+import { causeMessage, stepsFromHistory, type HistoryEventView, type StepView } from '../../../lambdas/shared/execution-progress';
 import { renderGraph, statusWord } from '../graph';
-import { api, badge, duration, html, link, pretty, problemText, query, routes, time } from '../lib';
+import { api, badge, duration, html, link, pretty, problemText, query, raw, routes, time } from '../lib';
 import type { PageContext } from '../page';
 
 /** How often a running execution is read again. */
@@ -30,6 +30,14 @@ function block(label: string, text: string | null): string {
   return html`<h3>${label}</h3><pre class="data">${pretty(text)}</pre>`.value;
 }
 
+/** A cause: its message first; a Lambda error payload (with its trace) folded away below it. */
+function causeBlock(cause: string | null): string {
+  if (!cause) return '';
+  const message = causeMessage(cause);
+  if (message === cause) return block('Cause', cause);
+  return html`<h3>Cause</h3><p class="cause-message">${message}</p><details><summary>As recorded, with the trace</summary><pre class="data">${pretty(cause)}</pre></details>`.value;
+}
+
 /** The details of one state. */
 function stateDetails(name: string, type: string, step: StepView | undefined): string {
   if (!step) return html`<h2 tabindex="-1">${name}</h2><p>${type} state. It has not run in this execution.</p>`.value;
@@ -43,7 +51,7 @@ function stateDetails(name: string, type: string, step: StepView | undefined): s
       <dt>Exited</dt><dd>${time(step.exitedAt)} ${step.exitedAt ? `(${duration(step.enteredAt, step.exitedAt)})` : ''}</dd>
     </dl>`.value +
     (step.error ? html`<h3>Error</h3><p class="error-text">${step.error}</p>`.value : '') +
-    block('Cause', step.cause) +
+    causeBlock(step.cause) +
     block('Input', step.input) +
     block('Output', step.output)
   );
@@ -101,7 +109,7 @@ export async function executionPage(ctx: PageContext, workflow: string, name: st
       ${detail.error ? html`<dt>Error</dt><dd class="error-text">${detail.error}</dd>` : ''}
       ${detail.consoleUrl ? html`<dt>AWS</dt><dd><a href="${detail.consoleUrl}" target="_blank" rel="noopener noreferrer">Open in the Step Functions console<span class="visually-hidden"> (opens a new tab)</span></a></dd>` : ''}
     </dl>
-    ${detail.cause ? html`<details open><summary>Cause</summary><pre class="data">${pretty(detail.cause)}</pre></details>` : ''}
+    ${detail.cause ? html`<div class="execution-cause">${raw(causeBlock(detail.cause))}</div>` : ''}
     <details><summary>Execution input</summary><pre class="data">${pretty(detail.input)}</pre></details>
     ${detail.output ? html`<details><summary>Execution output</summary><pre class="data">${pretty(detail.output)}</pre></details>` : ''}`.value;
     // Redraw only when something changed, and keep the keyboard focus on the state it was on.
