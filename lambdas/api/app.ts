@@ -13,7 +13,8 @@ import { ForbiddenError, OwnerNotFoundError, PayloadTooLargeError, RouteNotFound
 import { registerAdminRoutes } from './admin-routes';
 import { registerConsole } from './console/serve';
 import { mayActFor, ownersOf, requireScope, type ApiEnv, type Caller, type TokenVerifier } from './auth';
-import openApiDocument from './openapi.json';
+import { compressedHandler } from './compressed';
+import openApiDocument from './openapi.compressed.json';
 import { errorFromHttpException, problemResponse } from './problem';
 import { mount } from './route';
 import { operationProgress } from '../domain/executions';
@@ -108,8 +109,9 @@ export function createApp(options: ApiOptions): Hono<ApiEnv> {
 
   registerAdminRoutes(app);
 
-  // The document is generated from the same route definitions at build time (npm run build:openapi).
-  app.get('/openapi.json', (c) => c.json(openApiDocument));
+  // The document is generated from the same route definitions at build time (npm run build:openapi)
+  // and bundled compressed.
+  app.get('/openapi.json', compressedHandler(openApiDocument));
   app.get('/docs', swaggerUI({ url: '/openapi.json' }));
   registerConsole(app);
   return app;
