@@ -12,10 +12,11 @@ import { operateAndWait, provisionRunning } from '../support/instances';
 let h: Harness;
 let admin: string;
 
+// A whole stack starts in a few seconds alone, more on a busy machine.
 beforeAll(async () => {
   h = await startHarness();
   admin = await h.token({ sub: 'console-operator', admin: true });
-});
+}, 30_000);
 afterAll(async () => {
   await h.close();
 });

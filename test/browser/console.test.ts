@@ -47,7 +47,7 @@ beforeAll(async () => {
   h = await startHarness({ wrap: heldProvider });
   admin = await h.token({ sub: 'console-admin', admin: true });
   browser = await launchChromium();
-});
+}, 60_000);
 afterAll(async () => {
   await browser?.close();
   await h?.close();

@@ -9,9 +9,10 @@ import { provisionRunning } from '../support/instances';
 
 let h: Harness;
 
+// A whole stack starts in a few seconds alone, more on a busy machine.
 beforeAll(async () => {
   h = await startHarness();
-});
+}, 30_000);
 afterAll(async () => {
   await h.close();
 });
