@@ -1,10 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
+import { stop } from 'esbuild';
 import { buildConsoleFiles, CONSOLE_ASSETS_FILE } from '../../infra/console/build-console';
 
 type Assets = { files: Record<string, { type: string; immutable: boolean; bytes: number; gzip: string }> };
 const committed = () => JSON.parse(readFileSync(CONSOLE_ASSETS_FILE, 'utf8')) as Assets;
 const contentOf = (gzip: string) => gunzipSync(Buffer.from(gzip, 'base64')).toString('utf8');
+
+// esbuild's synchronous API keeps a service process; stop it so Jest can exit.
+afterAll(() => stop());
 
 describe('the operator console assets', () => {
   it('are committed exactly as console/src builds them (run `npm run build:console` after changing the console)', () => {
