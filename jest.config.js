@@ -18,6 +18,10 @@ const needsDynamo = { globalSetup: '<rootDir>/test/support/dynamo-global-setup.t
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // A whole local stack (table, Step Functions endpoint, API) starts in a couple of seconds alone and
+  // takes longer on a busy 2-core machine; 5 s made hooks time out there, and a timed-out hook leaves
+  // its stack running, so Jest never exits. Waits inside tests are for events, never for this long.
+  testTimeout: 20_000,
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
   projects: [
     project('unit'),
