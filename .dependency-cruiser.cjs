@@ -31,6 +31,13 @@ module.exports = {
       to: { path: '^(test|bench)/' },
     },
     {
+      name: 'runtime-never-imports-its-clients',
+      comment: 'The console and the CLI call the API; the API (and infra) never import them (the console ships as built assets).',
+      severity: 'error',
+      from: { path: '^(lambdas|infra)/' },
+      to: { path: '^(cli|console)/' },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: {},

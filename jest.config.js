@@ -18,8 +18,13 @@ const needsDynamo = { globalSetup: '<rootDir>/test/support/dynamo-global-setup.t
 
 /** @type {import('jest').Config} */
 module.exports = {
-  // A harness starts a whole local stack; on a busy 2-core machine that can take longer than Jest's 5 s.
+  // A whole local stack (table, Step Functions endpoint, API) starts in a couple of seconds alone and
+  // takes longer on a busy 2-core machine; 5 s made hooks time out there, and a timed-out hook leaves
+  // its stack running, so Jest never exits. Waits inside tests are for events, never for this long.
   testTimeout: 30_000,
+  // CI must end even if a test leaks a server or a timer: Jest still prints the open-handle warning
+  // (fix the leak), but exits instead of waiting for CI's limit.
+  forceExit: true,
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
   projects: [
     project('unit'),
@@ -30,6 +35,10 @@ module.exports = {
     // kill -9 at random points, restart, converge: the self-healing guarantee, checked from outside.
     project('convergence', needsDynamo),
     project('api', needsDynamo),
+    // The CLI in-process against a whole local stack.
+    project('cli', needsDynamo),
+    // The operator console in Debian's Chromium (playwright-core), against a whole local stack.
+    project('browser', needsDynamo),
     project('cdk'),
   ],
 };

@@ -10,7 +10,7 @@
  * (`functionsOf` in `infra/workflows`).
  */
 import { ErrorNames, type TransientErrorName } from '../lambdas/shared/errors';
-import type { WorkflowName } from '../lambdas/shared/workflows';
+import { WORKFLOW_NAMES, type WorkflowName } from '../lambdas/shared/workflows';
 
 /** A DynamoDB action a function's code performs (a transaction needs the actions of its items). */
 export type TableAction = 'GetItem' | 'Query' | 'UpdateItem' | 'PutItem' | 'BatchGetItem';
@@ -23,6 +23,11 @@ export interface FunctionPermissions {
   startsWorkflows?: WorkflowName[];
   /** Workflows whose executions it may describe without starting them. */
   describesWorkflows?: WorkflowName[];
+  /**
+   * Workflows it inspects for operators: list their executions, read each execution's history and
+   * the definition it ran (ListExecutions, GetExecutionHistory, DescribeStateMachineForExecution).
+   */
+  inspectsWorkflows?: readonly WorkflowName[];
   /** Calls the compute provider (secrets / network for real providers). */
   usesProvider?: boolean;
 }
@@ -66,11 +71,17 @@ export const FUNCTION_CATALOG: readonly FunctionDefinition[] = [
   {
     id: 'Api',
     entry: 'lambdas/api/handler.ts',
-    description: 'HTTP API: admission, reads and lifecycle operations',
+    description: 'HTTP API: admission, reads, lifecycle operations and the operator console',
     timeoutSeconds: 29,
     memoryMb: 512,
-    // The operator's "run a sweep now" and "settle" run the sweep's rules in the API function.
-    permissions: { table: ['GetItem', 'Query', 'UpdateItem', 'PutItem', 'BatchGetItem'], startsWorkflows: ['provision', 'start', 'stop', 'restart', 'destroy', 'switch'], usesProvider: true },
+    // The operator's "run a sweep now" and "settle" run the sweep's rules in the API function; the
+    // operator console reads every workflow's executions (a workflow added later is inspected too).
+    permissions: {
+      table: ['GetItem', 'Query', 'UpdateItem', 'PutItem', 'BatchGetItem'],
+      startsWorkflows: ['provision', 'start', 'stop', 'restart', 'destroy', 'switch'],
+      inspectsWorkflows: WORKFLOW_NAMES,
+      usesProvider: true,
+    },
     transientErrors: [],
   },
   {

@@ -118,6 +118,18 @@ export class OrchestrationStack extends Stack {
         if (!(definition.permissions.startsWorkflows ?? []).includes(workflow)) fn.addEnvironment(stateMachineArnEnvVar(workflow), stateMachine.stateMachineArn);
         iam.Grant.addToPrincipal({ grantee: fn, actions: ['states:DescribeExecution'], resourceArns: [executionsArnOf(this, stateMachine.stateMachineName)] });
       }
+      // The operator console: list executions (on the state machine), read histories and the definition each ran (on its executions).
+      for (const workflow of definition.permissions.inspectsWorkflows ?? []) {
+        const stateMachine = workflows[workflow].stateMachine;
+        const known = [...(definition.permissions.startsWorkflows ?? []), ...(definition.permissions.describesWorkflows ?? [])];
+        if (!known.includes(workflow)) fn.addEnvironment(stateMachineArnEnvVar(workflow), stateMachine.stateMachineArn);
+        iam.Grant.addToPrincipal({ grantee: fn, actions: ['states:ListExecutions'], resourceArns: [stateMachine.stateMachineArn] });
+        iam.Grant.addToPrincipal({
+          grantee: fn,
+          actions: ['states:GetExecutionHistory', 'states:DescribeStateMachineForExecution'],
+          resourceArns: [executionsArnOf(this, stateMachine.stateMachineName)],
+        });
+      }
     }
 
     this.sweeps(functions, workflows);
@@ -178,8 +190,9 @@ export class OrchestrationStack extends Stack {
     const integration = new HttpLambdaIntegration('ApiIntegration', apiFunction);
     const authorizer = new HttpJwtAuthorizer('JwtAuthorizer', parameters.jwtIssuer, { jwtAudience: [parameters.jwtAudience] });
     httpApi.addRoutes({ path: '/v1/{proxy+}', methods: [apigwv2.HttpMethod.ANY], integration, authorizer });
-    // Public: health checks and the API description need no token.
-    for (const publicPath of ['/healthz', '/openapi.json', '/docs']) httpApi.addRoutes({ path: publicPath, methods: [apigwv2.HttpMethod.GET], integration });
+    // Public: health checks, the API description and the operator console's page and assets need no
+    // token (every data call the console makes goes to /v1/admin, which does).
+    for (const publicPath of ['/healthz', '/openapi.json', '/docs', '/console', '/console/{proxy+}']) httpApi.addRoutes({ path: publicPath, methods: [apigwv2.HttpMethod.GET], integration });
 
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
     const stage = httpApi.defaultStage!.node.defaultChild as apigwv2.CfnStage;

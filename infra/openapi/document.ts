@@ -5,12 +5,20 @@
  */
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import type { RouteSpec } from '../../lambdas/api/route';
 import { ROUTES } from '../../lambdas/api/routes';
 import { problemSchema } from '../../lambdas/api/schemas';
 
-/** Where the generated document is committed. */
+/** Where the generated document is committed, readable. */
 export const OPENAPI_FILE = path.resolve(__dirname, '..', '..', 'lambdas', 'api', 'openapi.json');
+/** The same document gzip-compressed, which the API bundles and serves (a fifth of the size). */
+export const OPENAPI_COMPRESSED_FILE = path.resolve(__dirname, '..', '..', 'lambdas', 'api', 'openapi.compressed.json');
+
+/** The compressed copy's file text. */
+export function renderCompressedOpenApi(document: string): string {
+  return `${JSON.stringify({ generatedBy: 'npm run build:openapi; do not edit', type: 'application/json', immutable: false, gzip: gzipSync(document, { level: 9 }).toString('base64') }, null, 1)}\n`;
+}
 
 function register(registry: OpenAPIRegistry, route: RouteSpec): void {
   const request = route.request ?? {};
@@ -23,7 +31,7 @@ function register(registry: OpenAPIRegistry, route: RouteSpec): void {
       ...(request.params ? { params: request.params as never } : {}),
       ...(request.query ? { query: request.query as never } : {}),
       ...(request.headers ? { headers: request.headers as never } : {}),
-      ...(request.body ? { body: { required: true, content: { 'application/json': { schema: request.body } } } } : {}),
+      ...(request.body ? { body: { required: !request.bodyOptional, content: { 'application/json': { schema: request.body } } } } : {}),
     },
     responses: Object.fromEntries(
       Object.entries(route.responses).map(([status, response]) => [

@@ -1,4 +1,5 @@
-import { ExecutionAlreadyExists, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { ExecutionAlreadyExists, ExecutionDoesNotExist, StartExecutionCommand, type HistoryEvent, type SFNClient } from '@aws-sdk/client-sfn';
+import type { HistoryEventView } from '../shared/execution-progress';
 
 /** Result of asking Step Functions to run an execution. */
 export interface StartedExecution {
@@ -35,4 +36,22 @@ export async function startNamedExecution(
     }
     throw error;
   }
+}
+
+/** A Step Functions history event as the API hands it on: its type, its one `<x>EventDetails` object, times in ISO 8601. */
+export function historyEventView(event: HistoryEvent): HistoryEventView {
+  const fields = event as unknown as Record<string, unknown>;
+  const detailsKey = Object.keys(fields).find((key) => key.endsWith('EventDetails') && typeof fields[key] === 'object' && fields[key] !== null);
+  return {
+    id: event.id ?? 0,
+    previousEventId: event.previousEventId ?? 0,
+    timestamp: (event.timestamp ?? new Date(0)).toISOString(),
+    type: event.type ?? 'Unknown',
+    details: detailsKey ? (fields[detailsKey] as Record<string, unknown>) : null,
+  };
+}
+
+/** True for Step Functions' "no such execution" answer. */
+export function isExecutionDoesNotExist(error: unknown): boolean {
+  return error instanceof ExecutionDoesNotExist || (error as { name?: string } | null)?.name === 'ExecutionDoesNotExist';
 }

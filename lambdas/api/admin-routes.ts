@@ -5,7 +5,24 @@ import { releaseReservation } from '../domain/reservation';
 import type { ApiEnv } from './auth';
 import { mount } from './route';
 import { runSweepNow, settleInstanceByOperator } from '../domain/reconcile/operator';
-import { adminInstanceRoute, ownerRegistryRoute, quotaRoute, releaseRoute, runSweepRoute, settleInstanceRoute } from './routes';
+import { ATTENTION_SUBJECTS, listAttention } from '../domain/attention-view';
+import { LISTABLE_STATUSES } from '../domain/executions';
+import { WORKFLOW_NAMES } from '../shared/workflows';
+import { hatchViews } from './console/escape-hatches';
+import { executionDetail, executionHistory, listExecutions } from '../domain/executions';
+import {
+  adminInstanceRoute,
+  attentionRoute,
+  consoleManifestRoute,
+  executionHistoryRoute,
+  executionRoute,
+  executionsRoute,
+  ownerRegistryRoute,
+  quotaRoute,
+  releaseRoute,
+  runSweepRoute,
+  settleInstanceRoute,
+} from './routes';
 
 /** The `/v1/admin` read views and audited escape hatches; the app's middleware requires scope `admin`. */
 export function registerAdminRoutes(app: Hono<ApiEnv>): void {
@@ -17,7 +34,28 @@ export function registerAdminRoutes(app: Hono<ApiEnv>): void {
 
   mount(app, releaseRoute, async (c, { params, body }) => c.json(await releaseReservation(c.var.deps, params.owner, c.get('caller').owner, body), 200));
 
-  mount(app, runSweepRoute, async (c, { params }) => c.json(await runSweepNow(c.var.deps, params.name, c.get('caller').owner), 200));
+  mount(app, runSweepRoute, async (c, { params, body }) => c.json(await runSweepNow(c.var.deps, params.name, c.get('caller').owner, body), 200));
 
   mount(app, settleInstanceRoute, async (c, { params, body }) => c.json(await settleInstanceByOperator(c.var.deps, params.id, c.get('caller').owner, body), 200));
+
+  // The operator console's reads: executions, their histories and definitions, the attention index.
+  mount(app, executionsRoute, async (c, { query }) => c.json(await listExecutions(c.var.deps, query), 200));
+
+  mount(app, executionRoute, async (c, { params }) => c.json(await executionDetail(c.var.deps, params.workflow, params.name), 200));
+
+  mount(app, executionHistoryRoute, async (c, { params, query }) => c.json(await executionHistory(c.var.deps, params.workflow, params.name, query), 200));
+
+  mount(app, attentionRoute, async (c, { query }) => c.json(await listAttention(c.var.deps, query.band, query), 200));
+
+  mount(app, consoleManifestRoute, async (c) =>
+    c.json(
+      {
+        workflows: WORKFLOW_NAMES.filter((workflow) => c.var.deps.stateMachines[workflow]),
+        statuses: [...LISTABLE_STATUSES],
+        hatches: hatchViews(),
+        attentionSubjects: ATTENTION_SUBJECTS.map(({ subject, label, alarm }) => ({ subject, label, alarm: alarm ?? null })),
+      },
+      200,
+    ),
+  );
 }

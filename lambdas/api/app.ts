@@ -12,11 +12,14 @@ import { requestSwitch } from '../domain/switch-provider';
 import type { Deps } from '../shared/deps';
 import { ForbiddenError, OwnerNotFoundError, PayloadTooLargeError, RouteNotFoundError } from '../shared/errors';
 import { registerAdminRoutes } from './admin-routes';
+import { registerConsole } from './console/serve';
 import { mayActFor, ownersOf, requireScope, type ApiEnv, type Caller, type TokenVerifier } from './auth';
-import openApiDocument from './openapi.json';
+import { compressedHandler } from './compressed';
+import openApiDocument from './openapi.compressed.json';
 import { errorFromHttpException, problemResponse } from './problem';
 import { mount } from './route';
-import { createInstanceRoute, getInstanceRoute, healthRoute, lifecycleRoutes, listInstancesRoute, operationsRoute, providersRoute, switchProviderRoute } from './routes';
+import { operationProgress } from '../domain/executions';
+import { createInstanceRoute, getInstanceRoute, healthRoute, lifecycleRoutes, listInstancesRoute, operationProgressRoute, operationsRoute, providersRoute, switchProviderRoute } from './routes';
 
 /** What a caller's correlation id may look like (anything else is replaced, never echoed). */
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -97,6 +100,8 @@ export function createApp(options: ApiOptions): Hono<ApiEnv> {
 
   mount(app, operationsRoute, async (c, { params }) => c.json(await listOperations(c.var.deps, params.id, ownersOf(c.get('caller'))), 200));
 
+  mount(app, operationProgressRoute, async (c, { params }) => c.json(await operationProgress(c.var.deps, params.id, params.name, ownersOf(c.get('caller'))), 200));
+
   for (const operation of ['start', 'stop', 'restart', 'destroy'] as const) {
     mount(app, lifecycleRoutes[operation], async (c, { params }) => c.json(await requestOperation(c.var.deps, params.id, ownersOf(c.get('caller')), operation), 202));
   }
@@ -107,8 +112,10 @@ export function createApp(options: ApiOptions): Hono<ApiEnv> {
 
   registerAdminRoutes(app);
 
-  // The document is generated from the same route definitions at build time (npm run build:openapi).
-  app.get('/openapi.json', (c) => c.json(openApiDocument));
+  // The document is generated from the same route definitions at build time (npm run build:openapi)
+  // and bundled compressed.
+  app.get('/openapi.json', compressedHandler(openApiDocument));
   app.get('/docs', swaggerUI({ url: '/openapi.json' }));
+  registerConsole(app);
   return app;
 }

@@ -63,6 +63,7 @@ const MAPPINGS: Partial<Record<string, Mapping>> = {
   [ErrorNames.DataTransferUnsupported]: { status: 422, code: 'data_transfer_unsupported', title: 'These providers cannot carry the volume data' },
   [ErrorNames.SweepRunning]: { status: 409, code: 'sweep_running', title: 'The sweep is running', retryAfterSeconds: 10 },
   [ErrorNames.ExecutionStillRunning]: { status: 409, code: 'execution_still_running', title: 'An execution still runs' },
+  [ErrorNames.ExecutionNotFound]: { status: 404, code: 'execution_not_found', title: 'Execution not found' },
   [ErrorNames.ReservationNotFound]: { status: 404, code: 'reservation_not_found', title: 'Reservation not found' },
   [ErrorNames.ReservationNotReleasable]: { status: 409, code: 'reservation_not_releasable', title: 'Reservation already resolved' },
   [ErrorNames.IdempotencyKeyReused]: { status: 422, code: 'idempotency_key_reused', title: 'Idempotency-Key reused' },

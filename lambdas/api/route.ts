@@ -33,6 +33,8 @@ export interface RouteSpec {
     query?: z.ZodType;
     headers?: z.ZodType;
     body?: z.ZodType;
+    /** The body may be left out (no Content-Type, no bytes); the handler then gets `undefined`. */
+    bodyOptional?: boolean;
   };
   responses: Record<number, ResponseSpec>;
 }
@@ -94,6 +96,12 @@ async function jsonBody(c: Context<ApiEnv>): Promise<unknown> {
   }
 }
 
+/** A request that carries no body at all: no Content-Type and no (or a zero) Content-Length. */
+function isEmptyBody(c: Context<ApiEnv>): boolean {
+  const length = c.req.header('content-length');
+  return !c.req.header('content-type') && (length === undefined || length === '0') && !c.req.header('transfer-encoding');
+}
+
 /** Query parameters; a repeated parameter keeps its last value (the API has no list parameters). */
 function queryOf(c: Context<ApiEnv>): Record<string, string> {
   return c.req.query();
@@ -107,7 +115,7 @@ export function mount<R extends RouteSpec>(app: Hono<ApiEnv>, route: R, handler:
       params: request.params ? parse(request.params, c.req.param(), 'params') : undefined,
       query: request.query ? parse(request.query, queryOf(c), 'query') : undefined,
       headers: request.headers ? parse(request.headers, c.req.header(), 'headers') : undefined,
-      body: request.body ? parse(request.body, await jsonBody(c), 'body') : undefined,
+      body: request.body && !(request.bodyOptional && isEmptyBody(c)) ? parse(request.body, await jsonBody(c), 'body') : undefined,
     } as RouteInput<R>;
     return handler(c, input);
   });

@@ -13,11 +13,26 @@ import { operationsPageSchema } from '../domain/operations-history';
 import { adminInstanceViewSchema, ownerRegistrySchema } from '../domain/operator-views';
 import { quotaChangeSchema, setQuotaRequestSchema } from '../domain/owner';
 import { releaseRequestSchema, releaseResultSchema } from '../domain/reservation';
-import { settleRequestSchema, settleResultSchema, SWEEP_NAMES } from '../domain/reconcile/operator';
+import { settleRequestSchema, settleResultSchema, sweepRequestSchema, SWEEP_NAMES } from '../domain/reconcile/operator';
+import { attentionPageSchema } from '../domain/attention-view';
+import { executionDetailSchema, executionsPageSchema, historyPageSchema, operationProgressSchema } from '../domain/executions';
 import { sweepReportSchema } from '../domain/reconcile/reconcile';
 import { providerOfferingSchema } from '../shared/providers-config';
+import { consoleManifestSchema } from './console/manifest';
 import { defineRoute, type ResponseSpec } from './route';
-import { idempotencyHeaderSchema, instanceIdParamSchema, listQuerySchema, ownerParamSchema, ownerQuerySchema, registryQuerySchema } from './schemas';
+import {
+  attentionQuerySchema,
+  executionParamSchema,
+  executionsQuerySchema,
+  historyQuerySchema,
+  idempotencyHeaderSchema,
+  instanceIdParamSchema,
+  listQuerySchema,
+  operationParamSchema,
+  ownerParamSchema,
+  ownerQuerySchema,
+  registryQuerySchema,
+} from './schemas';
 
 /** `GET /v1/providers`. */
 const providersPageSchema = z.object({ default: z.string().nullable(), items: z.array(providerOfferingSchema) }).meta({ id: 'Providers' });
@@ -83,6 +98,18 @@ export const operationsRoute = defineRoute({
   summary: "The instance's executions, newest first: kind, status, times, error and console link",
   request: { params: instanceIdParamSchema },
   responses: { 200: { description: 'Its executions', schema: operationsPageSchema }, ...AUTHENTICATED, 404: problem('instance_not_found') },
+});
+
+export const operationProgressRoute = defineRoute({
+  method: 'get',
+  path: '/v1/instances/{id}/operations/{name}',
+  summary: 'One operation step by step (state, status, attempts, error in words), for following it; tombstoned instances too',
+  request: { params: operationParamSchema },
+  responses: {
+    200: { description: 'Its execution and steps so far', schema: operationProgressSchema },
+    ...AUTHENTICATED,
+    404: problem('instance_not_found, or execution_not_found: no such operation of this instance'),
+  },
 });
 
 /** A lifecycle route: claim first, then the workflow; the loser of a race gets 409 and causes nothing. */
@@ -170,7 +197,7 @@ export const runSweepRoute = defineRoute({
   method: 'post',
   path: '/v1/admin/sweeps/{name}',
   summary: 'Run a sweep now; answers what it did, item by item (logged with the operator)',
-  request: { params: z.object({ name: z.enum(SWEEP_NAMES).meta({ param: { name: 'name', in: 'path' } }) }) },
+  request: { params: z.object({ name: z.enum(SWEEP_NAMES).meta({ param: { name: 'name', in: 'path' } }) }), body: sweepRequestSchema, bodyOptional: true },
   responses: { 200: { description: 'What the run did', schema: sweepReportSchema }, ...AUTHENTICATED, 409: problem('sweep_running: another run holds the lease') },
 });
 
@@ -190,6 +217,45 @@ export const quotaRoute = defineRoute({
   responses: { 200: { description: 'The new limit, with its audit record', schema: quotaChangeSchema }, ...AUTHENTICATED },
 });
 
+export const executionsRoute = defineRoute({
+  method: 'get',
+  path: '/v1/admin/executions',
+  summary: "Every workflow's recent executions, newest first; by workflow, status or instance",
+  request: { query: executionsQuerySchema },
+  responses: { 200: { description: 'A page of executions', schema: executionsPageSchema }, ...AUTHENTICATED, 404: problem('instance_not_found (with instanceId)') },
+});
+
+export const executionRoute = defineRoute({
+  method: 'get',
+  path: '/v1/admin/executions/{workflow}/{name}',
+  summary: 'One execution: status, input, output, error and cause, and the definition it ran',
+  request: { params: executionParamSchema },
+  responses: { 200: { description: 'The execution', schema: executionDetailSchema }, ...AUTHENTICATED, 404: problem('execution_not_found') },
+});
+
+export const executionHistoryRoute = defineRoute({
+  method: 'get',
+  path: '/v1/admin/executions/{workflow}/{name}/history',
+  summary: "A page of the execution's history (GetExecutionHistory), oldest first unless reversed",
+  request: { params: executionParamSchema, query: historyQuerySchema },
+  responses: { 200: { description: 'History events', schema: historyPageSchema }, ...AUTHENTICATED, 404: problem('execution_not_found') },
+});
+
+export const attentionRoute = defineRoute({
+  method: 'get',
+  path: '/v1/admin/attention',
+  summary: 'What the sweeps see as due now, or what is parked for an operator, from the attention index (never a Scan), oldest first',
+  request: { query: attentionQuerySchema },
+  responses: { 200: { description: 'A page of the attention index', schema: attentionPageSchema }, ...AUTHENTICATED },
+});
+
+export const consoleManifestRoute = defineRoute({
+  method: 'get',
+  path: '/v1/admin/console',
+  summary: 'What the operator console may show and offer: workflows, execution statuses, escape hatches, attention subjects',
+  responses: { 200: { description: 'The console manifest', schema: consoleManifestSchema }, ...AUTHENTICATED },
+});
+
 /** Every route, in the order the document lists them. */
 export const ROUTES = [
   healthRoute,
@@ -197,6 +263,7 @@ export const ROUTES = [
   listInstancesRoute,
   getInstanceRoute,
   operationsRoute,
+  operationProgressRoute,
   ...Object.values(lifecycleRoutes),
   switchProviderRoute,
   providersRoute,
@@ -206,4 +273,9 @@ export const ROUTES = [
   quotaRoute,
   runSweepRoute,
   settleInstanceRoute,
+  executionsRoute,
+  executionRoute,
+  executionHistoryRoute,
+  attentionRoute,
+  consoleManifestRoute,
 ];

@@ -6,7 +6,9 @@
  * which module loaded the OpenAPI extension first.
  */
 import * as z from 'zod';
+import { LISTABLE_STATUSES } from '../domain/executions';
 import { ownerSchema } from '../domain/owner';
+import { WORKFLOW_NAMES } from '../shared/workflows';
 
 /** RFC 9457 problem details, with a stable machine-readable `code`. */
 export const problemSchema = z
@@ -20,11 +22,11 @@ export const problemSchema = z
   })
   .meta({ id: 'Problem' });
 
+/** An instance id. */
+const instanceIdSchema = z.string().regex(/^i-[0-9a-z]{26}$/, 'an instance id such as i-01j…');
+
 export const instanceIdParamSchema = z.object({
-  id: z
-    .string()
-    .regex(/^i-[0-9a-z]{26}$/, 'an instance id such as i-01j…')
-    .meta({ param: { name: 'id', in: 'path' } }),
+  id: instanceIdSchema.meta({ param: { name: 'id', in: 'path' } }),
 });
 
 export const ownerQuerySchema = z.strictObject({
@@ -64,3 +66,44 @@ export const problemResponses = {
   401: problemResponse('Missing or invalid token'),
   403: problemResponse('Token lacks the scope or owner'),
 } as const;
+
+/** An execution name as Step Functions allows it. */
+const executionNameSchema = z.string().regex(/^[0-9A-Za-z_-]{1,80}$/, 'an execution name such as i-01j…-provision-v1');
+
+/** `/v1/instances/{id}/operations/{name}`. */
+export const operationParamSchema = z.object({
+  id: instanceIdSchema.meta({ param: { name: 'id', in: 'path' } }),
+  name: executionNameSchema.meta({ param: { name: 'name', in: 'path' } }),
+});
+
+/** `/v1/admin/executions/{workflow}/{name}`. */
+export const executionParamSchema = z.object({
+  workflow: z.enum(WORKFLOW_NAMES).meta({ param: { name: 'workflow', in: 'path' } }),
+  name: executionNameSchema.meta({ param: { name: 'name', in: 'path' } }),
+});
+
+/**
+ * Cursors of listings that merge several sources carry one position per source (a Step Functions
+ * token per workflow, an index key per attention shard), so they may be longer than others.
+ */
+const mergedCursorSchema = z.string().max(8192).optional();
+
+export const executionsQuerySchema = z.strictObject({
+  workflow: z.enum(WORKFLOW_NAMES).optional().meta({ description: 'Only this workflow (operation)' }),
+  status: z.enum(LISTABLE_STATUSES).optional(),
+  instanceId: instanceIdSchema.optional().meta({ description: "Only this instance's executions (from its operations log)" }),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: mergedCursorSchema,
+});
+
+export const historyQuerySchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(1000).default(200),
+  reverse: z.enum(['true', 'false']).default('false').transform((value) => value === 'true').meta({ description: 'Newest event first' }),
+  cursor: z.string().max(4096).optional(),
+});
+
+export const attentionQuerySchema = z.strictObject({
+  band: z.enum(['due', 'parked']).default('due').meta({ description: 'due: what the sweeps see as due now; parked: what is left for an operator' }),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: mergedCursorSchema,
+});

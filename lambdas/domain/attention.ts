@@ -3,6 +3,10 @@
  * at it (an unresolved reservation, a claimed instance, a running instance's next drift check) and
  * `attentionAt` says when. The sweep reads only what is due, shard by shard in parallel — never a Scan,
  * so its cost grows with the number of due items, not with the table.
+ *
+ * Items left for an operator (a cleanup that exhausted its tries) stay on the index, *parked*:
+ * their `attentionAt` is `parked#<when>`, which sorts after every ISO date, so no sweep ever reads
+ * them as due, while the operator console still finds them with one Query per shard.
  */
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { attentionShardOf, attentionShards, type AttentionLane } from '../adapters/dynamo';
@@ -12,6 +16,53 @@ import type { Deps } from '../shared/deps';
 /** The attention attributes that make an item due at `at` (in the reconcile sweep's lane unless told). */
 export function attentionAt(pk: string, at: Date, lane: AttentionLane = 'reconcile'): { attentionShard: string; attentionAt: string } {
   return { attentionShard: attentionShardOf(pk, lane), attentionAt: at.toISOString() };
+}
+
+/** Prefix of `attentionAt` for items parked for an operator (sorts after any ISO 8601 date). */
+export const PARKED_PREFIX = 'parked#';
+
+/** The attention attributes that park an item for an operator, since `at`. */
+export function parkedAttention(pk: string, at: Date): { attentionShard: string; attentionAt: string } {
+  return { attentionShard: attentionShardOf(pk), attentionAt: `${PARKED_PREFIX}${at.toISOString()}` };
+}
+
+/** Which part of the index to read: what is due now, or what is parked for an operator. */
+export type AttentionBand = 'due' | 'parked';
+
+/** Where one shard's read stands: after this item's index key, or done. */
+export type ShardPosition = Record<string, unknown> | 'done' | undefined;
+
+/**
+ * One page of a band of one shard, oldest first, after `start`: at most `limit` items. The key
+ * condition keeps the band exact, so a page never reads an item of the other band.
+ */
+export async function attentionShardPage(
+  deps: Deps,
+  shard: string,
+  band: AttentionBand,
+  now: Date,
+  limit: number,
+  start: Record<string, unknown> | undefined,
+): Promise<{ items: DueItem[]; last: Record<string, unknown> | undefined }> {
+  const index = TABLE_KEYS.attentionIndex;
+  const out = await deps.db.send(
+    new QueryCommand({
+      TableName: deps.tableName,
+      IndexName: index.name,
+      KeyConditionExpression: band === 'due' ? '#shard = :shard AND #at <= :now' : '#shard = :shard AND begins_with(#at, :parked)',
+      ExpressionAttributeNames: { '#shard': index.partitionKey, '#at': index.sortKey },
+      ExpressionAttributeValues: band === 'due' ? { ':shard': shard, ':now': now.toISOString() } : { ':shard': shard, ':parked': PARKED_PREFIX },
+      Limit: limit,
+      ExclusiveStartKey: start,
+    }),
+  );
+  return { items: (out.Items ?? []) as DueItem[], last: out.LastEvaluatedKey };
+}
+
+/** The index key of an item (what ExclusiveStartKey needs to continue after it). */
+export function indexKeyOf(item: DueItem): Record<string, unknown> {
+  const index = TABLE_KEYS.attentionIndex;
+  return { pk: item.pk, sk: item.sk, [index.partitionKey]: item[index.partitionKey], [index.sortKey]: item.attentionAt };
 }
 
 /** `at` plus `seconds`. */

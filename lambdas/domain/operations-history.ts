@@ -1,5 +1,6 @@
-import { DescribeExecutionCommand, ExecutionDoesNotExist } from '@aws-sdk/client-sfn';
-import { executionArnOf } from '../adapters/workflows';
+import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
+import { executionArnOf, isExecutionDoesNotExist } from '../adapters/workflows';
+import { causeMessage } from '../shared/execution-progress';
 import type { Deps } from '../shared/deps';
 import type { WorkflowName } from '../shared/workflows';
 import { getVisibleInstance } from './instance-queries';
@@ -55,10 +56,6 @@ function consoleUrlOf(deps: Deps, executionArn: string | null): string | null {
   return executionArn && deps.consoleUrlPrefix ? `${deps.consoleUrlPrefix}${executionArn}` : null;
 }
 
-function isExecutionDoesNotExist(error: unknown): boolean {
-  return error instanceof ExecutionDoesNotExist || (error as { name?: string } | null)?.name === 'ExecutionDoesNotExist';
-}
-
 /**
  * Describe the execution of one operation with DescribeExecution. An execution that does not exist
  * is `PENDING` within a minute of its request (the claim is written before StartExecution), `LOST`
@@ -86,7 +83,8 @@ export async function describeOperation(deps: Deps, record: { kind: Operation; e
       startedAt: out.startDate?.toISOString() ?? null,
       stoppedAt: out.stopDate?.toISOString() ?? null,
       error: out.error ?? null,
-      cause: out.cause ?? null,
+      // A Lambda error payload carries a stack trace; callers get its message only (ARCHITECTURE §5).
+      cause: causeMessage(out.cause),
       consoleUrl: consoleUrlOf(deps, executionArn),
     };
   } catch (error) {

@@ -7,7 +7,7 @@
 import { TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { cancellationCodes, isConditionFailed, keys } from '../adapters/dynamo';
 import type { Deps } from '../shared/deps';
-import { attentionAt } from './attention';
+import { attentionAt, parkedAttention } from './attention';
 import { updateExpression, type InstanceUpdate, type TransactItem } from './fence';
 import type { ErrorRecord, InstanceItem } from './instance';
 import { returnQuotaSlotItem } from './owner';
@@ -56,14 +56,15 @@ export function markUnexpectedStop(deps: Deps, item: InstanceItem, error: ErrorR
   return updateUnclaimed(deps, item, { set: { status: 'stopped', lastStopError: error }, remove: ['endpoint', 'attentionShard', 'attentionAt'] });
 }
 
-/** A cleanup try failed: count it and look again at `next` (or, exhausted, leave it to an operator). */
+/** A cleanup try failed: count it and look again at `next` (or, exhausted, park it for an operator: no sweep reads it again, the console lists it). */
 export function recordCleanupTry(deps: Deps, item: InstanceItem, tries: number, next: Date | null, error: ErrorRecord): Promise<boolean> {
+  const now = deps.now();
   return updateUnclaimed(
     deps,
     item,
     next
       ? { set: { reconcileTries: tries, lastCleanupError: error, ...attentionAt(item.pk, next) } }
-      : { set: { reconcileTries: tries, lastCleanupError: error, cleanupExhaustedAt: deps.now().toISOString() }, remove: ['attentionShard', 'attentionAt'] },
+      : { set: { reconcileTries: tries, lastCleanupError: error, cleanupExhaustedAt: now.toISOString(), ...parkedAttention(item.pk, now) } },
   );
 }
 

@@ -50,6 +50,7 @@ export const ErrorNames = {
   MethodNotAllowed: 'MethodNotAllowed',
   SweepRunning: 'SweepRunning',
   ExecutionStillRunning: 'ExecutionStillRunning',
+  ExecutionNotFound: 'ExecutionNotFound',
   ReservationNotFound: 'ReservationNotFound',
   ReservationNotReleasable: 'ReservationNotReleasable',
   WorkflowUnavailable: 'WorkflowUnavailable',
@@ -322,6 +323,13 @@ export class ReservationNotReleasableError extends SlipwayError {
 export class ExecutionStillRunningError extends SlipwayError {
   constructor(readonly executionArn: string, options: ErrorOptions = {}) {
     super(ErrorNames.ExecutionStillRunning, `Execution ${executionArn} still runs; wait for it to finish.`, options);
+  }
+}
+
+/** No execution of that name exists (for that workflow, or among that instance's operations). */
+export class ExecutionNotFoundError extends SlipwayError {
+  constructor(readonly executionName: string, options: ErrorOptions = {}) {
+    super(ErrorNames.ExecutionNotFound, `Execution ${executionName} was not found.`, options);
   }
 }
 

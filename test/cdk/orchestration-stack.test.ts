@@ -142,15 +142,29 @@ describe('IAM', () => {
     expect(otherActions).toEqual([]);
   });
 
-  it.each(FUNCTION_CATALOG.map((fn) => [fn.id, fn] as const))('lets %s start and read exactly the workflows it declares', (_id, fn) => {
+  it.each(FUNCTION_CATALOG.map((fn) => [fn.id, fn] as const))('lets %s start, read and inspect exactly the workflows it declares', (_id, fn) => {
     const roleId = logicalId(synth.orchestration.functions[fn.id]!.role!);
     const starts = fn.permissions.startsWorkflows ?? [];
     const describes = [...starts, ...(fn.permissions.describesWorkflows ?? [])];
+    const inspects = [...(fn.permissions.inspectsWorkflows ?? [])];
 
     expect(resourcesFor(roleId, 'states:StartExecution')).toEqual(starts.map(stateMachineArnOf).sort());
     expect(resourcesFor(roleId, 'states:DescribeExecution')).toEqual(describes.map(executionsArnOf).sort());
+    expect(resourcesFor(roleId, 'states:ListExecutions')).toEqual(inspects.map(stateMachineArnOf).sort());
+    expect(resourcesFor(roleId, 'states:GetExecutionHistory')).toEqual(inspects.map(executionsArnOf).sort());
+    expect(resourcesFor(roleId, 'states:DescribeStateMachineForExecution')).toEqual(inspects.map(executionsArnOf).sort());
     const stateActions = statementsOfRole(roleId).flatMap((s) => list(s.Action)).filter((action) => action.startsWith('states:'));
-    expect([...new Set(stateActions)].sort()).toEqual([...(describes.length > 0 ? ['states:DescribeExecution'] : []), ...(starts.length > 0 ? ['states:StartExecution'] : [])]);
+    expect([...new Set(stateActions)].sort()).toEqual(
+      [
+        ...(describes.length > 0 ? ['states:DescribeExecution'] : []),
+        ...(starts.length > 0 ? ['states:StartExecution'] : []),
+        ...(inspects.length > 0 ? ['states:DescribeStateMachineForExecution', 'states:GetExecutionHistory', 'states:ListExecutions'] : []),
+      ].sort(),
+    );
+  });
+
+  it('lets the Api function inspect every workflow for the operator console', () => {
+    expect(FUNCTION_CATALOG.find((fn) => fn.id === 'Api')!.permissions.inspectsWorkflows).toEqual(WORKFLOW_NAMES);
   });
 
   it.each(FUNCTION_CATALOG.map((fn) => [fn.id, fn] as const))('gives %s exactly the table actions its catalog entry names', (_id, fn) => {
@@ -311,8 +325,8 @@ describe('HTTP API', () => {
     });
   });
 
-  it('has exactly the v1 proxy route and the three public GET routes', () => {
-    expect(routes.map((route) => route.RouteKey).sort()).toEqual(['ANY /v1/{proxy+}', 'GET /docs', 'GET /healthz', 'GET /openapi.json']);
+  it('has exactly the v1 proxy route and the public GET routes: health, the API description, the console', () => {
+    expect(routes.map((route) => route.RouteKey).sort()).toEqual(['ANY /v1/{proxy+}', 'GET /console', 'GET /console/{proxy+}', 'GET /docs', 'GET /healthz', 'GET /openapi.json']);
   });
 
   it('requires a JWT on /v1 and none on the public routes', () => {
@@ -324,6 +338,8 @@ describe('HTTP API', () => {
       'GET /healthz': ['NONE', undefined],
       'GET /openapi.json': ['NONE', undefined],
       'GET /docs': ['NONE', undefined],
+      'GET /console': ['NONE', undefined],
+      'GET /console/{proxy+}': ['NONE', undefined],
     });
   });
 

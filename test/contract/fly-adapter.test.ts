@@ -96,16 +96,20 @@ describe('the Fly adapter', () => {
 
   it('loops /wait past its 408 deadline until the machine gets there', async () => {
     const slow = await startFakeFly({ secondMs: 10, startMs: 150 });
-    const adapter = new FlyComputeProvider({ name: 'fly', app: slow.app, baseUrl: slow.baseUrl, token: async () => slow.token, waitCallSeconds: 2 });
-    const t = tags();
-    const volume = await adapter.createVolume({ name: volumeNameOf(t.instance), region: 'ams', sizeGb: 1, tags: t });
-    const m = await adapter.createMachine({ name: t.instance, region: 'ams', size: 'shared-cpu-1x', image: 'x', volumeId: volume.id, mountPath: '/data', tags: t });
+    // Closed whatever the outcome: a fake left open keeps Jest from exiting.
+    try {
+      const adapter = new FlyComputeProvider({ name: 'fly', app: slow.app, baseUrl: slow.baseUrl, token: async () => slow.token, waitCallSeconds: 2 });
+      const t = tags();
+      const volume = await adapter.createVolume({ name: volumeNameOf(t.instance), region: 'ams', sizeGb: 1, tags: t });
+      const m = await adapter.createMachine({ name: t.instance, region: 'ams', size: 'shared-cpu-1x', image: 'x', volumeId: volume.id, mountPath: '/data', tags: t });
 
-    const started = await adapter.waitForState(m.id, 'started', 5_000);
+      const started = await adapter.waitForState(m.id, 'started', 5_000);
 
-    expect(started.state).toBe('started');
-    expect(slow.calls.filter((c) => c.operationId === 'Machines_wait').length).toBeGreaterThan(1);
-    await slow.close();
+      expect(started.state).toBe('started');
+      expect(slow.calls.filter((c) => c.operationId === 'Machines_wait').length).toBeGreaterThan(1);
+    } finally {
+      await slow.close();
+    }
   });
 
   it('reports a machine that never gets there as MachineNotReady', async () => {

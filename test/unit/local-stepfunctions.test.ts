@@ -1,6 +1,7 @@
 import {
   DescribeExecutionCommand,
   DescribeStateMachineCommand,
+  DescribeStateMachineForExecutionCommand,
   GetExecutionHistoryCommand,
   type HistoryEvent,
   ListExecutionsCommand,
@@ -14,6 +15,8 @@ import {
   type LocalStepFunctions,
   startLocalStepFunctions,
 } from '../../infra/local/stepfunctions';
+import { historyEventView } from '../../lambdas/adapters/workflows';
+import { causeMessage, stepsFromHistory } from '../../lambdas/shared/execution-progress';
 import { gate, type Gate, localSfnClient } from '../support/sfn-helpers';
 
 const lambdaArn = (fn: string) => `arn:aws:lambda:us-east-1:000000000000:function:${fn}`;
@@ -596,6 +599,75 @@ describe('local Step Functions endpoint', () => {
     });
     expect(described.creationDate).toBeInstanceOf(Date);
     expect(listed.stateMachines?.map((machine) => machine.name)).toEqual(['orders', 'backoff', 'timeout', 'work']);
+  });
+
+  it('describes the state machine an execution ran (DescribeStateMachineForExecution)', async () => {
+    // Arrange
+    behaviour.work = async () => ({ done: true });
+    const started = await start(sfn.stateMachineArn('work'), 'sm-for-1', { outcome: 'ok' });
+    await sfn.waitForExecution(started.executionArn!);
+
+    // Act
+    const described = await client.send(new DescribeStateMachineForExecutionCommand({ executionArn: started.executionArn }));
+
+    // Assert
+    expect(described).toMatchObject({ stateMachineArn: sfn.stateMachineArn('work'), name: 'work', definition: JSON.stringify(workDefinition) });
+    expect(described.updateDate).toBeInstanceOf(Date);
+  });
+
+  it("tells each state's story from its history: retried, then caught into a failing compensation", async () => {
+    // Arrange: Reserve fails twice (retried), then hits a capacity error that is caught.
+    behaviour.reserve = async () => {
+      if (callsTo('reserve').length < 3) throw new NamedError('ProviderUnavailable', 'try again');
+      throw new NamedError('ProviderCapacity', 'no capacity in ord');
+    };
+    behaviour.compensate = async () => ({ reason: 'released the reservation' });
+    const started = await start(ordersArn(), 'story-1', { orderId: 'o-s1' });
+    await sfn.waitForExecution(started.executionArn!);
+
+    // Act
+    const steps = stepsFromHistory((await history(started.executionArn!)).map(historyEventView));
+
+    // Assert
+    expect(steps.map((step) => [step.name, step.type, step.status, step.attempts, step.error])).toEqual([
+      ['Reserve', 'Task', 'caught', 3, 'ProviderCapacity'],
+      ['Compensate', 'Task', 'succeeded', 1, null],
+      ['ProvisionFailed', 'Fail', 'failed', 0, 'ProviderCapacity'],
+    ]);
+    expect(causeMessage(steps[0]!.cause)).toBe('no capacity in ord');
+    expect(JSON.parse(steps[0]!.input!)).toEqual({ orderId: 'o-s1' });
+    expect(JSON.parse(steps[1]!.output!)).toMatchObject({ compensation: { reason: 'released the reservation' } });
+    for (const step of steps) expect(Date.parse(step.exitedAt!)).toBeGreaterThanOrEqual(Date.parse(step.enteredAt));
+  });
+
+  it("tells a retried state that succeeded, and a running one, from the history as it grows", async () => {
+    // Arrange: the first Reserve attempt fails, the second succeeds; Confirm waits at a gate.
+    behaviour.reserve = async () => {
+      if (callsTo('reserve').length < 2) throw new NamedError('ProviderUnavailable', 'try again');
+      return { id: 'res-s2' };
+    };
+    behaviour.confirm = async () => {
+      await workGate.pass();
+      return {};
+    };
+    const started = await start(ordersArn(), 'story-2', { orderId: 'o-s2' });
+    await workGate.entered;
+
+    // Act
+    const whileRunning = stepsFromHistory((await history(started.executionArn!)).map(historyEventView));
+    workGate.open();
+    await sfn.waitForExecution(started.executionArn!);
+    const done = stepsFromHistory((await history(started.executionArn!)).map(historyEventView));
+
+    // Assert
+    expect(whileRunning.map((step) => [step.name, step.status, step.attempts])).toEqual([
+      ['Reserve', 'retried', 2],
+      ['Confirm', 'running', 1],
+    ]);
+    expect(done.map((step) => [step.name, step.status, step.attempts])).toEqual([
+      ['Reserve', 'retried', 2],
+      ['Confirm', 'succeeded', 1],
+    ]);
   });
 
   it('resolves waitForExecution when a running execution closes, and at once for a closed one', async () => {

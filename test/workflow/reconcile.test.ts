@@ -145,7 +145,8 @@ describe('the reconcile sweep', () => {
     expect(metrics.named('CleanupExhausted').length - before).toBe(1);
     const item = await h.instanceItem(res.body.instance.id);
     expect(item).toMatchObject({ reconcileTries: h.runtime.deps.settings.reconcileMaxTries, cleanupExhaustedAt: expect.any(String) });
-    expect((item as unknown as Record<string, unknown>).attentionAt).toBeUndefined();
+    // Parked for an operator: on the index (the console lists it), never due for a sweep.
+    expect((item as unknown as Record<string, unknown>).attentionAt).toBe(`parked#${item!.cleanupExhaustedAt}`);
   });
 
   it('shows an unexpected stop of a running machine as stopped with the reason', async () => {

@@ -16,9 +16,13 @@ import { settleInstanceNow } from './settle';
 export const SWEEP_NAMES = [RECONCILE] as const;
 export type SweepName = (typeof SWEEP_NAMES)[number];
 
+/** The optional body of `POST /v1/admin/sweeps/{name}`: why the operator runs it (logged with the run). */
+export const sweepRequestSchema = z.strictObject({ reason: z.string().trim().min(3).max(500) });
+export type SweepRequest = z.infer<typeof sweepRequestSchema>;
+
 /** Run a sweep now; refused while another run holds its lease. */
-export async function runSweepNow(deps: Deps, name: SweepName, actor: string): Promise<SweepReport> {
-  deps.logger.info('audit: sweep run by operator', { sweep: name, actor });
+export async function runSweepNow(deps: Deps, name: SweepName, actor: string, request?: SweepRequest): Promise<SweepReport> {
+  deps.logger.info('audit: sweep run by operator', { sweep: name, actor, reason: request?.reason ?? null });
   const report = await runReconcile(deps);
   if (!report.ran) throw new SweepRunningError(name, (await leaseHolder(deps, name))?.holder ?? null);
   return report;

@@ -17,7 +17,7 @@ import { keys } from '../../adapters/dynamo';
 import { startNamedExecution } from '../../adapters/workflows';
 import { stateMachineArn, type Deps } from '../../shared/deps';
 import { ClaimLostError, messageOf } from '../../shared/errors';
-import { after, attentionAt } from '../attention';
+import { after, attentionAt, parkedAttention } from '../attention';
 import { fencedInstanceUpdate } from '../fence';
 import type { InstanceItem } from '../instance';
 import { readInstance } from '../instance-queries';
@@ -173,7 +173,7 @@ async function retryRollbackLater(deps: Deps, instance: InstanceItem, why: strin
       instance.instanceId,
       instance.claim!,
       exhausted
-        ? { set: { reconcileTries: tries, lastSwitchError, cleanupExhaustedAt: deps.now().toISOString() }, remove: ['attentionShard', 'attentionAt'] }
+        ? { set: { reconcileTries: tries, lastSwitchError, cleanupExhaustedAt: deps.now().toISOString(), ...parkedAttention(instance.pk, deps.now()) } }
         : { set: { reconcileTries: tries, lastSwitchError, ...attentionAt(instance.pk, after(deps.now(), cleanupBackoffSeconds(tries))) } },
     );
   } catch (fenceError) {

@@ -1,0 +1,63 @@
+/**
+ * The operator console's escape hatches, as data: each names the audited admin route it calls,
+ * the page that offers it and the path parameters that page cannot supply. The console sends
+ * `{ "reason": … }` as the body of every one and refuses to send it without a reason. A route
+ * that lands later (recovery, deleting a retained volume) joins the console with one entry here.
+ */
+import { SWEEP_NAMES } from '../../domain/reconcile/operator';
+import type { RouteSpec } from '../route';
+import { releaseRoute, runSweepRoute, settleInstanceRoute } from '../routes';
+import type { HatchPage, HatchView } from './manifest';
+
+/** One escape hatch. */
+export interface EscapeHatch {
+  id: string;
+  label: string;
+  page: HatchPage;
+  route: RouteSpec;
+  /** Path parameters fixed by the hatch (which sweep it runs). */
+  fixedParams?: Record<string, string>;
+  /** What it does, shown before the operator confirms. */
+  description: string;
+}
+
+/** Every escape hatch the console offers. */
+export const ESCAPE_HATCHES: readonly EscapeHatch[] = [
+  {
+    id: 'release-reservation',
+    label: 'Release the reservation',
+    page: 'owner',
+    route: releaseRoute,
+    description: "Release the owner's unresolved reservation so it may provision again. Refused while its provision still runs.",
+  },
+  {
+    id: 'settle-instance',
+    label: 'Settle now',
+    page: 'instance',
+    route: settleInstanceRoute,
+    description: "Settle this instance now by the reconcile sweep's rules, whatever its due time.",
+  },
+  ...SWEEP_NAMES.map(
+    (name): EscapeHatch => ({
+      id: `run-sweep-${name}`,
+      label: `Run the ${name} sweep`,
+      page: 'attention',
+      route: runSweepRoute,
+      fixedParams: { name },
+      description: `Run the ${name} sweep now over everything due; answers what it did, item by item.`,
+    }),
+  ),
+];
+
+/** The hatches as the console receives them. */
+export function hatchViews(): HatchView[] {
+  return ESCAPE_HATCHES.map((hatch) => ({
+    id: hatch.id,
+    label: hatch.label,
+    page: hatch.page,
+    method: hatch.route.method,
+    path: hatch.route.path,
+    fixedParams: hatch.fixedParams ?? {},
+    description: hatch.description,
+  }));
+}
