@@ -21,6 +21,8 @@ const needsDynamo = { globalSetup: '<rootDir>/test/support/dynamo-global-setup.t
 /** @type {import('jest').Config} */
 module.exports = {
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
+  // Jest reads testTimeout from the global config only; the projects' own copy is ignored.
+  testTimeout: shared.testTimeout,
   projects: [
     project('unit'),
     project('workflow', needsDynamo),
