@@ -25,6 +25,8 @@ export interface FunctionPermissions {
   describesWorkflows?: WorkflowName[];
   /** Calls the compute provider (secrets / network for real providers). */
   usesProvider?: boolean;
+  /** Publishes lifecycle events (PutEvents on slipway's bus, and nothing else). */
+  publishesEvents?: boolean;
 }
 
 /** One Lambda function. */
@@ -70,7 +72,13 @@ export const FUNCTION_CATALOG: readonly FunctionDefinition[] = [
     timeoutSeconds: 29,
     memoryMb: 512,
     // The operator's "run a sweep now" and "settle" run the sweep's rules in the API function.
-    permissions: { table: ['GetItem', 'Query', 'UpdateItem', 'PutItem', 'BatchGetItem'], startsWorkflows: ['provision', 'start', 'stop', 'restart', 'destroy'], usesProvider: true },
+    permissions: {
+      table: ['GetItem', 'Query', 'UpdateItem', 'PutItem', 'BatchGetItem'],
+      startsWorkflows: ['provision', 'start', 'stop', 'restart', 'destroy', 'recover'],
+      usesProvider: true,
+      // A forced recovery, an early volume delete and the sweeps run from the API publish events.
+      publishesEvents: true,
+    },
     transientErrors: [],
   },
   {
@@ -81,9 +89,11 @@ export const FUNCTION_CATALOG: readonly FunctionDefinition[] = [
     memoryMb: 512,
     permissions: {
       table: ['GetItem', 'Query', 'UpdateItem', 'BatchGetItem'],
-      startsWorkflows: ['provision', 'restart'],
+      // Recovery of an unexpected stop; mount repair (restart); a provision that never started.
+      startsWorkflows: ['provision', 'restart', 'recover'],
       describesWorkflows: ['start', 'stop', 'destroy'],
       usesProvider: true,
+      publishesEvents: true,
     },
     transientErrors: [],
   },
@@ -93,7 +103,22 @@ export const FUNCTION_CATALOG: readonly FunctionDefinition[] = [
     description: 'Settle what a failed, timed-out or aborted execution left behind',
     timeoutSeconds: 120,
     memoryMb: 256,
-    permissions: { table: ['GetItem', 'UpdateItem', 'BatchGetItem'], startsWorkflows: ['provision', 'restart'], describesWorkflows: ['start', 'stop', 'destroy'], usesProvider: true },
+    permissions: {
+      table: ['GetItem', 'UpdateItem', 'BatchGetItem'],
+      startsWorkflows: ['provision', 'restart', 'recover'],
+      describesWorkflows: ['start', 'stop', 'destroy'],
+      usesProvider: true,
+      publishesEvents: true,
+    },
+    transientErrors: [],
+  },
+  {
+    id: 'VolumeCleanup',
+    entry: 'lambdas/sweeps/volume-cleanup.ts',
+    description: 'Volume-cleanup sweep: delete retained volumes past their date, ownership verified',
+    timeoutSeconds: 300,
+    memoryMb: 256,
+    permissions: { table: ['GetItem', 'Query', 'UpdateItem'], usesProvider: true, publishesEvents: true },
     transientErrors: [],
   },
   step('MarkProviderWorkStarted', 'lambdas/steps/mark-provider-work-started.ts', 'Move the reservation to provider_work_started (fenced)', {
@@ -141,6 +166,29 @@ export const FUNCTION_CATALOG: readonly FunctionDefinition[] = [
     timeoutSeconds: 60,
   }),
   step('MarkNeedsReconciliation', 'lambdas/steps/mark-needs-reconciliation.ts', 'Hand an unverified cleanup to the reconcile sweep', tableOnly),
+  step('ForkVolume', 'lambdas/steps/fork-volume.ts', 'Fork the recovery replacement volume (its name recorded first)', {
+    timeoutSeconds: 120,
+    permissions: { table: ['GetItem', 'UpdateItem', 'BatchGetItem'], usesProvider: true },
+    transientErrors: [ProviderUnavailable],
+  }),
+  step('CutOverRecovery', 'lambdas/steps/cut-over-recovery.ts', 'Point the instance at the replacement and retain the old volume, in one transaction', {
+    // A TransactWriteItems of the instance (UpdateItem) and the retained volume (PutItem).
+    permissions: { table: ['GetItem', 'UpdateItem', 'PutItem'], usesProvider: true, publishesEvents: true },
+    transientErrors: [ProviderUnavailable],
+  }),
+  step('RetireOldResources', 'lambdas/steps/retire-old-resources.ts', 'Destroy the replaced machine and delete the replaced volume unless retained', {
+    timeoutSeconds: 120,
+    permissions: { table: ['GetItem'], usesProvider: true, publishesEvents: true },
+    transientErrors: [ProviderUnavailable],
+  }),
+  step('FinishRecovery', 'lambdas/steps/finish-recovery.ts', 'Release the recovery claim as running, with the cooldown', {
+    permissions: { table: ['GetItem', 'UpdateItem'], publishesEvents: true },
+  }),
+  step('FailRecovery', 'lambdas/steps/fail-recovery.ts', 'Destroy what a failed recovery made and show stopped with lastRecoveryError', {
+    timeoutSeconds: 120,
+    permissions: { table: ['GetItem', 'UpdateItem', 'BatchGetItem'], usesProvider: true, publishesEvents: true },
+    transientErrors: [ProviderUnavailable],
+  }),
 ];
 
 /** A catalog entry by id, or a clear error (a workflow naming an unknown function is a build bug). */

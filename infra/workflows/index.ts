@@ -9,9 +9,10 @@ import { FUNCTION_CATALOG, arnVariable, type FunctionDefinition } from '../funct
 import type { StateMachineDefinition } from './builder';
 import { destroy, restart, start, stop } from './lifecycle';
 import { provision } from './provision';
+import { recover } from './recovery';
 
 /** The definition of each workflow. */
-export const WORKFLOW_DEFINITIONS: Readonly<Record<WorkflowName, StateMachineDefinition>> = { provision, start, stop, restart, destroy };
+export const WORKFLOW_DEFINITIONS: Readonly<Record<WorkflowName, StateMachineDefinition>> = { provision, start, stop, restart, destroy, recover };
 
 /** Directory of the generated `*.asl.json` files. */
 export const STATEMACHINES_DIR = path.resolve(__dirname, '..', '..', 'statemachines');

@@ -5,7 +5,9 @@ import { releaseReservation } from '../domain/reservation';
 import type { ApiEnv } from './auth';
 import { mount } from './route';
 import { runSweepNow, settleInstanceByOperator } from '../domain/reconcile/operator';
-import { adminInstanceRoute, ownerRegistryRoute, quotaRoute, releaseRoute, runSweepRoute, settleInstanceRoute } from './routes';
+import { recoverByOperator } from '../domain/recovery-requests';
+import { deleteRetainedVolumeByOperator, listRetainedVolumes } from '../domain/volume-cleanup';
+import { adminInstanceRoute, deleteVolumeRoute, listVolumesRoute, ownerRegistryRoute, quotaRoute, recoverInstanceRoute, releaseRoute, runSweepRoute, settleInstanceRoute } from './routes';
 
 /** The `/v1/admin` read views and audited escape hatches; the app's middleware requires scope `admin`. */
 export function registerAdminRoutes(app: Hono<ApiEnv>): void {
@@ -20,4 +22,10 @@ export function registerAdminRoutes(app: Hono<ApiEnv>): void {
   mount(app, runSweepRoute, async (c, { params }) => c.json(await runSweepNow(c.var.deps, params.name, c.get('caller').owner), 200));
 
   mount(app, settleInstanceRoute, async (c, { params, body }) => c.json(await settleInstanceByOperator(c.var.deps, params.id, c.get('caller').owner, body), 200));
+
+  mount(app, recoverInstanceRoute, async (c, { params, body }) => c.json(await recoverByOperator(c.var.deps, params.id, c.get('caller').owner, body), 202));
+
+  mount(app, listVolumesRoute, async (c, { query }) => c.json(await listRetainedVolumes(c.var.deps, query), 200));
+
+  mount(app, deleteVolumeRoute, async (c, { params, query }) => c.json(await deleteRetainedVolumeByOperator(c.var.deps, params.volumeId, c.get('caller').owner, query), 200));
 }

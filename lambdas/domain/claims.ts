@@ -9,17 +9,22 @@ import { readInstance } from './instance-queries';
 /** Operations a caller asks for on an existing instance. */
 export type LifecycleOperation = Extract<Operation, 'start' | 'stop' | 'restart' | 'destroy'>;
 
+/** Operations that claim an existing instance: the caller's, and the recovery the sweep (or an operator) starts. */
+export type ClaimableOperation = LifecycleOperation | Extract<Operation, 'recover'>;
+
 /**
  * The claim rules, in one table: from which statuses an operation may claim an instance, and the
  * transitional status it shows from the claim until its workflow finishes.
  */
-export const CLAIM_RULES: Record<LifecycleOperation, { from: readonly InstanceStatus[]; to: InstanceStatus }> = {
+export const CLAIM_RULES: Record<ClaimableOperation, { from: readonly InstanceStatus[]; to: InstanceStatus }> = {
   start: { from: ['stopped'], to: 'starting' },
   stop: { from: ['running'], to: 'stopping' },
   // Restart shows `restarting` from claim to finish, so polls never see a transient `stopped`.
   restart: { from: ['running', 'stopped'], to: 'restarting' },
   // A destroy that failed leaves `destroying` without a claim: it stays retryable.
   destroy: { from: ['running', 'stopped', 'failed', 'destroying'], to: 'destroying' },
+  // The sweep recovers a running instance whose machine died; an operator may force one on a stopped one too.
+  recover: { from: ['running', 'stopped'], to: 'recovering' },
 };
 
 /** How many operations an instance remembers for `GET …/operations`. */
@@ -28,24 +33,40 @@ const OPERATION_LOG_LENGTH = 50;
 /** A won claim. */
 export interface Claim {
   instance: InstanceItem;
-  operation: LifecycleOperation;
+  operation: ClaimableOperation;
   executionName: string;
   /** The status before the claim, restored if the workflow never starts. */
   previousStatus: InstanceStatus;
 }
 
+/** What a claimer that decided on an earlier read expects the instance still to be (the sweep's view). */
+export interface ClaimExpectation {
+  version: number;
+  status: InstanceStatus;
+}
+
 /**
  * Claim an instance for an operation with one conditional write: status allowed, no claim held,
  * version unchanged since we read it. Nothing else happens before this succeeds, so the loser of a
- * race gets InstanceBusy / InvalidState and has caused no side effect at all.
+ * race gets InstanceBusy / InvalidState and has caused no side effect at all. A claimer that decided
+ * on an earlier read (the sweep) passes what it saw: an instance that moved on since is InvalidState.
  */
-export async function claimInstance(deps: Deps, instanceId: string, owners: readonly string[], operation: LifecycleOperation): Promise<Claim> {
+export async function claimInstance(
+  deps: Deps,
+  instanceId: string,
+  owners: readonly string[],
+  operation: ClaimableOperation,
+  options: { expect?: ClaimExpectation } = {},
+): Promise<Claim> {
   const rule = CLAIM_RULES[operation];
   for (;;) {
     const current = await readInstance(deps, instanceId);
     if (!current || !owners.includes(current.owner)) throw new InstanceNotFoundError(instanceId);
     if (current.claim) throw new InstanceBusyError(instanceId, current.claim);
     if (!rule.from.includes(current.status)) throw new InvalidStateError(instanceId, current.status, operation);
+    if (options.expect && (current.version !== options.expect.version || current.status !== options.expect.status)) {
+      throw new InvalidStateError(instanceId, current.status, operation);
+    }
 
     const version = current.version + 1;
     const name = executionName(instanceId, operation, version);

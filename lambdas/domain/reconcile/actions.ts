@@ -19,6 +19,8 @@ export interface SettleAction {
     | 'healthy'
     | 'unscheduled'
     | 'recovery-started'
+    | 'recovery-completed'
+    | 'recovery-failed'
     | 'skipped';
   detail?: string;
 }

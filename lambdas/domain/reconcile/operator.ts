@@ -11,15 +11,16 @@ import { readInstance } from '../instance-queries';
 import { leaseHolder } from './lease';
 import { RECONCILE, runReconcile, type SweepReport } from './reconcile';
 import { settleInstanceNow } from './settle';
+import { runVolumeCleanup, VOLUME_CLEANUP } from '../volume-cleanup';
 
 /** Sweeps an operator may run by name. */
-export const SWEEP_NAMES = [RECONCILE] as const;
+export const SWEEP_NAMES = [RECONCILE, VOLUME_CLEANUP] as const;
 export type SweepName = (typeof SWEEP_NAMES)[number];
 
 /** Run a sweep now; refused while another run holds its lease. */
 export async function runSweepNow(deps: Deps, name: SweepName, actor: string): Promise<SweepReport> {
   deps.logger.info('audit: sweep run by operator', { sweep: name, actor });
-  const report = await runReconcile(deps);
+  const report = name === VOLUME_CLEANUP ? await runVolumeCleanup(deps) : await runReconcile(deps);
   if (!report.ran) throw new SweepRunningError(name, (await leaseHolder(deps, name))?.holder ?? null);
   return report;
 }

@@ -9,7 +9,8 @@
  * | a provision claim whose execution ended without an outcome, or is lost | destroy what its tags name, verify, `failProvision` (reservation released if still its, quota returned); unverified → `markNeedsReconciliation` |
  * | an admitted reservation whose execution never started | start it by its deterministic name |
  * | a failed instance still holding its quota slot (`needs_reconciliation`) | destroy what its tags name, verify, free slot and reservation; capped tries, then an operator (alarm) |
- * | a running instance | drift check (drift.ts) |
+ * | a recovery claim whose execution closed without releasing it, or is lost | after its cut-over: retire the old resources and release as the new machine runs; before: destroy what it made (old volume kept), `stopped` + lastRecoveryError + cooldown |
+ * | a running instance | drift check (drift.ts): an unrequested exit starts a recovery (outside its cooldown) |
  */
 import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../../adapters/dynamo';
@@ -21,6 +22,7 @@ import { fencedInstanceUpdate } from '../fence';
 import type { InstanceItem } from '../instance';
 import { readInstance } from '../instance-queries';
 import { recordOperationFailure } from '../operation-outcome';
+import { settleLostRecovery } from '../recovery';
 import { describeOperation, PENDING_GRACE_MS } from '../operations-history';
 import { destroyTaggedResources } from '../provider-resources';
 import { keptVolumesOf } from '../retained-volume';
@@ -90,6 +92,11 @@ async function settleClaim(deps: Deps, instance: InstanceItem, context: SettleCo
   if (kind === 'start' || kind === 'stop' || kind === 'restart' || kind === 'destroy') {
     await recordOperationFailure(deps, { instanceId: instance.instanceId, claim, provider: instance.provider, operation: kind, error });
     return { target, action: 'released-claim', detail: `${claim} ${execution.status}: ${error.message}` };
+  }
+  if (kind === 'recover') {
+    // Roll forward when it had cut over; else destroy what it made (old volume kept) and show stopped + lastRecoveryError.
+    const settled = await settleLostRecovery(deps, instance, error);
+    return { target, action: settled.status === 'running' ? 'recovery-completed' : 'recovery-failed', detail: `${claim} ${execution.status}: ${settled.detail}` };
   }
   return { target, action: 'skipped', detail: `no settle rule for ${kind} claims yet` };
 }
