@@ -13,6 +13,7 @@ import { contention } from './contention';
 import { ms, renderTable, writeResults, type Row } from './report';
 import { throughput } from './throughput';
 import { listenerLatency, sweepCost } from './sweep';
+import { recoveryTimes } from './recovery';
 import { startBenchWorld } from './world';
 
 const CONFIG = {
@@ -20,11 +21,12 @@ const CONFIG = {
   contention: { rounds: 5, concurrency: 64 },
   throughput: [16, 32],
   sweep: { sizes: [2_000, 20_000], dueFraction: 0.01, listenerSamples: 20 },
+  recovery: { samples: 6, sweepPeriodSeconds: 5 },
 };
-const TARGETS = { admissionP50Ratio: 3.0, contendedMaxMs: 1000, stepBundleKb: 300, apiBundleKb: 500, sweepItemsReadPerDue: 1.2, listenerSettleMs: 2000 };
+const TARGETS = { admissionP50Ratio: 3.0, contendedMaxMs: 1000, stepBundleKb: 300, apiBundleKb: 500, sweepItemsReadPerDue: 1.2, listenerSettleMs: 2000, recoveryMarginSeconds: 10 };
 
 /** Scenarios, in the order they run; `npm run bench -- <name>…` runs only those. */
-const SCENARIOS = ['bundles', 'sweep', 'costs', 'admission', 'contention', 'throughput'] as const;
+const SCENARIOS = ['bundles', 'sweep', 'costs', 'admission', 'contention', 'throughput', 'recovery'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 /** The scenarios asked for on the command line (all when none is named). */
@@ -46,6 +48,7 @@ const NOTES = [
   'Contention phase: createVolume is held by a gate until the round ends, so the winner keeps its reservation as a real provision would; it then fails fast and compensates.',
   'Sweep: instances written straight to the table, 1 % due (running, machine gone: each is marked stopped), the rest due tomorrow; one run metered (ConsumedCapacity INDEXES) at each table size, the orphan inventory left out; the smaller table stays on the index during the larger run. Listener: a provision held in CreateVolume, StopExecution, time until the instance reads failed without a claim.',
   'End-to-end phase: the real local provider; "running" = provision execution SUCCEEDED and the instance item reads running. Machines are killed by provider shutdown at the end.',
+  'Recovery: its own local world with the reconcile sweep on a 5 s timer and drift checks due every 5 s; a running instance\'s machine process is SIGKILLed (after one to two sweep periods of running, so deaths fall at every phase of the sweep), GET /v1/instances/{id} polled every 50 ms until recovering, then running on a new machine; every other sample has a snapshot (old volume retained), the others not (deleted at once); one instance at a time, so provider calls from the death to running (sweep look + workflow; inventory calls of the orphan scan excluded) are its own.',
 ];
 
 /** Distinct messages with their counts. */
@@ -164,6 +167,29 @@ async function main(): Promise<void> {
     }
   } finally {
     await world?.close();
+  }
+
+  if (chosen.has('recovery')) {
+    // Its own world: the sweeps run on their timers here, which would disturb the other scenarios.
+    const period = CONFIG.recovery.sweepPeriodSeconds;
+    const recoveryWorld = await startBenchWorld({ sweepTimer: true, settings: { sweepPeriodSeconds: period, driftCheckSeconds: period, orphanScanSeconds: 86_400 } });
+    try {
+      const figures = await recoveryTimes(recoveryWorld, CONFIG.recovery.samples);
+      results.recovery = figures;
+      const goalMs = (period + TARGETS.recoveryMarginSeconds) * 1000;
+      for (const why of figures.failures) problems.push(`recovery: ${why}`);
+      rows.push(
+        { metric: `recovery (sweep ${period} s): death -> recovering p50 / max`, value: `${ms(figures.toRecovering.p50)} / ${ms(figures.toRecovering.max)}`, target: '' },
+        { metric: `recovery (sweep ${period} s): death -> running p50`, value: ms(figures.toRunning.p50), target: '' },
+        { metric: `recovery (sweep ${period} s): death -> running max`, value: ms(figures.toRunning.max), target: `<= ${period + TARGETS.recoveryMarginSeconds} s`, ok: figures.toRunning.max <= goalMs },
+        { metric: 'recovery: workflow (recovering -> running) p50', value: ms(figures.workflow.p50), target: '' },
+        { metric: 'recovery: provider calls per recovery (p50 / max)', value: `${figures.providerCalls.total.p50} / ${figures.providerCalls.total.max}`, target: '' },
+        { metric: 'recovery: old volume retained / deleted', value: `${figures.retained} / ${figures.deleted}`, target: '' },
+        { metric: `recovery failures (of ${figures.samples})`, value: String(figures.failures.length), target: '0', ok: figures.failures.length === 0 },
+      );
+    } finally {
+      await recoveryWorld.close();
+    }
   }
   results.pass = rows.every((r) => r.ok !== false);
   results.checks = rows.filter((r) => r.ok !== undefined).map(({ metric, value, target, ok }) => ({ metric, value, target, ok }));

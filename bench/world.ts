@@ -5,6 +5,7 @@ import { startApiServer, type LocalApiServer } from '../infra/local/api-server';
 import { ensureDevKey, mintDevToken, type DevKey } from '../infra/local/dev-auth';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../infra/local/dynamodb-local';
 import { startLocalRuntime, type LocalRuntime } from '../infra/local/runtime';
+import type { Settings } from '../lambdas/shared/deps';
 import type { ComputeProvider } from '../lambdas/providers/compute-provider';
 import { FaultInjectingProvider } from '../test/support/fault-injecting-provider';
 import { LocalComputeProvider } from '../lambdas/providers/local/local-provider';
@@ -57,8 +58,8 @@ function gated(inner: ComputeProvider, gate: Gate): ComputeProvider {
   });
 }
 
-/** Start DynamoDB Local (in memory), the runtime with real retry timings, and the API on port 0. */
-export async function startBenchWorld(): Promise<BenchWorld> {
+/** Start DynamoDB Local (in memory), the runtime with real retry timings, and the API on port 0 (the sweeps on their timers when asked). */
+export async function startBenchWorld(options: { settings?: Partial<Settings>; sweepTimer?: boolean } = {}): Promise<BenchWorld> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-bench-'));
   const dynamo = await startDynamoDbLocal();
   const local = new LocalComputeProvider({ rootDir: path.join(dir, 'provider') });
@@ -72,6 +73,8 @@ export async function startBenchWorld(): Promise<BenchWorld> {
       providers: [gated(faults, gate)],
       retryDelayScale: 1,
       logLevel: 'SILENT',
+      settings: options.settings,
+      sweepTimer: options.sweepTimer,
     });
     const key: DevKey = await ensureDevKey(dir);
     const api = await startApiServer(runtime, { jwks: key.jwks });

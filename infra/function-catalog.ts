@@ -30,6 +30,8 @@ export interface FunctionPermissions {
   inspectsWorkflows?: readonly WorkflowName[];
   /** Calls the compute provider (secrets / network for real providers). */
   usesProvider?: boolean;
+  /** Publishes lifecycle events (PutEvents on slipway's bus, and nothing else). */
+  publishesEvents?: boolean;
 }
 
 /** One Lambda function. */
@@ -44,6 +46,8 @@ export interface FunctionDefinition {
   permissions: FunctionPermissions;
   /** The transient errors its handler throws; a Task state retries exactly these (and Lambda's own). */
   transientErrors: readonly TransientErrorName[];
+  /** Files (repository-relative) shipped beside the bundle, read at run time by base name (`lambdas/api/shipped-file.ts`). */
+  files?: readonly string[];
 }
 
 const { ProviderUnavailable, MachineNotReady } = ErrorNames;
@@ -72,15 +76,19 @@ export const FUNCTION_CATALOG: readonly FunctionDefinition[] = [
     id: 'Api',
     entry: 'lambdas/api/handler.ts',
     description: 'HTTP API: admission, reads, lifecycle operations and the operator console',
+    // Read only by /openapi.json and /console: beside the code, not parsed at every cold start.
+    files: ['lambdas/api/openapi.compressed.json', 'lambdas/api/console/assets.json'],
     timeoutSeconds: 29,
     memoryMb: 512,
     // The operator's "run a sweep now" and "settle" run the sweep's rules in the API function; the
     // operator console reads every workflow's executions (a workflow added later is inspected too).
     permissions: {
       table: ['GetItem', 'Query', 'UpdateItem', 'PutItem', 'BatchGetItem'],
-      startsWorkflows: ['provision', 'start', 'stop', 'restart', 'destroy', 'switch'],
+      startsWorkflows: ['provision', 'start', 'stop', 'restart', 'destroy', 'switch', 'recover'],
       inspectsWorkflows: WORKFLOW_NAMES,
       usesProvider: true,
+      // A forced recovery, an early volume delete and the sweeps run from the API publish events.
+      publishesEvents: true,
     },
     transientErrors: [],
   },
@@ -92,9 +100,11 @@ export const FUNCTION_CATALOG: readonly FunctionDefinition[] = [
     memoryMb: 512,
     permissions: {
       table: ['GetItem', 'Query', 'UpdateItem', 'BatchGetItem'],
-      startsWorkflows: ['provision', 'restart', 'start'],
+      // Recovery of an unexpected stop; mount repair (restart); a provision that never started; the old machine after a lost switch (start).
+      startsWorkflows: ['provision', 'restart', 'start', 'recover'],
       describesWorkflows: ['stop', 'destroy', 'switch'],
       usesProvider: true,
+      publishesEvents: true,
     },
     transientErrors: [],
   },
@@ -104,7 +114,22 @@ export const FUNCTION_CATALOG: readonly FunctionDefinition[] = [
     description: 'Settle what a failed, timed-out or aborted execution left behind',
     timeoutSeconds: 120,
     memoryMb: 256,
-    permissions: { table: ['GetItem', 'UpdateItem', 'BatchGetItem'], startsWorkflows: ['provision', 'restart', 'start'], describesWorkflows: ['stop', 'destroy', 'switch'], usesProvider: true },
+    permissions: {
+      table: ['GetItem', 'UpdateItem', 'BatchGetItem'],
+      startsWorkflows: ['provision', 'restart', 'start', 'recover'],
+      describesWorkflows: ['stop', 'destroy', 'switch'],
+      usesProvider: true,
+      publishesEvents: true,
+    },
+    transientErrors: [],
+  },
+  {
+    id: 'VolumeCleanup',
+    entry: 'lambdas/sweeps/volume-cleanup.ts',
+    description: 'Volume-cleanup sweep: delete retained volumes past their date, ownership verified',
+    timeoutSeconds: 300,
+    memoryMb: 256,
+    permissions: { table: ['GetItem', 'Query', 'UpdateItem'], usesProvider: true, publishesEvents: true },
     transientErrors: [],
   },
   step('MarkProviderWorkStarted', 'lambdas/steps/mark-provider-work-started.ts', 'Move the reservation to provider_work_started (fenced)', {
@@ -168,6 +193,29 @@ export const FUNCTION_CATALOG: readonly FunctionDefinition[] = [
   }),
   step('RecordSwitchFailure', 'lambdas/steps/record-switch-failure.ts', "Release a rolled-back switch's claim with the old machine's real state and lastSwitchError", {
     timeoutSeconds: 60,
+  }),
+  step('ForkVolume', 'lambdas/steps/fork-volume.ts', 'Fork the recovery replacement volume (its name recorded first)', {
+    timeoutSeconds: 120,
+    permissions: { table: ['GetItem', 'UpdateItem', 'BatchGetItem'], usesProvider: true },
+    transientErrors: [ProviderUnavailable],
+  }),
+  step('CutOverRecovery', 'lambdas/steps/cut-over-recovery.ts', 'Point the instance at the replacement and retain the old volume, in one transaction', {
+    // A TransactWriteItems of the instance (UpdateItem) and the retained volume (PutItem).
+    permissions: { table: ['GetItem', 'UpdateItem', 'PutItem'], usesProvider: true, publishesEvents: true },
+    transientErrors: [ProviderUnavailable],
+  }),
+  step('RetireOldResources', 'lambdas/steps/retire-old-resources.ts', 'Destroy the replaced machine and delete the replaced volume unless retained', {
+    timeoutSeconds: 120,
+    permissions: { table: ['GetItem'], usesProvider: true, publishesEvents: true },
+    transientErrors: [ProviderUnavailable],
+  }),
+  step('FinishRecovery', 'lambdas/steps/finish-recovery.ts', 'Release the recovery claim as running, with the cooldown', {
+    permissions: { table: ['GetItem', 'UpdateItem'], publishesEvents: true },
+  }),
+  step('FailRecovery', 'lambdas/steps/fail-recovery.ts', 'Destroy what a failed recovery made and show stopped with lastRecoveryError', {
+    timeoutSeconds: 120,
+    permissions: { table: ['GetItem', 'UpdateItem', 'BatchGetItem'], usesProvider: true, publishesEvents: true },
+    transientErrors: [ProviderUnavailable],
   }),
 ];
 

@@ -59,6 +59,8 @@ export class OrchestrationStack extends Stack {
   readonly httpApi: apigwv2.HttpApi;
   /** Where every alarm notifies operators. */
   readonly alarmTopic: sns.Topic;
+  /** Where lifecycle events go (recovery started/succeeded/failed, volume retained/deleted); users subscribe with rules. */
+  readonly eventBus: events.EventBus;
 
   constructor(scope: Construct, id: string, props: OrchestrationStackProps) {
     super(scope, id, props);
@@ -74,6 +76,8 @@ export class OrchestrationStack extends Stack {
     subscription.cfnOptions.condition = hasEmail;
 
     const flyToken = secretsmanager.Secret.fromSecretNameV2(this, 'FlyToken', parameters.flyTokenSecretName);
+    // Named after the stack (a token, not a fixed name), so two stages keep two buses.
+    this.eventBus = new events.EventBus(this, 'LifecycleEventBus', { eventBusName: Fn.join('-', [Aws.STACK_NAME, 'lifecycle']), description: 'slipway lifecycle events' });
     const executionConsoleUrlPrefix = `https://${this.region}.console.aws.amazon.com/states/home?region=${this.region}#/v2/executions/details/`;
 
     const functions: Record<string, NodejsFunction> = {};
@@ -89,9 +93,11 @@ export class OrchestrationStack extends Stack {
       if (definition.id === API_FUNCTION_ID) {
         Object.assign(environment, { JWT_ISSUER: parameters.jwtIssuer, JWT_AUDIENCE: parameters.jwtAudience, JWT_JWKS_URL: parameters.jwksUrl });
       }
+      if (definition.permissions.publishesEvents) environment.EVENT_BUS_NAME = this.eventBus.eventBusName;
       const built = new CatalogFunction(this, definition.id, { definition, environment, logLevel: props.logLevel ?? 'INFO', logRetention });
       grantTableActions(built.function, props.table, definition);
       if (definition.permissions.usesProvider) flyToken.grantRead(built.function);
+      if (definition.permissions.publishesEvents) this.eventBus.grantPutEventsTo(built.function);
       this.functionAlarms(definition.id, built.function);
       functions[definition.id] = built.function;
     }
@@ -138,6 +144,8 @@ export class OrchestrationStack extends Stack {
     this.tableAlarms(props.table);
     new CfnOutput(this, 'ApiUrl', { description: 'Base URL of the HTTP API', value: this.httpApi.apiEndpoint });
     new CfnOutput(this, 'AlarmTopicArn', { description: 'SNS topic every alarm notifies; subscribe operators to it', value: this.alarmTopic.topicArn });
+    new CfnOutput(this, 'LifecycleEventBusName', { description: 'EventBridge bus of lifecycle events (source slipway); subscribe with rules on it', value: this.eventBus.eventBusName });
+    new CfnOutput(this, 'LifecycleEventBusArn', { description: 'ARN of the lifecycle event bus', value: this.eventBus.eventBusArn });
   }
 
   /** Deploy-time parameters: identity provider, compute providers, alarms and API edge are chosen per deployment. */
@@ -222,9 +230,10 @@ export class OrchestrationStack extends Stack {
   }
 
   /**
-   * Self-healing: EventBridge Scheduler runs the reconcile sweep every minute (a flexible window,
-   * retries, and a dead-letter queue for invocations that keep failing); an EventBridge rule hands
-   * every failed, timed-out or aborted execution of slipway's state machines to the listener at once.
+   * Self-healing: EventBridge Scheduler runs the reconcile sweep every minute and the volume-cleanup
+   * sweep every hour (flexible windows, retries, and a dead-letter queue for invocations that keep
+   * failing); an EventBridge rule hands every failed, timed-out or aborted execution of slipway's
+   * state machines to the listener at once.
    */
   private sweeps(functions: Record<string, NodejsFunction>, workflows: Record<WorkflowName, Workflow>): void {
     const deadLetters = new sqs.Queue(this, 'SweepDeadLetters', { retentionPeriod: Duration.days(14), enforceSSL: true });
@@ -259,6 +268,31 @@ export class OrchestrationStack extends Stack {
       description: 'slipway reconcile: a cleanup exhausted its tries and is left for an operator',
       topic: this.alarmTopic,
     });
+    new scheduler.Schedule(this, 'VolumeCleanupSchedule', {
+      description: 'slipway volume-cleanup sweep',
+      schedule: scheduler.ScheduleExpression.rate(Duration.hours(1)),
+      timeWindow: scheduler.TimeWindow.flexible(Duration.minutes(15)),
+      target: new schedulerTargets.LambdaInvoke(functions.VolumeCleanup!, {
+        input: scheduler.ScheduleTargetInput.fromObject({ sweep: 'volume-cleanup' }),
+        deadLetterQueue: deadLetters,
+        retryAttempts: 2,
+        maxEventAge: Duration.hours(1),
+      }),
+    });
+    const slipwayMetric = (metricName: string, dimensionsMap: Record<string, string> = {}) =>
+      new cloudwatch.Metric({ namespace: 'slipway', metricName, dimensionsMap: { service: 'slipway', ...dimensionsMap }, period: ALARM_PERIOD, statistic: 'Sum' });
+    notifyingAlarm(this, 'VolumeOwnershipUnverifiedAlarm', {
+      metric: slipwayMetric('VolumeOwnershipUnverified'),
+      description: 'slipway volume cleanup: a retained volume (or the machine on it) could not be proven to be its instance\'s; it was not deleted (GET /v1/admin/volumes?state=ownership_unverified)',
+      topic: this.alarmTopic,
+    });
+    notifyingAlarm(this, 'VolumeCleanupExhaustedAlarm', {
+      metric: slipwayMetric('VolumeCleanupExhausted'),
+      description: 'slipway volume cleanup: a retained volume could not be deleted after its capped tries (GET /v1/admin/volumes?state=cleanup_exhausted)',
+      topic: this.alarmTopic,
+    });
+    notifyingAlarm(this, 'VolumeCleanupSweepErrorsAlarm', { metric: slipwayMetric('SweepErrors', { sweep: 'volume-cleanup' }), description: 'slipway volume cleanup: volumes the sweep failed to handle', topic: this.alarmTopic });
+    notifyingAlarm(this, 'EventPublishFailedAlarm', { metric: slipwayMetric('EventPublishFailed'), description: 'slipway: lifecycle events could not be put on the event bus', topic: this.alarmTopic });
     notifyingAlarm(this, 'SweepDeadLettersAlarm', { metric: deadLetters.metricApproximateNumberOfMessagesVisible({ period: ALARM_PERIOD, statistic: 'Maximum' }), description: 'slipway: sweep or listener invocations gave up (dead-letter queue)', topic: this.alarmTopic });
   }
 

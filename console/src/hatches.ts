@@ -1,6 +1,6 @@
 /**
  * Escape hatches: each is a button that opens a small form asking why; the reason is required and
- * travels in the body of the audited admin call the hatch names. The API decides whether the
+ * travels in the body of the audited admin call the hatch names (in its query string for a DELETE). The API decides whether the
  * action is allowed; its refusal is shown as it comes.
  */
 import type { HatchPage, HatchView } from '../../lambdas/api/console/manifest';
@@ -61,7 +61,12 @@ export function wireHatches(root: HTMLElement, hatches: readonly HatchView[], do
       submit.disabled = true;
       result.className = 'hatch-result';
       result.textContent = 'Working…';
-      api<unknown>(hatch.method.toUpperCase(), fillPath(hatch.path, params), { reason: why })
+      const path = fillPath(hatch.path, params);
+      const call =
+        hatch.reasonIn === 'query'
+          ? api<unknown>(hatch.method.toUpperCase(), `${path}?reason=${encodeURIComponent(why)}`)
+          : api<unknown>(hatch.method.toUpperCase(), path, { reason: why });
+      call
         .then((answer) => {
           result.className = 'hatch-result ok';
           result.innerHTML = html`Done. <details><summary>Answer</summary><pre>${asJson(answer)}</pre></details>`.value;

@@ -77,6 +77,11 @@ export class CatalogFunction extends Construct {
         externalModules: ['@aws-sdk/*'],
         metafile: true,
         forceDockerBundling: false,
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (inputDir: string, outputDir: string) => (definition.files ?? []).map((file) => `cp "${path.join(inputDir, file)}" "${path.join(outputDir, path.basename(file))}"`),
+        },
         // esbuild's per-file size report drowns synth output; its warnings still show.
         logLevel: LogLevel.WARNING,
       },

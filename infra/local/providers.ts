@@ -15,14 +15,15 @@ export function defaultLocalProviders(root: string): ProvidersSetting {
   return {
     default: 'local',
     providers: [
-      { name: 'local', kind: 'local', root, regions: ['local'], sizes: ['shared-cpu-1x', 'shared-cpu-2x', 'performance-1x', 'performance-2x'] },
-      { name: 'local-west', kind: 'local', root: `${root}-west`, regions: ['local-west'], sizes: ['shared-cpu-1x', 'shared-cpu-2x', 'performance-1x', 'performance-2x'] },
+      // Daily snapshots, as Fly takes them: a recovery then retains the old volume for its 7 days.
+      { name: 'local', kind: 'local', root, regions: ['local'], sizes: ['shared-cpu-1x', 'shared-cpu-2x', 'performance-1x', 'performance-2x'], dailySnapshots: true },
+      { name: 'local-west', kind: 'local', root: `${root}-west`, regions: ['local-west'], sizes: ['shared-cpu-1x', 'shared-cpu-2x', 'performance-1x', 'performance-2x'], dailySnapshots: true },
     ],
   };
 }
 
 /** The adapter of one configured provider, as the local runtime runs it. */
 export function localRuntimeProvider(settings: ProviderSettings, region: string): ComputeProvider {
-  if (settings.kind === 'local') return new LocalComputeProvider({ name: settings.name, rootDir: path.resolve(settings.root) });
+  if (settings.kind === 'local') return new LocalComputeProvider({ name: settings.name, rootDir: path.resolve(settings.root), dailySnapshots: settings.dailySnapshots });
   return flyProviderFrom(settings, { region });
 }

@@ -8,6 +8,7 @@ import { defaultLocalProviders, localRuntimeProvider } from './providers';
 import { registryOf } from '../../lambdas/providers/registry';
 import { parseConfig } from '../../lambdas/shared/config';
 import { RecordingMetrics } from '../../lambdas/shared/telemetry';
+import { RecordingEvents } from '../../lambdas/shared/events';
 import { runReconcile, type ReconcileOptions, type SweepReport } from '../../lambdas/domain/reconcile/reconcile';
 import { depsFromConfig, type Deps, type Settings } from '../../lambdas/shared/deps';
 import { applySubstitutions, readWorkflowDefinition, substitutionsFor } from '../asl';
@@ -34,7 +35,7 @@ function providersSettingFor(options: LocalRuntimeOptions): ProvidersSetting {
   if (options.providers) {
     return {
       default: options.providers[0]!.name,
-      providers: options.providers.map((provider) => ({ name: provider.name, kind: 'local' as const, root: 'unused', regions: ['local'], sizes: [...MACHINE_SIZES] })),
+      providers: options.providers.map((provider) => ({ name: provider.name, kind: 'local' as const, root: 'unused', regions: ['local'], sizes: [...MACHINE_SIZES], dailySnapshots: false })),
     };
   }
   return defaultLocalProviders(options.providerRoot ?? path.join(REPO_ROOT, '.data', 'provider'));
@@ -63,8 +64,9 @@ export interface LocalRuntimeOptions {
   /** Configuration as a Lambda reads it (e.g. `process.env`); endpoints and ARNs are set here. */
   env?: NodeJS.ProcessEnv;
   /**
-   * Run the reconcile sweep on a timer every `SWEEP_PERIOD_SECONDS` (what EventBridge Scheduler does
-   * on AWS). Off unless asked: tests run the sweep themselves.
+   * Run the reconcile sweep on a timer every `SWEEP_PERIOD_SECONDS` and the volume-cleanup sweep
+   * every `VOLUME_CLEANUP_PERIOD_SECONDS` (what EventBridge Scheduler does on AWS). Off unless
+   * asked: tests run the sweeps themselves.
    */
   sweepTimer?: boolean;
   /**
@@ -86,6 +88,10 @@ export interface LocalRuntime {
   taskHandlers: Record<string, (input: unknown) => Promise<unknown>>;
   /** Run the reconcile sweep now (the same handler the schedule invokes). */
   sweep(options?: ReconcileOptions): Promise<SweepReport>;
+  /** Run the volume-cleanup sweep now (the same handler the schedule invokes). */
+  sweepVolumes(): Promise<SweepReport>;
+  /** The lifecycle events published so far (the local stand-in for the EventBridge bus). */
+  events: RecordingEvents;
   close(): Promise<void>;
   /**
    * Die as a crashed host would: executions stop where they are without their Catch or any event,
@@ -141,12 +147,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const wrap = options.wrapProvider ?? ((provider: ComputeProvider) => provider);
   const providers = options.providers ?? config.PROVIDERS!.providers.map((settings) => wrap(localRuntimeProvider(settings, REGION)));
   const provider = providers.find((p) => p.name === config.PROVIDERS!.default) ?? providers[0]!;
+  // 'SILENT' is the tests' choice; the config schema knows the four levels a deployment may set.
+  const logger = new Logger({ serviceName: 'slipway', logLevel: options.logLevel ?? 'WARN' });
+  // Lifecycle events go to the log and a short history the admin view shows (no bus to send them to).
+  const events = new RecordingEvents(logger);
   const base = depsFromConfig(config, {
     providers: registryOf(providers),
-    // 'SILENT' is the tests' choice; the config schema knows the four levels a deployment may set.
-    logger: new Logger({ serviceName: 'slipway', logLevel: options.logLevel ?? 'WARN' }),
+    logger,
     // Kept in memory locally (no CloudWatch to send EMF to); tests and the admin views read them.
     metrics: new RecordingMetrics(),
+    events,
     clientCredentials: LOCAL_CREDENTIALS,
   });
   const deps: Deps = { ...base, settings: { ...base.settings, ...options.settings } };
@@ -162,6 +172,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   listener = load('ExecutionClosed');
   const reconcile = load('Reconcile') as unknown as (event: unknown) => Promise<SweepReport>;
   const sweep = (sweepOptions: ReconcileOptions = {}) => (sweepOptions.afterRestart ? runReconcile(deps, sweepOptions) : reconcile({ sweep: 'reconcile' }));
+  const volumeCleanup = load('VolumeCleanup') as unknown as (event: unknown) => Promise<SweepReport>;
+  const sweepVolumes = () => volumeCleanup({ sweep: 'volume-cleanup' });
 
   const byId: Record<string, (input: unknown) => Promise<unknown>> = {};
   for (const fn of FUNCTION_CATALOG.filter((f) => workflowsInvoking(f.id).length > 0)) {
@@ -173,7 +185,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   }
 
   if (options.settleOnStart) await sweep({ afterRestart: true }).catch((error: unknown) => deps.logger.error('start-up settle failed', { error: error as Error }));
-  const timer = options.sweepTimer ? startSweepTimer(deps, sweep) : undefined;
+  const timers = options.sweepTimer
+    ? [startSweepTimer(deps, () => sweep(), () => deps.settings.sweepPeriodSeconds), startSweepTimer(deps, sweepVolumes, () => deps.settings.volumeCleanupPeriodSeconds)]
+    : [];
 
   return {
     deps,
@@ -182,23 +196,25 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     providers,
     taskHandlers: byId,
     sweep,
+    sweepVolumes,
+    events,
     async close() {
-      await timer?.stop();
+      for (const timer of timers) await timer.stop();
       await stepFunctions.close();
       for (const each of providers) await (each as { shutdown?: () => Promise<void> }).shutdown?.();
       deps.sfn.destroy();
       deps.db.destroy();
     },
     async crash() {
-      await timer?.stop();
+      for (const timer of timers) await timer.stop();
       await stepFunctions.crash();
       for (const each of providers) await (each as { shutdown?: () => Promise<void> }).shutdown?.();
     },
   };
 }
 
-/** The local stand-in for EventBridge Scheduler: the sweep every `sweepPeriodSeconds`, never two at once. */
-function startSweepTimer(deps: Deps, sweep: () => Promise<SweepReport>): { stop(): Promise<void> } {
+/** The local stand-in for EventBridge Scheduler: a sweep every `period()` seconds, never two at once. */
+function startSweepTimer(deps: Deps, sweep: () => Promise<SweepReport>, period: () => number): { stop(): Promise<void> } {
   let running: Promise<unknown> = Promise.resolve();
   let stopped = false;
   const tick = () => {
@@ -206,10 +222,10 @@ function startSweepTimer(deps: Deps, sweep: () => Promise<SweepReport>): { stop(
     running = sweep()
       .catch((error: unknown) => deps.logger.error('sweep failed', { error: error as Error }))
       .finally(() => {
-        if (!stopped) handle = setTimeout(tick, deps.settings.sweepPeriodSeconds * 1000);
+        if (!stopped) handle = setTimeout(tick, period() * 1000);
       });
   };
-  let handle = setTimeout(tick, deps.settings.sweepPeriodSeconds * 1000);
+  let handle = setTimeout(tick, period() * 1000);
   return {
     async stop() {
       stopped = true;

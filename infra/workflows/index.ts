@@ -9,10 +9,11 @@ import { FUNCTION_CATALOG, arnVariable, type FunctionDefinition } from '../funct
 import type { StateMachineDefinition } from './builder';
 import { destroy, restart, start, stop } from './lifecycle';
 import { provision } from './provision';
+import { recover } from './recovery';
 import { switchProvider } from './switch';
 
 /** The definition of each workflow. */
-export const WORKFLOW_DEFINITIONS: Readonly<Record<WorkflowName, StateMachineDefinition>> = { provision, start, stop, restart, destroy, switch: switchProvider };
+export const WORKFLOW_DEFINITIONS: Readonly<Record<WorkflowName, StateMachineDefinition>> = { provision, start, stop, restart, destroy, switch: switchProvider, recover };
 
 /** Directory of the generated `*.asl.json` files. */
 export const STATEMACHINES_DIR = path.resolve(__dirname, '..', '..', 'statemachines');

@@ -12,6 +12,9 @@ import { hatchViews } from './console/escape-hatches';
 import { executionDetail, executionHistory, listExecutions } from '../domain/executions';
 import {
   adminInstanceRoute,
+  deleteVolumeRoute,
+  listVolumesRoute,
+  recoverInstanceRoute,
   attentionRoute,
   consoleManifestRoute,
   executionHistoryRoute,
@@ -23,6 +26,8 @@ import {
   runSweepRoute,
   settleInstanceRoute,
 } from './routes';
+import { recoverByOperator } from '../domain/recovery-requests';
+import { deleteRetainedVolumeByOperator, listRetainedVolumes } from '../domain/volume-cleanup';
 
 /** The `/v1/admin` read views and audited escape hatches; the app's middleware requires scope `admin`. */
 export function registerAdminRoutes(app: Hono<ApiEnv>): void {
@@ -58,4 +63,9 @@ export function registerAdminRoutes(app: Hono<ApiEnv>): void {
       200,
     ),
   );
+  mount(app, recoverInstanceRoute, async (c, { params, body }) => c.json(await recoverByOperator(c.var.deps, params.id, c.get('caller').owner, body), 202));
+
+  mount(app, listVolumesRoute, async (c, { query }) => c.json(await listRetainedVolumes(c.var.deps, query), 200));
+
+  mount(app, deleteVolumeRoute, async (c, { params, query }) => c.json(await deleteRetainedVolumeByOperator(c.var.deps, params.volumeId, c.get('caller').owner, query), 200));
 }

@@ -14,12 +14,15 @@ import { ForbiddenError, OwnerNotFoundError, PayloadTooLargeError, RouteNotFound
 import { registerAdminRoutes } from './admin-routes';
 import { registerConsole } from './console/serve';
 import { mayActFor, ownersOf, requireScope, type ApiEnv, type Caller, type TokenVerifier } from './auth';
-import { compressedHandler } from './compressed';
-import openApiDocument from './openapi.compressed.json';
+import { compressedHandler, type CompressedAsset } from './compressed';
 import { errorFromHttpException, problemResponse } from './problem';
 import { mount } from './route';
+import { shippedJson } from './shipped-file';
 import { operationProgress } from '../domain/executions';
 import { createInstanceRoute, getInstanceRoute, healthRoute, lifecycleRoutes, listInstancesRoute, operationProgressRoute, operationsRoute, providersRoute, switchProviderRoute } from './routes';
+
+/** The OpenAPI document, generated at build time (npm run build:openapi), read on first request. */
+const openApiDocument = shippedJson<CompressedAsset>(__dirname, 'openapi.compressed.json');
 
 /** What a caller's correlation id may look like (anything else is replaced, never echoed). */
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -113,7 +116,7 @@ export function createApp(options: ApiOptions): Hono<ApiEnv> {
   registerAdminRoutes(app);
 
   // The document is generated from the same route definitions at build time (npm run build:openapi)
-  // and bundled compressed.
+  // and shipped compressed beside the code.
   app.get('/openapi.json', compressedHandler(openApiDocument));
   app.get('/docs', swaggerUI({ url: '/openapi.json' }));
   registerConsole(app);

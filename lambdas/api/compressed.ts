@@ -15,11 +15,12 @@ export interface CompressedAsset {
   gzip: string;
 }
 
-/** A Hono handler answering the asset; `headers` are added to every answer. */
-export function compressedHandler(asset: CompressedAsset, headers: Record<string, string> = {}) {
+/** A Hono handler answering the asset (read when first asked for); `headers` are added to every answer. */
+export function compressedHandler(load: () => CompressedAsset, headers: Record<string, string> = {}) {
   let gzip: Uint8Array | undefined;
   let plain: Uint8Array | undefined;
   return (c: { req: { header(name: string): string | undefined } }): Response => {
+    const asset = load();
     gzip ??= new Uint8Array(Buffer.from(asset.gzip, 'base64'));
     const acceptsGzip = /\bgzip\b/i.test(c.req.header('accept-encoding') ?? '');
     const body = acceptsGzip ? gzip : (plain ??= new Uint8Array(gunzipSync(gzip)));

@@ -18,6 +18,8 @@ import {
   UnknownProviderError,
   UnsupportedPlacementError,
   ValidationFailedError,
+  VolumeInUseError,
+  VolumeOwnershipUnverifiedError,
 } from '../shared/errors';
 
 /** RFC 9457 problem details, with a stable machine-readable `code`. */
@@ -70,6 +72,10 @@ const MAPPINGS: Partial<Record<string, Mapping>> = {
   [ErrorNames.QuotaExceeded]: { status: 429, code: 'quota_exceeded', title: 'Instance quota exceeded', retryAfterSeconds: 60 },
   [ErrorNames.ContentionTimeout]: { status: 503, code: 'contention', title: 'Too much contention', retryAfterSeconds: 1 },
   [ErrorNames.WorkflowUnavailable]: { status: 503, code: 'workflow_unavailable', title: 'Workflow service unavailable', retryAfterSeconds: 2 },
+  [ErrorNames.VolumeNotFound]: { status: 404, code: 'volume_not_found', title: 'Retained volume not found' },
+  [ErrorNames.VolumeInUse]: { status: 409, code: 'volume_in_use', title: 'Volume in use', retryAfterSeconds: 30 },
+  [ErrorNames.VolumeOwnershipUnverified]: { status: 409, code: 'volume_ownership_unverified', title: 'Volume ownership not proven' },
+  [ErrorNames.VolumeDeleteFailed]: { status: 502, code: 'volume_delete_failed', title: 'The provider did not delete the volume', retryAfterSeconds: 60 },
 };
 
 const INTERNAL: Mapping = { status: 500, code: 'internal_error', title: 'Internal error' };
@@ -86,6 +92,8 @@ function extensionsOf(error: SlipwayError): Record<string, unknown> {
   if (error instanceof QuotaExceededError) return { limit: error.limit };
   if (error instanceof ExecutionStillRunningError) return { executionArn: error.executionArn };
   if (error instanceof ReservationNotReleasableError) return { reservationStatus: error.status };
+  if (error instanceof VolumeInUseError) return { volumeId: error.volumeId, heldBy: error.heldBy };
+  if (error instanceof VolumeOwnershipUnverifiedError) return { volumeId: error.volumeId, why: error.why };
   return {};
 }
 

@@ -17,6 +17,8 @@ import { settleRequestSchema, settleResultSchema, sweepRequestSchema, SWEEP_NAME
 import { attentionPageSchema } from '../domain/attention-view';
 import { executionDetailSchema, executionsPageSchema, historyPageSchema, operationProgressSchema } from '../domain/executions';
 import { sweepReportSchema } from '../domain/reconcile/reconcile';
+import { recoverAcceptedSchema, recoverRequestSchema } from '../domain/recovery-requests';
+import { deleteVolumeQuerySchema, listVolumesQuerySchema, volumeDeletedSchema, volumesPageSchema } from '../domain/volume-cleanup';
 import { providerOfferingSchema } from '../shared/providers-config';
 import { consoleManifestSchema } from './console/manifest';
 import { defineRoute, type ResponseSpec } from './route';
@@ -209,6 +211,42 @@ export const settleInstanceRoute = defineRoute({
   responses: { 200: { description: 'What was done, with the audit record', schema: settleResultSchema }, ...AUTHENTICATED, 404: problem('instance_not_found') },
 });
 
+export const recoverInstanceRoute = defineRoute({
+  method: 'post',
+  path: '/v1/admin/instances/{id}/recover',
+  summary: 'Force a recovery: a replacement volume forked from the old one and a new machine (audited; a reason is required; the cooldown does not apply)',
+  request: { params: instanceIdParamSchema, body: recoverRequestSchema },
+  responses: {
+    202: { description: 'Claimed (`recovering`); the recovery runs', schema: recoverAcceptedSchema },
+    ...AUTHENTICATED,
+    404: problem('instance_not_found'),
+    409: problem('instance_busy (another operation holds the claim) or invalid_state (only a running or stopped instance is recovered)'),
+    503: problem('workflow_unavailable; the claim was handed back, retry'),
+  },
+});
+
+export const listVolumesRoute = defineRoute({
+  method: 'get',
+  path: '/v1/admin/volumes',
+  summary: 'Volumes kept after a recovery or a switch, by state (retained, ownership_unverified, cleanup_exhausted), soonest retainUntil first',
+  request: { query: listVolumesQuerySchema },
+  responses: { 200: { description: 'Kept volumes', schema: volumesPageSchema }, ...AUTHENTICATED },
+});
+
+export const deleteVolumeRoute = defineRoute({
+  method: 'delete',
+  path: '/v1/admin/volumes/{volumeId}',
+  summary: 'Delete a retained volume before its date: ownership verified again, an attached machine of its instance destroyed first (audited; `?reason=` is required)',
+  request: { params: z.object({ volumeId: z.string().min(1).max(100).meta({ param: { name: 'volumeId', in: 'path' } }) }), query: deleteVolumeQuerySchema },
+  responses: {
+    200: { description: 'Deleted (or already deleted: the audit is then null); the volume item as it is now', schema: volumeDeletedSchema },
+    ...AUTHENTICATED,
+    404: problem('volume_not_found'),
+    409: problem('volume_in_use (an operation such as a recovery holds its instance, or another cleanup holds it) or volume_ownership_unverified (never deleted)'),
+    502: problem('volume_delete_failed: the provider did not delete it; the try is counted'),
+  },
+});
+
 export const quotaRoute = defineRoute({
   method: 'put',
   path: '/v1/admin/owners/{owner}/quota',
@@ -278,4 +316,7 @@ export const ROUTES = [
   executionHistoryRoute,
   attentionRoute,
   consoleManifestRoute,
+  recoverInstanceRoute,
+  listVolumesRoute,
+  deleteVolumeRoute,
 ];

@@ -24,9 +24,13 @@ export interface AttentionSubject {
 
 const isInstance = (item: DueItem) => item.sk === 'INSTANCE';
 const isReservation = (item: DueItem) => item.sk === 'RESERVATION';
+const isVolume = (item: DueItem) => item.type === 'volume';
 
 /** Every subject, most pressing first; an item is named by the first that matches. */
 export const ATTENTION_SUBJECTS: readonly AttentionSubject[] = [
+  { subject: 'volume-ownership-unverified', label: 'Retained volume whose ownership could not be proven: never deleted automatically', alarm: 'VolumeOwnershipUnverifiedAlarm', matches: (item) => isVolume(item) && item.state === 'ownership_unverified' },
+  { subject: 'volume-cleanup-exhausted', label: 'Retained volume whose delete exhausted its tries: left for an operator', alarm: 'VolumeCleanupExhaustedAlarm', matches: (item) => isVolume(item) && item.state === 'cleanup_exhausted' },
+  { subject: 'volume-retention-over', label: 'Retained volume past retainUntil: the volume-cleanup sweep deletes it', alarm: 'VolumeCleanupSweepErrorsAlarm', matches: (item) => isVolume(item) },
   { subject: 'cleanup-exhausted', label: 'Cleanup exhausted its tries: left for an operator', alarm: 'CleanupExhaustedAlarm', matches: (item) => isInstance(item) && typeof item.cleanupExhaustedAt === 'string' },
   { subject: 'needs-reconciliation', label: 'Reservation needs reconciliation', alarm: 'NeedsReconciliationAlarm', matches: (item) => isReservation(item) && item.status === 'needs_reconciliation' },
   { subject: 'cleanup-retrying', label: 'Failed provision still holding its quota slot: cleanup retrying', alarm: 'NeedsReconciliationAlarm', matches: (item) => isInstance(item) && item.status === 'failed' && item.countsTowardQuota === true },
@@ -67,7 +71,7 @@ const text = (value: unknown): string | null => (typeof value === 'string' ? val
 function viewOf(item: DueItem, now: Date): AttentionItem {
   const subject = ATTENTION_SUBJECTS.find((candidate) => candidate.matches(item))!;
   const since = item.attentionAt.startsWith(PARKED_PREFIX) ? item.attentionAt.slice(PARKED_PREFIX.length) : item.attentionAt;
-  const lastError = (item.lastCleanupError ?? item.lastSwitchError ?? item.lastStartError) as { message?: string } | undefined;
+  const lastError = (item.lastCleanupError ?? item.lastSwitchError ?? item.lastRecoveryError ?? item.lastStartError ?? item.lastError) as { message?: string } | undefined;
   return {
     subject: subject.subject,
     label: subject.label,
@@ -80,7 +84,7 @@ function viewOf(item: DueItem, now: Date): AttentionItem {
     since,
     overdueSeconds: Math.max(0, Math.round((now.getTime() - Date.parse(since)) / 1000)),
     detail: lastError?.message ?? null,
-    tries: typeof item.reconcileTries === 'number' ? item.reconcileTries : null,
+    tries: typeof item.reconcileTries === 'number' ? item.reconcileTries : typeof item.tries === 'number' ? item.tries : null,
   };
 }
 
@@ -102,12 +106,12 @@ function decodeCursor(cursor: string, band: AttentionBand, shards: number): Curs
  * `GET /v1/admin/attention`: one band of the attention index, oldest first, at most `limit` items.
  * Every shard is read (in parallel) for up to `limit` items after its position; the oldest `limit`
  * of them are answered and each shard's position moves past what it gave, so pages never repeat
- * or skip an item. Cost: one Query per shard per page (16 today), whatever the table holds.
+ * or skip an item. Cost: one Query per shard per page (16 per lane, 32 today), whatever the table holds.
  */
 export async function listAttention(deps: Deps, band: AttentionBand, page: { limit: number; cursor?: string }): Promise<AttentionPage> {
   const now = deps.now();
-  // The reconcile lane: what its sweep finds due, and what it parked for an operator.
-  const shards = attentionShards('reconcile');
+  // The reconcile and volumes lanes: what their sweeps find due, and what they parked for an operator.
+  const shards = [...attentionShards('reconcile'), ...attentionShards('volumes')];
   // Per shard: its ExclusiveStartKey, 0 = from the start, 1 = done.
   const positions = page.cursor ? decodeCursor(page.cursor, band, shards.length).s : shards.map(() => 0 as const);
   const reads = await Promise.all(

@@ -22,8 +22,8 @@ export function attentionAt(pk: string, at: Date, lane: AttentionLane = 'reconci
 export const PARKED_PREFIX = 'parked#';
 
 /** The attention attributes that park an item for an operator, since `at`. */
-export function parkedAttention(pk: string, at: Date): { attentionShard: string; attentionAt: string } {
-  return { attentionShard: attentionShardOf(pk), attentionAt: `${PARKED_PREFIX}${at.toISOString()}` };
+export function parkedAttention(pk: string, at: Date, lane: AttentionLane = 'reconcile'): { attentionShard: string; attentionAt: string } {
+  return { attentionShard: attentionShardOf(pk, lane), attentionAt: `${PARKED_PREFIX}${at.toISOString()}` };
 }
 
 /** Which part of the index to read: what is due now, or what is parked for an operator. */
@@ -86,8 +86,13 @@ export interface DueItems {
  * Query every shard of a lane in parallel, soonest first within each, at most `limitPerShard` each:
  * the items due by `until` when given, else every item on the lane. Never a Scan.
  */
-export async function queryLane(deps: Deps, lane: AttentionLane, options: { until?: Date; limitPerShard: number }): Promise<{ items: DueItem[]; queries: number }> {
+export async function queryLane(deps: Deps, lane: AttentionLane, options: { until?: Date; limitPerShard: number; where?: Record<string, string> }): Promise<{ items: DueItem[]; queries: number }> {
   const index = TABLE_KEYS.attentionIndex;
+  // An equality filter on plain attributes (e.g. a retained volume's `state`), applied after the key condition.
+  const where = Object.entries(options.where ?? {});
+  const filter = where.length ? { FilterExpression: where.map((_, i) => `#w${i} = :w${i}`).join(' AND ') } : {};
+  const whereNames = Object.fromEntries(where.map(([name], i) => [`#w${i}`, name]));
+  const whereValues = Object.fromEntries(where.map(([, value], i) => [`:w${i}`, value]));
   const pages = await Promise.all(
     attentionShards(lane).map(async (shard) => {
       const items: DueItem[] = [];
@@ -99,8 +104,9 @@ export async function queryLane(deps: Deps, lane: AttentionLane, options: { unti
             TableName: deps.tableName,
             IndexName: index.name,
             KeyConditionExpression: options.until ? '#shard = :shard AND #at <= :until' : '#shard = :shard',
-            ExpressionAttributeNames: { '#shard': index.partitionKey, ...(options.until ? { '#at': index.sortKey } : {}) },
-            ExpressionAttributeValues: { ':shard': shard, ...(options.until ? { ':until': options.until.toISOString() } : {}) },
+            ...filter,
+            ExpressionAttributeNames: { '#shard': index.partitionKey, ...(options.until ? { '#at': index.sortKey } : {}), ...whereNames },
+            ExpressionAttributeValues: { ':shard': shard, ...(options.until ? { ':until': options.until.toISOString() } : {}), ...whereValues },
             Limit: options.limitPerShard - items.length,
             ExclusiveStartKey: start,
           }),

@@ -6,7 +6,7 @@ import type { Deps } from '../shared/deps';
 import type { TransactItem } from './fence';
 
 /** Operator actions that leave an audit record. */
-export const AUDIT_ACTIONS = ['reservation.release', 'quota.set', 'instance.settle'] as const;
+export const AUDIT_ACTIONS = ['reservation.release', 'quota.set', 'instance.settle', 'instance.recover', 'volume.delete'] as const;
 
 /** An operator action, stored under its owner so the owner's registry can show it. */
 export const auditRecordSchema = z.object({

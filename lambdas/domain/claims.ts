@@ -9,8 +9,8 @@ import { readInstance } from './instance-queries';
 /** Operations a caller asks for on an existing instance. */
 export type LifecycleOperation = Extract<Operation, 'start' | 'stop' | 'restart' | 'destroy'>;
 
-/** Operations that begin by claiming an existing instance. */
-export type ClaimedOperation = LifecycleOperation | Extract<Operation, 'switch'>;
+/** Operations that begin by claiming an existing instance: the caller's, a switch, and the recovery the sweep (or an operator) starts. */
+export type ClaimedOperation = LifecycleOperation | Extract<Operation, 'switch' | 'recover'>;
 
 /**
  * The claim rules, in one table: from which statuses an operation may claim an instance, and the
@@ -25,6 +25,8 @@ export const CLAIM_RULES: Record<ClaimedOperation, { from: readonly InstanceStat
   destroy: { from: ['running', 'stopped', 'failed', 'destroying'], to: 'destroying' },
   // The pre-claim of a provider switch: nothing is stopped or written before it is won.
   switch: { from: ['running', 'stopped'], to: 'switching' },
+  // The sweep recovers a running instance whose machine died; an operator may force one on a stopped one too.
+  recover: { from: ['running', 'stopped'], to: 'recovering' },
 };
 
 /** How many operations an instance remembers for `GET …/operations`. */
@@ -49,6 +51,14 @@ export interface ClaimOptions {
    * write proves nothing changed since the read (version), so the decision holds at the claim.
    */
   prepare?: (current: InstanceItem) => Record<string, unknown>;
+  /** What a claimer that decided on an earlier read (the sweep) saw: an instance that moved on since is InvalidState. */
+  expect?: ClaimExpectation;
+}
+
+/** What a claimer that decided on an earlier read expects the instance still to be (the sweep's view). */
+export interface ClaimExpectation {
+  version: number;
+  status: InstanceStatus;
 }
 
 /**
@@ -68,6 +78,9 @@ export async function claimInstance(deps: Deps, instanceId: string, owners: read
       throw new ProviderMismatchError(instanceId, options.expectedProvider, current.provider);
     }
     if (!rule.from.includes(current.status)) throw new InvalidStateError(instanceId, current.status, operation);
+    if (options.expect && (current.version !== options.expect.version || current.status !== options.expect.status)) {
+      throw new InvalidStateError(instanceId, current.status, operation);
+    }
     const recorded = options.prepare?.(current) ?? {};
 
     const version = current.version + 1;

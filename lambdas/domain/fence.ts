@@ -91,6 +91,15 @@ export function alreadyFinishedBy(item: InstanceItem | null, claim: string): boo
 export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 /**
+ * A fenced instance update as a transaction item (`claim = :mine`, the claim kept), for a step that
+ * must change the instance and another item atomically while the operation goes on (a recovery's
+ * cut-over and the old volume's retention).
+ */
+export function fencedUpdateItem(deps: Deps, instanceId: string, claim: string, update: InstanceUpdate): TransactItem {
+  return { Update: fencedUpdateParams(deps, instanceId, claim, update) };
+}
+
+/**
  * The release of a claim as a transaction item: the outcome, `lastClaim = claim` and `claim`
  * removed, all fenced on `claim = :mine`. Final steps that must change other items atomically
  * (reservation, quota) put this first in their transaction.

@@ -23,7 +23,7 @@ export async function getVisibleInstance(deps: Deps, instanceId: string, owners:
 }
 
 /** One page of an owner's instances. */
-export const instancePageSchema = z.object({ items: z.array(instanceViewSchema), nextCursor: z.string().nullable() }).meta({ id: 'InstancePage' });
+export const instancePageSchema = /* @__PURE__ */ z.object({ items: z.array(instanceViewSchema), nextCursor: z.string().nullable() }).meta({ id: 'InstancePage' });
 export type InstancePage = z.infer<typeof instancePageSchema>;
 
 function encodeCursor(key: Record<string, unknown> | undefined): string | null {

@@ -20,9 +20,8 @@ export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
 export { OPERATIONS, type Operation };
 
 /** A recorded failure, shown to callers as is. */
-export const errorRecordSchema = z.object({ message: z.string(), code: z.string().optional(), at: z.string() }).meta({ id: 'ErrorRecord' });
+export const errorRecordSchema = /* @__PURE__ */ z.object({ message: z.string(), code: z.string().optional(), at: z.string() }).meta({ id: 'ErrorRecord' });
 export type ErrorRecord = z.infer<typeof errorRecordSchema>;
-
 
 /** Where a switch found the instance: what its rollback restores. */
 export interface SwitchedFrom {
@@ -33,6 +32,37 @@ export interface SwitchedFrom {
   volumeId?: string;
   /** The status before the switch, restored by a rollback (and kept by a commit). */
   status: 'running' | 'stopped';
+}
+
+/** Why a recovery was started: the sweep saw an unrequested exit, or an operator forced one. */
+export const RECOVERY_TRIGGERS = ['unexpected-exit', 'operator'] as const;
+export type RecoveryTrigger = (typeof RECOVERY_TRIGGERS)[number];
+
+/**
+ * A recovery in flight, recorded on the instance under its claim: what it replaces and what it has
+ * made so far. The replacement volume's name is written before the volume is created, its id right
+ * after, so a retried step or a sweep finds it, reuses it and never takes it for an orphan. (Its
+ * schema, for operators, is `pendingRecoverySchema` in `operator-views.ts`: step bundles carry no
+ * schema they never parse.)
+ */
+export interface PendingRecovery {
+  trigger: RecoveryTrigger;
+  reason: string;
+  sourceMachineId: string | null;
+  sourceVolumeId: string;
+  sourceVolumeName: string;
+  /** The replacement volume's name (a fork carries its instance's volume name, which is how Fly tells whose it is). */
+  volumeName: string;
+  /** Tagged volumes of the instance that existed before the fork: never adopted as the replacement. */
+  excludedVolumeIds: string[];
+  volumeId?: string;
+  machineId?: string;
+  /** Set by the cut-over: from then on the instance is on the replacement, and a failure rolls forward. */
+  cutOverAt?: string;
+  /** Whether the cut-over retained the old volume (it had snapshots); else it is deleted at once. */
+  retained?: boolean;
+  snapshotCount?: number;
+  startedAt: string;
 }
 
 /** The instance item as stored. */
@@ -71,6 +101,12 @@ export interface InstanceItem {
   switchTarget?: { provider: string; region: string; size: string; data: 'copy' | 'fresh'; fromStatus: 'running' | 'stopped' };
   /** Where a switch moved the instance from, recorded by its provider write; gone once it commits or rolls back. */
   switchingFrom?: SwitchedFrom;
+  /** When a recovery last moved the instance onto a new machine and volume. */
+  lastRecoveredAt?: string;
+  /** No recovery starts by itself before this (a recovery's outcome sets it: no retry storm). */
+  recoveryCooldownUntil?: string;
+  /** The recovery in flight (only while a `recover` claim holds the instance). */
+  recovery?: PendingRecovery;
   restartingAt?: string;
   /** Failed cleanups of a failed provision so far (the sweep gives up after `reconcileMaxTries`). */
   reconcileTries?: number;
@@ -87,7 +123,7 @@ export interface InstanceItem {
 }
 
 /** One operation an instance ran: which workflow and which execution. */
-export const operationRecordSchema = z.object({ kind: z.enum(OPERATIONS), executionName: z.string(), requestedAt: z.string() });
+export const operationRecordSchema = /* @__PURE__ */ z.object({ kind: z.enum(OPERATIONS), executionName: z.string(), requestedAt: z.string() });
 export type OperationRecord = z.infer<typeof operationRecordSchema>;
 
 /** The deterministic execution name of an operation (ARCHITECTURE §6). */
@@ -96,7 +132,7 @@ export function executionName(instanceId: string, operation: Operation, version:
 }
 
 /** The instance as callers see it. */
-export const instanceViewSchema = z
+export const instanceViewSchema = /* @__PURE__ */ z
   .object({
     id: z.string(),
     owner: z.string(),
@@ -117,35 +153,13 @@ export const instanceViewSchema = z
     lastStopError: errorRecordSchema.nullable(),
     lastSwitchError: errorRecordSchema.nullable(),
     lastSwitchedAt: z.string().nullable(),
+    lastRecoveredAt: z.string().nullable().meta({ description: 'When a recovery last moved the instance onto a new machine and volume' }),
+    recoveryCooldownUntil: z.string().nullable().meta({ description: 'No automatic recovery starts before this (after a recovery, successful or not)' }),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
   .meta({ id: 'Instance' });
 export type InstanceView = z.infer<typeof instanceViewSchema>;
-
-/** The instance item exactly as stored (every attribute, keys included), for operators. */
-export const storedInstanceSchema = z
-  .looseObject({
-    instanceId: z.string(),
-    owner: z.string(),
-    status: z.enum(INSTANCE_STATUSES),
-    provider: z.string(),
-    version: z.number().int(),
-    claim: z.string().optional(),
-    operation: z.enum(OPERATIONS).optional(),
-    lastClaim: z.string().optional(),
-    machineId: z.string().optional(),
-    volumeId: z.string().optional(),
-    operations: z.array(operationRecordSchema).optional(),
-    lastStartError: errorRecordSchema.optional(),
-    lastDestroyError: errorRecordSchema.optional(),
-    lastRecoveryError: errorRecordSchema.optional(),
-    lastStopError: errorRecordSchema.optional(),
-    lastSwitchError: errorRecordSchema.optional(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
-  })
-  .meta({ id: 'StoredInstance', description: 'The instance item exactly as stored (every attribute, including keys)' });
 
 /** Map a stored item to its public view. */
 export function toInstanceView(item: InstanceItem): InstanceView {
@@ -169,6 +183,8 @@ export function toInstanceView(item: InstanceItem): InstanceView {
     lastStopError: item.lastStopError ?? null,
     lastSwitchError: item.lastSwitchError ?? null,
     lastSwitchedAt: item.lastSwitchedAt ?? null,
+    lastRecoveredAt: item.lastRecoveredAt ?? null,
+    recoveryCooldownUntil: item.recoveryCooldownUntil ?? null,
     createdAt: item.createdAt,
     updatedAt: item.updatedAt,
   };

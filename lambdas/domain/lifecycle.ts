@@ -1,7 +1,7 @@
 import { executionArnOf, startNamedExecution } from '../adapters/workflows';
 import { stateMachineArn, type Deps } from '../shared/deps';
 import { WorkflowUnavailableError } from '../shared/errors';
-import { claimInstance, releaseClaim, type Claim, type LifecycleOperation } from './claims';
+import { claimInstance, releaseClaim, type Claim, type ClaimedOperation, type ClaimExpectation } from './claims';
 import * as z from 'zod';
 import { instanceViewSchema, toInstanceView } from './instance';
 
@@ -9,7 +9,7 @@ import { instanceViewSchema, toInstanceView } from './instance';
 export const operationAcceptedSchema = z
   .object({
     instance: instanceViewSchema,
-    operation: z.object({ kind: z.enum(['start', 'stop', 'restart', 'destroy', 'switch']), executionName: z.string(), executionArn: z.string() }),
+    operation: z.object({ kind: z.enum(['start', 'stop', 'restart', 'destroy', 'switch', 'recover']), executionName: z.string(), executionArn: z.string() }),
   })
   .meta({ id: 'OperationAccepted' });
 export type OperationAccepted = z.infer<typeof operationAcceptedSchema>;
@@ -19,18 +19,25 @@ export interface LifecycleExecutionInput {
   instanceId: string;
   owner: string;
   provider: string;
-  operation: LifecycleOperation;
+  operation: ClaimedOperation;
 }
 
 /**
  * Claim the instance, then start the operation's workflow under the claim's deterministic name.
  * If the workflow cannot be started, the claim is handed back (fenced) so the instance is not
- * left looking busy, and the caller is told to retry.
+ * left looking busy, and the caller is told to retry. `input` adds to the execution's input (a
+ * recovery's trigger and reason); `expect` is what a sweep saw when it decided.
  */
-export async function requestOperation(deps: Deps, instanceId: string, owners: readonly string[], operation: LifecycleOperation): Promise<OperationAccepted> {
-  const claim = await claimInstance(deps, instanceId, owners, operation);
-  const input: LifecycleExecutionInput = { instanceId, owner: claim.instance.owner, provider: claim.instance.provider, operation };
-  return startClaimedOperation(deps, claim, { ...input });
+export async function requestOperation(
+  deps: Deps,
+  instanceId: string,
+  owners: readonly string[],
+  operation: Exclude<ClaimedOperation, 'switch'>,
+  options: { expect?: ClaimExpectation; input?: Record<string, unknown> } = {},
+): Promise<OperationAccepted> {
+  const claim = await claimInstance(deps, instanceId, owners, operation, { expect: options.expect });
+  const input = { ...options.input, instanceId, owner: claim.instance.owner, provider: claim.instance.provider, operation };
+  return startClaimedOperation(deps, claim, input);
 }
 
 /**

@@ -3,11 +3,60 @@ import type { Deps } from '../shared/deps';
 import { InstanceNotFoundError, messageOf } from '../shared/errors';
 import type { Inventory, Machine, Snapshot, Volume } from '../providers/compute-provider';
 import { auditRecordSchema, recentAuditRecords } from './audit';
-import { instanceViewSchema, storedInstanceSchema, type InstanceItem } from './instance';
+import { errorRecordSchema, INSTANCE_STATUSES, instanceViewSchema, OPERATIONS, operationRecordSchema, RECOVERY_TRIGGERS, type InstanceItem } from './instance';
 import { listInstances, readInstance } from './instance-queries';
 import { describeOperation, executionViewSchema, type ExecutionView } from './operations-history';
 import { quotaSchema, readQuota } from './owner';
 import { readReservation, reservationSchema, type ReservationItem } from './reservation';
+import { retainedVolumeSchema, retainedVolumesById, type RetainedVolume } from './retained-volume';
+import { lifecycleEventSchema } from '../shared/event-schema';
+import type { LifecycleEvent } from '../shared/events';
+
+/** A recovery in flight as the instance records it (`PendingRecovery`). */
+const pendingRecoverySchema = z
+  .object({
+    trigger: z.enum(RECOVERY_TRIGGERS),
+    reason: z.string(),
+    sourceMachineId: z.string().nullable(),
+    sourceVolumeId: z.string(),
+    sourceVolumeName: z.string(),
+    volumeName: z.string().meta({ description: 'Recorded before the replacement volume is created' }),
+    excludedVolumeIds: z.array(z.string()).meta({ description: 'Tagged volumes that existed before the fork: never adopted as the replacement' }),
+    volumeId: z.string().optional(),
+    machineId: z.string().optional(),
+    cutOverAt: z.string().optional(),
+    retained: z.boolean().optional(),
+    snapshotCount: z.number().int().optional(),
+    startedAt: z.string(),
+  })
+  .meta({ id: 'PendingRecovery' });
+
+/** The instance item exactly as stored (every attribute, keys included), for operators. */
+const storedInstanceSchema = z
+  .looseObject({
+    instanceId: z.string(),
+    owner: z.string(),
+    status: z.enum(INSTANCE_STATUSES),
+    provider: z.string(),
+    version: z.number().int(),
+    claim: z.string().optional(),
+    operation: z.enum(OPERATIONS).optional(),
+    lastClaim: z.string().optional(),
+    machineId: z.string().optional(),
+    volumeId: z.string().optional(),
+    operations: z.array(operationRecordSchema).optional(),
+    lastStartError: errorRecordSchema.optional(),
+    lastDestroyError: errorRecordSchema.optional(),
+    lastRecoveryError: errorRecordSchema.optional(),
+    lastStopError: errorRecordSchema.optional(),
+    lastRecoveredAt: z.string().optional(),
+    recoveryCooldownUntil: z.string().optional(),
+    recovery: pendingRecoverySchema.optional(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'StoredInstance', description: 'The instance item exactly as stored (every attribute, including keys)' });
+
 
 /** A part of a debug view that could not be read; the rest of the view still answers. */
 const partErrorSchema = z.object({ error: z.string() }).meta({ id: 'PartError' });
@@ -33,6 +82,10 @@ export const adminInstanceViewSchema = z
       snapshots: partOf(z.array(snapshotSchema)),
       inventory: partOf(z.object({ machines: z.array(machineSchema), volumes: z.array(volumeSchema) })),
     }),
+    retainedVolumes: partOf(z.array(retainedVolumeSchema)).meta({
+      description: "Volumes kept after this instance's recoveries or switches that its providers still hold, with retainUntil, why and their cleanup state",
+    }),
+    events: z.array(lifecycleEventSchema).nullable().meta({ description: "This instance's recent lifecycle events where the runtime keeps them (the local world); null on AWS, where they go to the EventBridge bus" }),
   })
   .meta({ id: 'AdminInstanceView' });
 
@@ -51,6 +104,8 @@ export interface AdminInstanceView {
   currentExecution: Part<ExecutionView> | null;
   reservation: ReservationItem | null;
   provider: LiveProviderView;
+  retainedVolumes: Part<RetainedVolume[]>;
+  events: LifecycleEvent[] | null;
 }
 
 /** `GET /v1/admin/owners/{owner}`: an owner's registry. */
@@ -108,12 +163,24 @@ export async function adminInstanceView(deps: Deps, instanceId: string): Promise
   const item = await readInstance(deps, instanceId);
   if (!item) throw new InstanceNotFoundError(instanceId);
   const claim = item.claim;
-  const [currentExecution, reservation, provider] = await Promise.all([
+  const [currentExecution, reservation, provider, retainedVolumes] = await Promise.all([
     claim && item.operation ? part(() => describeOperation(deps, { kind: item.operation!, executionName: claim })) : Promise.resolve(null),
     readReservation(deps, item.owner),
     liveProviderView(deps, item),
+    part(() => retainedVolumesOf(deps, item)),
   ]);
-  return { instance: item, currentExecution, reservation, provider };
+  return { instance: item, currentExecution, reservation, provider, retainedVolumes, events: deps.events.recent?.({ instanceId }) ?? null };
+}
+
+/**
+ * The retained volumes of an instance: the volumes every configured provider holds for it, looked up
+ * by id among the retained-volume items (an instance that switched keeps its old volume on the old
+ * provider). Soonest `retainUntil` first.
+ */
+async function retainedVolumesOf(deps: Deps, item: InstanceItem): Promise<RetainedVolume[]> {
+  const volumes = await Promise.all(deps.providers.all().map((provider) => provider.findVolumes({ instance: item.instanceId }).catch(() => [])));
+  const found = await retainedVolumesById(deps, volumes.flat().map((volume) => volume.id));
+  return [...found.values()].filter((volume) => volume.instanceId === item.instanceId).sort((a, b) => a.retainUntil.localeCompare(b.retainUntil));
 }
 
 /** An owner's registry: instances incl. tombstones (paged), reservation, quota and recent operator actions. */

@@ -77,11 +77,17 @@ export async function createOrAdoptVolume(
 
 /**
  * Create the instance's machine on `spec.volumeId`, or adopt one an earlier attempt made. A tagged
- * machine mounted on another volume is ours but wrong: it is destroyed and made again.
+ * machine mounted on another volume is ours but wrong: it is destroyed and made again — except the
+ * machines named in `spareMachines` (a recovery keeps the machine it replaces until its cut-over).
  */
-export async function createOrAdoptMachine(provider: ComputeProvider, spec: MachineSpec): Promise<{ machine: Machine; adopted: boolean }> {
+export async function createOrAdoptMachine(
+  provider: ComputeProvider,
+  spec: MachineSpec,
+  options: { spareMachines?: readonly string[] } = {},
+): Promise<{ machine: Machine; adopted: boolean }> {
   const filter = { owner: spec.tags.owner, instance: spec.tags.instance };
-  const existing = (await provider.findMachines(filter)).sort(byAge);
+  const spare = new Set(options.spareMachines ?? []);
+  const existing = (await provider.findMachines(filter)).filter((m) => !spare.has(m.id)).sort(byAge);
   const onVolume = existing.filter((m) => m.mount?.volumeId === spec.volumeId);
   for (const wrong of existing.filter((m) => m.mount?.volumeId !== spec.volumeId)) await provider.destroyMachine(wrong.id);
   if (onVolume[0]) {
@@ -100,7 +106,7 @@ export async function createOrAdoptMachine(provider: ComputeProvider, spec: Mach
     assertOwned(holder, spec.tags.owner, spec.tags.instance);
     return { machine: holder, adopted: true };
   }
-  const [winner, ...extras] = withCreated(await provider.findMachines(filter), created).filter((m) => m.mount?.volumeId === spec.volumeId).sort(byAge);
+  const [winner, ...extras] = withCreated(await provider.findMachines(filter), created).filter((m) => !spare.has(m.id) && m.mount?.volumeId === spec.volumeId).sort(byAge);
   for (const extra of extras) await provider.destroyMachine(extra.id);
   if (!winner) throw new Error(`Machine ${spec.name} vanished right after it was created`);
   return { machine: winner, adopted: false };
@@ -119,19 +125,21 @@ export interface CleanupReport {
 /**
  * Destroy every machine and volume tagged with this owner and instance, except the volumes slipway
  * keeps on purpose, then inventory again: `verified` only when the provider reports nothing left
- * but those. `spare` names resources that must survive too (a switch's rollback spares nothing on
- * the target; a recovery's never touches the old volume).
+ * but those. `spare…` names resources that must survive too (a switch's rollback spares nothing on
+ * the target; a failed recovery spares the machine and volume it meant to replace).
  */
 export async function destroyTaggedResources(
   provider: ComputeProvider,
   owner: string,
   instanceId: string,
-  options: { kept?: KeptVolumes; spareVolumes?: readonly string[] } = {},
+  options: { kept?: KeptVolumes; spareVolumes?: readonly string[]; spareMachines?: readonly string[] } = {},
 ): Promise<CleanupReport> {
   const filter = { owner, instance: instanceId };
   const before = await provider.inventory(filter);
   const keep = new Set([...(before.volumes.length > 0 ? await (options.kept ?? NOTHING_KEPT)(before.volumes.map((v) => v.id)) : []), ...(options.spareVolumes ?? [])]);
-  for (const machine of before.machines) {
+  const spareMachines = new Set(options.spareMachines ?? []);
+  const doomedMachines = before.machines.filter((m) => !spareMachines.has(m.id));
+  for (const machine of doomedMachines) {
     assertOwned(machine, owner, instanceId);
     await provider.destroyMachine(machine.id);
   }
@@ -142,12 +150,13 @@ export async function destroyTaggedResources(
   }
   const after = await provider.inventory(filter);
   const left = after.volumes.filter((v) => !keep.has(v.id));
+  const leftMachines = after.machines.filter((m) => !spareMachines.has(m.id));
   return {
-    verified: after.machines.length === 0 && left.length === 0,
-    destroyedMachines: before.machines.map((m) => m.id),
+    verified: leftMachines.length === 0 && left.length === 0,
+    destroyedMachines: doomedMachines.map((m) => m.id),
     deletedVolumes: doomed.map((v) => v.id),
     keptVolumes: before.volumes.filter((v) => keep.has(v.id)).map((v) => v.id),
-    remaining: { machines: after.machines.map((m) => m.id), volumes: left.map((v) => v.id) },
+    remaining: { machines: leftMachines.map((m) => m.id), volumes: left.map((v) => v.id) },
   };
 }
 

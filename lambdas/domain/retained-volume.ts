@@ -3,13 +3,16 @@
  * recovery or a provider switch) until `retainUntil`, when the volume-cleanup sweep deletes it after
  * proving it is still this instance's. This module owns its shape, its states, the rules between
  * them and every write to it. While `retained` the item waits on the attention index's `volumes`
- * lane, due at `retainUntil`; nothing else reads that lane.
+ * lane, due at `retainUntil`; parked there for an operator while `ownership_unverified` or
+ * `cleanup_exhausted`; off it once `deleted`. Only the volume-cleanup sweep and the operator's
+ * listing read that lane. Every cleanup write is fenced by a per-item lease (`beginVolumeCleanup`).
  */
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import { batchGetItems, keys } from '../adapters/dynamo';
+import { batchGetItems, isConditionFailed, keys, ttlAfter } from '../adapters/dynamo';
 import type { Deps } from '../shared/deps';
-import { attentionAt, queryLane } from './attention';
-import type { TransactItem } from './fence';
+import { after, attentionAt, parkedAttention, queryLane } from './attention';
+import { updateExpression, type InstanceUpdate, type TransactItem } from './fence';
 
 /** Where a retained volume is in its life. */
 export const RETAINED_VOLUME_STATES = ['retained', 'deleted', 'ownership_unverified', 'cleanup_exhausted'] as const;
@@ -30,14 +33,19 @@ export const RETAINED_VOLUME_RULES = {
   delete: { from: ['retained', 'ownership_unverified', 'cleanup_exhausted'], to: 'deleted' },
   /** A delete failed; it is tried again later. */
   retry: { from: ['retained'], to: 'retained' },
+  /** Its instance is held by an operation (a recovery or switch in flight): looked at again later, no try counted. */
+  postpone: { from: ['retained'], to: 'retained' },
   /** The tries ran out: an operator decides (alarm). */
   exhaust: { from: ['retained'], to: 'cleanup_exhausted' },
   /** Its ownership could not be proven: never deleted automatically (alarm). */
   refuse: { from: ['retained'], to: 'ownership_unverified' },
 } as const satisfies Record<string, { from: readonly RetainedVolumeState[]; to: RetainedVolumeState }>;
 
-/** The retained-volume item as stored (and as operators see it). */
-export const retainedVolumeSchema = z
+/**
+ * The retained-volume item as stored (and as operators see it). Pure: a bundle that never parses it
+ * drops it (its only side effect, the OpenAPI registry entry, is used at build time).
+ */
+export const retainedVolumeSchema = /* @__PURE__ */ z
   .looseObject({
     volumeId: z.string(),
     volumeName: z.string(),
@@ -56,6 +64,9 @@ export const retainedVolumeSchema = z
     updatedAt: z.string(),
     deletedAt: z.string().optional(),
     deletedBy: z.string().optional(),
+    /** The cleanup (a sweep run or an operator's request) holding the volume now, and until when. */
+    cleanupHolder: z.string().optional(),
+    cleanupLeaseUntil: z.string().optional(),
   })
   .meta({ id: 'RetainedVolume', description: 'A volume kept after a recovery or a provider switch, until retainUntil' });
 export type RetainedVolume = z.infer<typeof retainedVolumeSchema>;
@@ -128,12 +139,127 @@ export function keptVolumesOf(deps: Deps): (volumeIds: string[]) => Promise<Read
 }
 
 /**
- * Volumes waiting on the volumes lane (state `retained`), soonest `retainUntil` first: at most
- * `limit`, those due by `until` when given. Reads the 16 shards in parallel; never a Scan.
+ * Volumes on the volumes lane (`retained` ones, and those parked for an operator), soonest
+ * `retainUntil` first: at most `limit`, those due by `until` and in `state` when given. Reads the
+ * 16 shards in parallel; never a Scan.
  */
-export async function waitingRetainedVolumes(deps: Deps, options: { limit: number; until?: Date }): Promise<RetainedVolume[]> {
-  const { items } = await queryLane(deps, 'volumes', { until: options.until, limitPerShard: options.limit });
+export async function waitingRetainedVolumes(deps: Deps, options: { limit: number; until?: Date; state?: RetainedVolumeState }): Promise<RetainedVolume[]> {
+  const { items } = await queryLane(deps, 'volumes', { until: options.until, limitPerShard: options.limit, where: options.state ? { state: options.state } : undefined });
   return (items as unknown as RetainedVolume[])
     .sort((a, b) => a.retainUntil.localeCompare(b.retainUntil) || a.volumeId.localeCompare(b.volumeId))
     .slice(0, options.limit);
+}
+
+/** How long a cleanup holds one volume: longer than destroying its machine and deleting it can take. */
+export const CLEANUP_LEASE_SECONDS = 300;
+
+/** How long a deleted volume's item stays readable (its history) before its TTL removes it. */
+const DELETED_ITEM_SECONDS = 30 * 24 * 3600;
+
+/**
+ * Items that wait for an operator (`ownership_unverified`, `cleanup_exhausted`) stay on the volumes
+ * lane parked (`parked#<since>`, which sorts after every date): `GET /v1/admin/volumes?state=…` and
+ * the attention view's parked band list them, and the sweep, which reads only what is due, never
+ * reaches them.
+ */
+const parked = (deps: Deps, volumeId: string) => parkedAttention(keys.volume(volumeId).pk, deps.now(), 'volumes');
+
+/** One retained volume's item (strongly consistent), or null. */
+export async function readRetainedVolume(deps: Deps, volumeId: string): Promise<RetainedVolume | null> {
+  const out = await deps.db.send(new GetCommand({ TableName: deps.tableName, Key: keys.volume(volumeId), ConsistentRead: true }));
+  return (out.Item as RetainedVolume | undefined) ?? null;
+}
+
+/**
+ * Take a volume for a cleanup (one sweep run's, or one operator request's): only a volume in a state
+ * it may be deleted from, and only when no other cleanup holds it. The item fence of every write the
+ * cleanup then makes, so two cleanups never act on one volume at once. Null when not taken.
+ */
+export async function beginVolumeCleanup(deps: Deps, volumeId: string, holder: string): Promise<RetainedVolume | null> {
+  const now = deps.now();
+  const from = RETAINED_VOLUME_RULES.delete.from;
+  try {
+    const out = await deps.db.send(
+      new UpdateCommand({
+        TableName: deps.tableName,
+        Key: keys.volume(volumeId),
+        UpdateExpression: 'SET cleanupHolder = :holder, cleanupLeaseUntil = :until',
+        ConditionExpression: `attribute_exists(pk) AND #state IN (${from.map((_, i) => `:from${i}`).join(', ')}) AND (attribute_not_exists(cleanupLeaseUntil) OR cleanupLeaseUntil < :now)`,
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: {
+          ':holder': holder,
+          ':until': after(now, CLEANUP_LEASE_SECONDS).toISOString(),
+          ':now': now.toISOString(),
+          ...Object.fromEntries(from.map((state, i) => [`:from${i}`, state])),
+        },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return out.Attributes as RetainedVolume;
+  } catch (error) {
+    if (isConditionFailed(error)) return null;
+    throw error;
+  }
+}
+
+/**
+ * Apply one write of a cleanup that holds the volume: conditional on the holder and on the rule's
+ * source states (none for a lease release), and giving the lease back. False when the fence failed.
+ */
+async function cleanupWrite(deps: Deps, volumeId: string, holder: string, rule: keyof typeof RETAINED_VOLUME_RULES | null, update: InstanceUpdate): Promise<boolean> {
+  const from: readonly RetainedVolumeState[] = rule ? RETAINED_VOLUME_RULES[rule].from : [];
+  const set = { ...update.set, ...(rule ? { state: RETAINED_VOLUME_RULES[rule].to } : {}), updatedAt: deps.now().toISOString() };
+  const { expression, names, values } = updateExpression({ set, remove: [...(update.remove ?? []), 'cleanupHolder', 'cleanupLeaseUntil'] });
+  try {
+    await deps.db.send(
+      new UpdateCommand({
+        TableName: deps.tableName,
+        Key: keys.volume(volumeId),
+        UpdateExpression: expression,
+        ConditionExpression: `#fenceHolder = :fenceHolder${from.length ? ` AND #fenceState IN (${from.map((_, i) => `:fenceFrom${i}`).join(', ')})` : ''}`,
+        ExpressionAttributeNames: { ...names, '#fenceHolder': 'cleanupHolder', ...(from.length ? { '#fenceState': 'state' } : {}) },
+        ExpressionAttributeValues: { ...values, ':fenceHolder': holder, ...Object.fromEntries(from.map((state, i) => [`:fenceFrom${i}`, state])) },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailed(error)) return false;
+    throw error;
+  }
+}
+
+/** The volume is gone (deleted now, or found gone): `deleted`, off the lane, kept a while as history. */
+export function markVolumeDeleted(deps: Deps, volumeId: string, holder: string, by: string): Promise<boolean> {
+  const now = deps.now();
+  return cleanupWrite(deps, volumeId, holder, 'delete', {
+    set: { deletedAt: now.toISOString(), deletedBy: by, expiresAt: ttlAfter(now, DELETED_ITEM_SECONDS) },
+    remove: ['attentionShard', 'attentionAt'],
+  });
+}
+
+/** A delete failed: count it and look again at `next`. */
+export function recordVolumeCleanupTry(deps: Deps, volumeId: string, holder: string, tries: number, error: { message: string; code?: string }, next: Date): Promise<boolean> {
+  return cleanupWrite(deps, volumeId, holder, 'retry', { set: { tries, lastError: { ...error, at: deps.now().toISOString() }, ...attentionAt(keys.volume(volumeId).pk, next, 'volumes') } });
+}
+
+/** The tries ran out: `cleanup_exhausted`, parked for an operator. */
+export function exhaustVolumeCleanup(deps: Deps, volumeId: string, holder: string, tries: number, error: { message: string; code?: string }): Promise<boolean> {
+  return cleanupWrite(deps, volumeId, holder, 'exhaust', { set: { tries, lastError: { ...error, at: deps.now().toISOString() }, ...parked(deps, volumeId) } });
+}
+
+/** Its ownership could not be proven: `ownership_unverified`, parked for an operator, never deleted automatically. */
+export function refuseVolumeCleanup(deps: Deps, volumeId: string, holder: string, why: string): Promise<boolean> {
+  return cleanupWrite(deps, volumeId, holder, 'refuse', {
+    set: { lastError: { code: 'OwnershipUnverified', message: why, at: deps.now().toISOString() }, ...parked(deps, volumeId) },
+  });
+}
+
+/** Its instance is busy: look again at `next`, no try counted. */
+export function postponeVolumeCleanup(deps: Deps, volumeId: string, holder: string, next: Date): Promise<boolean> {
+  return cleanupWrite(deps, volumeId, holder, 'postpone', { set: attentionAt(keys.volume(volumeId).pk, next, 'volumes') });
+}
+
+/** Give the volume back unchanged in state (an operator's attempt on a parked volume that did not succeed), noting why. */
+export function releaseVolumeCleanup(deps: Deps, volumeId: string, holder: string, error?: { message: string; code?: string }): Promise<boolean> {
+  return cleanupWrite(deps, volumeId, holder, null, error ? { set: { lastError: { ...error, at: deps.now().toISOString() } } } : {});
 }

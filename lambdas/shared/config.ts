@@ -62,13 +62,37 @@ const configSchema = z.object({
   RECONCILE_MAX_TRIES: z.coerce.number().int().min(1).default(10),
   /** Period of the local runtime's sweep timer (EventBridge Scheduler runs it every minute on AWS). */
   SWEEP_PERIOD_SECONDS: z.coerce.number().min(0.05).default(60),
+  /**
+   * After a recovery (successful or not) no automatic recovery of that instance starts for this long:
+   * a machine that dies again at once is shown stopped, not recovered in a loop. Must be well over the
+   * sweep period and the drift check, or a recovery could re-trigger at the next look.
+   */
+  RECOVERY_COOLDOWN_SECONDS: z.coerce.number().int().min(1).default(1800),
+  /** How long the old volume of a recovery (when it has snapshots) is kept before the volume-cleanup sweep deletes it. */
+  VOLUME_RETENTION_SECONDS: z.coerce.number().int().min(0).default(7 * 24 * 3600),
+  /** Period of the local runtime's volume-cleanup timer (EventBridge Scheduler runs it hourly on AWS). */
+  VOLUME_CLEANUP_PERIOD_SECONDS: z.coerce.number().min(0.05).default(3600),
+  /** Tries of a retained volume's delete before it is left for an operator (with an alarm). */
+  VOLUME_CLEANUP_MAX_TRIES: z.coerce.number().int().min(1).default(10),
+  /** The EventBridge bus lifecycle events go to; unset in functions that publish none. */
+  EVENT_BUS_NAME: z.string().min(1).optional(),
+  /** Set only for a local EventBridge stand-in; unset on AWS. */
+  EVENTBRIDGE_ENDPOINT: z.string().url().optional(),
   /** The compute providers this deployment runs (JSON, see providers-config.ts); none when unset. */
   PROVIDERS: jsonSetting(providersSettingSchema).optional(),
   /** The secret holding the Fly API token, for Fly providers that name none. */
   FLY_TOKEN_SECRET_NAME: z.string().min(1).optional(),
   DEFAULT_IMAGE: z.string().min(1).default('slipway/hello:1'),
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
-}).extend(stateMachineArnVariables as Record<StateMachineArnVariable, z.ZodOptional<z.ZodString>>);
+})
+  .extend(stateMachineArnVariables as Record<StateMachineArnVariable, z.ZodOptional<z.ZodString>>)
+  .superRefine((config, ctx) => {
+    // KiloClaw's scar: a cooldown equal to the alarm interval let a recovery re-trigger at once.
+    const look = Math.max(config.SWEEP_PERIOD_SECONDS, config.DRIFT_CHECK_SECONDS);
+    if (config.RECOVERY_COOLDOWN_SECONDS < 3 * look) {
+      ctx.addIssue({ code: 'custom', path: ['RECOVERY_COOLDOWN_SECONDS'], message: `must be at least 3 x the sweep period and the drift check (${3 * look} s), or a recovery could re-trigger at the next look` });
+    }
+  });
 
 /** Parsed configuration. */
 export type Config = z.infer<typeof configSchema>;

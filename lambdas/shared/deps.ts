@@ -4,12 +4,14 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { Context } from 'aws-lambda';
 import { createDocumentClient } from '../adapters/dynamo';
+import { createEventBridgeClient, eventBridgeEvents } from '../adapters/event-bus';
 import type { ComputeProvider, ProviderRegistry } from '../providers/compute-provider';
 import { registryOf } from '../providers/registry';
 import { WORKFLOW_NAMES, stateMachineArnEnvVar, type WorkflowName } from './workflows';
 import { ConfigError, loadConfig, type Config } from './config';
 import { DEFAULT_CLAIM_TIMEOUT_SECONDS, type Operation } from './operations';
 import { offeringOf, type ProviderOffering } from './providers-config';
+import { unpublishedEvents, type EventsPort } from './events';
 import { powertoolsMetrics, type MetricsPort } from './telemetry';
 
 /** Tunables the use cases read; configuration, with defaults in the config schema. */
@@ -36,6 +38,14 @@ export interface Settings {
   reconcileMaxTries: number;
   /** Period of the local sweep timer. */
   sweepPeriodSeconds: number;
+  /** No automatic recovery of an instance for this long after its last one. */
+  recoveryCooldownSeconds: number;
+  /** How long a replaced volume with snapshots is retained. */
+  volumeRetentionSeconds: number;
+  /** Period of the local volume-cleanup timer. */
+  volumeCleanupPeriodSeconds: number;
+  /** Tries of a retained volume's delete before it is left to an operator. */
+  volumeCleanupMaxTries: number;
 }
 
 /** Everything a handler needs from the outside world, injected so tests and the local runtime can supply their own. */
@@ -51,6 +61,8 @@ export interface Deps {
   now: () => Date;
   logger: Logger;
   metrics: MetricsPort;
+  /** Lifecycle events for subscribers (EventBridge on AWS; the log and the admin view locally). */
+  events: EventsPort;
   settings: Settings;
   /** The request's (or execution's) correlation id, carried into executions and every log line. */
   correlationId?: string;
@@ -72,6 +84,10 @@ export function settingsFrom(config: Config): Settings {
     orphanScanSeconds: config.ORPHAN_SCAN_SECONDS,
     reconcileMaxTries: config.RECONCILE_MAX_TRIES,
     sweepPeriodSeconds: config.SWEEP_PERIOD_SECONDS,
+    recoveryCooldownSeconds: config.RECOVERY_COOLDOWN_SECONDS,
+    volumeRetentionSeconds: config.VOLUME_RETENTION_SECONDS,
+    volumeCleanupPeriodSeconds: config.VOLUME_CLEANUP_PERIOD_SECONDS,
+    volumeCleanupMaxTries: config.VOLUME_CLEANUP_MAX_TRIES,
   };
 }
 
@@ -102,6 +118,11 @@ export function depsFromConfig(config: Config = loadConfig(), overrides: DepsOve
     now: overrides.now ?? (() => new Date()),
     logger,
     metrics: overrides.metrics ?? powertoolsMetrics(),
+    events:
+      overrides.events ??
+      (config.EVENT_BUS_NAME
+        ? eventBridgeEvents(createEventBridgeClient({ region: config.AWS_REGION, endpoint: config.EVENTBRIDGE_ENDPOINT, credentials }), config.EVENT_BUS_NAME)
+        : unpublishedEvents(logger)),
     settings: overrides.settings ?? settingsFrom(config),
   };
 }

@@ -54,6 +54,11 @@ export const ErrorNames = {
   ReservationNotFound: 'ReservationNotFound',
   ReservationNotReleasable: 'ReservationNotReleasable',
   WorkflowUnavailable: 'WorkflowUnavailable',
+  // Retained volumes (operator API).
+  VolumeNotFound: 'VolumeNotFound',
+  VolumeInUse: 'VolumeInUse',
+  VolumeOwnershipUnverified: 'VolumeOwnershipUnverified',
+  VolumeDeleteFailed: 'VolumeDeleteFailed',
 } as const;
 
 export type ErrorName = (typeof ErrorNames)[keyof typeof ErrorNames];
@@ -400,5 +405,33 @@ export class SweepRunningError extends SlipwayError {
 export class DataTransferUnsupportedError extends SlipwayError {
   constructor(message: string, options: ErrorOptions = {}) {
     super(ErrorNames.DataTransferUnsupported, message, options);
+  }
+}
+
+/** slipway keeps no retained volume of that id. */
+export class VolumeNotFoundError extends SlipwayError {
+  constructor(readonly volumeId: string, options: ErrorOptions = {}) {
+    super(ErrorNames.VolumeNotFound, `No retained volume ${volumeId}.`, options);
+  }
+}
+
+/** A retained volume cannot be deleted now: an operation holds its instance, or another cleanup holds the volume. */
+export class VolumeInUseError extends SlipwayError {
+  constructor(readonly volumeId: string, readonly heldBy: string | null, options: ErrorOptions = {}) {
+    super(ErrorNames.VolumeInUse, `Volume ${volumeId} is in use${heldBy ? ` (${heldBy})` : ''}; try again when it finishes.`, options);
+  }
+}
+
+/** slipway could not prove a retained volume (or the machine on it) is its instance's: it is never deleted automatically. */
+export class VolumeOwnershipUnverifiedError extends SlipwayError {
+  constructor(readonly volumeId: string, readonly why: string, options: ErrorOptions = {}) {
+    super(ErrorNames.VolumeOwnershipUnverified, `Volume ${volumeId} is not provably slipway's to delete: ${why}`, options);
+  }
+}
+
+/** The provider failed to delete a retained volume; the try is counted and the volume stays retained. */
+export class VolumeDeleteFailedError extends SlipwayError {
+  constructor(readonly volumeId: string, message: string, options: ErrorOptions = {}) {
+    super(ErrorNames.VolumeDeleteFailed, `Deleting volume ${volumeId} failed: ${message}`, options);
   }
 }

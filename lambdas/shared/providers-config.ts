@@ -16,7 +16,14 @@ const common = {
 };
 
 /** A `local` provider: real processes and directories under `root` (the local runtime only). */
-export const localProviderSchema = z.strictObject({ ...common, kind: z.literal('local'), root: z.string().min(1), regions: common.regions.default(['local']) });
+export const localProviderSchema = z.strictObject({
+  ...common,
+  kind: z.literal('local'),
+  root: z.string().min(1),
+  regions: common.regions.default(['local']),
+  /** Snapshot a volume when a machine starts on it, at most daily, as Fly does (so recoveries retain the old volume). */
+  dailySnapshots: z.boolean().default(false),
+});
 
 /**
  * A Fly Machines provider: one Fly app. Its API token comes from the secret it names, else from the

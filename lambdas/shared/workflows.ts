@@ -3,9 +3,12 @@
  * machine's ARN in configuration); the definitions are built in `infra/workflows/` and written to
  * `statemachines/<name>.asl.json`.
  */
-export const WORKFLOW_NAMES = ['provision', 'start', 'stop', 'restart', 'destroy', 'switch'] as const;
+export const WORKFLOW_NAMES = ['provision', 'start', 'stop', 'restart', 'destroy', 'switch', 'recover'] as const;
 
-/** A workflow's name; also the operation it runs. */
+/**
+ * A workflow's name; also the operation it runs (the recovery workflow is `recover`, like its
+ * operation, so its executions, its ARN variable and `stateMachineOf(kind)` need no mapping).
+ */
 export type WorkflowName = (typeof WORKFLOW_NAMES)[number];
 
 /** The name of a variable that carries a state machine ARN. */

@@ -1,10 +1,12 @@
 import * as z from 'zod';
 import { createMachine } from '../domain/provisioning';
+import { createRecoveryMachine } from '../domain/recovery';
 import { providersFromConfig } from '../providers/configured';
 import { defineStep } from './define-step';
 import { providerStepInput } from './schemas';
 
-const input = providerStepInput.extend({
+/** A provision's machine: everything about it comes from the execution's input. */
+const provisionInput = providerStepInput.extend({
   region: z.string(),
   size: z.string(),
   image: z.string(),
@@ -14,7 +16,12 @@ const input = providerStepInput.extend({
   start: z.boolean().optional(),
 });
 
-/** Create (or adopt) the instance's machine on its volume and record its id, fenced by the claim. */
-export const step = defineStep('CreateMachine', input, createMachine, { providers: providersFromConfig });
+/** A recovery's replacement machine: on the forked volume, everything else as the instance records it. */
+const recoveryInput = providerStepInput.extend({ purpose: z.literal('recovery'), volumeId: z.string() });
+
+const input = z.union([recoveryInput, provisionInput]);
+
+/** Create (or adopt) the instance's machine on its volume and record its id, fenced by the claim (a recovery records it as its pending machine). */
+export const step = defineStep('CreateMachine', input, (deps, input) => ('purpose' in input ? createRecoveryMachine(deps, input) : createMachine(deps, input)), { providers: providersFromConfig });
 
 export const { handler, createHandler } = step;

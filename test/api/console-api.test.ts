@@ -293,13 +293,17 @@ describe('the operator console', () => {
     const res = await h.request('GET', '/v1/admin/console', { token: admin });
 
     expect(res.status).toBe(200);
-    expect(res.body.workflows).toEqual(['provision', 'start', 'stop', 'restart', 'destroy', 'switch']);
+    expect(res.body.workflows).toEqual(['provision', 'start', 'stop', 'restart', 'destroy', 'switch', 'recover']);
     expect(res.body.hatches.map((hatch: { id: string; method: string; path: string; page: string }) => [hatch.id, hatch.method, hatch.path, hatch.page])).toEqual([
       ['release-reservation', 'post', '/v1/admin/owners/{owner}/reservation/release', 'owner'],
       ['settle-instance', 'post', '/v1/admin/instances/{id}/settle', 'instance'],
+      ['force-recovery', 'post', '/v1/admin/instances/{id}/recover', 'instance'],
+      ['delete-retained-volume', 'delete', '/v1/admin/volumes/{volumeId}', 'volume'],
       ['run-sweep-reconcile', 'post', '/v1/admin/sweeps/{name}', 'attention'],
+      ['run-sweep-volume-cleanup', 'post', '/v1/admin/sweeps/{name}', 'attention'],
     ]);
-    expect(res.body.attentionSubjects.map((s: { subject: string }) => s.subject)).toContain('cleanup-exhausted');
+    expect(res.body.hatches.find((hatch: { id: string }) => hatch.id === 'delete-retained-volume').reasonIn).toBe('query');
+    expect(res.body.attentionSubjects.map((s: { subject: string }) => s.subject)).toEqual(expect.arrayContaining(['cleanup-exhausted', 'volume-ownership-unverified', 'volume-cleanup-exhausted']));
   });
 
   it('runs a sweep with a reason in the body, or with no body at all', async () => {

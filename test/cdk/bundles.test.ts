@@ -84,6 +84,18 @@ describe('the synthesized API bundle', () => {
     expect(invocation.result?.statusCode).toBe(401);
     expect(JSON.parse(invocation.result?.body ?? '{}')).toMatchObject({ status: 401, code: 'unauthorized' });
   });
+
+  it.each([
+    ['/openapi.json', 'application/json'],
+    ['/console', 'text/html'],
+  ])('serves %s from the file shipped beside the bundle', async (rawPath, type) => {
+    const invocation = await invoke('Api', httpEvent('GET', rawPath, { 'accept-encoding': 'identity' }));
+    const result = invocation.result as { statusCode: number; body: string; headers?: Record<string, string> } | undefined;
+
+    expect(result?.statusCode).toBe(200);
+    expect(result?.headers?.['content-type']).toContain(type);
+    expect(result?.body.length).toBeGreaterThan(500);
+  });
 });
 
 describe.each(FUNCTION_CATALOG.filter((fn) => fn.id !== 'Api').map((fn) => fn.id))('the synthesized %s bundle', (functionId) => {

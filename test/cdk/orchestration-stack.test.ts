@@ -178,6 +178,20 @@ describe('IAM', () => {
     }
   });
 
+  it.each(FUNCTION_CATALOG.map((fn) => [fn.id, fn] as const))('lets %s put events on the lifecycle bus, and nowhere else, only if it publishes them', (_id, fn) => {
+    const roleId = logicalId(synth.orchestration.functions[fn.id]!.role!);
+    const eventActions = statementsOfRole(roleId).flatMap((s) => list(s.Action)).filter((action) => action.startsWith('events:'));
+    const env = ((template.toJSON().Resources as Record<string, CfnResource>)[logicalId(synth.orchestration.functions[fn.id]!)]!.Properties!.Environment as { Variables: Record<string, unknown> }).Variables;
+
+    expect(eventActions).toEqual(fn.permissions.publishesEvents ? ['events:PutEvents'] : []);
+    if (fn.permissions.publishesEvents) {
+      expect(resourcesFor(roleId, 'events:PutEvents')).toEqual([`<GetAtt ${logicalId(synth.orchestration.eventBus)}.Arn>`]);
+      expect(render(env.EVENT_BUS_NAME)).toBe(`<Ref ${logicalId(synth.orchestration.eventBus)}>`);
+    } else {
+      expect(env.EVENT_BUS_NAME).toBeUndefined();
+    }
+  });
+
   it.each(FUNCTION_CATALOG.map((fn) => [fn.id, fn] as const))('lets %s read the Fly token secret only if it calls a provider', (_id, fn) => {
     const roleId = logicalId(synth.orchestration.functions[fn.id]!.role!);
     const secretActions = statementsOfRole(roleId).flatMap((s) => list(s.Action)).filter((action) => action.startsWith('secretsmanager:'));
@@ -420,9 +434,15 @@ describe('operations', () => {
 });
 
 describe('self-healing', () => {
+  type ScheduleProps = { ScheduleExpression: string; FlexibleTimeWindow: unknown; Target: { Arn: unknown; Input: string; RetryPolicy: unknown; DeadLetterConfig: { Arn: unknown } } };
+  /** The schedule whose fixed input names `sweep`. */
+  const scheduleOf = (sweep: string) =>
+    Object.values(resourcesOf(template, 'AWS::Scheduler::Schedule'))
+      .map((schedule) => schedule.Properties as ScheduleProps)
+      .find((props) => (JSON.parse(props.Target.Input) as { sweep: string }).sweep === sweep)!;
+
   it('runs the reconcile sweep every minute with a flexible window, retries and a dead-letter queue', () => {
-    const [schedule] = Object.values(resourcesOf(template, 'AWS::Scheduler::Schedule'));
-    const props = schedule!.Properties as { ScheduleExpression: string; FlexibleTimeWindow: unknown; Target: { Arn: unknown; Input: string; RetryPolicy: unknown; DeadLetterConfig: { Arn: unknown } } };
+    const props = scheduleOf('reconcile');
 
     expect(props.ScheduleExpression).toBe('rate(1 minute)');
     expect(props.FlexibleTimeWindow).toEqual({ Mode: 'FLEXIBLE', MaximumWindowInMinutes: 1 });
@@ -430,6 +450,25 @@ describe('self-healing', () => {
     expect(JSON.parse(props.Target.Input)).toEqual({ sweep: 'reconcile' });
     expect(props.Target.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 300, MaximumRetryAttempts: 2 });
     expect(props.Target.DeadLetterConfig.Arn).toEqual(expect.anything());
+  });
+
+  it('runs the volume-cleanup sweep every hour with a flexible window, retries and the same dead-letter queue', () => {
+    const props = scheduleOf('volume-cleanup');
+
+    expect(props.ScheduleExpression).toBe('rate(1 hour)');
+    expect(props.FlexibleTimeWindow).toEqual({ Mode: 'FLEXIBLE', MaximumWindowInMinutes: 15 });
+    expect(render(props.Target.Arn)).toBe(`<GetAtt ${logicalId(synth.orchestration.functions.VolumeCleanup!)}.Arn>`);
+    expect(props.Target.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 3600, MaximumRetryAttempts: 2 });
+    expect(props.Target.DeadLetterConfig.Arn).toEqual(scheduleOf('reconcile').Target.DeadLetterConfig.Arn);
+  });
+
+  it('has one lifecycle event bus, named after the stack, and publishes its name', () => {
+    const buses = Object.values(resourcesOf(template, 'AWS::Events::EventBus'));
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+
+    expect(buses).toHaveLength(1);
+    expect(render(buses[0]!.Properties!.Name)).toContain('<Ref AWS::StackName>');
+    expect(outputs.LifecycleEventBusName?.Value).toEqual({ Ref: logicalId(synth.orchestration.eventBus) });
   });
 
   it("hands failed, timed-out and aborted executions of slipway's state machines to the listener", () => {
@@ -443,7 +482,7 @@ describe('self-healing', () => {
     expect(render(props.Targets[0]!.Arn)).toBe(`<GetAtt ${logicalId(synth.orchestration.functions.ExecutionClosed!)}.Arn>`);
   });
 
-  it.each(['OldestDueAgeSeconds', 'NeedsReconciliation', 'SweepErrors', 'CleanupExhausted'])('alarms on the sweep metric %s', (metricName) => {
+  it.each(['OldestDueAgeSeconds', 'NeedsReconciliation', 'SweepErrors', 'CleanupExhausted', 'VolumeOwnershipUnverified', 'VolumeCleanupExhausted', 'EventPublishFailed'])('alarms on the sweep metric %s', (metricName) => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'slipway', MetricName: metricName });
   });
 

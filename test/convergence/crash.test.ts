@@ -1,9 +1,10 @@
 /**
  * Crash convergence: the whole local stack dies (as with `kill -9`) at a random point of
  * provisions and lifecycle operations — including after an admission and before its StartExecution —
- * then starts again on the same table and provider state. Within two sweep periods nothing is left
- * stuck: no claim held, no reservation unresolved, every instance agrees with its provider, quota
- * equals the live instances, and the provider holds nothing no instance owns.
+ * and at every provider call of an unexpected-stop recovery, then starts again on the same table and
+ * provider state. Within two sweep periods nothing is left stuck: no claim held (no `recovering`),
+ * no reservation unresolved, every instance agrees with its provider and still has its volume, quota
+ * equals the live instances, and the provider holds nothing no instance (or retained volume) owns.
  */
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { runReconcile } from '../../lambdas/domain/reconcile/reconcile';
@@ -106,5 +107,56 @@ describe.each(SEEDS)('a crash at a random point (seed %i)', (seed) => {
 
     // Assert
     expect(await violations(h, owners)).toEqual([]);
+  });
+});
+
+/**
+ * Crash points inside a recovery: the k-th provider call of its workflow. A recovery of a dead
+ * machine makes 15 calls when it deletes the old volume and 13 when it retains it, so every call of
+ * both paths is a crash point (even points up to 12 retain).
+ */
+const RECOVERY_CRASH_POINTS = Array.from({ length: 15 }, (_, i) => i + 1);
+
+describe.each(RECOVERY_CRASH_POINTS)('a crash during a recovery (provider call %i after the death)', (k) => {
+  it('converges within two sweep periods after the restart: recovered, or stopped on its old volume', async () => {
+    // Arrange: a running instance (with a snapshot at even points up to 12, so its recovery retains the old volume).
+    const owner = `user:cv-rec-${k}`;
+    const token = await h.token({ sub: owner.slice('user:'.length) });
+    const admin = await h.token({ sub: 'cv-ops', admin: true });
+    const res = await h.request('POST', '/v1/instances', { token, body: {}, headers: { 'idempotency-key': `cv-rec-${k}` } });
+    await h.waitForExecution(res.body.operation.executionArn);
+    const id = res.body.instance.id as string;
+    const before = (await h.instanceItem(id))!;
+    if (k % 2 === 0 && k <= 12) await h.backend.createSnapshot(before.volumeId!);
+    let crashed!: () => void;
+    const died = new Promise<void>((resolve) => (crashed = resolve));
+    wire = new Tripwire(k, () => {
+      void h.runtime.crash();
+      crashed();
+    });
+
+    // Act: the machine dies and its recovery starts (forced, so that only its own calls are counted:
+    // the sweep's drift check would also look at every other test's instance); the stack dies at the k-th call.
+    await h.killMachine(before.machineId!);
+    const workload = (async () => {
+      const forced = await h.request('POST', `/v1/admin/instances/${id}/recover`, { token: admin, body: { reason: `crash point ${k}` } });
+      if (forced.status === 202) await h.waitForExecution(forced.body.operation.executionArn);
+    })();
+    await Promise.race([workload, died]);
+    const fired = wire.fired;
+    wire = new Tripwire(Number.POSITIVE_INFINITY, () => undefined);
+    await h.crashAndRestart({ settleOnStart: true });
+    await h.runtime.stepFunctions.idle();
+    for (const period of [1, 2]) {
+      await runReconcile(h.later(3600 + period * SWEEP_PERIOD_SECONDS));
+      await h.runtime.stepFunctions.idle();
+    }
+
+    // Assert
+    expect(fired).toBe(true);
+    expect(await violations(h, [owner])).toEqual([]);
+    const after = (await h.instanceItem(id))!;
+    expect(['running', 'stopped']).toContain(after.status);
+    if (after.status === 'stopped') expect(after.lastRecoveryError ?? after.lastStopError).toBeDefined();
   });
 });

@@ -1,7 +1,8 @@
 /**
  * The convergence property, over random interleavings: provisions and lifecycle operations fired
  * without waiting for each other, provider faults (failing before or after the provider acted),
- * machines killed behind slipway's back, executions lost with a crashed stack, and sweep runs. After
+ * machines killed behind slipway's back (recovered by the next sweep), snapshots (so recoveries
+ * retain), forced recoveries, executions lost with a crashed stack, and sweep runs. After
  * every sweep run the world must be converged: no claim held, no reservation unresolved, every
  * instance agreeing with its provider, quota equal to the live instances, nothing at the provider
  * that no instance owns.
@@ -11,6 +12,7 @@
  */
 import fc from 'fast-check';
 import { runReconcile } from '../../lambdas/domain/reconcile/reconcile';
+import { runVolumeCleanup } from '../../lambdas/domain/volume-cleanup';
 import { ProviderUnavailableError } from '../../lambdas/shared/errors';
 import type { ProviderMethod } from '../support/fault-injecting-provider';
 import { instancesOf, violations } from '../support/convergence';
@@ -20,8 +22,22 @@ import { operate } from '../support/instances';
 const OWNERS = ['p0', 'p1', 'p2'] as const;
 const SEED = Number(process.env.SLIPWAY_PROPERTY_SEED ?? 20261202);
 const RUNS = Number(process.env.SLIPWAY_PROPERTY_RUNS ?? 12);
-/** Provider calls a fault may hit: every create, start, stop, destroy, delete and wait. */
-const FAULTABLE: ProviderMethod[] = ['createVolume', 'importVolume', 'seedOf', 'createMachine', 'startMachine', 'stopMachine', 'destroyMachine', 'deleteVolume', 'waitForState', 'probeHealth', 'findMachines'];
+/** Provider calls a fault may hit: every create, seed, fork, start, stop, destroy, delete and wait, and the snapshot listing a recovery's cut-over reads. */
+const FAULTABLE: ProviderMethod[] = [
+  'createVolume',
+  'importVolume',
+  'seedOf',
+  'forkVolume',
+  'createMachine',
+  'startMachine',
+  'stopMachine',
+  'destroyMachine',
+  'deleteVolume',
+  'waitForState',
+  'probeHealth',
+  'findMachines',
+  'listSnapshots',
+];
 
 /** One thing that happens to the world. */
 type Command =
@@ -29,6 +45,8 @@ type Command =
   | { kind: 'operate'; owner: number; pick: number; operation: 'start' | 'stop' | 'restart' | 'destroy' | 'switch' }
   | { kind: 'fault'; method: ProviderMethod; when: 'before' | 'after'; times: number; onWest: boolean }
   | { kind: 'kill-machine'; owner: number; pick: number }
+  | { kind: 'snapshot'; owner: number; pick: number }
+  | { kind: 'recover'; owner: number; pick: number }
   | { kind: 'crash' }
   | { kind: 'sweep' };
 
@@ -44,7 +62,12 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
     }),
   },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('fault' as const), method: fc.constantFrom(...FAULTABLE), when: fc.constantFrom('before' as const, 'after' as const), times: fc.integer({ min: 1, max: 4 }), onWest: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('kill-machine' as const), owner: fc.nat(OWNERS.length - 1), pick: fc.nat(7) }) },
+  // A killed machine is recovered by the sweep's drift check that notices it (unless its cooldown holds).
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('kill-machine' as const), owner: fc.nat(OWNERS.length - 1), pick: fc.nat(7) }) },
+  // A snapshot makes the next recovery retain the old volume instead of deleting it.
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('snapshot' as const), owner: fc.nat(OWNERS.length - 1), pick: fc.nat(7) }) },
+  // An operator's forced recovery, exposed to the faults in force (the sweep's run after they stop).
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('recover' as const), owner: fc.nat(OWNERS.length - 1), pick: fc.nat(7) }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'crash' as const }) },
   { weight: 2, arbitrary: fc.constant({ kind: 'sweep' as const }) },
 );
@@ -56,6 +79,8 @@ let h: Harness;
 let run = 0;
 /** How far ahead the sweeps' clock is: it only moves forward, so whatever a sweep schedules, a later sweep finds due. */
 let clockAhead = 0;
+/** Recoveries the sweeps started over every run (killed machines must be recovered, not just shown stopped). */
+let recoveriesStarted = 0;
 
 beforeAll(async () => {
   h = await startHarness({ kind: 'local', secondProvider: true, settings: { orphanGraceSeconds: 0, orphanScanSeconds: 0 } });
@@ -95,10 +120,41 @@ async function apply(command: Command, owners: string[], tokens: string[], keySe
       return;
     }
     case 'kill-machine': {
-      const mine = (await instancesOf(h, [owners[command.owner]!])).filter((i) => i.machineId);
+      // A running machine of the run, the chosen owner's first; when none runs yet (provisions still
+      // in flight), once the executions in flight have finished, so that kills reach machines.
+      const running = async () => {
+        const found: string[] = [];
+        for (const instance of await instancesOf(h, [owners[command.owner]!, ...owners])) {
+          const machine = instance.machineId ? await h.backend.getMachine(instance.machineId) : null;
+          if (machine?.state === 'started' && !found.includes(machine.id)) found.push(machine.id);
+        }
+        return found;
+      };
+      let machines = await running();
+      if (machines.length === 0) {
+        await h.runtime.stepFunctions.idle();
+        machines = await running();
+      }
+      const target = machines[command.pick % Math.max(1, machines.length)];
+      if (!target) return;
+      await h.killMachine(target).catch(() => undefined);
+      // The sweep notices within a period, as the schedule would; its recovery then runs alongside
+      // whatever comes next (operations refused as busy, faults hitting its steps, crashes).
+      clockAhead += 3600;
+      const report = await runReconcile(h.later(clockAhead));
+      recoveriesStarted += report.actions.filter((action) => action.action === 'recovery-started').length;
+      return;
+    }
+    case 'snapshot': {
+      const mine = (await instancesOf(h, [owners[command.owner]!])).filter((i) => i.volumeId && i.status !== 'destroyed');
       const target = mine[command.pick % Math.max(1, mine.length)];
-      const machine = target?.machineId ? await h.backend.getMachine(target.machineId) : null;
-      if (machine?.state === 'started') await h.killMachine(machine.id).catch(() => undefined);
+      if (target?.volumeId) await h.backend.createSnapshot(target.volumeId).catch(() => undefined);
+      return;
+    }
+    case 'recover': {
+      const mine = (await instancesOf(h, [owners[command.owner]!])).filter((i) => i.status !== 'destroyed');
+      const target = mine[command.pick % Math.max(1, mine.length)];
+      if (target) await h.request('POST', `/v1/admin/instances/${target.instanceId}/recover`, { token: tokens[OWNERS.length]!, body: { reason: 'property test' } });
       return;
     }
     case 'crash': {
@@ -123,8 +179,10 @@ async function sweepAndSettle(): Promise<void> {
   await h.runtime.stepFunctions.idle();
   for (let pass = 0; pass < 3; pass++) {
     clockAhead += 3600;
-    await runReconcile(h.later(clockAhead));
+    const report = await runReconcile(h.later(clockAhead));
+    recoveriesStarted += report.actions.filter((action) => action.action === 'recovery-started').length;
     await h.runtime.stepFunctions.idle();
+    await runVolumeCleanup(h.later(clockAhead));
   }
 }
 
@@ -135,7 +193,8 @@ describe('convergence over random interleavings', () => {
         // Arrange: fresh owners for this run.
         run += 1;
         const owners = ownersOf(run);
-        const tokens = await Promise.all(owners.map((owner) => h.token({ sub: owner.slice('user:'.length) })));
+        // The owners' tokens, then an operator's (for forced recoveries).
+        const tokens = [...(await Promise.all(owners.map((owner) => h.token({ sub: owner.slice('user:'.length) })))), await h.token({ sub: 'prop-ops', admin: true })];
         const keySeq = { n: 0 };
 
         // Act and assert: the invariants hold after each sweep, and after the final one.
@@ -148,5 +207,8 @@ describe('convergence over random interleavings', () => {
       }),
       { seed: SEED, numRuns: RUNS, endOnFailure: true },
     );
+
+    // The killed machines were recovered by the sweeps, not merely shown stopped.
+    expect(recoveriesStarted).toBeGreaterThan(0);
   }, 600_000);
 });

@@ -6,8 +6,8 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../../lambdas/adapters/dynamo';
 import { TABLE_KEYS } from '../../lambdas/adapters/table-definition';
 import type { InstanceItem } from '../../lambdas/domain/instance';
+import { retainedVolumesById } from '../../lambdas/domain/retained-volume';
 import type { ComputeProvider } from '../../lambdas/providers/compute-provider';
-import { keptVolumeIds } from '../../lambdas/domain/retained-volume';
 import type { Harness } from './harness';
 
 /** A violation of convergence, said plainly. */
@@ -37,9 +37,11 @@ export async function instancesOf(h: Harness, owners: readonly string[]): Promis
 }
 
 /**
- * The invariants of a converged world (ARCHITECTURE §4, issue 8): no claim held, no reservation
- * unresolved, every instance's status agrees with the provider, quota equals the live instances,
- * and the provider holds nothing no instance owns.
+ * The invariants of a converged world (ARCHITECTURE §4, issues 8 and 11): no claim held and no
+ * recovery pending, no reservation unresolved, every instance's status agrees with the provider (a
+ * transitional status such as `recovering` never remains), quota equals the live instances, the
+ * provider holds nothing no instance owns — a retained volume is owned by its item, never used by its
+ * instance, and a volume whose item says deleted is gone.
  */
 export async function violations(h: Harness, owners: readonly string[]): Promise<Violation[]> {
   const found: Violation[] = [];
@@ -48,11 +50,20 @@ export async function violations(h: Harness, owners: readonly string[]): Promise
   // Every provider the harness runs, by name (the second one when the harness has it).
   const backends = new Map<string, ComputeProvider>([[h.provider.name, h.backend], ...(h.west ? ([[h.west.name, h.west.backend]] as const) : [])]);
   const backendOf = (instance: InstanceItem) => backends.get(instance.provider) ?? h.backend;
+  const everything = new Map(await Promise.all([...backends].map(async ([name, backend]) => [name, await backend.inventory({})] as const)));
+  const retained = await retainedVolumesById(h.runtime.deps, [...everything.values()].flatMap((inv) => inv.volumes.map((v) => v.id)));
+  const kept = (volumeId: string) => retained.has(volumeId) && retained.get(volumeId)!.state !== 'deleted';
   for (const instance of instances) {
     const id = instance.instanceId;
     if (instance.claim) found.push(`${id}: claim ${instance.claim} still held (${instance.status})`);
+    if (instance.recovery && !instance.claim) found.push(`${id}: a recovery is recorded as pending without a claim`);
+    if (instance.volumeId && kept(instance.volumeId) && instance.status !== 'destroyed') found.push(`${id}: uses volume ${instance.volumeId}, which is retained`);
     const backend = backendOf(instance);
     const machine = instance.machineId ? await backend.getMachine(instance.machineId) : null;
+    if ((instance.status === 'running' || instance.status === 'stopped') && instance.volumeId) {
+      const volume = await backend.getVolume(instance.volumeId);
+      if (!volume || volume.state === 'destroyed') found.push(`${id}: ${instance.status}, but its volume ${instance.volumeId} is gone`);
+    }
     switch (instance.status) {
       case 'running':
         if (machine?.state !== 'started') found.push(`${id}: running, but its machine is ${machine?.state ?? 'missing'}`);
@@ -64,8 +75,7 @@ export async function violations(h: Harness, owners: readonly string[]): Promise
       case 'failed':
       case 'destroyed': {
         const inventory = await backend.inventory({ instance: id });
-        const kept = await keptVolumeIds(h.runtime.deps, inventory.volumes.map((v) => v.id));
-        const left = inventory.volumes.filter((v) => !kept.has(v.id));
+        const left = inventory.volumes.filter((v) => !kept(v.id));
         if (inventory.machines.length + left.length > 0) {
           found.push(`${id}: ${instance.status}, but the provider holds machines [${inventory.machines.map((m) => m.id)}] volumes [${left.map((v) => v.id)}]`);
         }
@@ -86,14 +96,17 @@ export async function violations(h: Harness, owners: readonly string[]): Promise
     const live = instances.filter((i) => i.owner === owner && i.countsTowardQuota).length;
     if (quota !== live) found.push(`${owner}: quota counts ${quota}, ${live} instances hold a slot`);
   }
-  for (const [providerName, backend] of backends) {
-    const everything = await backend.inventory({});
-    // Retained volumes are owned by their item (the volume-cleanup sweep deletes them in time).
-    const kept = await keptVolumeIds(h.runtime.deps, everything.volumes.map((v) => v.id));
-    for (const resource of [...everything.machines.map((m) => ({ kind: 'machine', r: m })), ...everything.volumes.map((v) => ({ kind: 'volume', r: v }))]) {
+  for (const [providerName, inventory] of everything) {
+    for (const resource of [...inventory.machines.map((m) => ({ kind: 'machine', r: m })), ...inventory.volumes.map((v) => ({ kind: 'volume', r: v }))]) {
       const owner = byId.get(resource.r.tags.instance);
       if (!owner) continue; // another test's instance (the provider state is shared per file)
-      if (resource.kind === 'volume' && kept.has(resource.r.id)) continue;
+      const item = resource.kind === 'volume' ? retained.get(resource.r.id) : undefined;
+      if (item?.state === 'deleted') found.push(`volume ${resource.r.id} of ${owner.instanceId} is recorded deleted but still exists`);
+      if (item && item.state !== 'deleted') {
+        // Kept on purpose: owned by its item (the volume-cleanup sweep's), whatever its instance is now.
+        if (item.instanceId !== owner.instanceId) found.push(`volume ${resource.r.id} is retained for ${item.instanceId} but tagged for ${owner.instanceId}`);
+        continue;
+      }
       const recorded = owner.provider === providerName && (resource.kind === 'machine' ? owner.machineId : owner.volumeId) === resource.r.id;
       const alive = !['destroyed', 'failed'].includes(owner.status);
       if (!(alive && recorded) && owner.status !== 'destroying') found.push(`${resource.kind} ${resource.r.id} on ${providerName} of ${owner.instanceId} (${owner.status}) is owned by nobody`);

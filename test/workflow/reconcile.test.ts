@@ -149,11 +149,12 @@ describe('the reconcile sweep', () => {
     expect((item as unknown as Record<string, unknown>).attentionAt).toBe(`parked#${item!.cleanupExhaustedAt}`);
   });
 
-  it('shows an unexpected stop of a running machine as stopped with the reason', async () => {
-    // Arrange
+  it('shows a machine stopped on request behind slipway\'s back as stopped with the reason (no recovery: the exit was requested)', async () => {
+    // Arrange: someone stops the machine at the provider (a console, another client).
     const { id, token } = await provisionRunning(h, 'rec-unexpected');
     const machineId = (await h.instanceItem(id))!.machineId!;
-    await h.killMachine(machineId);
+    await h.backend.stopMachine(machineId);
+    await h.backend.waitForState(machineId, 'stopped', 10_000);
 
     // Act
     const report = await sweepLater();
@@ -161,8 +162,55 @@ describe('the reconcile sweep', () => {
     // Assert
     expect(report.actions).toContainEqual(expect.objectContaining({ target: `instance:${id}`, action: 'marked-stopped' }));
     const view = (await h.request('GET', `/v1/instances/${id}`, { token })).body;
-    expect(view).toMatchObject({ status: 'stopped', endpoint: null, lastStopError: { code: 'UnexpectedExit', message: expect.stringContaining('unexpected exit') } });
+    expect(view).toMatchObject({ status: 'stopped', endpoint: null, lastStopError: { code: 'UnexpectedExit', message: expect.stringContaining('requested') } });
     expect((await operateAndWait(h, token, id, 'start')).status).toBe('SUCCEEDED');
+  });
+
+  it('starts a recovery for a running instance whose machine exited without being asked', async () => {
+    // Arrange
+    const { id } = await provisionRunning(h, 'rec-crashed');
+    await h.killMachine((await h.instanceItem(id))!.machineId!);
+
+    // Act
+    const report = await sweepLater();
+
+    // Assert
+    const action = report.actions.find((a) => a.target === `instance:${id}`);
+    expect(action).toMatchObject({ action: 'recovery-started', detail: expect.stringContaining(`${id}-recover-v`) });
+    await h.runtime.stepFunctions.idle();
+    expect(await h.instanceItem(id)).toMatchObject({ status: 'running', lastRecoveredAt: expect.any(String) });
+  });
+
+  it('settles a recovery whose execution was lost before its cut-over: what it made is destroyed, the old volume kept, stopped with lastRecoveryError', async () => {
+    // Arrange: a recovery held in CreateMachine (its fork made), then the stack dies.
+    const { id } = await provisionRunning(h, 'rec-lost-recovery');
+    const before = (await h.instanceItem(id))!;
+    const inCreate = gate();
+    const crashed = h.provider.inner;
+    const original = crashed.createMachine.bind(crashed);
+    crashed.createMachine = async (spec) => {
+      await inCreate.pass();
+      return original(spec);
+    };
+    await h.killMachine(before.machineId!);
+    await sweepLater();
+    await inCreate.entered;
+    const forked = (await h.instanceItem(id))!.recovery!.volumeId!;
+    await h.crashAndRestart();
+    crashed.createMachine = original;
+    inCreate.open();
+
+    // Act: the claim was taken by a sweep an hour ahead; this one is an hour past its timeout.
+    const report = await sweepLater(7200);
+
+    // Assert
+    expect(report.actions).toContainEqual(expect.objectContaining({ target: `instance:${id}`, action: 'recovery-failed' }));
+    const after = (await h.instanceItem(id))!;
+    expect(after).toMatchObject({ status: 'stopped', volumeId: before.volumeId, lastRecoveryError: { code: 'ExecutionLost' } });
+    expect(after.claim).toBeUndefined();
+    expect(after.recovery).toBeUndefined();
+    expect((await h.backend.getVolume(forked))?.state ?? 'destroyed').toBe('destroyed');
+    expect((await h.backend.getVolume(before.volumeId!))?.state).not.toBe('destroyed');
   });
 
   it('destroys a tagged volume no instance accounts for once it is past the grace period, and leaves a young one', async () => {

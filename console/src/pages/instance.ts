@@ -78,7 +78,7 @@ export async function instancePage(ctx: PageContext, id: string): Promise<void> 
     <section aria-labelledby="s-volumes"><h2 id="s-volumes">Retained volumes</h2>
       ${
         volumes === null
-          ? html`<p class="muted">This API does not report retained volumes yet.</p>`
+          ? part(view.retainedVolumes)
           : volumes.length === 0
             ? html`<p class="muted">none</p>`
             : html`<table class="list"><thead><tr><th scope="col">Volume</th><th scope="col">Provider</th><th scope="col">State</th><th scope="col">Why</th><th scope="col">Retained until</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead><tbody>${volumes.map((volume) => {

@@ -1,12 +1,12 @@
 /**
  * The operator console's escape hatches, as data: each names the audited admin route it calls,
- * the page that offers it and the path parameters that page cannot supply. The console sends
- * `{ "reason": … }` as the body of every one and refuses to send it without a reason. A route
- * that lands later (recovery, deleting a retained volume) joins the console with one entry here.
+ * the page that offers it and the path parameters that page cannot supply. The console sends the
+ * reason as `{ "reason": … }` in the body (or as `?reason=` for a DELETE, which carries no body)
+ * and refuses to send it without one. A new audited route joins the console with one entry here.
  */
 import { SWEEP_NAMES } from '../../domain/reconcile/operator';
 import type { RouteSpec } from '../route';
-import { releaseRoute, runSweepRoute, settleInstanceRoute } from '../routes';
+import { deleteVolumeRoute, recoverInstanceRoute, releaseRoute, runSweepRoute, settleInstanceRoute } from '../routes';
 import type { HatchPage, HatchView } from './manifest';
 
 /** One escape hatch. */
@@ -19,6 +19,8 @@ export interface EscapeHatch {
   fixedParams?: Record<string, string>;
   /** What it does, shown before the operator confirms. */
   description: string;
+  /** Where the reason travels: the JSON body, or the query string of a DELETE. */
+  reasonIn?: 'body' | 'query';
 }
 
 /** Every escape hatch the console offers. */
@@ -36,6 +38,21 @@ export const ESCAPE_HATCHES: readonly EscapeHatch[] = [
     page: 'instance',
     route: settleInstanceRoute,
     description: "Settle this instance now by the reconcile sweep's rules, whatever its due time.",
+  },
+  {
+    id: 'force-recovery',
+    label: 'Force a recovery',
+    page: 'instance',
+    route: recoverInstanceRoute,
+    description: 'Recover this instance now onto a volume forked from its current one and a new machine; the cooldown does not apply. Refused while another operation holds it.',
+  },
+  {
+    id: 'delete-retained-volume',
+    label: 'Delete this volume now',
+    page: 'volume',
+    route: deleteVolumeRoute,
+    reasonIn: 'query',
+    description: 'Delete this retained volume before its date, after proving again that it is this instance\'s (an attached machine of the instance is destroyed first). Refused while a recovery uses it.',
   },
   ...SWEEP_NAMES.map(
     (name): EscapeHatch => ({
@@ -59,5 +76,6 @@ export function hatchViews(): HatchView[] {
     path: hatch.route.path,
     fixedParams: hatch.fixedParams ?? {},
     description: hatch.description,
+    reasonIn: hatch.reasonIn ?? 'body',
   }));
 }

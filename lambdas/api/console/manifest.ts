@@ -28,6 +28,7 @@ export const hatchViewSchema = z
     path: z.string().meta({ description: 'OpenAPI path template, e.g. /v1/admin/instances/{id}/settle' }),
     fixedParams: z.record(z.string(), z.string()),
     description: z.string(),
+    reasonIn: z.enum(['body', 'query']).meta({ description: 'Where the reason travels: the JSON body, or `?reason=` (a DELETE)' }),
   })
   .meta({ id: 'EscapeHatch' });
 export type HatchView = z.infer<typeof hatchViewSchema>;

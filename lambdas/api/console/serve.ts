@@ -1,16 +1,17 @@
 /**
  * `GET /console` and its assets, served by the API itself in both worlds (no CDN). The page and
  * its script are built ahead (`npm run build:console`, from `console/`) into `assets.json`, gzip-
- * compressed so they add little to the Lambda bundle; browsers get them compressed as they are.
+ * compressed and shipped beside the code (read on the first console request; `shipped-file.ts`);
+ * browsers get them compressed as they are.
  * The page needs no token to load: every data call it makes goes to `/v1/admin` with the operator's
  * token, which it keeps in sessionStorage and never puts in a URL or the page.
  */
 import type { Hono } from 'hono';
 import type { ApiEnv } from '../auth';
 import { compressedHandler, type CompressedAsset } from '../compressed';
-import assets from './assets.json';
+import { shippedJson } from '../shipped-file';
 
-const FILES = (assets as { files: Record<string, CompressedAsset> }).files;
+const assets = shippedJson<{ files: Record<string, CompressedAsset> }>(__dirname, 'assets.json');
 
 /**
  * What the page may do: only its own script, style and API; no inline code, no framing, no
@@ -26,9 +27,14 @@ const PAGE_HEADERS = {
 
 /** Serve the console page and its assets. */
 export function registerConsole(app: Hono<ApiEnv>): void {
-  for (const [path, asset] of Object.entries(FILES)) {
-    const handler = compressedHandler(asset, PAGE_HEADERS);
-    app.get(path, handler);
-    if (path === '/console') app.get('/console/', handler);
-  }
+  const handlers = new Map<string, ReturnType<typeof compressedHandler>>();
+  const serve = (path: string) => (c: Parameters<ReturnType<typeof compressedHandler>>[0] & { notFound(): Response | Promise<Response> }) => {
+    const asset = assets().files[path];
+    if (!asset) return c.notFound();
+    if (!handlers.has(path)) handlers.set(path, compressedHandler(() => asset, PAGE_HEADERS));
+    return handlers.get(path)!(c);
+  };
+  app.get('/console', serve('/console'));
+  app.get('/console/', serve('/console'));
+  app.get('/console/*', (c) => serve(c.req.path)(c));
 }

@@ -20,6 +20,8 @@ export interface SettleAction {
     | 'unscheduled'
     | 'recovery-started'
     | 'rolled-back-switch'
+    | 'recovery-completed'
+    | 'recovery-failed'
     | 'skipped';
   detail?: string;
 }

@@ -1,14 +1,20 @@
 /**
  * The drift check of a running instance: does its machine still run, on its volume, where the
- * instance says? A machine that stopped without being asked is an unexpected stop (shown as
- * `stopped` with the reason until recovery exists); one on the wrong volume gets the one
- * mount-repair helper (through a restart, which runs it); a new address is recorded.
+ * instance says? A machine that exited without being asked (Fly: an `exit` event with
+ * `requested_stop == false`; local: its process died without a stop request) starts a recovery —
+ * unless the instance's last recovery is too recent (its cooldown), when it is shown `stopped` with
+ * the reason instead, so a machine that keeps dying is never recovered in a loop. A machine that is
+ * gone, or was stopped on request behind slipway's back, is shown `stopped` with the reason. One on
+ * the wrong volume gets the one mount-repair helper (through a restart, which runs it); a new
+ * address is recorded.
  */
 import { isClaimRefused } from './refusals';
 import type { Deps } from '../../shared/deps';
 import { after } from '../attention';
 import type { InstanceItem } from '../instance';
 import { requestOperation } from '../lifecycle';
+import { inRecoveryCooldown } from '../recovery';
+import { startRecovery } from '../recovery-requests';
 import { correctEndpoint, markUnexpectedStop, rescheduleInstance } from '../unclaimed';
 import type { SettleAction } from './actions';
 
@@ -21,9 +27,20 @@ export async function checkDrift(deps: Deps, instance: InstanceItem): Promise<Se
   if (!machine || !['started', 'starting'].includes(machine.state)) {
     const exit = machine?.lastExit;
     const how = !machine ? 'its machine is gone' : `its machine is ${machine.state}${exit ? ` (exit code ${exit.exitCode ?? 'none'}, ${exit.requestedStop ? 'requested' : 'not requested'}, at ${exit.at})` : ''}`;
-    const marked = await markUnexpectedStop(deps, instance, { code: 'UnexpectedExit', message: `unexpected exit: ${how}`, at: deps.now().toISOString() });
-    if (marked) deps.metrics.count('UnexpectedStop', { provider: instance.provider });
-    return { target, action: marked ? 'marked-stopped' : 'skipped', detail: how };
+    const crashed = machine !== null && ['stopped', 'created'].includes(machine.state) && exit?.requestedStop === false;
+    if (crashed && !inRecoveryCooldown(deps, instance)) {
+      try {
+        const accepted = await startRecovery(deps, instance, { trigger: 'unexpected-exit', reason: `unexpected exit: ${how}`, expect: true });
+        return { target, action: 'recovery-started', detail: `${accepted.operation.executionName}: ${how}` };
+      } catch (error) {
+        if (!isClaimRefused(error)) throw error;
+        return { target, action: 'skipped', detail: 'another operation claimed it first' };
+      }
+    }
+    const why = crashed ? `; no recovery until ${instance.recoveryCooldownUntil} (the last one was too recent)` : '';
+    const marked = await markUnexpectedStop(deps, instance, { code: 'UnexpectedExit', message: `unexpected exit: ${how}${why}`, at: deps.now().toISOString() });
+    if (marked) deps.metrics.count(crashed ? 'RecoverySuppressed' : 'UnexpectedStop', { provider: instance.provider });
+    return { target, action: marked ? 'marked-stopped' : 'skipped', detail: `${how}${why}` };
   }
   if (machine.mount?.volumeId !== instance.volumeId) {
     // The one mount-repair helper runs inside restart (EnsureMachineMount), under a claim.

@@ -11,9 +11,10 @@ import { readInstance } from '../instance-queries';
 import { leaseHolder } from './lease';
 import { RECONCILE, runReconcile, type SweepReport } from './reconcile';
 import { settleInstanceNow } from './settle';
+import { runVolumeCleanup, VOLUME_CLEANUP } from '../volume-cleanup';
 
 /** Sweeps an operator may run by name. */
-export const SWEEP_NAMES = [RECONCILE] as const;
+export const SWEEP_NAMES = [RECONCILE, VOLUME_CLEANUP] as const;
 export type SweepName = (typeof SWEEP_NAMES)[number];
 
 /** The optional body of `POST /v1/admin/sweeps/{name}`: why the operator runs it (logged with the run). */
@@ -23,7 +24,7 @@ export type SweepRequest = z.infer<typeof sweepRequestSchema>;
 /** Run a sweep now; refused while another run holds its lease. */
 export async function runSweepNow(deps: Deps, name: SweepName, actor: string, request?: SweepRequest): Promise<SweepReport> {
   deps.logger.info('audit: sweep run by operator', { sweep: name, actor, reason: request?.reason ?? null });
-  const report = await runReconcile(deps);
+  const report = name === VOLUME_CLEANUP ? await runVolumeCleanup(deps) : await runReconcile(deps);
   if (!report.ran) throw new SweepRunningError(name, (await leaseHolder(deps, name))?.holder ?? null);
   return report;
 }

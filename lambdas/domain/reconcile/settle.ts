@@ -10,7 +10,8 @@
  * | an admitted reservation whose execution never started | start it by its deterministic name |
  * | a failed instance still holding its quota slot (`needs_reconciliation`) | destroy what its tags name, verify, free slot and reservation; capped tries, then an operator (alarm) |
  * | a switch claim whose execution ended without its outcome, or is lost | roll back (target cleaned and verified, old provider restored, `lastSwitchError`), then a `start` if it was running; unverified → retried with backoff, capped |
- * | a running instance | drift check (drift.ts) |
+ * | a recovery claim whose execution closed without releasing it, or is lost | after its cut-over: retire the old resources and release as the new machine runs; before: destroy what it made (old volume kept), `stopped` + lastRecoveryError + cooldown |
+ * | a running instance | drift check (drift.ts): an unrequested exit starts a recovery (outside its cooldown) |
  */
 import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../../adapters/dynamo';
@@ -22,6 +23,7 @@ import { fencedInstanceUpdate } from '../fence';
 import type { InstanceItem } from '../instance';
 import { readInstance } from '../instance-queries';
 import { recordOperationFailure } from '../operation-outcome';
+import { settleLostRecovery } from '../recovery';
 import { describeOperation, PENDING_GRACE_MS } from '../operations-history';
 import { destroyTaggedResources } from '../provider-resources';
 import { keptVolumesOf } from '../retained-volume';
@@ -96,6 +98,11 @@ async function settleClaim(deps: Deps, instance: InstanceItem, context: SettleCo
     return { target, action: 'released-claim', detail: `${claim} ${execution.status}: ${error.message}` };
   }
   if (kind === 'switch') return settleLostSwitch(deps, instance, error);
+  if (kind === 'recover') {
+    // Roll forward when it had cut over; else destroy what it made (old volume kept) and show stopped + lastRecoveryError.
+    const settled = await settleLostRecovery(deps, instance, error);
+    return { target, action: settled.status === 'running' ? 'recovery-completed' : 'recovery-failed', detail: `${claim} ${execution.status}: ${settled.detail}` };
+  }
   return { target, action: 'skipped', detail: `no settle rule for ${kind} claims yet` };
 }
 

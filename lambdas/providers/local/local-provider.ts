@@ -40,7 +40,16 @@ export interface LocalComputeProviderOptions {
   name?: string;
   /** How long a spawned machine may take to listen before it is killed as a failed start. */
   startTimeoutMs?: number;
+  /**
+   * Take a snapshot of a volume when a machine starts on it and its newest snapshot is over a day old
+   * (or it has none), as Fly snapshots every volume daily. Off unless asked (tests choose their
+   * snapshots); `npm start`'s default providers turn it on, so a recovery there retains the old volume.
+   */
+  dailySnapshots?: boolean;
 }
+
+/** How old a volume's newest snapshot may be before a start takes another (`dailySnapshots`). */
+const DAILY_MS = 24 * 3600 * 1000;
 
 const DEFAULT_START_TIMEOUT_MS = 10_000;
 
@@ -51,8 +60,10 @@ export class LocalComputeProvider implements ComputeProvider {
   private readonly volumes: LocalVolumes;
   private readonly machines: LocalMachines;
   private readonly processes: MachineProcesses;
+  private readonly dailySnapshots: boolean;
 
   constructor(options: LocalComputeProviderOptions) {
+    this.dailySnapshots = options.dailySnapshots ?? false;
     const layout = new LocalLayout(options.rootDir);
     const records = new LocalRecords(layout);
     this.name = options.name ?? 'local';
@@ -90,14 +101,29 @@ export class LocalComputeProvider implements ComputeProvider {
     return this.volumes.createSnapshot(volumeId);
   }
 
-  createMachine(spec: MachineSpec): Promise<Machine> {
-    return this.machines.createMachine(spec);
+  async createMachine(spec: MachineSpec): Promise<Machine> {
+    const machine = await this.machines.createMachine(spec);
+    if (spec.start !== false) await this.snapshotIfDue(spec.volumeId);
+    return machine;
   }
   getMachine(machineId: string): Promise<Machine | null> {
     return this.machines.getMachine(machineId);
   }
-  startMachine(machineId: string): Promise<Machine> {
-    return this.machines.startMachine(machineId);
+  async startMachine(machineId: string): Promise<Machine> {
+    const machine = await this.machines.startMachine(machineId);
+    if (machine.mount) await this.snapshotIfDue(machine.mount.volumeId);
+    return machine;
+  }
+
+  /** The daily snapshot (`dailySnapshots`): best effort, like Fly's, so a start never fails for it. */
+  private async snapshotIfDue(volumeId: string): Promise<void> {
+    if (!this.dailySnapshots) return;
+    try {
+      const newest = (await this.volumes.listSnapshots(volumeId)).map((snapshot) => Date.parse(snapshot.createdAt)).sort((a, b) => b - a)[0];
+      if (newest === undefined || Date.now() - newest > DAILY_MS) await this.volumes.createSnapshot(volumeId);
+    } catch {
+      // A volume deleted meanwhile has nothing to snapshot.
+    }
   }
   stopMachine(machineId: string): Promise<Machine> {
     return this.machines.stopMachine(machineId);
