@@ -43,7 +43,8 @@ export async function claimInstance(deps: Deps, instanceId: string, owners: read
   const rule = CLAIM_RULES[operation];
   for (;;) {
     const current = await readInstance(deps, instanceId);
-    if (!current || !owners.includes(current.owner)) throw new InstanceNotFoundError(instanceId);
+    // A tombstone is not found on every route, as GET answers it.
+    if (!current || !owners.includes(current.owner) || current.status === 'destroyed') throw new InstanceNotFoundError(instanceId);
     if (current.claim) throw new InstanceBusyError(instanceId, current.claim);
     if (!rule.from.includes(current.status)) throw new InvalidStateError(instanceId, current.status, operation);
 
