@@ -6,8 +6,8 @@ import { auditRecordSchema, recentAuditRecords } from './audit';
 import { instanceViewSchema, storedInstanceSchema, type InstanceItem } from './instance';
 import { listInstances, readInstance } from './instance-queries';
 import { describeOperation, executionViewSchema, type ExecutionView } from './operations-history';
-import { quotaSchema, readQuota } from './owner';
-import { readReservation, reservationSchema, type ReservationItem } from './reservation';
+import { quotaSchema } from './owner';
+import { quotaOf, readOwnerItem, readReservation, reservationOf, reservationSchema, type ReservationItem } from './reservation';
 
 /** A part of a debug view that could not be read; the rest of the view still answers. */
 const partErrorSchema = z.object({ error: z.string() }).meta({ id: 'PartError' });
@@ -118,11 +118,11 @@ export async function adminInstanceView(deps: Deps, instanceId: string): Promise
 
 /** An owner's registry: instances incl. tombstones (paged), reservation, quota and recent operator actions. */
 export async function ownerRegistry(deps: Deps, owner: string, page: { limit: number; cursor?: string }): Promise<OwnerRegistryView> {
-  const [instances, reservation, quota, audit] = await Promise.all([
+  // Reservation and quota are one item.
+  const [instances, ownerItem, audit] = await Promise.all([
     listInstances(deps, owner, { ...page, includeTombstones: true }),
-    readReservation(deps, owner),
-    readQuota(deps, owner),
+    readOwnerItem(deps, owner),
     recentAuditRecords(deps, owner, AUDIT_RECORDS_SHOWN),
   ]);
-  return { owner, instances, reservation, quota, audit };
+  return { owner, instances, reservation: reservationOf(ownerItem), quota: quotaOf(deps, ownerItem), audit };
 }

@@ -20,10 +20,13 @@ export interface Settings {
   providers: ProviderOffering[];
   defaultProvider: string | null;
   defaultImage: string;
-  /** How long a failed instance stays listed before its TTL removes it. */
-  failedRetentionSeconds: number;
-  /** How long an idempotency record replays its response. */
-  idempotencyTtlSeconds: number;
+  /**
+   * How long a failed or destroyed instance is kept (TTL) after it ended. The instance item is its
+   * provision's idempotency record (its id derives from the Idempotency-Key), so it must outlive
+   * Step Functions' 90-day retention of execution names: a key reused after the item is gone makes
+   * the same id and the same execution name, which must be free again by then.
+   */
+  endedRetentionSeconds: number;
   /** How long each operation may hold a claim before the sweep first looks at its execution. */
   claimTimeoutSeconds: Readonly<Record<Operation, number>>;
   /** How often the sweep checks a running instance's machine. */
@@ -36,6 +39,12 @@ export interface Settings {
   reconcileMaxTries: number;
   /** Period of the local sweep timer. */
   sweepPeriodSeconds: number;
+  /**
+   * Admission reads the key's instance and the owner item before its transaction, so a refused
+   * request (reservation held, quota full, a replay) is answered without one. Off: the transaction
+   * goes first and its cancellation reasons decide (the bench measures both).
+   */
+  admissionReadsFirst: boolean;
 }
 
 /** Everything a handler needs from the outside world, injected so tests and the local runtime can supply their own. */
@@ -64,14 +73,14 @@ export function settingsFrom(config: Config): Settings {
     providers: (config.PROVIDERS?.providers ?? []).map(offeringOf),
     defaultProvider: config.PROVIDERS?.default ?? null,
     defaultImage: config.DEFAULT_IMAGE,
-    failedRetentionSeconds: 7 * 24 * 3600,
-    idempotencyTtlSeconds: 24 * 3600,
+    endedRetentionSeconds: 100 * 24 * 3600,
     claimTimeoutSeconds: { ...DEFAULT_CLAIM_TIMEOUT_SECONDS, ...config.CLAIM_TIMEOUT_SECONDS },
     driftCheckSeconds: config.DRIFT_CHECK_SECONDS,
     orphanGraceSeconds: config.ORPHAN_GRACE_SECONDS,
     orphanScanSeconds: config.ORPHAN_SCAN_SECONDS,
     reconcileMaxTries: config.RECONCILE_MAX_TRIES,
     sweepPeriodSeconds: config.SWEEP_PERIOD_SECONDS,
+    admissionReadsFirst: true,
   };
 }
 

@@ -70,7 +70,7 @@ describe('the reconcile sweep', () => {
     expect(report.actions.map((a) => a.action)).toContain('failed-provision');
     expect(await h.instanceItem(id)).toMatchObject({ status: 'failed', countsTowardQuota: false, lastStartError: { code: 'ExecutionLost' } });
     expect(await h.item(keys.reservation(`user:${sub}`))).toMatchObject({ status: 'released' });
-    expect(await h.item(keys.owner(`user:${sub}`))).toMatchObject({ activeInstances: 0 });
+    expect(await h.item(keys.reservation(`user:${sub}`))).toMatchObject({ activeInstances: 0 });
     expect(await h.backend.inventory({ owner: `user:${sub}`, instance: id })).toEqual({ machines: [], volumes: [] });
   });
 
@@ -115,7 +115,7 @@ describe('the reconcile sweep', () => {
     // Assert
     expect(report.actions).toContainEqual(expect.objectContaining({ action: 'cleaned-up' }));
     expect(await h.item(keys.reservation(`user:${sub}`))).toMatchObject({ status: 'released' });
-    expect(await h.item(keys.owner(`user:${sub}`))).toMatchObject({ activeInstances: 0 });
+    expect(await h.item(keys.reservation(`user:${sub}`))).toMatchObject({ activeInstances: 0 });
     expect(await h.instanceItem(res.body.instance.id)).toMatchObject({ status: 'failed', countsTowardQuota: false });
     expect(await h.backend.inventory({ owner: `user:${sub}`, instance: res.body.instance.id })).toEqual({ machines: [], volumes: [] });
   });
