@@ -3,6 +3,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { Context } from 'aws-lambda';
+import { cursorCodecFromConfig, type CursorCodec } from '../adapters/cursors';
 import { createDocumentClient } from '../adapters/dynamo';
 import type { ComputeProvider, ProviderRegistry } from '../providers/compute-provider';
 import { registryOf } from '../providers/registry';
@@ -61,6 +62,8 @@ export interface Deps {
   logger: Logger;
   metrics: MetricsPort;
   settings: Settings;
+  /** Seals and opens pagination cursors (opaque, tamper-evident, bound to their listing). */
+  cursors: CursorCodec;
   /** The request's (or execution's) correlation id, carried into executions and every log line. */
   correlationId?: string;
 }
@@ -112,6 +115,7 @@ export function depsFromConfig(config: Config = loadConfig(), overrides: DepsOve
     logger,
     metrics: overrides.metrics ?? powertoolsMetrics(),
     settings: overrides.settings ?? settingsFrom(config),
+    cursors: overrides.cursors ?? cursorCodecFromConfig(config),
   };
 }
 
