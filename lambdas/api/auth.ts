@@ -42,7 +42,8 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   else throw new Error('A token verifier needs JWT_JWKS_URL or JWT_PUBLIC_JWKS');
 
   return async (authorization) => {
-    const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(authorization ?? '');
+    // RFC 9110 §11.1: the scheme is case-insensitive; one or more spaces before the token68.
+    const match = /^bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(authorization ?? '');
     if (!match?.[1]) throw new UnauthorizedError();
     let payload: unknown;
     try {

@@ -339,10 +339,16 @@ export class ExecutionStillRunningError extends SlipwayError {
   }
 }
 
-/** A request body that is not declared as JSON. */
+/** A request body that is not declared as JSON, or a body on a route that takes none. */
 export class UnsupportedMediaTypeError extends SlipwayError {
-  constructor(readonly contentType: string | null, options: ErrorOptions = {}) {
-    super(ErrorNames.UnsupportedMediaType, `The request body must be application/json${contentType ? `, not ${contentType}` : ' (no Content-Type was sent)'}.`, options);
+  constructor(readonly contentType: string | null, options: ErrorOptions & { takesNoBody?: boolean } = {}) {
+    super(
+      ErrorNames.UnsupportedMediaType,
+      options.takesNoBody
+        ? 'This route takes no request body.'
+        : `The request body must be application/json${contentType ? `, not ${contentType}` : ' (no Content-Type was sent)'}.`,
+      options,
+    );
   }
 }
 
