@@ -17,6 +17,7 @@ import { MACHINE_SIZES } from '../providers/compute-provider';
 import { executionName, instanceViewSchema, toInstanceView, type InstanceItem } from './instance';
 import { choosePlacement, type Placement } from './placement';
 import type { Owner } from './owner';
+import { takeTurn } from './admission-lanes';
 import { admissionItem, isUnresolved, quotaOf, type OwnerItem } from './reservation';
 
 /** The body of `POST /v1/instances`; strict, so unknown fields (status, owner, …) are refused. */
@@ -100,21 +101,30 @@ interface AdmissionState {
   owner: OwnerItem | null;
 }
 
-/** Read both items in one round trip, strongly consistent. */
-async function readAdmissionState(deps: Deps, owner: string, instanceId: string): Promise<AdmissionState> {
-  const instanceKey = keys.instance(instanceId);
+/** Read the owner item and the given instances in one round trip, strongly consistent. */
+async function readAdmissionStates(deps: Deps, owner: string, instanceIds: string[]): Promise<Map<string, AdmissionState>> {
   const ownerKey = keys.reservation(owner);
   let request: Record<string, { Keys: Record<string, unknown>[]; ConsistentRead: boolean }> | undefined = {
-    [deps.tableName]: { Keys: [instanceKey, ownerKey], ConsistentRead: true },
+    [deps.tableName]: { Keys: [ownerKey, ...instanceIds.map((id) => keys.instance(id))], ConsistentRead: true },
   };
-  const found: Record<string, unknown>[] = [];
+  const found = new Map<string, Record<string, unknown>>();
   while (request && Object.keys(request).length > 0) {
     const out = await deps.db.send(new BatchGetCommand({ RequestItems: request }));
-    found.push(...(out.Responses?.[deps.tableName] ?? []));
+    for (const item of out.Responses?.[deps.tableName] ?? []) found.set(`${String(item.pk)}/${String(item.sk)}`, item);
     request = out.UnprocessedKeys as typeof request;
   }
-  const by = (key: { pk: string; sk: string }) => found.find((item) => item.pk === key.pk && item.sk === key.sk) ?? null;
-  return { instance: by(instanceKey) as InstanceItem | null, owner: by(ownerKey) as OwnerItem | null };
+  const ownerItem = (found.get(`${ownerKey.pk}/${ownerKey.sk}`) as OwnerItem | undefined) ?? null;
+  return new Map(
+    instanceIds.map((id) => {
+      const key = keys.instance(id);
+      return [id, { instance: (found.get(`${key.pk}/${key.sk}`) as InstanceItem | undefined) ?? null, owner: ownerItem }];
+    }),
+  );
+}
+
+/** Read one admission's state. */
+async function readAdmissionState(deps: Deps, owner: string, instanceId: string): Promise<AdmissionState> {
+  return (await readAdmissionStates(deps, owner, [instanceId])).get(instanceId)!;
 }
 
 /** What the owner item says about a new admission: refused (409, 429), or free to try. */
@@ -136,9 +146,12 @@ function gateVerdict(deps: Deps, owner: string, item: OwnerItem | null): Error |
  * by its deterministic name.
  *
  * Losers learn fast: a consistent read of both items comes first (`admissionReadsFirst`), so an
- * owner whose reservation is held is answered 409 without a transaction; a failed condition
- * answers from the item DynamoDB returns; a transaction conflict reads again rather than backing
- * off blindly, and only conflicts that persist end as 503 `contention` — never as a 409.
+ * owner whose reservation is held is answered 409 without a transaction — and concurrent
+ * admissions of one owner in one process share that read and take turns at the transaction
+ * (`admission-lanes.ts`), so 63 losers of a 64-way race learn it from one read instead of queueing
+ * at DynamoDB. A failed condition answers from the item DynamoDB returns; a transaction conflict
+ * reads again rather than backing off blindly, and only conflicts that persist end as 503
+ * `contention` — never as a 409.
  */
 export async function admitProvision(deps: Deps, owner: Owner, idempotencyKey: string, body: ProvisionRequest): Promise<AdmissionResult> {
   const hash = requestHash(owner, body);
@@ -146,40 +159,50 @@ export async function admitProvision(deps: Deps, owner: Owner, idempotencyKey: s
   // Refused before anything is written: a provision that cannot run is never admitted.
   const placement = choosePlacement(deps.settings, body);
   const instanceId = instanceIdFor(owner, idempotencyKey);
+  const wouldWrite = (state: AdmissionState) => !state.instance && gateVerdict(deps, owner, state.owner) === null;
   for (let attempt = 1; ; attempt++) {
-    if (deps.settings.admissionReadsFirst || attempt > 1) {
-      const state = await readAdmissionState(deps, owner, instanceId);
-      if (state.instance) return replay(deps, state.instance, hash, smArn, state.owner);
-      const refused = gateVerdict(deps, owner, state.owner);
-      if (refused) throw refused;
-      // After a conflict, spread the next try so the same contenders do not collide again in lockstep.
-      if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, randomInt(0, 2 ** Math.min(attempt, 6))));
-    }
-    const draft = draftAdmission(deps, owner, instanceId, idempotencyKey, hash, body, placement, smArn, deps.now());
+    let release: (() => void) | undefined;
     try {
-      await deps.db.send(new TransactWriteCommand({ TransactItems: admissionWrites(deps, draft) }));
-    } catch (error) {
-      const codes = cancellationCodes(error);
-      if (codes?.some((c) => c.code === 'ConditionalCheckFailed')) {
-        const [instanceReason, ownerReason] = codes;
-        // The key's instance exists: a replay (DynamoDB returned the item as it is).
-        if (instanceReason?.code === 'ConditionalCheckFailed' && instanceReason.item) return replay(deps, instanceReason.item as unknown as InstanceItem, hash, smArn, null);
-        if (ownerReason?.code === 'ConditionalCheckFailed') {
-          const refused = gateVerdict(deps, owner, (ownerReason.item as OwnerItem | undefined) ?? null);
-          if (refused) throw refused;
+      if (deps.settings.admissionReadsFirst || attempt > 1) {
+        const turn = await takeTurn(deps, owner, instanceId, readAdmissionStates, wouldWrite);
+        release = turn.release;
+        if (turn.state.instance) return await replay(deps, turn.state.instance, hash, smArn, turn.state.owner);
+        const refused = gateVerdict(deps, owner, turn.state.owner);
+        if (refused) throw refused;
+        // After a conflict with another process, spread the next try so the same contenders do not collide again in lockstep.
+        if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, randomInt(0, 2 ** Math.min(attempt, 6))));
+      }
+      const draft = draftAdmission(deps, owner, instanceId, idempotencyKey, hash, body, placement, smArn, deps.now());
+      try {
+        await deps.db.send(new TransactWriteCommand({ TransactItems: admissionWrites(deps, draft) }));
+      } catch (error) {
+        const codes = cancellationCodes(error);
+        if (codes?.some((c) => c.code === 'ConditionalCheckFailed')) {
+          const [instanceReason, ownerReason] = codes;
+          // The key's instance exists: a replay (DynamoDB returned the item as it is).
+          if (instanceReason?.code === 'ConditionalCheckFailed' && instanceReason.item) return await replay(deps, instanceReason.item as unknown as InstanceItem, hash, smArn, null);
+          if (ownerReason?.code === 'ConditionalCheckFailed') {
+            const refused = gateVerdict(deps, owner, (ownerReason.item as OwnerItem | undefined) ?? null);
+            if (refused) throw refused;
+          }
+          // It changed between our read and write: decide again on what it is now.
+          if (attempt >= MAX_ATTEMPTS) throw new ContentionTimeoutError({ cause: error, context: { owner, attempts: attempt } });
+          continue;
         }
-        // It changed between our read and write: decide again on what it is now.
+        if (!isTransactionConflict(error)) throw error;
         if (attempt >= MAX_ATTEMPTS) throw new ContentionTimeoutError({ cause: error, context: { owner, attempts: attempt } });
         continue;
       }
-      if (!isTransactionConflict(error)) throw error;
-      if (attempt >= MAX_ATTEMPTS) throw new ContentionTimeoutError({ cause: error, context: { owner, attempts: attempt } });
-      continue;
+      // The turn ends with the transaction: the owner's next waiters read the reservation it took.
+      release?.();
+      release = undefined;
+      deps.logger.info('provision admitted', { owner, instanceId, executionName: draft.result.operation.executionName });
+      deps.metrics.count('ProvisionAdmitted', { provider: placement.provider });
+      await startExecutionOrExplain(deps, smArn, draft.result.operation.executionName, provisionExecutionInput(draft.item, deps.correlationId));
+      return draft.result;
+    } finally {
+      release?.();
     }
-    deps.logger.info('provision admitted', { owner, instanceId, executionName: draft.result.operation.executionName });
-    deps.metrics.count('ProvisionAdmitted', { provider: placement.provider });
-    await startExecutionOrExplain(deps, smArn, draft.result.operation.executionName, provisionExecutionInput(draft.item, deps.correlationId));
-    return draft.result;
   }
 }
 

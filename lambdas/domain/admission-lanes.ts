@@ -1,0 +1,99 @@
+/**
+ * Admission lanes: within one process, the admissions of one owner take turns at the transaction,
+ * and everyone waiting is decided by one shared consistent read taken after the turn before theirs
+ * ended. Only one admission per owner can win, so the others need not queue up at DynamoDB: when
+ * 64 requests of one owner arrive at once, one reads and transacts, and the 63 others learn from
+ * one BatchGetItem that the reservation is held (or that their own key's instance exists: a
+ * replay). On Lambda a container serves one request at a time, so a lane never holds more than
+ * one request and this is just the read.
+ *
+ * Sound because every decision rests on a strongly consistent read that began after the request
+ * arrived, and the conditional transaction still decides who wins: a lane only orders requests,
+ * it never answers from memory.
+ */
+import type { Deps } from '../shared/deps';
+
+/** One waiting request: the key it reads besides the owner item, and where its answer goes. */
+interface Waiter<S> {
+  instanceId: string;
+  wouldWrite: (state: S) => boolean;
+  resolve: (turn: Turn<S>) => void;
+  reject: (error: unknown) => void;
+}
+
+/** What a request learns from its lane: the state read for it, and — if it may write — its turn to end. */
+export interface Turn<S> {
+  state: S;
+  /** Present when this request holds the owner's turn at the transaction; call it when done. */
+  release?: () => void;
+}
+
+/** Reads the owner item and every given instance in one consistent round trip. */
+export type BatchRead<S> = (deps: Deps, owner: string, instanceIds: string[]) => Promise<Map<string, S>>;
+
+interface Lane<S> {
+  waiting: Waiter<S>[];
+  pumping: boolean;
+}
+
+/** The lanes of one table client (so test runtimes sharing a process never share lanes). */
+const lanesByClient = new WeakMap<object, Map<string, Lane<unknown>>>();
+
+/** Largest batch one BatchGetItem reads (its limit is 100 keys, one of them the owner item). */
+const MAX_BATCH = 99;
+
+/**
+ * Wait for the owner's lane, then get the state `read` found for this request. At most one request
+ * per owner holds the turn (its `wouldWrite(state)` was true) until it calls `release`; others that
+ * would write wait for the next read, which starts after that turn ended.
+ */
+export function takeTurn<S>(deps: Deps, owner: string, instanceId: string, read: BatchRead<S>, wouldWrite: (state: S) => boolean): Promise<Turn<S>> {
+  let lanes = lanesByClient.get(deps.db) as Map<string, Lane<S>> | undefined;
+  if (!lanes) {
+    lanes = new Map();
+    lanesByClient.set(deps.db, lanes as Map<string, Lane<unknown>>);
+  }
+  let lane = lanes.get(owner);
+  if (!lane) {
+    lane = { waiting: [], pumping: false };
+    lanes.set(owner, lane);
+  }
+  const turn = new Promise<Turn<S>>((resolve, reject) => lane!.waiting.push({ instanceId, wouldWrite, resolve, reject }));
+  void pump(deps, owner, lanes, lane, read);
+  return turn;
+}
+
+/** Serve the lane until nobody waits: read for everyone waiting, answer them, let at most one write. */
+async function pump<S>(deps: Deps, owner: string, lanes: Map<string, Lane<S>>, lane: Lane<S>, read: BatchRead<S>): Promise<void> {
+  if (lane.pumping) return;
+  lane.pumping = true;
+  try {
+    while (lane.waiting.length > 0) {
+      const batch = lane.waiting.splice(0, MAX_BATCH);
+      let states: Map<string, S>;
+      try {
+        states = await read(deps, owner, [...new Set(batch.map((waiter) => waiter.instanceId))]);
+      } catch (error) {
+        for (const waiter of batch) waiter.reject(error);
+        continue;
+      }
+      let writer: { waiter: Waiter<S>; state: S } | undefined;
+      const again: Waiter<S>[] = [];
+      for (const waiter of batch) {
+        const state = states.get(waiter.instanceId)!;
+        if (!waiter.wouldWrite(state)) waiter.resolve({ state });
+        else if (!writer) writer = { waiter, state };
+        // Its read is about to go stale (the writer may win): it reads again after the turn.
+        else again.push(waiter);
+      }
+      lane.waiting.unshift(...again);
+      if (writer) {
+        await new Promise<void>((done) => writer.waiter.resolve({ state: writer.state, release: done }));
+      }
+    }
+  } finally {
+    lane.pumping = false;
+    if (lane.waiting.length === 0) lanes.delete(owner);
+    else void pump(deps, owner, lanes, lane, read);
+  }
+}
