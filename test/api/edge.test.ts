@@ -58,7 +58,8 @@ const isAdmin = (route: RouteSpec) => route.path.startsWith('/v1/admin');
 const takesBody = (route: RouteSpec) => route.request?.body !== undefined;
 const takesCursor = (route: RouteSpec) => route.request?.query !== undefined && 'cursor' in ((route.request.query as unknown as { shape?: object }).shape ?? {});
 const isInstanceRoute = (route: RouteSpec) => route.path.startsWith('/v1/instances/{id}');
-const authenticated = ROUTES.filter((route) => !route.public);
+const ALL: readonly RouteSpec[] = ROUTES;
+const authenticated = ALL.filter((route) => !route.public);
 const withBody = authenticated.filter(takesBody);
 const unsafe = authenticated.filter((route) => route.method !== 'get');
 
@@ -76,7 +77,7 @@ const VALID_BODIES: Record<string, unknown> = {
 };
 
 /** Send raw bytes with exact headers (fetch adds a Content-Type to string bodies; this does not). */
-async function send(route: RouteSpec, options: { path?: string; headers?: Record<string, string>; body?: BodyInit; scheme?: string } = {}) {
+async function send(route: RouteSpec, options: { path?: string; headers?: Record<string, string>; body?: RequestInit['body']; scheme?: string } = {}) {
   const token = isAdmin(route) ? adminToken : ownerToken;
   const res = await fetch(`${h.api.url}${options.path ?? pathOf(route, UNKNOWN_ID)}`, {
     method: route.method.toUpperCase(),
