@@ -18,7 +18,7 @@ export interface ContentionRound {
 /** Figures of scenario 2. */
 export interface ContentionResult {
   concurrency: number;
-  /** Whether admission read the reservation before its transaction (the default) or went straight to it. */
+  /** Whether every admission read before its transaction, or only those that waited for a turn (the default). */
   readsFirst: boolean;
   rounds: ContentionRound[];
   /** Latency of the 409 answers over all rounds. */
@@ -40,7 +40,7 @@ export async function contention(world: BenchWorld, options: { rounds: number; c
   const settings = world.runtime.deps.settings;
   const before = settings.admissionReadsFirst;
   settings.admissionReadsFirst = options.readsFirst;
-  const tag = options.readsFirst ? 'read' : 'tx';
+  const tag = options.readsFirst ? 'reads' : 'tx';
   const client = fork(path.join(__dirname, 'burst-client.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const burst = (token: string, keys: string[]) =>
     new Promise<BurstAnswer[]>((resolve, reject) => {

@@ -23,7 +23,8 @@ export type LoadRouteName = 'admission' | 'getInstance' | 'listInstances' | 'ope
 /** What one route's autocannon instance measured. */
 export interface LoadRouteFigures {
   name: string;
-  kind: 'read' | 'write';
+  /** `fan-out` reads call Step Functions once per operation the instance remembers (up to 50). */
+  kind: 'read' | 'fan-out' | 'write';
   connections: number;
   total: number;
   requestsPerSecond: number;
@@ -42,7 +43,7 @@ function roundRobin<T>(items: readonly T[]): () => T {
   return () => items[next++ % items.length]!;
 }
 
-function routes(config: LoadClientConfig): Array<{ name: LoadRouteName; label: string; kind: 'read' | 'write'; setup: (req: Request) => Request }> {
+function routes(config: LoadClientConfig): Array<{ name: LoadRouteName; label: string; kind: LoadRouteFigures['kind']; setup: (req: Request) => Request }> {
   const admissionToken = roundRobin(config.admissionTokens);
   const instance = roundRobin(config.instances);
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -74,7 +75,7 @@ function routes(config: LoadClientConfig): Array<{ name: LoadRouteName; label: s
     {
       name: 'operations',
       label: 'GET /v1/instances/{id}/operations',
-      kind: 'read',
+      kind: 'fan-out',
       setup: (req) => {
         const { id, token } = instance();
         return { ...req, method: 'GET', path: `/v1/instances/${id}/operations`, headers: bearer(token) };

@@ -11,10 +11,10 @@ import { ProviderCapacityError } from '../lambdas/shared/errors';
 import type { LoadClientConfig, LoadRouteFigures, LoadRouteName } from './load-client';
 import type { BenchWorld } from './world';
 
-/** The mix: 64 connections for 30 s. */
+/** The mix: 64 connections for 30 s, read-heavy as a control plane's traffic is (callers poll status). */
 export const LOAD_CONFIG = {
   durationSeconds: 30,
-  connections: { admission: 16, getInstance: 14, listInstances: 12, operations: 6, lifecycle: 16 } satisfies Record<LoadRouteName, number>,
+  connections: { admission: 8, getInstance: 24, listInstances: 16, operations: 8, lifecycle: 8 } satisfies Record<LoadRouteName, number>,
   admissionOwners: 512,
   runningInstances: 16,
 };

@@ -16,6 +16,8 @@ import type { Deps } from '../shared/deps';
 /** One waiting request: the key it reads besides the owner item, and where its answer goes. */
 interface Waiter<S> {
   instanceId: string;
+  /** It found the lane idle and may write without a read (the transaction's conditions decide). */
+  skipRead: boolean;
   wouldWrite: (state: S) => boolean;
   resolve: (turn: Turn<S>) => void;
   reject: (error: unknown) => void;
@@ -23,7 +25,8 @@ interface Waiter<S> {
 
 /** What a request learns from its lane: the state read for it, and — if it may write — its turn to end. */
 export interface Turn<S> {
-  state: S;
+  /** Undefined when the request found the lane idle and was let through without a read. */
+  state?: S;
   /** Present when this request holds the owner's turn at the transaction; call it when done. */
   release?: () => void;
 }
@@ -45,9 +48,18 @@ const MAX_BATCH = 99;
 /**
  * Wait for the owner's lane, then get the state `read` found for this request. At most one request
  * per owner holds the turn (its `wouldWrite(state)` was true) until it calls `release`; others that
- * would write wait for the next read, which starts after that turn ended.
+ * would write wait for the next read, which starts after that turn ended. Without `readFirst`, a
+ * request that finds the lane idle takes the turn at once, unread: alone, its transaction's
+ * conditions answer it as fast as a read would; only those who find the turn taken read (together).
  */
-export function takeTurn<S>(deps: Deps, owner: string, instanceId: string, read: BatchRead<S>, wouldWrite: (state: S) => boolean): Promise<Turn<S>> {
+export function takeTurn<S>(
+  deps: Deps,
+  owner: string,
+  instanceId: string,
+  read: BatchRead<S>,
+  wouldWrite: (state: S) => boolean,
+  options: { readFirst: boolean },
+): Promise<Turn<S>> {
   let lanes = lanesByClient.get(deps.db) as Map<string, Lane<S>> | undefined;
   if (!lanes) {
     lanes = new Map();
@@ -58,7 +70,8 @@ export function takeTurn<S>(deps: Deps, owner: string, instanceId: string, read:
     lane = { waiting: [], pumping: false };
     lanes.set(owner, lane);
   }
-  const turn = new Promise<Turn<S>>((resolve, reject) => lane!.waiting.push({ instanceId, wouldWrite, resolve, reject }));
+  const skipRead = !options.readFirst && !lane.pumping && lane.waiting.length === 0;
+  const turn = new Promise<Turn<S>>((resolve, reject) => lane!.waiting.push({ instanceId, skipRead, wouldWrite, resolve, reject }));
   void pump(deps, owner, lanes, lane, read);
   return turn;
 }
@@ -69,6 +82,12 @@ async function pump<S>(deps: Deps, owner: string, lanes: Map<string, Lane<S>>, l
   lane.pumping = true;
   try {
     while (lane.waiting.length > 0) {
+      const head = lane.waiting[0]!;
+      if (head.skipRead) {
+        lane.waiting.shift();
+        await new Promise<void>((done) => head.resolve({ release: done }));
+        continue;
+      }
       const batch = lane.waiting.splice(0, MAX_BATCH);
       let states: Map<string, S>;
       try {

@@ -145,13 +145,15 @@ function gateVerdict(deps: Deps, owner: string, item: OwnerItem | null): Error |
  * carries the reservation's deadline on the attention index). Then the provision execution starts
  * by its deterministic name.
  *
- * Losers learn fast: a consistent read of both items comes first (`admissionReadsFirst`), so an
- * owner whose reservation is held is answered 409 without a transaction — and concurrent
- * admissions of one owner in one process share that read and take turns at the transaction
- * (`admission-lanes.ts`), so 63 losers of a 64-way race learn it from one read instead of queueing
- * at DynamoDB. A failed condition answers from the item DynamoDB returns; a transaction conflict
- * reads again rather than backing off blindly, and only conflicts that persist end as 503
- * `contention` — never as a 409.
+ * Losers learn fast. Admissions of one owner in one process take turns at the transaction
+ * (`admission-lanes.ts`): one that finds no other in flight transacts at once, and its conditions
+ * answer it (a failed condition returns the item: who holds the gate, which limit, or the key's
+ * instance); those arriving meanwhile wait and are decided by one shared consistent read taken
+ * after the turn — so 63 losers of a 64-way race learn from one read instead of queueing at
+ * DynamoDB. A transaction conflict (another process) reads again at once, which answers a held
+ * reservation with 409 without another transaction; only conflicts that persist end as 503
+ * `contention`, never as a 409. With `admissionReadsFirst`, every admission reads before its
+ * transaction (the bench measures both).
  */
 export async function admitProvision(deps: Deps, owner: Owner, idempotencyKey: string, body: ProvisionRequest): Promise<AdmissionResult> {
   const hash = requestHash(owner, body);
@@ -163,9 +165,10 @@ export async function admitProvision(deps: Deps, owner: Owner, idempotencyKey: s
   for (let attempt = 1; ; attempt++) {
     let release: (() => void) | undefined;
     try {
-      if (deps.settings.admissionReadsFirst || attempt > 1) {
-        const turn = await takeTurn(deps, owner, instanceId, readAdmissionStates, wouldWrite);
-        release = turn.release;
+      // After a failed try, always read: it is what tells a loser at once that the reservation is held.
+      const turn = await takeTurn(deps, owner, instanceId, readAdmissionStates, wouldWrite, { readFirst: deps.settings.admissionReadsFirst || attempt > 1 });
+      release = turn.release;
+      if (turn.state) {
         if (turn.state.instance) return await replay(deps, turn.state.instance, hash, smArn, turn.state.owner);
         const refused = gateVerdict(deps, owner, turn.state.owner);
         if (refused) throw refused;

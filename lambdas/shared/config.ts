@@ -72,6 +72,8 @@ const configSchema = z.object({
   FLY_TOKEN_SECRET_NAME: z.string().min(1).optional(),
   DEFAULT_IMAGE: z.string().min(1).default('slipway/hello:1'),
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
+  /** `xray` where the function is traced (every deployed one): SDK calls become X-Ray subsegments. */
+  TRACING: z.enum(['xray', 'off']).default('off'),
 }).extend(stateMachineArnVariables as Record<StateMachineArnVariable, z.ZodOptional<z.ZodString>>);
 
 /** Parsed configuration. */

@@ -1,7 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Tracer } from '@aws-lambda-powertools/tracer';
+import type { Tracer } from '@aws-lambda-powertools/tracer';
 import type { Context } from 'aws-lambda';
 import { cursorCodecFromConfig, type CursorCodec } from '../adapters/cursors';
 import { createDocumentClient } from '../adapters/dynamo';
@@ -41,9 +41,10 @@ export interface Settings {
   /** Period of the local sweep timer. */
   sweepPeriodSeconds: number;
   /**
-   * Admission reads the key's instance and the owner item before its transaction, so a refused
-   * request (reservation held, quota full, a replay) is answered without one. Off: the transaction
-   * goes first and its cancellation reasons decide (the bench measures both).
+   * Admission reads the key's instance and the owner item before every transaction, so a refused
+   * request (reservation held, quota full, a replay) is answered without one. Off (the default):
+   * an admission that finds no other of its owner in flight transacts at once and its conditions
+   * decide; only those that wait for a turn, or lost one, read first (the bench measures both).
    */
   admissionReadsFirst: boolean;
 }
@@ -83,7 +84,7 @@ export function settingsFrom(config: Config): Settings {
     orphanScanSeconds: config.ORPHAN_SCAN_SECONDS,
     reconcileMaxTries: config.RECONCILE_MAX_TRIES,
     sweepPeriodSeconds: config.SWEEP_PERIOD_SECONDS,
-    admissionReadsFirst: true,
+    admissionReadsFirst: false,
   };
 }
 
@@ -104,9 +105,9 @@ export function depsFromConfig(config: Config = loadConfig(), overrides: DepsOve
   const logger = overrides.logger ?? new Logger({ serviceName: 'slipway', logLevel: config.LOG_LEVEL });
   return {
     // X-Ray subsegments for every table call (a no-op where tracing is off, e.g. locally).
-    db: overrides.db ?? tracer().captureAWSv3Client(createDocumentClient({ region: config.AWS_REGION, endpoint: config.DYNAMODB_ENDPOINT, credentials })),
+    db: overrides.db ?? traced(config, createDocumentClient({ region: config.AWS_REGION, endpoint: config.DYNAMODB_ENDPOINT, credentials })),
     tableName: config.TABLE_NAME,
-    sfn: overrides.sfn ?? tracer().captureAWSv3Client(new SFNClient({ region: config.AWS_REGION, endpoint: config.STEPFUNCTIONS_ENDPOINT, credentials })),
+    sfn: overrides.sfn ?? traced(config, new SFNClient({ region: config.AWS_REGION, endpoint: config.STEPFUNCTIONS_ENDPOINT, credentials })),
     stateMachines: overrides.stateMachines ?? stateMachinesFrom(config),
     consoleUrlPrefix: config.EXECUTION_CONSOLE_URL_PREFIX,
     // A function that calls no provider gets none; those that do pass theirs (lambdaHandler).
@@ -152,10 +153,21 @@ export function lambdaHandler<I, O>(create: (deps: Deps) => (input: I) => Promis
 }
 
 let sharedTracer: Tracer | undefined;
-/** The process's tracer (created on first use). */
-function tracer(): Tracer {
-  sharedTracer ??= new Tracer({ serviceName: 'slipway' });
-  return sharedTracer;
+
+/**
+ * The client with X-Ray subsegments for every call when the function is traced (`TRACING=xray`,
+ * set on every deployed function), else as it is. The tracer is loaded only then: importing it
+ * loads the X-Ray SDK, whose context tracking (async hooks on every promise) made each `await`
+ * several times slower in the whole process — for nothing where no trace is sent.
+ */
+function traced<C extends object>(config: Config, client: C): C {
+  if (config.TRACING !== 'xray') return client;
+  if (!sharedTracer) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { Tracer: TracerClass } = require('@aws-lambda-powertools/tracer') as typeof import('@aws-lambda-powertools/tracer');
+    sharedTracer = new TracerClass({ serviceName: 'slipway' });
+  }
+  return sharedTracer.captureAWSv3Client(client);
 }
 
 export type { ComputeProvider };

@@ -213,7 +213,7 @@ describe('functions', () => {
       Timeout: fn.timeoutSeconds,
       MemorySize: fn.memoryMb,
     });
-    expect(env).toMatchObject({ POWERTOOLS_SERVICE_NAME: 'slipway', LOG_LEVEL: 'INFO' });
+    expect(env).toMatchObject({ POWERTOOLS_SERVICE_NAME: 'slipway', LOG_LEVEL: 'INFO', TRACING: 'xray' });
     expect(render(env.TABLE_NAME)).toMatch(/^<Import slipway-stateful:/);
     const starts = fn.permissions.startsWorkflows ?? [];
     for (const workflow of [...starts, ...(fn.permissions.describesWorkflows ?? [])]) expect(render(env[stateMachineArnEnvVar(workflow)])).toBe(stateMachineArnOf(workflow));
