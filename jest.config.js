@@ -7,6 +7,9 @@ const shared = {
   transformIgnorePatterns: ['/node_modules/(?!(jose|ulid|@apidevtools/json-schema-ref-parser)/)'],
   setupFiles: ['<rootDir>/test/support/polyfills.ts'],
   testEnvironment: 'node',
+  // A harness starts DynamoDB Local tables, the Step Functions endpoint (validating six state
+  // machines) and a provider; on a loaded shared machine that alone can pass Jest's 5 s default.
+  testTimeout: 30_000,
 };
 const project = (name, extra = {}) => ({
   ...shared,
