@@ -1,7 +1,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { Tracer } from '@aws-lambda-powertools/tracer';
 import type { Context } from 'aws-lambda';
 import { cursorCodecFromConfig, type CursorCodec } from '../adapters/cursors';
 import { createDocumentClient } from '../adapters/dynamo';
@@ -152,22 +151,16 @@ export function lambdaHandler<I, O>(create: (deps: Deps) => (input: I) => Promis
   };
 }
 
-let sharedTracer: Tracer | undefined;
-
 /**
  * The client with X-Ray subsegments for every call when the function is traced (`TRACING=xray`,
- * set on every deployed function), else as it is. The tracer is loaded only then: importing it
- * loads the X-Ray SDK, whose context tracking (async hooks on every promise) made each `await`
- * several times slower in the whole process — for nothing where no trace is sent.
+ * set on every deployed function), else as it is. The tracer is loaded only then (`tracing.ts`):
+ * importing it loads the X-Ray SDK, whose context tracking (async hooks on every promise) made each
+ * `await` several times slower in the whole process — for nothing where no trace is sent.
  */
 function traced<C extends object>(config: Config, client: C): C {
   if (config.TRACING !== 'xray') return client;
-  if (!sharedTracer) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { Tracer: TracerClass } = require('@aws-lambda-powertools/tracer') as typeof import('@aws-lambda-powertools/tracer');
-    sharedTracer = new TracerClass({ serviceName: 'slipway' });
-  }
-  return sharedTracer.captureAWSv3Client(client);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('./tracing') as typeof import('./tracing')).captureClient(client);
 }
 
 export type { ComputeProvider };
