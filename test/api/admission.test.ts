@@ -20,30 +20,20 @@ async function executionsFor(instanceId: string) {
 }
 
 describe('admission', () => {
-  it('admits exactly one of 64 concurrent provisions for one owner with one transaction, and provisions exactly one machine and volume', async () => {
-    // Arrange: count admission transactions (their first item puts an instance).
+  it('admits exactly one of 64 concurrent provisions for one owner and provisions exactly one machine and volume', async () => {
+    // Arrange
     const token = await h.token({ sub: 'race-64' });
-    let admissionTransactions = 0;
-    const counting = (next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
-      const input = (args as { input: { TransactItems?: Array<{ Put?: { Item?: Record<string, unknown> } }> } }).input;
-      if (input.TransactItems?.[0]?.Put?.Item?.owner === 'user:race-64') admissionTransactions += 1;
-      return next(args);
-    };
-    h.runtime.deps.db.middlewareStack.add(counting as never, { step: 'initialize', name: 'countAdmissionTransactions' });
 
     // Act
     const responses = await Promise.all(
       Array.from({ length: 64 }, (_, i) => h.request('POST', '/v1/instances', { token, body: {}, headers: { 'idempotency-key': `race-64-key-${i}` } })),
     );
-    h.runtime.deps.db.middlewareStack.remove('countAdmissionTransactions');
 
     // Assert
     const admitted = responses.filter((r) => r.status === 202);
     const refused = responses.filter((r) => r.status === 409);
     expect(admitted).toHaveLength(1);
     expect(refused).toHaveLength(63);
-    // The 63 losers learned from a read, not from a transaction each.
-    expect(admissionTransactions).toBe(1);
     const winner = admitted[0]!.body;
     for (const r of refused) {
       expect(r.headers.get('content-type')).toBe('application/problem+json');
@@ -54,6 +44,34 @@ describe('admission', () => {
     expect(inventory.machines).toHaveLength(1);
     expect(inventory.volumes).toHaveLength(1);
     expect(await h.item(keys.reservation('user:race-64'))).toMatchObject({ status: 'completed', activeInstances: 1, version: 1 });
+  });
+
+  it('answers the losers of a 64-way race from reads, with one transaction, when admissions read first', async () => {
+    // Arrange: count admission transactions (their first item puts an instance of this owner).
+    const token = await h.token({ sub: 'race-reads' });
+    let admissionTransactions = 0;
+    const counting = (next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
+      const input = (args as { input: { TransactItems?: Array<{ Put?: { Item?: Record<string, unknown> } }> } }).input;
+      if (input.TransactItems?.[0]?.Put?.Item?.owner === 'user:race-reads') admissionTransactions += 1;
+      return next(args);
+    };
+    h.runtime.deps.db.middlewareStack.add(counting as never, { step: 'initialize', name: 'countAdmissionTransactions' });
+    h.runtime.deps.settings.admissionReadsFirst = true;
+
+    // Act
+    const responses = await Promise.all(
+      Array.from({ length: 64 }, (_, i) => h.request('POST', '/v1/instances', { token, body: {}, headers: { 'idempotency-key': `race-reads-key-${i}` } })),
+    ).finally(() => {
+      h.runtime.deps.settings.admissionReadsFirst = false;
+      h.runtime.deps.db.middlewareStack.remove('countAdmissionTransactions');
+    });
+
+    // Assert
+    expect(responses.map((r) => r.status).sort()).toEqual([202, ...Array(63).fill(409)]);
+    expect(admissionTransactions).toBe(1);
+    const winner = responses.find((r) => r.status === 202)!.body;
+    for (const r of responses.filter((x) => x.status === 409)) expect(r.body).toMatchObject({ code: 'provision_in_progress', instanceId: winner.instance.id });
+    await h.waitForExecution(winner.operation.executionArn);
   });
 
   it('answers 10 concurrent replays of one Idempotency-Key with one instance and one execution', async () => {
