@@ -23,7 +23,7 @@ const FORMAT = 1;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 /** The shortest secret accepted: 32 characters. */
-export const MIN_CURSOR_SECRET_LENGTH = 32;
+const MIN_CURSOR_SECRET_LENGTH = 32;
 
 /** A codec over a secret fetched once (on first use) and kept for the process's life. */
 export function cursorCodec(secret: () => Promise<string>): CursorCodec {

@@ -237,7 +237,7 @@ export function provisionExecutionInput(item: InstanceItem, correlationId: strin
 }
 
 /** The 202 an instance's admission answered: rebuilt from the fields admission wrote and nothing since changed. */
-export function admissionResultOf(item: InstanceItem, smArn: string): AdmissionResult {
+function admissionResultOf(item: InstanceItem, smArn: string): AdmissionResult {
   const name = executionName(item.instanceId, 'provision', 1);
   return {
     instance: {

@@ -27,11 +27,6 @@ export function userOwner(sub: string): Owner {
 export const quotaSchema = z.object({ activeInstances: z.number().int(), limit: z.number().int() });
 export type Quota = z.infer<typeof quotaSchema>;
 
-/** The owner's quota: live slots and the limit that applies. */
-export async function readQuota(deps: Deps, owner: string): Promise<Quota> {
-  return quotaOf(deps, await readOwnerItem(deps, owner));
-}
-
 /** Body of `PUT /v1/admin/owners/{owner}/quota`. */
 export const setQuotaRequestSchema = z.strictObject({
   limit: z.number().int().min(0).max(1000),

@@ -239,7 +239,7 @@ export function outcomeItem(deps: Deps, owner: string, instanceId: string, trans
 }
 
 /** Give one quota slot back, as a transaction item; never below zero. */
-export function returnSlotItem(deps: Deps, owner: string): TransactItem {
+function returnSlotItem(deps: Deps, owner: string): TransactItem {
   return { Update: ownerItemUpdate(deps, owner, { add: { activeInstances: -1 } }, { expression: HOLDS_A_SLOT, values: { ':qOne': 1 } }) };
 }
 
