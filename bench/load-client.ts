@@ -15,6 +15,8 @@ export interface LoadClientConfig {
   /** Running instances with their owners' tokens (reads and lifecycle operations). */
   instances: Array<{ id: string; token: string }>;
   connections: Record<LoadRouteName, number>;
+  /** Requests per second per route (all its connections together); none: as fast as answers come. */
+  rates?: Record<LoadRouteName, number>;
 }
 
 /** The routes of the mix. */
@@ -105,6 +107,8 @@ function drive(config: LoadClientConfig, route: ReturnType<typeof routes>[number
         connections: config.connections[route.name],
         duration: config.durationSeconds,
         timeout: 10,
+        // Paced: latencies are corrected for coordinated omission (a late answer delays no later request's clock).
+        ...(config.rates ? { overallRate: Math.max(1, Math.round(config.rates[route.name])) } : {}),
         requests: [{ setupRequest: route.setup as never }],
       },
       (error, result) => {
