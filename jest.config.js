@@ -7,9 +7,6 @@ const shared = {
   transformIgnorePatterns: ['/node_modules/(?!(jose|ulid|@apidevtools/json-schema-ref-parser)/)'],
   setupFiles: ['<rootDir>/test/support/polyfills.ts'],
   testEnvironment: 'node',
-  // A harness starts DynamoDB Local tables, the Step Functions endpoint (validating six state
-  // machines) and a provider; on a loaded shared machine that alone can pass Jest's 5 s default.
-  testTimeout: 30_000,
 };
 const project = (name, extra = {}) => ({
   ...shared,
@@ -21,6 +18,9 @@ const needsDynamo = { globalSetup: '<rootDir>/test/support/dynamo-global-setup.t
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // A harness starts DynamoDB Local tables, the Step Functions endpoint (validating six state
+  // machines) and a provider; on a loaded shared machine that alone can pass Jest's 5 s default.
+  testTimeout: 30_000,
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
   projects: [
     project('unit'),
