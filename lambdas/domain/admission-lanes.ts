@@ -37,7 +37,12 @@ export type BatchRead<S> = (deps: Deps, owner: string, instanceIds: string[]) =>
 interface Lane<S> {
   waiting: Waiter<S>[];
   pumping: boolean;
+  /** Until when the owner's reservation was lately seen held: newcomers read rather than transact. */
+  heldUntil: number;
 }
+
+/** How long a reservation seen held keeps newcomers reading first (a provision holds it for seconds). */
+const HELD_MEMORY_MS = 1000;
 
 /** The lanes of one table client (so test runtimes sharing a process never share lanes). */
 const lanesByClient = new WeakMap<object, Map<string, Lane<unknown>>>();
@@ -60,17 +65,13 @@ export function takeTurn<S>(
   wouldWrite: (state: S) => boolean,
   options: { readFirst: boolean },
 ): Promise<Turn<S>> {
-  let lanes = lanesByClient.get(deps.db) as Map<string, Lane<S>> | undefined;
-  if (!lanes) {
-    lanes = new Map();
-    lanesByClient.set(deps.db, lanes as Map<string, Lane<unknown>>);
-  }
+  const lanes = lanesOf<S>(deps);
   let lane = lanes.get(owner);
   if (!lane) {
-    lane = { waiting: [], pumping: false };
+    lane = { waiting: [], pumping: false, heldUntil: 0 };
     lanes.set(owner, lane);
   }
-  const skipRead = !options.readFirst && !lane.pumping && lane.waiting.length === 0;
+  const skipRead = !options.readFirst && !lane.pumping && lane.waiting.length === 0 && lane.heldUntil <= Date.now();
   const turn = new Promise<Turn<S>>((resolve, reject) => lane!.waiting.push({ instanceId, skipRead, wouldWrite, resolve, reject }));
   void pump(deps, owner, lanes, lane, read);
   return turn;
@@ -112,7 +113,48 @@ async function pump<S>(deps: Deps, owner: string, lanes: Map<string, Lane<S>>, l
     }
   } finally {
     lane.pumping = false;
-    if (lane.waiting.length === 0) lanes.delete(owner);
-    else void pump(deps, owner, lanes, lane, read);
+    if (lane.waiting.length > 0) void pump(deps, owner, lanes, lane, read);
+    else forgetWhenIdle(owner, lanes, lane);
   }
+}
+
+/**
+ * Note that the owner's reservation is held (an admission just took it, or one was refused by
+ * it): for a second, an admission of this owner that finds the lane idle reads before it
+ * transacts, since it will almost surely be refused, and a read refuses it for less than a
+ * transaction. Only the order changes; the transaction's conditions still decide.
+ */
+export function noteHeld(deps: Deps, owner: string): void {
+  const lanes = lanesOf<unknown>(deps);
+  let lane = lanes.get(owner);
+  if (!lane) {
+    lane = { waiting: [], pumping: false, heldUntil: 0 };
+    lanes.set(owner, lane);
+  }
+  const fresh = lane.heldUntil <= Date.now();
+  lane.heldUntil = Date.now() + HELD_MEMORY_MS;
+  if (fresh && !lane.pumping && lane.waiting.length === 0) forgetWhenIdle(owner, lanes, lane);
+}
+
+/** The lanes of a deps' table client. */
+function lanesOf<S>(deps: Deps): Map<string, Lane<S>> {
+  let lanes = lanesByClient.get(deps.db) as Map<string, Lane<S>> | undefined;
+  if (!lanes) {
+    lanes = new Map();
+    lanesByClient.set(deps.db, lanes as Map<string, Lane<unknown>>);
+  }
+  return lanes;
+}
+
+/** Drop an idle lane once it has nothing to remember. */
+function forgetWhenIdle<S>(owner: string, lanes: Map<string, Lane<S>>, lane: Lane<S>): void {
+  const wait = lane.heldUntil - Date.now();
+  if (wait <= 0) {
+    if (lanes.get(owner) === lane && !lane.pumping && lane.waiting.length === 0) lanes.delete(owner);
+    return;
+  }
+  // Timers are the one way a lane outlives its last request; unref'd, they never keep a process up.
+  setTimeout(() => {
+    if (!lane.pumping && lane.waiting.length === 0) forgetWhenIdle(owner, lanes, lane);
+  }, wait + 1).unref();
 }

@@ -17,7 +17,7 @@ import { MACHINE_SIZES } from '../providers/compute-provider';
 import { executionName, instanceViewSchema, toInstanceView, type InstanceItem } from './instance';
 import { choosePlacement, type Placement } from './placement';
 import type { Owner } from './owner';
-import { takeTurn } from './admission-lanes';
+import { noteHeld, takeTurn } from './admission-lanes';
 import { admissionItem, isUnresolved, quotaOf, type OwnerItem } from './reservation';
 
 /** The body of `POST /v1/instances`; strict, so unknown fields (status, owner, …) are refused. */
@@ -127,6 +127,12 @@ async function readAdmissionState(deps: Deps, owner: string, instanceId: string)
   return (await readAdmissionStates(deps, owner, [instanceId])).get(instanceId)!;
 }
 
+/** A refusal, noted on the owner's lane when it says the reservation is held (so the next ones read first). */
+function held(deps: Deps, owner: string, refusal: Error): Error {
+  if (refusal instanceof ProvisionInProgressError || refusal instanceof ReconciliationPendingError) noteHeld(deps, owner);
+  return refusal;
+}
+
 /** What the owner item says about a new admission: refused (409, 429), or free to try. */
 function gateVerdict(deps: Deps, owner: string, item: OwnerItem | null): Error | null {
   if (isUnresolved(item)) {
@@ -146,11 +152,11 @@ function gateVerdict(deps: Deps, owner: string, item: OwnerItem | null): Error |
  * by its deterministic name.
  *
  * Losers learn fast. Admissions of one owner in one process take turns at the transaction
- * (`admission-lanes.ts`): one that finds no other in flight transacts at once, and its conditions
- * answer it (a failed condition returns the item: who holds the gate, which limit, or the key's
- * instance); those arriving meanwhile wait and are decided by one shared consistent read taken
- * after the turn — so 63 losers of a 64-way race learn from one read instead of queueing at
- * DynamoDB. A transaction conflict (another process) reads again at once, which answers a held
+ * (`admission-lanes.ts`): one that finds no other in flight (and its owner's reservation not seen
+ * held in the last second) transacts at once, and its conditions answer it (a failed condition
+ * returns the item: who holds the gate, which limit, or the key's instance); the others are
+ * decided by one shared consistent read — so 63 losers of a 64-way race learn from one read
+ * instead of queueing at DynamoDB. A transaction conflict (another process) reads again at once, which answers a held
  * reservation with 409 without another transaction; only conflicts that persist end as 503
  * `contention`, never as a 409. With `admissionReadsFirst`, every admission reads before its
  * transaction (the bench measures both).
@@ -171,7 +177,7 @@ export async function admitProvision(deps: Deps, owner: Owner, idempotencyKey: s
       if (turn.state) {
         if (turn.state.instance) return await replay(deps, turn.state.instance, hash, smArn, turn.state.owner);
         const refused = gateVerdict(deps, owner, turn.state.owner);
-        if (refused) throw refused;
+        if (refused) throw held(deps, owner, refused);
         // After a conflict with another process, spread the next try so the same contenders do not collide again in lockstep.
         if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, randomInt(0, 2 ** Math.min(attempt, 6))));
       }
@@ -186,7 +192,7 @@ export async function admitProvision(deps: Deps, owner: Owner, idempotencyKey: s
           if (instanceReason?.code === 'ConditionalCheckFailed' && instanceReason.item) return await replay(deps, instanceReason.item as unknown as InstanceItem, hash, smArn, null);
           if (ownerReason?.code === 'ConditionalCheckFailed') {
             const refused = gateVerdict(deps, owner, (ownerReason.item as OwnerItem | undefined) ?? null);
-            if (refused) throw refused;
+            if (refused) throw held(deps, owner, refused);
           }
           // It changed between our read and write: decide again on what it is now.
           if (attempt >= MAX_ATTEMPTS) throw new ContentionTimeoutError({ cause: error, context: { owner, attempts: attempt } });
@@ -197,6 +203,7 @@ export async function admitProvision(deps: Deps, owner: Owner, idempotencyKey: s
         continue;
       }
       // The turn ends with the transaction: the owner's next waiters read the reservation it took.
+      noteHeld(deps, owner);
       release?.();
       release = undefined;
       deps.logger.info('provision admitted', { owner, instanceId, executionName: draft.result.operation.executionName });
