@@ -78,6 +78,13 @@ export class OrchestrationStack extends Stack {
     const flyToken = secretsmanager.Secret.fromSecretNameV2(this, 'FlyToken', parameters.flyTokenSecretName);
     // Named after the stack (a token, not a fixed name), so two stages keep two buses.
     this.eventBus = new events.EventBus(this, 'LifecycleEventBus', { eventBusName: Fn.join('-', [Aws.STACK_NAME, 'lifecycle']), description: 'slipway lifecycle events' });
+    // Pagination cursors are sealed with a key only the API holds: a secret CloudFormation generates
+    // (so it is in no template, parameter or environment variable), read by the Api function alone.
+    const cursorKey = new secretsmanager.Secret(this, 'CursorKey', {
+      description: 'Seals the API pagination cursors (AES-256-GCM, key derived with HKDF); replacing it only invalidates cursors in flight',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     const executionConsoleUrlPrefix = `https://${this.region}.console.aws.amazon.com/states/home?region=${this.region}#/v2/executions/details/`;
 
     const functions: Record<string, NodejsFunction> = {};
@@ -91,11 +98,12 @@ export class OrchestrationStack extends Stack {
         Object.assign(environment, { PROVIDERS: parameters.providers, FLY_TOKEN_SECRET_NAME: parameters.flyTokenSecretName });
       }
       if (definition.id === API_FUNCTION_ID) {
-        Object.assign(environment, { JWT_ISSUER: parameters.jwtIssuer, JWT_AUDIENCE: parameters.jwtAudience, JWT_JWKS_URL: parameters.jwksUrl });
+        Object.assign(environment, { JWT_ISSUER: parameters.jwtIssuer, JWT_AUDIENCE: parameters.jwtAudience, JWT_JWKS_URL: parameters.jwksUrl, CURSOR_SECRET_NAME: cursorKey.secretArn });
       }
       if (definition.permissions.publishesEvents) environment.EVENT_BUS_NAME = this.eventBus.eventBusName;
       const built = new CatalogFunction(this, definition.id, { definition, environment, logLevel: props.logLevel ?? 'INFO', logRetention });
       grantTableActions(built.function, props.table, definition);
+      if (definition.id === API_FUNCTION_ID) cursorKey.grantRead(built.function);
       if (definition.permissions.usesProvider) flyToken.grantRead(built.function);
       if (definition.permissions.publishesEvents) this.eventBus.grantPutEventsTo(built.function);
       this.functionAlarms(definition.id, built.function);

@@ -62,6 +62,8 @@ export class CatalogFunction extends Construct {
       environment: {
         POWERTOOLS_SERVICE_NAME: 'slipway',
         LOG_LEVEL: props.logLevel,
+        // The handlers capture their SDK clients with Powertools Tracer (loaded only when traced).
+        TRACING: 'xray',
         // The bundle ships a source map; stack traces in the logs point at the TypeScript.
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK, type JSONWebKeySet } from 'jose';
@@ -24,6 +25,19 @@ export async function ensureDevKey(dataDir: string): Promise<DevKey> {
   mkdirSync(dataDir, { recursive: true });
   writeFileSync(file, JSON.stringify(key, null, 2), { mode: 0o600 });
   return key;
+}
+
+/**
+ * The local cursor secret from `<dataDir>/cursor-secret`, created on first use (what a generated
+ * Secrets Manager secret is on AWS), so cursors stay valid across restarts of `npm start`.
+ */
+export function ensureCursorSecret(dataDir: string): string {
+  const file = path.join(dataDir, 'cursor-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const secret = randomBytes(32).toString('base64url');
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  return secret;
 }
 
 /** What a dev token says. */

@@ -1,4 +1,5 @@
 import './polyfills';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -137,6 +138,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   // The same parser a Lambda uses; only the endpoints (and the state machine ARNs) are local.
   const config = parseConfig({
     ...options.env,
+    // Cursors are sealed with a secret; without one given, a fresh one per runtime (like a stack's generated secret).
+    CURSOR_SECRET: options.env?.CURSOR_SECRET ?? (options.env?.CURSOR_SECRET_NAME ? undefined : randomBytes(32).toString('base64url')),
     AWS_REGION: REGION,
     TABLE_NAME: options.tableName,
     DYNAMODB_ENDPOINT: options.dynamoEndpoint,

@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startApiServer } from './api-server';
-import { ensureDevKey, mintDevToken } from './dev-auth';
+import { ensureCursorSecret, ensureDevKey, mintDevToken } from './dev-auth';
 import { DynamoDbLocalError, startDynamoDbLocal } from './dynamodb-local';
 import { startLocalRuntime } from './runtime';
 
@@ -26,7 +26,7 @@ async function main(): Promise<void> {
     sfnPort: port('STEPFUNCTIONS_PORT', 8083),
     logLevel: (process.env.LOG_LEVEL as 'INFO' | undefined) ?? 'INFO',
     // DEFAULT_INSTANCE_LIMIT, RESERVATION_DEADLINE_SECONDS… are read exactly as a Lambda reads them.
-    env: process.env,
+    env: { CURSOR_SECRET: inMemory ? undefined : ensureCursorSecret(dataDir), ...process.env },
     // The reconcile sweep every SWEEP_PERIOD_SECONDS, and everything in flight before a restart settled at once.
     sweepTimer: true,
     settleOnStart: true,

@@ -13,9 +13,10 @@ export function createDocumentClient(options: { region: string; endpoint?: strin
 /** Key builders: the only place that knows how items are addressed. */
 export const keys = {
   instance: (instanceId: string) => ({ pk: `INSTANCE#${instanceId}`, sk: 'INSTANCE' }),
+  /** The owner's partition: its reservation item (gate and quota counters) and its audit records. */
+  ownerPartition: (owner: string) => `OWNER#${owner}`,
+  /** The owner reservation item: the admission gate, the fencing token and the quota counters. */
   reservation: (owner: string) => ({ pk: `OWNER#${owner}`, sk: 'RESERVATION' }),
-  owner: (owner: string) => ({ pk: `OWNER#${owner}`, sk: 'OWNER' }),
-  idempotency: (owner: string, key: string) => ({ pk: `OWNER#${owner}`, sk: `IDEMPOTENCY#${key}` }),
   /** A retained volume (provider volume ids are unique: Fly's and the local provider's carry a random part). */
   volume: (volumeId: string) => ({ pk: `VOLUME#${volumeId}`, sk: 'VOLUME' }),
   /** Sort-key prefix of an owner's audit records. */

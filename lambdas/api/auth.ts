@@ -41,21 +41,36 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   else if (options.jwksUrl) keys = createRemoteJWKSet(new URL(options.jwksUrl));
   else throw new Error('A token verifier needs JWT_JWKS_URL or JWT_PUBLIC_JWKS');
 
+  // Tokens verified lately: a client polling with one token is not verified on every request.
+  const verified = new Map<string, { caller: Caller; until: number }>();
   return async (authorization) => {
-    const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(authorization ?? '');
-    if (!match?.[1]) throw new UnauthorizedError();
-    let payload: unknown;
+    // RFC 9110 §11.1: the scheme is case-insensitive; one or more spaces before the token68.
+    const match = /^bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(authorization ?? '');
+    const token = match?.[1];
+    if (!token) throw new UnauthorizedError();
+    const now = Date.now();
+    const hit = verified.get(token);
+    if (hit && hit.until > now) return hit.caller;
+    let payload: { exp?: number };
     try {
-      ({ payload } = await jwtVerify(match[1], keys, { issuer: options.issuer, audience: options.audience, algorithms: ALGORITHMS, requiredClaims: ['exp', 'sub'] }));
+      ({ payload } = await jwtVerify(token, keys, { issuer: options.issuer, audience: options.audience, algorithms: ALGORITHMS, requiredClaims: ['exp', 'sub'] }));
     } catch (error) {
       throw new UnauthorizedError('The bearer token is invalid or expired.', { cause: error });
     }
     const claims = claimsSchema.safeParse(payload);
     if (!claims.success) throw new UnauthorizedError('The bearer token lacks a usable subject.');
     const scopes = claims.data.scp ?? (claims.data.scope ? claims.data.scope.split(' ').filter(Boolean) : []);
-    return { sub: claims.data.sub, owner: userOwner(claims.data.sub), orgs: claims.data.orgs ?? [], scopes };
+    const caller: Caller = { sub: claims.data.sub, owner: userOwner(claims.data.sub), orgs: claims.data.orgs ?? [], scopes };
+    // Never past the token's own expiry, and only briefly (a key removed from the set stops counting soon).
+    if (verified.size >= VERIFIED_TOKENS_KEPT) verified.delete(verified.keys().next().value!);
+    verified.set(token, { caller, until: Math.min((payload.exp ?? 0) * 1000, now + VERIFIED_TOKEN_SECONDS * 1000) });
+    return caller;
   };
 }
+
+/** How many verified tokens a verifier remembers, and for how long at most. */
+const VERIFIED_TOKENS_KEPT = 1000;
+const VERIFIED_TOKEN_SECONDS = 60;
 
 /** Require a scope, or 403. */
 export function requireScope(caller: Caller, scope: string): void {

@@ -5,6 +5,7 @@ import {
   AlreadySwitchingError,
   ErrorNames,
   ExecutionStillRunningError,
+  HttpStatusError,
   InstanceBusyError,
   MalformedBodyError,
   PayloadTooLargeError,
@@ -97,9 +98,38 @@ function extensionsOf(error: SlipwayError): Record<string, unknown> {
   return {};
 }
 
+/** Codes of HTTP statuses a framework middleware may answer on its own (anything else: `http_<status>`). */
+const HTTP_STATUS_CODES: Readonly<Record<number, string>> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  406: 'not_acceptable',
+  408: 'request_timeout',
+  409: 'conflict',
+  411: 'length_required',
+  413: 'payload_too_large',
+  414: 'uri_too_long',
+  415: 'unsupported_media_type',
+  422: 'unprocessable_content',
+  429: 'too_many_requests',
+  431: 'request_header_fields_too_large',
+  500: 'internal_error',
+  501: 'not_implemented',
+  503: 'service_unavailable',
+  504: 'gateway_timeout',
+};
+
+/** The mapping of an HTTP status a middleware chose: that very status, never a 500 in its place. */
+function httpStatusMapping(error: HttpStatusError): Mapping | undefined {
+  if (!Number.isInteger(error.status) || error.status < 400 || error.status > 599) return undefined;
+  return { status: error.status, code: HTTP_STATUS_CODES[error.status] ?? `http_${error.status}`, title: error.message };
+}
+
 /**
  * An HTTPException that a Hono middleware threw, as the error it stands for: every status keeps
- * its own meaning (413 stays 413), never a 500.
+ * its own meaning (413 stays 413, 415 stays 415), never a 500.
  */
 export function errorFromHttpException(error: HTTPException): unknown {
   switch (error.status) {
@@ -110,31 +140,15 @@ export function errorFromHttpException(error: HTTPException): unknown {
     case 415:
       return new UnsupportedMediaTypeError(null, { cause: error });
     default:
-      return new HttpStatusError(error.status, error.message);
-  }
-}
-
-/** Any other HTTP status a middleware chose; answered with that status. */
-class HttpStatusError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message || `HTTP ${status}`);
-    this.name = 'HttpStatusError';
+      return new HttpStatusError(error.status, error.message, { cause: error });
   }
 }
 
 /** Build a problem response from any thrown value; unknown errors are logged and hidden. */
 export function problemResponse(c: Context, error: unknown, logger: Logger): Response {
-  const known =
-    error instanceof SlipwayError
-      ? MAPPINGS[error.name]
-      : error instanceof HttpStatusError && error.status >= 400 && error.status < 500
-        ? { status: error.status, code: `http_${error.status}`, title: error.message }
-        : undefined;
+  const known = error instanceof HttpStatusError ? httpStatusMapping(error) : error instanceof SlipwayError ? MAPPINGS[error.name] : undefined;
   const mapping = known ?? INTERNAL;
-  if (!known) logger.error('unhandled error', { error: error as Error, path: c.req.path });
+  if (!known || mapping.status >= 500) logger.error(known ? 'request failed' : 'unhandled error', { error: error as Error, path: c.req.path });
   const slipwayError = error instanceof SlipwayError ? error : null;
   const body: Problem = {
     type: `https://slipway.dev/problems/${mapping.code}`,

@@ -75,10 +75,27 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z
 /** JSON media types: `application/json` and `application/<x>+json`, any parameters. */
 const JSON_MEDIA_TYPE = /^application\/([a-z0-9.-]+\+)?json\s*(;|$)/i;
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+/** A UTF-16 surrogate without its pair: JSON can spell one (`"\ud800"`), UTF-8 cannot carry it. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Whether the request carries a body at all (an empty one does not count). */
+function hasBody(c: Context<ApiEnv>): boolean {
+  const length = c.req.header('content-length');
+  return c.req.header('transfer-encoding') !== undefined || (length !== undefined && length.trim() !== '0');
+}
+
+/** Whether every string (and every key) in a parsed JSON value is well-formed Unicode. */
+function wellFormed(value: unknown): boolean {
+  if (typeof value === 'string') return !LONE_SURROGATE.test(value);
+  if (Array.isArray(value)) return value.every(wellFormed);
+  if (value !== null && typeof value === 'object') return Object.entries(value).every(([key, item]) => !LONE_SURROGATE.test(key) && wellFormed(item));
+  return true;
+}
 
 /**
- * The request body as JSON: refused (415) unless declared JSON, refused (400) unless valid UTF-8
- * and valid JSON. The size limit is enforced before this, while the body streams in.
+ * The request body as JSON: refused (415) unless declared JSON, refused (400) unless valid UTF-8,
+ * valid JSON and free of lone surrogates (which would be stored as U+FFFD). The size limit is
+ * enforced before this, while the body streams in.
  */
 async function jsonBody(c: Context<ApiEnv>): Promise<unknown> {
   const type = c.req.header('content-type') ?? '';
@@ -89,11 +106,14 @@ async function jsonBody(c: Context<ApiEnv>): Promise<unknown> {
   } catch (error) {
     throw new MalformedBodyError('The request body is not valid UTF-8.', { cause: error });
   }
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (error) {
     throw new MalformedBodyError('The request body is not valid JSON.', { cause: error });
   }
+  if (!wellFormed(value)) throw new MalformedBodyError('The request body has a string that is not valid Unicode (a lone surrogate escape).');
+  return value;
 }
 
 /** A request that carries no body at all: no Content-Type and no (or a zero) Content-Length. */
@@ -117,6 +137,8 @@ export function mount<R extends RouteSpec>(app: Hono<ApiEnv>, route: R, handler:
       headers: request.headers ? parse(request.headers, c.req.header(), 'headers') : undefined,
       body: request.body && !(request.bodyOptional && isEmptyBody(c)) ? parse(request.body, await jsonBody(c), 'body') : undefined,
     } as RouteInput<R>;
+    // A route that takes no body refuses one rather than ignore what the caller meant to send.
+    if (!request.body && hasBody(c)) throw new UnsupportedMediaTypeError(c.req.header('content-type') ?? null, { takesNoBody: true });
     return handler(c, input);
   });
 }

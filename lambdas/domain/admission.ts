@@ -1,9 +1,7 @@
 import { createHash, randomInt } from 'node:crypto';
-import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { ulid } from 'ulid';
+import { BatchGetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import { cancellationCodes, isTransactionConflict, keys, ttlAfter } from '../adapters/dynamo';
-import { after, attentionAt } from './attention';
+import { cancellationCodes, isTransactionConflict, keys } from '../adapters/dynamo';
 import { executionArnOf, startNamedExecution } from '../adapters/workflows';
 import {
   ContentionTimeoutError,
@@ -18,8 +16,9 @@ import type { TransactItem } from './fence';
 import { MACHINE_SIZES } from '../providers/compute-provider';
 import { executionName, instanceViewSchema, toInstanceView, type InstanceItem } from './instance';
 import { choosePlacement, type Placement } from './placement';
-import { takeQuotaSlotItem, type Owner } from './owner';
-import { admitReservationItem, type ReservationItem } from './reservation';
+import type { Owner } from './owner';
+import { noteHeld, takeTurn } from './admission-lanes';
+import { admissionItem, isUnresolved, quotaOf, type OwnerItem } from './reservation';
 
 /** The body of `POST /v1/instances`; strict, so unknown fields (status, owner, …) are refused. */
 export const provisionRequestSchema = z.strictObject({
@@ -32,7 +31,7 @@ export const provisionRequestSchema = z.strictObject({
 });
 export type ProvisionRequest = z.infer<typeof provisionRequestSchema>;
 
-/** The input of every provision execution; fully determined by the admission record, so a replay starts the same execution. */
+/** The input of every provision execution; fully determined by the instance item, so a replay or the sweep starts the same one. */
 export interface ProvisionExecutionInput {
   instanceId: string;
   owner: string;
@@ -41,81 +40,179 @@ export interface ProvisionExecutionInput {
   size: string;
   image: string;
   volumeSizeGb: number;
-  /** The admitting request's correlation id, so a replay starts the very same input. */
+  /** The correlation id of the request (or sweep) that started it. */
   correlationId: string;
 }
 
 /** What admission answers (202). */
 export const admissionResultSchema = z
   .object({
-    instance: instanceViewSchema,
+    instance: instanceViewSchema.meta({ description: 'The instance as admitted (the same on every replay)' }),
     operation: z.object({ kind: z.literal('provision'), executionName: z.string(), executionArn: z.string() }),
+    current: instanceViewSchema
+      .optional()
+      .meta({ description: 'Only on a replay of the Idempotency-Key: the instance as it is now (a replay never starts finished work again)' }),
   })
   .meta({ id: 'Admission' });
 export type AdmissionResult = z.infer<typeof admissionResultSchema>;
 
-interface IdempotencyItem {
-  requestHash: string;
-  result: AdmissionResult;
-  executionInput: ProvisionExecutionInput;
-}
-
+/** Attempts at the admission transaction while DynamoDB reports conflicts with concurrent transactions. */
 const MAX_ATTEMPTS = 8;
 
-/** Hash of what makes two requests "the same" for an Idempotency-Key: the owner and the body. */
+/**
+ * Hash of what makes two requests "the same" for an Idempotency-Key: the owner and the body.
+ * 128 bits in base64url: equality is all it is for, and it lives on every instance item.
+ */
 export function requestHash(owner: Owner, body: ProvisionRequest): string {
   const canonical = JSON.stringify([owner, Object.entries(body).sort(([a], [b]) => a.localeCompare(b))]);
-  return createHash('sha256').update(canonical).digest('hex');
+  return createHash('sha256').update(canonical).digest().subarray(0, 16).toString('base64url');
 }
 
-/** A new instance id: sortable by time, lowercase so it fits execution names and hostnames. */
-export function newInstanceId(): string {
-  return `i-${ulid().toLowerCase()}`;
+/** Crockford's base32, lowercase so ids fit execution names and hostnames. */
+const BASE32 = '0123456789abcdefghjkmnpqrstvwxyz';
+
+/**
+ * The instance an owner's Idempotency-Key provisions: `i-` and 26 base32 digits (130 bits) of a
+ * hash of owner and key. Deterministic, so the instance item is the key's idempotency record —
+ * admission's `attribute_not_exists` on it refuses a second provision for the same key, and a
+ * replay finds the original — and admission writes two items instead of three.
+ */
+export function instanceIdFor(owner: string, idempotencyKey: string): string {
+  const digest = createHash('sha256').update(`slipway/instance\0${owner}\0${idempotencyKey}`).digest();
+  let bits = 0;
+  let value = 0;
+  let id = '';
+  for (const byte of digest) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5 && id.length < 26) {
+      id += BASE32[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+    value &= (1 << bits) - 1;
+    if (id.length === 26) break;
+  }
+  return `i-${id}`;
+}
+
+/** What admission needs to decide: the key's instance (a replay) and the owner item (gate and quota). */
+interface AdmissionState {
+  instance: InstanceItem | null;
+  owner: OwnerItem | null;
+}
+
+/** Read the owner item and the given instances in one round trip, strongly consistent. */
+async function readAdmissionStates(deps: Deps, owner: string, instanceIds: string[]): Promise<Map<string, AdmissionState>> {
+  const ownerKey = keys.reservation(owner);
+  let request: Record<string, { Keys: Record<string, unknown>[]; ConsistentRead: boolean }> | undefined = {
+    [deps.tableName]: { Keys: [ownerKey, ...instanceIds.map((id) => keys.instance(id))], ConsistentRead: true },
+  };
+  const found = new Map<string, Record<string, unknown>>();
+  while (request && Object.keys(request).length > 0) {
+    const out = await deps.db.send(new BatchGetCommand({ RequestItems: request }));
+    for (const item of out.Responses?.[deps.tableName] ?? []) found.set(`${String(item.pk)}/${String(item.sk)}`, item);
+    request = out.UnprocessedKeys as typeof request;
+  }
+  const ownerItem = (found.get(`${ownerKey.pk}/${ownerKey.sk}`) as OwnerItem | undefined) ?? null;
+  return new Map(
+    instanceIds.map((id) => {
+      const key = keys.instance(id);
+      return [id, { instance: (found.get(`${key.pk}/${key.sk}`) as InstanceItem | undefined) ?? null, owner: ownerItem }];
+    }),
+  );
+}
+
+/** Read one admission's state. */
+async function readAdmissionState(deps: Deps, owner: string, instanceId: string): Promise<AdmissionState> {
+  return (await readAdmissionStates(deps, owner, [instanceId])).get(instanceId)!;
+}
+
+/** A refusal, noted on the owner's lane when it says the reservation is held (so the next ones read first). */
+function held(deps: Deps, owner: string, refusal: Error): Error {
+  if (refusal instanceof ProvisionInProgressError || refusal instanceof ReconciliationPendingError) noteHeld(deps, owner);
+  return refusal;
+}
+
+/** What the owner item says about a new admission: refused (409, 429), or free to try. */
+function gateVerdict(deps: Deps, owner: string, item: OwnerItem | null): Error | null {
+  if (isUnresolved(item)) {
+    if (item.status === 'needs_reconciliation') return new ReconciliationPendingError(item.instanceId);
+    return new ProvisionInProgressError(item.instanceId, { context: { owner } });
+  }
+  const quota = quotaOf(deps, item);
+  if (quota.activeInstances >= quota.limit) return new QuotaExceededError(quota.limit);
+  return null;
 }
 
 /**
- * Admit a provision with one transaction: the idempotency record (new key), the owner's
- * reservation (none unresolved), the instance (new) and the owner's quota (below limit). Then start
- * the provision execution by its deterministic name. A transaction conflict is retried briefly and
- * then reported as contention (503), never as a 409.
+ * Admit a provision. The instance id derives from owner and Idempotency-Key, so one transaction of
+ * two items decides everything: the instance (new: a replay otherwise) and the owner reservation
+ * item (no unresolved reservation, a quota slot free; it takes both, bumps the fencing token and
+ * carries the reservation's deadline on the attention index). Then the provision execution starts
+ * by its deterministic name.
+ *
+ * Losers learn fast. Admissions of one owner in one process take turns at the transaction
+ * (`admission-lanes.ts`): one that finds no other in flight (and its owner's reservation not seen
+ * held in the last second) transacts at once, and its conditions answer it (a failed condition
+ * returns the item: who holds the gate, which limit, or the key's instance); the others are
+ * decided by one shared consistent read — so 63 losers of a 64-way race learn from one read
+ * instead of queueing at DynamoDB. A transaction conflict (another process) reads again at once, which answers a held
+ * reservation with 409 without another transaction; only conflicts that persist end as 503
+ * `contention`, never as a 409. With `admissionReadsFirst`, every admission reads before its
+ * transaction (the bench measures both).
  */
 export async function admitProvision(deps: Deps, owner: Owner, idempotencyKey: string, body: ProvisionRequest): Promise<AdmissionResult> {
   const hash = requestHash(owner, body);
   const smArn = stateMachineArn(deps, 'provision');
   // Refused before anything is written: a provision that cannot run is never admitted.
   const placement = choosePlacement(deps.settings, body);
+  const instanceId = instanceIdFor(owner, idempotencyKey);
+  const wouldWrite = (state: AdmissionState) => !state.instance && gateVerdict(deps, owner, state.owner) === null;
   for (let attempt = 1; ; attempt++) {
-    const now = deps.now();
-    const draft = draftAdmission(deps, owner, body, placement, smArn, now);
+    let release: (() => void) | undefined;
     try {
-      await deps.db.send(new TransactWriteCommand({ TransactItems: admissionWrites(deps, owner, idempotencyKey, hash, draft, now) }));
-    } catch (error) {
-      const codes = cancellationCodes(error);
-      if (codes && !isTransactionConflict(error)) {
-        const [idem, reservation, , quota] = codes;
-        if (idem?.code === 'ConditionalCheckFailed') return replay(deps, owner, idempotencyKey, hash, smArn);
-        if (reservation?.code === 'ConditionalCheckFailed') {
-          const held = reservation.item as Partial<ReservationItem> | undefined;
-          if (held?.status === 'needs_reconciliation') throw new ReconciliationPendingError(held.instanceId ?? 'unknown');
-          if (held) throw new ProvisionInProgressError(held.instanceId ?? 'unknown', { context: { owner } });
-          continue; // resolved between our read and write: go again
-        }
-        if (quota?.code === 'ConditionalCheckFailed') {
-          const ownerItem = quota.item as { instanceLimit?: number } | undefined;
-          throw new QuotaExceededError(ownerItem?.instanceLimit ?? deps.settings.defaultInstanceLimit);
-        }
-        throw error;
+      // After a failed try, always read: it is what tells a loser at once that the reservation is held.
+      const turn = await takeTurn(deps, owner, instanceId, readAdmissionStates, wouldWrite, { readFirst: deps.settings.admissionReadsFirst || attempt > 1 });
+      release = turn.release;
+      if (turn.state) {
+        if (turn.state.instance) return await replay(deps, turn.state.instance, hash, smArn, turn.state.owner);
+        const refused = gateVerdict(deps, owner, turn.state.owner);
+        if (refused) throw held(deps, owner, refused);
+        // After a conflict with another process, spread the next try so the same contenders do not collide again in lockstep.
+        if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, randomInt(0, 2 ** Math.min(attempt, 6))));
       }
-      if (!isTransactionConflict(error)) throw error;
-      if (attempt >= MAX_ATTEMPTS) throw new ContentionTimeoutError({ cause: error, context: { owner, attempts: attempt } });
-      // Full jitter keeps 64 contenders from colliding again in lockstep.
-      await new Promise((resolve) => setTimeout(resolve, randomInt(1, 10 * 2 ** attempt)));
-      continue;
+      const draft = draftAdmission(deps, owner, instanceId, idempotencyKey, hash, body, placement, smArn, deps.now());
+      try {
+        await deps.db.send(new TransactWriteCommand({ TransactItems: admissionWrites(deps, draft) }));
+      } catch (error) {
+        const codes = cancellationCodes(error);
+        if (codes?.some((c) => c.code === 'ConditionalCheckFailed')) {
+          const [instanceReason, ownerReason] = codes;
+          // The key's instance exists: a replay (DynamoDB returned the item as it is).
+          if (instanceReason?.code === 'ConditionalCheckFailed' && instanceReason.item) return await replay(deps, instanceReason.item as unknown as InstanceItem, hash, smArn, null);
+          if (ownerReason?.code === 'ConditionalCheckFailed') {
+            const refused = gateVerdict(deps, owner, (ownerReason.item as OwnerItem | undefined) ?? null);
+            if (refused) throw held(deps, owner, refused);
+          }
+          // It changed between our read and write: decide again on what it is now.
+          if (attempt >= MAX_ATTEMPTS) throw new ContentionTimeoutError({ cause: error, context: { owner, attempts: attempt } });
+          continue;
+        }
+        if (!isTransactionConflict(error)) throw error;
+        if (attempt >= MAX_ATTEMPTS) throw new ContentionTimeoutError({ cause: error, context: { owner, attempts: attempt } });
+        continue;
+      }
+      // The turn ends with the transaction: the owner's next waiters read the reservation it took.
+      noteHeld(deps, owner);
+      release?.();
+      release = undefined;
+      deps.logger.info('provision admitted', { owner, instanceId, executionName: draft.result.operation.executionName });
+      deps.metrics.count('ProvisionAdmitted', { provider: placement.provider });
+      await startExecutionOrExplain(deps, smArn, draft.result.operation.executionName, provisionExecutionInput(draft.item, deps.correlationId));
+      return draft.result;
+    } finally {
+      release?.();
     }
-    deps.logger.info('provision admitted', { owner, instanceId: draft.item.instanceId, executionName: draft.result.operation.executionName });
-    deps.metrics.count('ProvisionAdmitted', { provider: placement.provider });
-    await startExecutionOrExplain(deps, smArn, draft.result.operation.executionName, draft.executionInput);
-    return draft.result;
   }
 }
 
@@ -132,8 +229,62 @@ async function startExecutionOrExplain(deps: Deps, smArn: string, name: string, 
   }
 }
 
-function draftAdmission(deps: Deps, owner: Owner, body: ProvisionRequest, placement: Placement, smArn: string, now: Date) {
-  const instanceId = newInstanceId();
+/** The execution input of an instance's provision (the same whoever starts it). */
+export function provisionExecutionInput(item: InstanceItem, correlationId: string | undefined): ProvisionExecutionInput {
+  return {
+    instanceId: item.instanceId,
+    owner: item.owner,
+    provider: item.provider,
+    region: item.region,
+    size: item.size,
+    image: item.image,
+    volumeSizeGb: item.volumeSizeGb,
+    correlationId: correlationId ?? executionName(item.instanceId, 'provision', 1),
+  };
+}
+
+/** The 202 an instance's admission answered: rebuilt from the fields admission wrote and nothing since changed. */
+function admissionResultOf(item: InstanceItem, smArn: string): AdmissionResult {
+  const name = executionName(item.instanceId, 'provision', 1);
+  return {
+    instance: {
+      ...toInstanceView(item),
+      status: 'provisioning',
+      machineId: null,
+      volumeId: null,
+      endpoint: null,
+      currentOperation: { kind: 'provision', executionName: name },
+      lastStartError: null,
+      lastDestroyError: null,
+      lastRecoveryError: null,
+      lastStopError: null,
+      updatedAt: item.createdAt,
+    },
+    operation: { kind: 'provision', executionName: name, executionArn: executionArnOf(smArn, name) },
+  };
+}
+
+/** One admission as it will be written. */
+interface Draft {
+  item: InstanceItem;
+  result: AdmissionResult;
+  owner: Owner;
+  idempotencyKey: string;
+  deadline: string;
+  now: string;
+}
+
+function draftAdmission(
+  deps: Deps,
+  owner: Owner,
+  instanceId: string,
+  idempotencyKey: string,
+  hash: string,
+  body: ProvisionRequest,
+  placement: Placement,
+  smArn: string,
+  now: Date,
+): Draft {
   const at = now.toISOString();
   const name = executionName(instanceId, 'provision', 1);
   const item: InstanceItem = {
@@ -152,80 +303,65 @@ function draftAdmission(deps: Deps, owner: Owner, body: ProvisionRequest, placem
     operation: 'provision',
     version: 1,
     countsTowardQuota: true,
+    requestHash: hash,
     operations: [{ kind: 'provision', executionName: name, requestedAt: at }],
     createdAt: at,
     updatedAt: at,
   };
-  const executionInput: ProvisionExecutionInput = {
-    instanceId,
-    owner,
-    provider: item.provider,
-    region: item.region,
-    size: item.size,
-    image: item.image,
-    volumeSizeGb: item.volumeSizeGb,
-    correlationId: deps.correlationId ?? name,
-  };
-  const result: AdmissionResult = {
-    instance: toInstanceView(item),
-    operation: { kind: 'provision', executionName: name, executionArn: executionArnOf(smArn, name) },
-  };
-  return { item, executionInput, result };
+  const deadline = new Date(now.getTime() + deps.settings.reservationDeadlineSeconds * 1000).toISOString();
+  return { item, result: admissionResultOf(item, smArn), owner, idempotencyKey, deadline, now: at };
 }
 
-function admissionWrites(
-  deps: Deps,
-  owner: Owner,
-  idempotencyKey: string,
-  hash: string,
-  draft: ReturnType<typeof draftAdmission>,
-  now: Date,
-): TransactItem[] {
-  const deadline = new Date(now.getTime() + deps.settings.reservationDeadlineSeconds * 1000).toISOString();
+/**
+ * Admission's transaction: the instance (new; it is also the key's idempotency record, and on the
+ * owner index so listings show it at once) and the owner reservation item (gate, quota slot,
+ * fencing token, deadline on the attention index). The instance is first: when both conditions
+ * fail, its answer (a replay) is the one that counts.
+ */
+export function admissionWrites(deps: Deps, draft: Draft): TransactItem[] {
   const { item } = draft;
   return [
     {
       Put: {
         TableName: deps.tableName,
-        Item: {
-          ...keys.idempotency(owner, idempotencyKey),
-          type: 'idempotency',
-          requestHash: hash,
-          result: draft.result,
-          executionInput: draft.executionInput,
-          expiresAt: ttlAfter(now, deps.settings.idempotencyTtlSeconds),
-        },
+        Item: { ...item, ...keys.ownerIndex(draft.owner, item.createdAt, item.instanceId) },
         ConditionExpression: 'attribute_not_exists(pk)',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       },
     },
-    admitReservationItem(deps, {
-      owner,
+    admissionItem(deps, {
+      owner: draft.owner,
       instanceId: item.instanceId,
       executionName: draft.result.operation.executionName,
-      idempotencyKey,
-      requestHash: hash,
-      deadline,
-      now: now.toISOString(),
+      idempotencyKey: draft.idempotencyKey,
+      deadline: draft.deadline,
+      now: draft.now,
     }),
-    {
-      Put: {
-        TableName: deps.tableName,
-        // The claim is looked at like any other once the provision has had its time.
-        Item: { ...item, ...keys.ownerIndex(owner, item.createdAt, item.instanceId), ...attentionAt(item.pk, after(now, deps.settings.claimTimeoutSeconds.provision)) },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      },
-    },
-    takeQuotaSlotItem(deps, owner, now.toISOString()),
   ];
 }
 
-/** Same key: the original 202 if the body matches (and make sure its execution exists), else 422. */
-async function replay(deps: Deps, owner: Owner, idempotencyKey: string, hash: string, smArn: string): Promise<AdmissionResult> {
-  const out = await deps.db.send(new GetCommand({ TableName: deps.tableName, Key: keys.idempotency(owner, idempotencyKey), ConsistentRead: true }));
-  const record = out.Item as IdempotencyItem | undefined;
-  if (!record) throw new ContentionTimeoutError({ context: { owner, reason: 'idempotency record vanished' } });
-  if (record.requestHash !== hash) throw new IdempotencyKeyReusedError({ context: { owner } });
-  // The original request may have died between its transaction and StartExecution.
-  await startExecutionOrExplain(deps, smArn, record.result.operation.executionName, record.executionInput);
-  return record.result;
+/** A draft admission's writes, for the bench's bare transaction of the very same items. */
+export function admissionWritesFor(deps: Deps, owner: Owner, idempotencyKey: string, body: ProvisionRequest): TransactItem[] {
+  const placement = choosePlacement(deps.settings, body);
+  const instanceId = instanceIdFor(owner, idempotencyKey);
+  return admissionWrites(deps, draftAdmission(deps, owner, instanceId, idempotencyKey, requestHash(owner, body), body, placement, stateMachineArn(deps, 'provision'), deps.now()));
+}
+
+/**
+ * The same key again: the original 202 with the instance as it is now — or 422 when the body
+ * differs. Only a provision that has not started yet (its reservation still `admitted`, the
+ * instance still claimed by it) is started, by its deterministic name; finished work never is.
+ */
+async function replay(deps: Deps, instance: InstanceItem, hash: string, smArn: string, ownerItem: OwnerItem | null): Promise<AdmissionResult> {
+  if (instance.requestHash !== hash) throw new IdempotencyKeyReusedError({ context: { owner: instance.owner, instanceId: instance.instanceId } });
+  const original = admissionResultOf(instance, smArn);
+  const name = original.operation.executionName;
+  if (instance.claim === name && instance.status === 'provisioning') {
+    const reservation = ownerItem ?? (await readAdmissionState(deps, instance.owner, instance.instanceId)).owner;
+    // The request that admitted it may have died between its transaction and StartExecution.
+    if (reservation?.instanceId === instance.instanceId && reservation.status === 'admitted') {
+      await startExecutionOrExplain(deps, smArn, name, provisionExecutionInput(instance, deps.correlationId));
+    }
+  }
+  return { ...original, current: toInstanceView(instance) };
 }

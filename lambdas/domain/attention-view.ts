@@ -92,13 +92,12 @@ type Cursor = { b: AttentionBand; s: Array<Record<string, unknown> | 0 | 1> };
 const isCursor = (value: unknown): value is Cursor =>
   typeof value === 'object' && value !== null && ((value as Cursor).b === 'due' || (value as Cursor).b === 'parked') && Array.isArray((value as Cursor).s);
 
-function decodeCursor(cursor: string, band: AttentionBand, shards: number): Cursor {
-  try {
-    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (isCursor(value) && value.b === band && value.s.length === shards) return value;
-  } catch {
-    // Falls through.
-  }
+/** The listing attention cursors continue (sealed like every cursor: `adapters/cursors.ts`). */
+const CURSOR_SCOPE = 'admin:attention';
+
+async function decodeCursor(deps: Deps, cursor: string, band: AttentionBand, shards: number): Promise<Cursor> {
+  const value = await deps.cursors.open(cursor, CURSOR_SCOPE);
+  if (isCursor(value) && value.b === band && value.s.length === shards) return value;
   throw new InvalidCursorError();
 }
 
@@ -113,7 +112,7 @@ export async function listAttention(deps: Deps, band: AttentionBand, page: { lim
   // The reconcile and volumes lanes: what their sweeps find due, and what they parked for an operator.
   const shards = [...attentionShards('reconcile'), ...attentionShards('volumes')];
   // Per shard: its ExclusiveStartKey, 0 = from the start, 1 = done.
-  const positions = page.cursor ? decodeCursor(page.cursor, band, shards.length).s : shards.map(() => 0 as const);
+  const positions = page.cursor ? (await decodeCursor(deps, page.cursor, band, shards.length)).s : shards.map(() => 0 as const);
   const reads = await Promise.all(
     shards.map(async (shard, i) => {
       const position = positions[i]!;
@@ -135,6 +134,6 @@ export async function listAttention(deps: Deps, band: AttentionBand, page: { lim
   return {
     band,
     items: taken.map(({ item }) => viewOf(item, now)),
-    nextCursor: next.every((position) => position === 1) ? null : Buffer.from(JSON.stringify({ b: band, s: next } satisfies Cursor)).toString('base64url'),
+    nextCursor: next.every((position) => position === 1) ? null : await deps.cursors.seal({ b: band, s: next } satisfies Cursor, CURSOR_SCOPE),
   };
 }

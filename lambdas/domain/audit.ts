@@ -43,7 +43,7 @@ export async function recentAuditRecords(deps: Deps, owner: string, limit = 20):
     new QueryCommand({
       TableName: deps.tableName,
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-      ExpressionAttributeValues: { ':pk': keys.owner(owner).pk, ':prefix': keys.auditPrefix },
+      ExpressionAttributeValues: { ':pk': keys.ownerPartition(owner), ':prefix': keys.auditPrefix },
       ScanIndexForward: false,
       Limit: limit,
     }),

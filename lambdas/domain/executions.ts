@@ -109,14 +109,12 @@ export type OperationProgress = z.infer<typeof operationProgressSchema>;
 /** Most history events read for one progress answer (a slipway execution has a few dozen). */
 const PROGRESS_EVENT_LIMIT = 2000;
 
-const encode = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
-function decode<T>(cursor: string, valid: (value: unknown) => value is T): T {
-  try {
-    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (valid(value)) return value;
-  } catch {
-    // Falls through.
-  }
+/** The listing the operator's execution cursors continue (sealed like every cursor: `adapters/cursors.ts`). */
+const CURSOR_SCOPE = 'admin:executions';
+const encode = (deps: Deps, value: object): Promise<string> => deps.cursors.seal(value as Record<string, unknown>, CURSOR_SCOPE);
+async function decode<T>(deps: Deps, cursor: string, valid: (value: unknown) => value is T): Promise<T> {
+  const value = await deps.cursors.open(cursor, CURSOR_SCOPE);
+  if (valid(value)) return value;
   throw new InvalidCursorError();
 }
 
@@ -186,7 +184,7 @@ function after(page: ExecutionListItem[], last: [string, number] | undefined): E
  */
 async function listMerged(deps: Deps, query: ExecutionsQuery): Promise<ExecutionsPage> {
   const filters: MergedCursor['q'] = [query.workflow ?? null, query.status ?? null];
-  const cursor = query.cursor ? decode(query.cursor, isMergedCursor) : undefined;
+  const cursor = query.cursor ? await decode(deps, query.cursor, isMergedCursor) : undefined;
   if (cursor && (cursor.q[0] !== filters[0] || cursor.q[1] !== filters[1])) throw new InvalidCursorError();
   const streams = await Promise.all(
     configuredWorkflows(deps, query.workflow).map(async ({ workflow, arn }) => {
@@ -221,14 +219,14 @@ async function listMerged(deps: Deps, query: ExecutionsQuery): Promise<Execution
   }
   return {
     items: taken.map(({ item, stream }) => rowOf(deps, stream.workflow, item)),
-    nextCursor: more ? encode({ k: 'merged', q: filters, s: next } satisfies MergedCursor) : null,
+    nextCursor: more ? await encode(deps, { k: 'merged', q: filters, s: next } satisfies MergedCursor) : null,
   };
 }
 
 /** One instance's executions from its operations log (tombstones too), filtered, newest first. */
 async function listForInstance(deps: Deps, instanceId: string, query: ExecutionsQuery): Promise<ExecutionsPage> {
   const filters: InstanceCursor['q'] = [instanceId, query.workflow ?? null, query.status ?? null];
-  const cursor = query.cursor ? decode(query.cursor, isInstanceCursor) : undefined;
+  const cursor = query.cursor ? await decode(deps, query.cursor, isInstanceCursor) : undefined;
   if (cursor && cursor.q.join('\n') !== filters.join('\n')) throw new InvalidCursorError();
   const item = await readInstance(deps, instanceId);
   if (!item) throw new InstanceNotFoundError(instanceId);
@@ -239,7 +237,7 @@ async function listForInstance(deps: Deps, instanceId: string, query: Executions
   const page = matching.slice(offset, offset + query.limit);
   return {
     items: page.map((view) => rowFromView(view, instanceId)),
-    nextCursor: offset + query.limit < matching.length ? encode({ k: 'instance', q: filters, o: offset + query.limit } satisfies InstanceCursor) : null,
+    nextCursor: offset + query.limit < matching.length ? await encode(deps, { k: 'instance', q: filters, o: offset + query.limit } satisfies InstanceCursor) : null,
   };
 }
 
@@ -300,13 +298,13 @@ const isHistoryCursor = (v: unknown): v is HistoryCursor => typeof v === 'object
 /** `GET /v1/admin/executions/{workflow}/{name}/history`: one page of the history, oldest first unless reversed. */
 export async function executionHistory(deps: Deps, workflow: WorkflowName, name: string, page: { limit: number; cursor?: string; reverse: boolean }): Promise<HistoryPage> {
   const executionArn = executionArnOf(stateMachineArn(deps, workflow), name);
-  const cursor = page.cursor ? decode(page.cursor, isHistoryCursor) : undefined;
+  const cursor = page.cursor ? await decode(deps, page.cursor, isHistoryCursor) : undefined;
   if (cursor && (cursor.n !== name || cursor.r !== page.reverse)) throw new InvalidCursorError();
   try {
     const out = await deps.sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: page.limit, reverseOrder: page.reverse, nextToken: cursor?.t, includeExecutionData: true }));
     return {
       events: (out.events ?? []).map(historyEventView),
-      nextCursor: out.nextToken ? encode({ n: name, r: page.reverse, t: out.nextToken } satisfies HistoryCursor) : null,
+      nextCursor: out.nextToken ? await encode(deps, { n: name, r: page.reverse, t: out.nextToken } satisfies HistoryCursor) : null,
     };
   } catch (error) {
     if (isExecutionDoesNotExist(error)) throw new ExecutionNotFoundError(name, { cause: error });

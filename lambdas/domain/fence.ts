@@ -11,8 +11,13 @@ export interface InstanceUpdate {
   remove?: string[];
 }
 
-/** Build `SET a = :a, … REMOVE b, …` with placeholder names for every attribute. */
-export function updateExpression(update: InstanceUpdate): { expression: string; names: Record<string, string>; values: Record<string, unknown> } {
+/** An item update: attributes to set, numbers to add to (negative to subtract) and attributes to remove. */
+export interface ItemUpdate extends InstanceUpdate {
+  add?: Record<string, number>;
+}
+
+/** Build `SET a = :a, … ADD n :n … REMOVE b, …` with placeholder names for every attribute. */
+export function updateExpression(update: ItemUpdate): { expression: string; names: Record<string, string>; values: Record<string, unknown> } {
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = {};
   const sets = Object.entries(update.set ?? {}).map(([attr, value], i) => {
@@ -20,11 +25,18 @@ export function updateExpression(update: InstanceUpdate): { expression: string; 
     values[`:s${i}`] = value;
     return `#s${i} = :s${i}`;
   });
+  const adds = Object.entries(update.add ?? {}).map(([attr, value], i) => {
+    names[`#a${i}`] = attr;
+    values[`:a${i}`] = value;
+    return `#a${i} :a${i}`;
+  });
   const removes = [...new Set(update.remove ?? [])].map((attr, i) => {
     names[`#r${i}`] = attr;
     return `#r${i}`;
   });
-  const expression = [sets.length ? `SET ${sets.join(', ')}` : '', removes.length ? `REMOVE ${removes.join(', ')}` : ''].filter(Boolean).join(' ');
+  const expression = [sets.length ? `SET ${sets.join(', ')}` : '', adds.length ? `ADD ${adds.join(', ')}` : '', removes.length ? `REMOVE ${removes.join(', ')}` : '']
+    .filter(Boolean)
+    .join(' ');
   return { expression, names, values };
 }
 

@@ -2,7 +2,7 @@ import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { TABLE_KEYS } from '../adapters/table-definition';
 import { keys } from '../adapters/dynamo';
 import type { Deps } from '../shared/deps';
-import { InstanceNotFoundError, ValidationFailedError } from '../shared/errors';
+import { InstanceNotFoundError } from '../shared/errors';
 import * as z from 'zod';
 import { instanceViewSchema, toInstanceView, type InstanceItem } from './instance';
 
@@ -26,25 +26,17 @@ export async function getVisibleInstance(deps: Deps, instanceId: string, owners:
 export const instancePageSchema = /* @__PURE__ */ z.object({ items: z.array(instanceViewSchema), nextCursor: z.string().nullable() }).meta({ id: 'InstancePage' });
 export type InstancePage = z.infer<typeof instancePageSchema>;
 
-function encodeCursor(key: Record<string, unknown> | undefined): string | null {
-  return key ? Buffer.from(JSON.stringify(key)).toString('base64url') : null;
-}
-
-function decodeCursor(cursor: string | undefined, owner: string): Record<string, unknown> | undefined {
-  if (!cursor) return undefined;
-  try {
-    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown>;
-    // A cursor only ever continues a listing of the same owner.
-    if (key[TABLE_KEYS.ownerIndex.partitionKey] !== `OWNER#${owner}`) throw new Error('cursor of another owner');
-    return key;
-  } catch {
-    throw new ValidationFailedError('The cursor is not valid for this listing.', [{ path: 'cursor', message: 'invalid cursor' }]);
-  }
+/** What a cursor continues: one owner's listing, of live instances or of all (tombstones too). */
+function cursorScope(owner: string, includeTombstones: boolean): string {
+  return `instances:${owner}:${includeTombstones ? 'all' : 'live'}`;
 }
 
 /** An owner's live instances, newest first (tombstones excluded). */
 export async function listInstances(deps: Deps, owner: string, options: { limit: number; cursor?: string; includeTombstones?: boolean }): Promise<InstancePage> {
   const index = TABLE_KEYS.ownerIndex;
+  const scope = cursorScope(owner, options.includeTombstones === true);
+  // Only a cursor this API sealed for this very listing opens (InvalidCursor otherwise).
+  const startKey = options.cursor ? await deps.cursors.open(options.cursor, scope) : undefined;
   const out = await deps.db.send(
     new QueryCommand({
       TableName: deps.tableName,
@@ -55,8 +47,9 @@ export async function listInstances(deps: Deps, owner: string, options: { limit:
       ExpressionAttributeValues: { ':pk': `OWNER#${owner}`, ...(options.includeTombstones ? {} : { ':destroyed': 'destroyed' }) },
       ScanIndexForward: false,
       Limit: options.limit,
-      ExclusiveStartKey: decodeCursor(options.cursor, owner),
+      ExclusiveStartKey: startKey,
     }),
   );
-  return { items: (out.Items as InstanceItem[] | undefined ?? []).map(toInstanceView), nextCursor: encodeCursor(out.LastEvaluatedKey) };
+  const nextCursor = out.LastEvaluatedKey ? await deps.cursors.seal(out.LastEvaluatedKey, scope) : null;
+  return { items: ((out.Items as InstanceItem[] | undefined) ?? []).map(toInstanceView), nextCursor };
 }

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { publicMessage } from '../shared/errors';
 import { OPERATIONS, type Operation } from '../shared/operations';
 
 /** Every status an instance can have (ARCHITECTURE §3). */
@@ -19,7 +20,7 @@ export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
 
 export { OPERATIONS, type Operation };
 
-/** A recorded failure, shown to callers as is. */
+/** A recorded failure; callers see its message without stack frames or file paths (operators see it as stored). */
 export const errorRecordSchema = /* @__PURE__ */ z.object({ message: z.string(), code: z.string().optional(), at: z.string() }).meta({ id: 'ErrorRecord' });
 export type ErrorRecord = z.infer<typeof errorRecordSchema>;
 
@@ -115,6 +116,8 @@ export interface InstanceItem {
   lastCleanupError?: ErrorRecord;
   /** True while the instance holds one of its owner's quota slots (cleared exactly once). */
   countsTowardQuota?: boolean;
+  /** Hash of the admitting request (owner and body): the instance is its Idempotency-Key's record. */
+  requestHash?: string;
   /** The instance's recent operations, newest last, for `GET …/operations` (bounded). */
   operations?: OperationRecord[];
   createdAt: string;
@@ -161,7 +164,12 @@ export const instanceViewSchema = /* @__PURE__ */ z
   .meta({ id: 'Instance' });
 export type InstanceView = z.infer<typeof instanceViewSchema>;
 
-/** Map a stored item to its public view. */
+/** A stored error as callers see it. */
+function publicError(error: ErrorRecord | undefined): ErrorRecord | null {
+  return error ? { ...error, message: publicMessage(error.message) } : null;
+}
+
+/** Map a stored item to its public view (errors without stack frames or server paths). */
 export function toInstanceView(item: InstanceItem): InstanceView {
   return {
     id: item.instanceId,
@@ -177,11 +185,11 @@ export function toInstanceView(item: InstanceItem): InstanceView {
     volumeId: item.volumeId ?? null,
     endpoint: item.endpoint ?? null,
     currentOperation: item.claim && item.operation ? { kind: item.operation, executionName: item.claim } : null,
-    lastStartError: item.lastStartError ?? null,
-    lastDestroyError: item.lastDestroyError ?? null,
-    lastRecoveryError: item.lastRecoveryError ?? null,
-    lastStopError: item.lastStopError ?? null,
-    lastSwitchError: item.lastSwitchError ?? null,
+    lastStartError: publicError(item.lastStartError),
+    lastDestroyError: publicError(item.lastDestroyError),
+    lastRecoveryError: publicError(item.lastRecoveryError),
+    lastStopError: publicError(item.lastStopError),
+    lastSwitchError: publicError(item.lastSwitchError),
     lastSwitchedAt: item.lastSwitchedAt ?? null,
     lastRecoveredAt: item.lastRecoveredAt ?? null,
     recoveryCooldownUntil: item.recoveryCooldownUntil ?? null,

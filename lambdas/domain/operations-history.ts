@@ -2,6 +2,7 @@ import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { executionArnOf, isExecutionDoesNotExist } from '../adapters/workflows';
 import { causeMessage } from '../shared/execution-progress';
 import type { Deps } from '../shared/deps';
+import { publicMessage } from '../shared/errors';
 import type { WorkflowName } from '../shared/workflows';
 import { getVisibleInstance } from './instance-queries';
 import * as z from 'zod';
@@ -19,7 +20,7 @@ export const EXECUTION_STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT'
 export const PENDING_GRACE_MS = 60_000;
 export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
 
-/** One operation's execution as operators and callers see it. */
+/** One operation's execution as operators see it: Step Functions' `cause` as it is (stack and all). */
 export const executionViewSchema = z
   .object({
     name: z.string().meta({ description: 'Execution name: <instanceId>-<operation>-v<version>' }),
@@ -36,9 +37,22 @@ export const executionViewSchema = z
   .meta({ id: 'Execution' });
 export type ExecutionView = z.infer<typeof executionViewSchema>;
 
+/** One operation's execution as callers see it: the error's type and message, never a stack trace or a server path. */
+export const operationViewSchema = executionViewSchema
+  .omit({ cause: true })
+  .extend({ message: z.string().nullable().meta({ description: 'The error message (no stack trace, no file paths); null when there is none' }) })
+  .meta({ id: 'Operation' });
+export type OperationView = z.infer<typeof operationViewSchema>;
+
+/** An execution as callers see it. */
+export function toOperationView(execution: ExecutionView): OperationView {
+  const { cause, ...rest } = execution;
+  return { ...rest, message: cause ? publicMessage(cause) : null };
+}
+
 /** An instance's executions, newest first. */
 export const operationsPageSchema = z
-  .object({ instanceId: z.string(), items: z.array(executionViewSchema).meta({ description: 'Newest first' }) })
+  .object({ instanceId: z.string(), items: z.array(operationViewSchema).meta({ description: 'Newest first' }) })
   .meta({ id: 'OperationsPage' });
 export type OperationsPage = z.infer<typeof operationsPageSchema>;
 
@@ -124,5 +138,5 @@ export function describeOperations(deps: Deps, log: readonly OperationRecord[], 
 /** `GET /v1/instances/{id}/operations`: the executions of an instance the caller may see. */
 export async function listOperations(deps: Deps, instanceId: string, owners: readonly string[]): Promise<OperationsPage> {
   const item = await getVisibleInstance(deps, instanceId, owners);
-  return { instanceId, items: await describeOperations(deps, item.operations ?? [], item.claim) };
+  return { instanceId, items: (await describeOperations(deps, item.operations ?? [], item.claim)).map(toOperationView) };
 }

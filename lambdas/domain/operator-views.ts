@@ -6,8 +6,8 @@ import { auditRecordSchema, recentAuditRecords } from './audit';
 import { errorRecordSchema, INSTANCE_STATUSES, instanceViewSchema, OPERATIONS, operationRecordSchema, RECOVERY_TRIGGERS, type InstanceItem } from './instance';
 import { listInstances, readInstance } from './instance-queries';
 import { describeOperation, executionViewSchema, type ExecutionView } from './operations-history';
-import { quotaSchema, readQuota } from './owner';
-import { readReservation, reservationSchema, type ReservationItem } from './reservation';
+import { quotaSchema } from './owner';
+import { quotaOf, readOwnerItem, readReservation, reservationOf, reservationSchema, type ReservationItem } from './reservation';
 import { retainedVolumeSchema, retainedVolumesById, type RetainedVolume } from './retained-volume';
 import { lifecycleEventSchema } from '../shared/event-schema';
 import type { LifecycleEvent } from '../shared/events';
@@ -185,11 +185,11 @@ async function retainedVolumesOf(deps: Deps, item: InstanceItem): Promise<Retain
 
 /** An owner's registry: instances incl. tombstones (paged), reservation, quota and recent operator actions. */
 export async function ownerRegistry(deps: Deps, owner: string, page: { limit: number; cursor?: string }): Promise<OwnerRegistryView> {
-  const [instances, reservation, quota, audit] = await Promise.all([
+  // Reservation and quota are one item.
+  const [instances, ownerItem, audit] = await Promise.all([
     listInstances(deps, owner, { ...page, includeTombstones: true }),
-    readReservation(deps, owner),
-    readQuota(deps, owner),
+    readOwnerItem(deps, owner),
     recentAuditRecords(deps, owner, AUDIT_RECORDS_SHOWN),
   ]);
-  return { owner, instances, reservation, quota, audit };
+  return { owner, instances, reservation: reservationOf(ownerItem), quota: quotaOf(deps, ownerItem), audit };
 }

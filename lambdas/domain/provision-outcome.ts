@@ -1,11 +1,9 @@
-import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { cancellationCodes, keys, ttlAfter } from '../adapters/dynamo';
 import type { Deps } from '../shared/deps';
 import { ClaimLostError, ReservationLostError } from '../shared/errors';
 import { alreadyFinishedBy, claimReleaseItem, type InstanceUpdate, type TransactItem } from './fence';
 import { readInstance } from './instance-queries';
-import { returnQuotaSlotItem } from './owner';
-import { reservationOutcomeIfHeld, reservationOutcomeItem } from './reservation';
+import { finishWithOwnerItem, outcomeIfHeld, outcomeItem } from './reservation';
 import { attentionAt } from './attention';
 import { recordOutcome } from '../shared/telemetry';
 
@@ -20,13 +18,13 @@ interface Fenced {
 
 /**
  * Finish a provision in one transaction: the instance update (fenced by the claim, which it
- * releases), the reservation outcome (fenced by the instance it was admitted for) and any quota
- * change. Replaying the same final step is a no-op success.
+ * releases) and the owner item's part — the reservation outcome (fenced by the instance it was
+ * admitted for) and any quota slot returned, as one update of the one item. Replaying the same
+ * final step is a no-op success.
  */
-async function finishProvision(deps: Deps, input: Fenced, instance: InstanceUpdate, reservation: TransactItem | null, quota: TransactItem | null): Promise<void> {
-  const items = [claimReleaseItem(deps, input.instanceId, input.claim, instance), ...(reservation ? [reservation] : []), ...(quota ? [quota] : [])];
+async function finishProvision(deps: Deps, input: Fenced, instance: InstanceUpdate, ownerPart: () => Promise<TransactItem | null>): Promise<void> {
   try {
-    await deps.db.send(new TransactWriteCommand({ TransactItems: items }));
+    await finishWithOwnerItem(deps, [claimReleaseItem(deps, input.instanceId, input.claim, instance)], ownerPart);
   } catch (error) {
     const codes = cancellationCodes(error);
     if (!codes?.some((c) => c.code === 'ConditionalCheckFailed')) throw error;
@@ -43,8 +41,7 @@ export async function commitProvision(deps: Deps, input: Fenced & { reservationV
     deps,
     input,
     { set: { status: 'running', machineId: input.machineId, volumeId: input.volumeId, ...(input.endpoint ? { endpoint: input.endpoint } : {}) }, remove: ['lastStartError'] },
-    reservationOutcomeItem(deps, input.owner, input.instanceId, 'complete', input.reservationVersion),
-    null,
+    async () => outcomeItem(deps, input.owner, input.instanceId, 'complete', { version: input.reservationVersion }),
   );
   recordOutcome(deps.metrics, 'Succeeded', 'provision', input.executionStartedAt, deps.now());
 }
@@ -60,11 +57,10 @@ export async function failProvision(deps: Deps, input: Fenced & { error: { messa
     deps,
     input,
     {
-      set: { status: 'failed', countsTowardQuota: false, lastStartError: { ...input.error, at: now.toISOString() }, expiresAt: ttlAfter(now, deps.settings.failedRetentionSeconds) },
+      set: { status: 'failed', countsTowardQuota: false, lastStartError: { ...input.error, at: now.toISOString() }, expiresAt: ttlAfter(now, deps.settings.endedRetentionSeconds) },
       remove: ['machineId', 'volumeId', 'endpoint'],
     },
-    await reservationOutcomeIfHeld(deps, input.owner, input.instanceId, 'release'),
-    returnQuotaSlotItem(deps, input.owner),
+    () => outcomeIfHeld(deps, input.owner, input.instanceId, 'release', { returnSlot: true }),
   );
   recordOutcome(deps.metrics, 'Failed', 'provision', input.executionStartedAt, now);
 }
@@ -81,8 +77,7 @@ export async function markNeedsReconciliation(deps: Deps, input: Fenced & { erro
     deps,
     input,
     { set: { status: 'failed', lastStartError: { ...input.error, at: now.toISOString() }, ...attentionAt(keys.instance(input.instanceId).pk, now) } },
-    await reservationOutcomeIfHeld(deps, input.owner, input.instanceId, 'handOver'),
-    null,
+    () => outcomeIfHeld(deps, input.owner, input.instanceId, 'handOver'),
   );
   recordOutcome(deps.metrics, 'Failed', 'provision', input.executionStartedAt, deps.now());
   deps.metrics.count('ProvisionNeedsReconciliation');

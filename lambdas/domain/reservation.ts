@@ -1,7 +1,10 @@
 /**
- * The owner reservation item: the admission gate for fresh provisions (at most one unresolved per
- * owner) and the fencing token (`version`) of the provision it admitted. This module owns its
- * shape, its statuses and the rules that move between them, and every write to it.
+ * The owner reservation item (`OWNER#<owner>` / `RESERVATION`): the admission gate for fresh
+ * provisions (at most one unresolved per owner), the fencing token (`version`) of the provision it
+ * admitted, and the owner's quota counters (`activeInstances`, `instanceLimit`). Gate and quota live
+ * on one item so admission takes both in one conditional update, and an outcome that also moves a
+ * quota slot is one update expression (DynamoDB refuses two operations on one item in a
+ * transaction). This module owns its shape, its rules and every write to it.
  */
 import { randomInt } from 'node:crypto';
 import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -16,7 +19,9 @@ import {
   ReservationNotReleasableError,
 } from '../shared/errors';
 import { auditPutItem, auditRecord, auditRecordSchema } from './audit';
-import type { TransactItem } from './fence';
+import { attentionAt } from './attention';
+import { fencedUpdateItem, updateExpression, type ItemUpdate, type TransactItem } from './fence';
+import { readInstance } from './instance-queries';
 import { describeOperation } from './operations-history';
 
 /** Reservation states (ARCHITECTURE §2). */
@@ -31,7 +36,7 @@ export const UNRESOLVED_STATUSES: readonly ReservationStatus[] = ['admitted', 'p
  * reservation, and where to. Every write below takes its condition from here.
  */
 export const RESERVATION_RULES = {
-  /** A new provision takes the gate; a reservation that never existed may be taken too. */
+  /** A new provision takes the gate; an owner item without a reservation yet (or no item) may be taken too. */
   admit: { from: ['completed', 'released'], to: 'admitted' },
   /** The provision fences the reservation before its first provider call (idempotent). */
   startProviderWork: { from: ['admitted', 'provider_work_started'], to: 'provider_work_started' },
@@ -52,24 +57,42 @@ export const RESERVATION_RULES = {
 /** A reservation transition's name. */
 export type ReservationTransition = keyof typeof RESERVATION_RULES;
 
-/** The reservation item as stored. */
-export const reservationSchema = z.looseObject({
-  owner: z.string(),
-  status: z.enum(RESERVATION_STATUSES),
-  /** The fencing token: every admission increments it. */
-  version: z.number().int().meta({ description: 'The fencing token' }),
-  instanceId: z.string(),
-  executionName: z.string(),
-  deadline: z.string(),
-  updatedAt: z.string(),
-  idempotencyKey: z.string().optional(),
-  requestHash: z.string().optional(),
-  releasedBy: z.string().optional(),
-  releasedAt: z.string().optional(),
-  releaseReason: z.string().optional(),
-  releasedReason: z.string().optional(),
-}).meta({ id: 'Reservation', description: 'The owner reservation item as stored' });
+/** Attributes of one reservation that must not survive into the next (admission removes them). */
+const PER_RESERVATION_ATTRIBUTES = ['releasedBy', 'releasedAt', 'releaseReason', 'releasedReason', 'requestHash'] as const;
+
+/** The reservation item as stored (with the owner's quota counters). */
+export const reservationSchema = z
+  .looseObject({
+    owner: z.string(),
+    status: z.enum(RESERVATION_STATUSES),
+    /** The fencing token: every admission increments it. */
+    version: z.number().int().meta({ description: 'The fencing token' }),
+    instanceId: z.string(),
+    executionName: z.string(),
+    deadline: z.string(),
+    updatedAt: z.string(),
+    idempotencyKey: z.string().optional(),
+    activeInstances: z.number().int().optional().meta({ description: 'Instances holding one of the owner’s quota slots' }),
+    instanceLimit: z.number().int().optional().meta({ description: 'The owner’s own limit; the configured default applies while unset' }),
+    releasedBy: z.string().optional(),
+    releasedAt: z.string().optional(),
+    releaseReason: z.string().optional(),
+  })
+  .meta({ id: 'Reservation', description: 'The owner reservation item as stored (gate, fencing token and quota counters)' });
 export type ReservationItem = z.infer<typeof reservationSchema>;
+
+/** The owner item as stored: a reservation once the owner provisioned, or only a limit an operator set. */
+export type OwnerItem = Partial<ReservationItem> & { owner?: string; activeInstances?: number; instanceLimit?: number };
+
+/** The quota an owner item says: live slots, and the limit that applies. */
+export function quotaOf(deps: Deps, item: OwnerItem | null): { activeInstances: number; limit: number } {
+  return { activeInstances: item?.activeInstances ?? 0, limit: item?.instanceLimit ?? deps.settings.defaultInstanceLimit };
+}
+
+/** Whether an owner item holds an unresolved reservation. */
+export function isUnresolved(item: OwnerItem | null): item is ReservationItem {
+  return !!item?.status && UNRESOLVED_STATUSES.includes(item.status);
+}
 
 /** `#status IN (:from0, …)` with its values, for a transition's condition. */
 function fromCondition(transition: ReservationTransition): { expression: string; values: Record<string, string> } {
@@ -77,10 +100,49 @@ function fromCondition(transition: ReservationTransition): { expression: string;
   return { expression: `#status IN (${Object.keys(values).join(', ')})`, values };
 }
 
-/** Read the owner's reservation item (strongly consistent), or null. */
-export async function readReservation(deps: Deps, owner: string): Promise<ReservationItem | null> {
+/**
+ * The quota condition: the owner holds fewer slots than its limit (the configured default while it
+ * has none). Written out because DynamoDB conditions cannot fall back to a default value.
+ */
+const BELOW_LIMIT =
+  '((attribute_not_exists(instanceLimit) AND (attribute_not_exists(activeInstances) OR activeInstances < :qDefault)) OR ' +
+  '(attribute_not_exists(activeInstances) AND instanceLimit > :qZero) OR activeInstances < instanceLimit)';
+/** A slot may be given back only while one is held: the counter never goes below zero. */
+const HOLDS_A_SLOT = 'activeInstances >= :qOne';
+
+/** Read the owner item (strongly consistent), or null. */
+export async function readOwnerItem(deps: Deps, owner: string): Promise<OwnerItem | null> {
   const out = await deps.db.send(new GetCommand({ TableName: deps.tableName, Key: keys.reservation(owner), ConsistentRead: true }));
-  return (out.Item as ReservationItem | undefined) ?? null;
+  return (out.Item as OwnerItem | undefined) ?? null;
+}
+
+/** The reservation an owner item holds (null before the owner's first provision). */
+export function reservationOf(item: OwnerItem | null): ReservationItem | null {
+  return item?.status ? (item as ReservationItem) : null;
+}
+
+/** Read the owner's reservation (strongly consistent), or null. */
+export async function readReservation(deps: Deps, owner: string): Promise<ReservationItem | null> {
+  return reservationOf(await readOwnerItem(deps, owner));
+}
+
+/** An update of the owner item as a transaction item: `update` applied only under `condition`. */
+function ownerItemUpdate(
+  deps: Deps,
+  owner: string,
+  update: ItemUpdate,
+  condition: { expression: string; names?: Record<string, string>; values?: Record<string, unknown> },
+  at: string = deps.now().toISOString(),
+): NonNullable<TransactItem['Update']> {
+  const built = updateExpression({ ...update, set: { ...update.set, updatedAt: at } });
+  return {
+    TableName: deps.tableName,
+    Key: keys.reservation(owner),
+    UpdateExpression: built.expression,
+    ConditionExpression: condition.expression,
+    ExpressionAttributeNames: { ...built.names, ...condition.names },
+    ExpressionAttributeValues: { ...built.values, ...condition.values },
+  };
 }
 
 /** What admission writes into the reservation. */
@@ -89,25 +151,28 @@ export interface ReservationAdmission {
   instanceId: string;
   executionName: string;
   idempotencyKey: string;
-  requestHash: string;
   deadline: string;
   now: string;
 }
 
 /**
- * Admission's reservation write, as a transaction item: take the gate (none unresolved), bump the
- * fencing token, and stay on the attention index until resolved. On a failed condition the old item
- * comes back, so admission can say which instance holds the gate.
+ * Admission's write, as a transaction item: take the gate (none unresolved) and a quota slot (below
+ * the limit) in one conditional update, bump the fencing token, and put the reservation on the
+ * attention index at its deadline (the reconcile sweep starts a provision whose execution never
+ * started). What the previous reservation recorded about its own end is removed. On a failed
+ * condition the old item comes back, so admission can say who holds the gate or which limit applied.
  */
-export function admitReservationItem(deps: Deps, admission: ReservationAdmission): TransactItem {
+export function admissionItem(deps: Deps, admission: ReservationAdmission): TransactItem {
   const from = fromCondition('admit');
   return {
     Update: {
       TableName: deps.tableName,
       Key: keys.reservation(admission.owner),
       UpdateExpression:
-        'SET #type = :type, #owner = :owner, #status = :to, #version = if_not_exists(#version, :zero) + :one, instanceId = :instanceId, executionName = :executionName, idempotencyKey = :key, requestHash = :hash, deadline = :deadline, updatedAt = :now, attentionShard = :shard, attentionAt = :deadline',
-      ConditionExpression: `attribute_not_exists(pk) OR ${from.expression}`,
+        'SET #type = :type, #owner = :owner, #status = :to, #version = if_not_exists(#version, :zero) + :one, instanceId = :instanceId, executionName = :executionName, ' +
+        'idempotencyKey = :key, deadline = :deadline, updatedAt = :now, attentionShard = :shard, attentionAt = :deadline ' +
+        `ADD activeInstances :one REMOVE ${PER_RESERVATION_ATTRIBUTES.join(', ')}`,
+      ConditionExpression: `(attribute_not_exists(#status) OR ${from.expression}) AND ${BELOW_LIMIT}`,
       ExpressionAttributeNames: { '#type': 'type', '#owner': 'owner', '#status': 'status', '#version': 'version' },
       ExpressionAttributeValues: {
         ':type': 'reservation',
@@ -118,10 +183,11 @@ export function admitReservationItem(deps: Deps, admission: ReservationAdmission
         ':instanceId': admission.instanceId,
         ':executionName': admission.executionName,
         ':key': admission.idempotencyKey,
-        ':hash': admission.requestHash,
         ':deadline': admission.deadline,
         ':now': admission.now,
         ':shard': attentionShardOf(keys.reservation(admission.owner).pk),
+        ':qDefault': deps.settings.defaultInstanceLimit,
+        ':qZero': 0,
         ...from.values,
       },
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -129,41 +195,89 @@ export function admitReservationItem(deps: Deps, admission: ReservationAdmission
   };
 }
 
+/** The transitions a provision's (or destroy's, or the sweep's) final transaction applies. */
+export type OutcomeTransition = 'complete' | 'release' | 'handOver' | 'reconciled' | 'releaseForDestroy';
+
+/** How an outcome is applied. */
+export interface OutcomeOptions {
+  /** Fence on the version that admitted the provision, too. */
+  version?: number;
+  /** Give the instance's quota slot back in the same update expression. */
+  returnSlot?: boolean;
+  /** Why it was released, for operators. */
+  reason?: string;
+}
+
 /**
- * A provision's outcome on its reservation, as a transaction item fenced by the instance it was
- * admitted for (and, when given, the version that admitted it). An unresolved outcome stays on the
- * attention index for the reconcile sweep; a resolved one leaves it.
+ * An outcome on the reservation, as a transaction item fenced by the instance it was admitted for
+ * (and, when given, the version that admitted it); with `returnSlot`, the same expression gives a
+ * quota slot back. An unresolved outcome stays on the attention index for the reconcile sweep; a
+ * resolved one leaves it.
  */
-export function reservationOutcomeItem(
-  deps: Deps,
-  owner: string,
-  instanceId: string,
-  transition: 'complete' | 'release' | 'handOver' | 'reconciled',
-  version?: number,
-): TransactItem {
+export function outcomeItem(deps: Deps, owner: string, instanceId: string, transition: OutcomeTransition, options: OutcomeOptions = {}): TransactItem {
   const to = RESERVATION_RULES[transition].to;
   const from = fromCondition(transition);
   const unresolved = UNRESOLVED_STATUSES.includes(to);
-  const now = deps.now().toISOString();
+  const now = deps.now();
+  const fence = [`instanceId = :instanceId`, from.expression, ...(options.version ? ['#version = :version'] : []), ...(options.returnSlot ? [HOLDS_A_SLOT] : [])];
   return {
-    Update: {
-      TableName: deps.tableName,
-      Key: keys.reservation(owner),
-      UpdateExpression: unresolved
-        ? 'SET #status = :to, updatedAt = :now, attentionShard = :shard, attentionAt = :now'
-        : 'SET #status = :to, updatedAt = :now REMOVE attentionShard, attentionAt',
-      ConditionExpression: `instanceId = :instanceId AND ${from.expression}${version ? ' AND #version = :version' : ''}`,
-      ExpressionAttributeNames: { '#status': 'status', ...(version ? { '#version': 'version' } : {}) },
-      ExpressionAttributeValues: {
-        ':to': to,
-        ':now': now,
-        ':instanceId': instanceId,
-        ...from.values,
-        ...(version ? { ':version': version } : {}),
-        ...(unresolved ? { ':shard': attentionShardOf(keys.reservation(owner).pk) } : {}),
+    Update: ownerItemUpdate(
+      deps,
+      owner,
+      {
+        set: { status: to, ...(unresolved ? attentionAt(keys.reservation(owner).pk, now) : {}), ...(options.reason ? { releaseReason: options.reason } : {}) },
+        ...(options.returnSlot ? { add: { activeInstances: -1 } } : {}),
+        remove: unresolved ? [] : ['attentionShard', 'attentionAt'],
       },
-    },
+      {
+        expression: fence.join(' AND '),
+        names: { '#status': 'status', ...(options.version ? { '#version': 'version' } : {}) },
+        values: { ':instanceId': instanceId, ...from.values, ...(options.version ? { ':version': options.version } : {}), ...(options.returnSlot ? { ':qOne': 1 } : {}) },
+      },
+    ),
   };
+}
+
+/** Give one quota slot back, as a transaction item; never below zero. */
+function returnSlotItem(deps: Deps, owner: string): TransactItem {
+  return { Update: ownerItemUpdate(deps, owner, { add: { activeInstances: -1 } }, { expression: HOLDS_A_SLOT, values: { ':qOne': 1 } }) };
+}
+
+/**
+ * The owner item's part of a final transaction, decided on a fresh read: the transition (with the
+ * slot) when the reservation is still this instance's and allows it, else only the slot (when one
+ * is returned), else nothing. An operator may have released the reservation meanwhile, and that
+ * must not block finishing the instance. The transaction re-checks the condition; a caller whose
+ * transaction lost it decides again (`finishWithOwnerItem`).
+ */
+export async function outcomeIfHeld(deps: Deps, owner: string, instanceId: string, transition: OutcomeTransition, options: OutcomeOptions = {}): Promise<TransactItem | null> {
+  const current = await readReservation(deps, owner);
+  const allowed = (RESERVATION_RULES[transition].from as readonly ReservationStatus[]).includes(current?.status as ReservationStatus);
+  if (current && current.instanceId === instanceId && allowed) return outcomeItem(deps, owner, instanceId, transition, options);
+  return options.returnSlot ? returnSlotItem(deps, owner) : null;
+}
+
+/** Attempts of a final transaction whose owner-item part was decided on a read that went stale. */
+const OUTCOME_ATTEMPTS = 4;
+
+/**
+ * Run a final transaction made of fixed items (first) and the owner item's part (last), deciding
+ * that part again when it lost its condition (the reservation moved between the read and the
+ * write). A failure of the fixed items is the caller's to explain.
+ */
+export async function finishWithOwnerItem(deps: Deps, fixed: TransactItem[], ownerPart: () => Promise<TransactItem | null>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const part = await ownerPart();
+    try {
+      await deps.db.send(new TransactWriteCommand({ TransactItems: [...fixed, ...(part ? [part] : [])] }));
+      return;
+    } catch (error) {
+      const codes = cancellationCodes(error);
+      const ownerPartLost = !!part && codes?.[fixed.length]?.code === 'ConditionalCheckFailed' && !codes.slice(0, fixed.length).some((c) => c.code === 'ConditionalCheckFailed');
+      if (!(ownerPartLost || isTransactionConflict(error)) || attempt >= OUTCOME_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, randomInt(1, 5 * 2 ** attempt)));
+    }
+  }
 }
 
 /**
@@ -176,12 +290,12 @@ export async function markProviderWorkStarted(deps: Deps, input: { owner: string
   try {
     const out = await deps.db.send(
       new UpdateCommand({
-        TableName: deps.tableName,
-        Key: keys.reservation(input.owner),
-        UpdateExpression: 'SET #status = :to, updatedAt = :now',
-        ConditionExpression: `instanceId = :instanceId AND ${from.expression}`,
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':to': RESERVATION_RULES.startProviderWork.to, ':instanceId': input.instanceId, ':now': deps.now().toISOString(), ...from.values },
+        ...ownerItemUpdate(
+          deps,
+          input.owner,
+          { set: { status: RESERVATION_RULES.startProviderWork.to } },
+          { expression: `instanceId = :instanceId AND ${from.expression}`, names: { '#status': 'status' }, values: { ':instanceId': input.instanceId, ...from.values } },
+        ),
         ReturnValues: 'ALL_NEW',
       }),
     );
@@ -192,81 +306,46 @@ export async function markProviderWorkStarted(deps: Deps, input: { owner: string
   }
 }
 
-/**
- * The outcome item of a transition when the owner's reservation is still this instance's and
- * allows it, else null: an operator may have released it, and that must not block finishing the
- * instance. The transaction that carries the item re-checks the condition.
- */
-export async function reservationOutcomeIfHeld(
-  deps: Deps,
-  owner: string,
-  instanceId: string,
-  transition: 'release' | 'handOver' | 'reconciled',
-): Promise<TransactItem | null> {
-  const current = await readReservation(deps, owner);
-  const allowed = (RESERVATION_RULES[transition].from as readonly ReservationStatus[]).includes(current?.status as ReservationStatus);
-  return current && current.instanceId === instanceId && allowed ? reservationOutcomeItem(deps, owner, instanceId, transition) : null;
-}
-
-/** Move an unresolved reservation's next look to `at` (fenced by its version). */
-export async function rescheduleReservation(deps: Deps, reservation: ReservationItem, at: Date): Promise<void> {
+/** Apply a sweep's bookkeeping update to a reservation unless it moved on since it was read. */
+async function updateIfUnchanged(deps: Deps, reservation: ReservationItem, update: ItemUpdate): Promise<void> {
   try {
     await deps.db.send(
-      new UpdateCommand({
-        TableName: deps.tableName,
-        Key: keys.reservation(reservation.owner),
-        UpdateExpression: 'SET attentionShard = :shard, attentionAt = :at',
-        ConditionExpression: '#version = :version AND #status = :status',
-        ExpressionAttributeNames: { '#version': 'version', '#status': 'status' },
-        ExpressionAttributeValues: { ':shard': attentionShardOf(keys.reservation(reservation.owner).pk), ':at': at.toISOString(), ':version': reservation.version, ':status': reservation.status },
-      }),
+      new UpdateCommand(
+        ownerItemUpdate(deps, reservation.owner, update, {
+          expression: '#version = :version AND #status = :status',
+          names: { '#version': 'version', '#status': 'status' },
+          values: { ':version': reservation.version, ':status': reservation.status },
+        }),
+      ),
     );
   } catch (error) {
     if (!isConditionFailed(error)) throw error; // it moved on: the next look follows its new state
   }
 }
 
-/** Take a reservation off the attention index (an operator takes over an exhausted cleanup). */
-export async function unscheduleReservation(deps: Deps, reservation: ReservationItem): Promise<void> {
-  try {
-    await deps.db.send(
-      new UpdateCommand({
-        TableName: deps.tableName,
-        Key: keys.reservation(reservation.owner),
-        UpdateExpression: 'REMOVE attentionShard, attentionAt',
-        ConditionExpression: '#version = :version AND #status = :status',
-        ExpressionAttributeNames: { '#version': 'version', '#status': 'status' },
-        ExpressionAttributeValues: { ':version': reservation.version, ':status': reservation.status },
-      }),
-    );
-  } catch (error) {
-    if (!isConditionFailed(error)) throw error;
-  }
+/** Move an unresolved reservation's next look to `at` (fenced by its version and status). */
+export function rescheduleReservation(deps: Deps, reservation: ReservationItem, at: Date): Promise<void> {
+  return updateIfUnchanged(deps, reservation, { set: attentionAt(keys.reservation(reservation.owner).pk, at) });
 }
 
-/** Release the owner's reservation if it is unresolved and still points at this (destroyed) instance. */
-export async function releaseReservationOfDestroyed(deps: Deps, owner: string, instanceId: string): Promise<void> {
-  const from = fromCondition('releaseForDestroy');
-  try {
-    await deps.db.send(
-      new UpdateCommand({
-        TableName: deps.tableName,
-        Key: keys.reservation(owner),
-        UpdateExpression: 'SET #status = :to, releasedReason = :why, updatedAt = :now REMOVE attentionShard, attentionAt',
-        ConditionExpression: `instanceId = :instanceId AND ${from.expression}`,
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':to': RESERVATION_RULES.releaseForDestroy.to,
-          ':why': `instance ${instanceId} destroyed`,
-          ':now': deps.now().toISOString(),
-          ':instanceId': instanceId,
-          ...from.values,
-        },
-      }),
-    );
-  } catch (error) {
-    if (!isConditionFailed(error)) throw error;
-  }
+/** Take a reservation off the attention index (an operator takes over an exhausted cleanup). */
+export function unscheduleReservation(deps: Deps, reservation: ReservationItem): Promise<void> {
+  return updateIfUnchanged(deps, reservation, { remove: ['attentionShard', 'attentionAt'] });
+}
+
+/**
+ * An operator's new instance limit, as a transaction item fenced by the limit the audit record
+ * says it replaces (so two operators cannot both believe they changed the same value).
+ */
+export function instanceLimitItem(deps: Deps, owner: string, limit: number, before: number | null): TransactItem {
+  return {
+    Update: ownerItemUpdate(
+      deps,
+      owner,
+      { set: { type: 'reservation', owner, instanceLimit: limit } },
+      before === null ? { expression: 'attribute_not_exists(instanceLimit)' } : { expression: 'instanceLimit = :before', values: { ':before': before } },
+    ),
+  };
 }
 
 /** The body of `POST /v1/admin/owners/{owner}/reservation/release`; strict, and a reason is required. */
@@ -287,6 +366,8 @@ const RELEASE_ATTEMPTS = 4;
  * reservation) and when it is resolved already. The release and its audit record are one
  * transaction, fenced by the status and version read, so a release that raced a workflow step or
  * a new admission is decided again on fresh state rather than applied to something nobody looked at.
+ * An instance that still carries the provision's claim is made due in the same transaction: the
+ * reservation was what brought the reconcile sweep to it.
  */
 export async function releaseReservation(deps: Deps, owner: string, actor: string, request: ReleaseRequest): Promise<ReleaseResult> {
   for (let attempt = 1; ; attempt++) {
@@ -297,6 +378,8 @@ export async function releaseReservation(deps: Deps, owner: string, actor: strin
     }
     const execution = await describeOperation(deps, { kind: 'provision', executionName: current.executionName });
     if (execution.status === 'RUNNING') throw new ExecutionStillRunningError(execution.executionArn ?? current.executionName, { context: { owner } });
+    const instance = await readInstance(deps, current.instanceId);
+    const stillClaimed = instance?.claim === current.executionName;
 
     const audit = auditRecord(deps, {
       owner,
@@ -305,40 +388,27 @@ export async function releaseReservation(deps: Deps, owner: string, actor: strin
       reason: request.reason,
       before: { status: current.status, version: current.version, instanceId: current.instanceId },
     });
+    const release: TransactItem = {
+      Update: ownerItemUpdate(
+        deps,
+        owner,
+        { set: { status: RESERVATION_RULES.operatorRelease.to, releasedBy: actor, releasedAt: audit.at, releaseReason: request.reason }, remove: ['attentionShard', 'attentionAt'] },
+        { expression: '#status = :status AND #version = :version', names: { '#status': 'status', '#version': 'version' }, values: { ':status': current.status, ':version': current.version } },
+        audit.at,
+      ),
+    };
+    const due = stillClaimed ? [fencedUpdateItem(deps, current.instanceId, current.executionName, { set: attentionAt(keys.instance(current.instanceId).pk, deps.now()) })] : [];
     try {
-      await deps.db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: deps.tableName,
-                Key: keys.reservation(owner),
-                UpdateExpression: 'SET #status = :to, releasedBy = :actor, releasedAt = :at, releaseReason = :reason, updatedAt = :at REMOVE attentionShard, attentionAt',
-                ConditionExpression: '#status = :status AND #version = :version',
-                ExpressionAttributeNames: { '#status': 'status', '#version': 'version' },
-                ExpressionAttributeValues: {
-                  ':to': RESERVATION_RULES.operatorRelease.to,
-                  ':actor': actor,
-                  ':at': audit.at,
-                  ':reason': request.reason,
-                  ':status': current.status,
-                  ':version': current.version,
-                },
-              },
-            },
-            auditPutItem(deps, audit),
-          ],
-        }),
-      );
+      await deps.db.send(new TransactWriteCommand({ TransactItems: [release, auditPutItem(deps, audit), ...due] }));
     } catch (error) {
       const fenceLost = cancellationCodes(error)?.some((c) => c.code === 'ConditionalCheckFailed') ?? false;
       if (!fenceLost && !isTransactionConflict(error)) throw error;
       if (attempt >= RELEASE_ATTEMPTS) throw new ContentionTimeoutError({ cause: error, context: { owner, attempts: attempt } });
-      // The reservation moved since we read it: decide again on what it is now.
+      // The reservation (or its instance) moved since we read it: decide again on what it is now.
       await new Promise((resolve) => setTimeout(resolve, randomInt(1, 10 * 2 ** attempt)));
       continue;
     }
-    deps.logger.info('audit: reservation released by operator', { audit });
+    deps.logger.info('audit: reservation released by operator', { audit, instanceMadeDue: stillClaimed });
     // Exactly what the fenced write made of the item we read.
     const { attentionShard: _shard, attentionAt: _attention, ...rest } = current as ReservationItem & { attentionShard?: string; attentionAt?: string };
     return {

@@ -4,13 +4,13 @@
  * is conditional on no claim and on the version and status the sweep read, so it can never clobber
  * an operation that claimed the instance meanwhile (that one simply wins; the sweep looks again).
  */
-import { TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { cancellationCodes, isConditionFailed, keys } from '../adapters/dynamo';
 import type { Deps } from '../shared/deps';
 import { attentionAt, parkedAttention } from './attention';
 import { updateExpression, type InstanceUpdate, type TransactItem } from './fence';
 import type { ErrorRecord, InstanceItem } from './instance';
-import { returnQuotaSlotItem } from './owner';
+import { finishWithOwnerItem, outcomeIfHeld } from './reservation';
 
 /** The parameters of an update of an unclaimed instance, fenced by what was read. */
 function unclaimedUpdateParams(deps: Deps, item: InstanceItem, update: InstanceUpdate) {
@@ -70,10 +70,11 @@ export function recordCleanupTry(deps: Deps, item: InstanceItem, tries: number, 
 
 /**
  * A failed provision's cleanup is verified: in one transaction the instance gives its quota slot
- * back and leaves the attention index, and the reservation (when given: still this provision's) is
- * released. False when the instance moved on.
+ * back and leaves the attention index, and the owner item takes the slot back — releasing the
+ * reservation in the same update while it is still this provision's. False when the instance
+ * moved on.
  */
-export async function finishFailedCleanup(deps: Deps, item: InstanceItem, reservation: TransactItem | null): Promise<boolean> {
+export async function finishFailedCleanup(deps: Deps, item: InstanceItem): Promise<boolean> {
   const instanceItem: TransactItem = {
     Update: unclaimedUpdateParams(deps, item, {
       set: { countsTowardQuota: false },
@@ -85,7 +86,7 @@ export async function finishFailedCleanup(deps: Deps, item: InstanceItem, reserv
   update.ConditionExpression = `${update.ConditionExpression} AND countsTowardQuota = :holdsSlot`;
   update.ExpressionAttributeValues = { ...update.ExpressionAttributeValues, ':holdsSlot': true };
   try {
-    await deps.db.send(new TransactWriteCommand({ TransactItems: [instanceItem, returnQuotaSlotItem(deps, item.owner), ...(reservation ? [reservation] : [])] }));
+    await finishWithOwnerItem(deps, [instanceItem], () => outcomeIfHeld(deps, item.owner, item.instanceId, 'reconciled', { returnSlot: true }));
     return true;
   } catch (error) {
     if (cancellationCodes(error)?.some((c) => c.code === 'ConditionalCheckFailed')) return false;

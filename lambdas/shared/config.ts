@@ -44,6 +44,10 @@ const configSchema = z.object({
   JWT_JWKS_URL: z.string().url().optional(),
   /** Inline JWKS JSON, for issuers whose keys are configured rather than fetched. */
   JWT_PUBLIC_JWKS: z.string().min(1).optional(),
+  /** The secret pagination cursors are sealed with (at least 32 characters), inline: local runs and tests. */
+  CURSOR_SECRET: z.string().min(32).optional(),
+  /** The Secrets Manager secret (name or ARN) holding it, on AWS; read once per container. */
+  CURSOR_SECRET_NAME: z.string().min(1).optional(),
   DEFAULT_INSTANCE_LIMIT: z.coerce.number().int().min(1).max(1000).default(5),
   /** How long a reservation may stay unresolved before the reconcile sweep first looks at it. */
   RESERVATION_DEADLINE_SECONDS: z.coerce.number().int().min(1).default(120),
@@ -84,6 +88,8 @@ const configSchema = z.object({
   FLY_TOKEN_SECRET_NAME: z.string().min(1).optional(),
   DEFAULT_IMAGE: z.string().min(1).default('slipway/hello:1'),
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
+  /** `xray` where the function is traced (every deployed one): SDK calls become X-Ray subsegments. */
+  TRACING: z.enum(['xray', 'off']).default('off'),
 })
   .extend(stateMachineArnVariables as Record<StateMachineArnVariable, z.ZodOptional<z.ZodString>>)
   .superRefine((config, ctx) => {

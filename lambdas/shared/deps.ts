@@ -1,8 +1,8 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { Context } from 'aws-lambda';
+import { cursorCodecFromConfig, type CursorCodec } from '../adapters/cursors';
 import { createDocumentClient } from '../adapters/dynamo';
 import { createEventBridgeClient, eventBridgeEvents } from '../adapters/event-bus';
 import type { ComputeProvider, ProviderRegistry } from '../providers/compute-provider';
@@ -22,10 +22,13 @@ export interface Settings {
   providers: ProviderOffering[];
   defaultProvider: string | null;
   defaultImage: string;
-  /** How long a failed instance stays listed before its TTL removes it. */
-  failedRetentionSeconds: number;
-  /** How long an idempotency record replays its response. */
-  idempotencyTtlSeconds: number;
+  /**
+   * How long a failed or destroyed instance is kept (TTL) after it ended. The instance item is its
+   * provision's idempotency record (its id derives from the Idempotency-Key), so it must outlive
+   * Step Functions' 90-day retention of execution names: a key reused after the item is gone makes
+   * the same id and the same execution name, which must be free again by then.
+   */
+  endedRetentionSeconds: number;
   /** How long each operation may hold a claim before the sweep first looks at its execution. */
   claimTimeoutSeconds: Readonly<Record<Operation, number>>;
   /** How often the sweep checks a running instance's machine. */
@@ -46,6 +49,13 @@ export interface Settings {
   volumeCleanupPeriodSeconds: number;
   /** Tries of a retained volume's delete before it is left to an operator. */
   volumeCleanupMaxTries: number;
+  /**
+   * Admission reads the key's instance and the owner item before every transaction, so a refused
+   * request (reservation held, quota full, a replay) is answered without one. Off (the default):
+   * an admission that finds no other of its owner in flight transacts at once and its conditions
+   * decide; only those that wait for a turn, or lost one, read first (the bench measures both).
+   */
+  admissionReadsFirst: boolean;
 }
 
 /** Everything a handler needs from the outside world, injected so tests and the local runtime can supply their own. */
@@ -64,6 +74,8 @@ export interface Deps {
   /** Lifecycle events for subscribers (EventBridge on AWS; the log and the admin view locally). */
   events: EventsPort;
   settings: Settings;
+  /** Seals and opens pagination cursors (opaque, tamper-evident, bound to their listing). */
+  cursors: CursorCodec;
   /** The request's (or execution's) correlation id, carried into executions and every log line. */
   correlationId?: string;
 }
@@ -76,8 +88,7 @@ export function settingsFrom(config: Config): Settings {
     providers: (config.PROVIDERS?.providers ?? []).map(offeringOf),
     defaultProvider: config.PROVIDERS?.default ?? null,
     defaultImage: config.DEFAULT_IMAGE,
-    failedRetentionSeconds: 7 * 24 * 3600,
-    idempotencyTtlSeconds: 24 * 3600,
+    endedRetentionSeconds: 100 * 24 * 3600,
     claimTimeoutSeconds: { ...DEFAULT_CLAIM_TIMEOUT_SECONDS, ...config.CLAIM_TIMEOUT_SECONDS },
     driftCheckSeconds: config.DRIFT_CHECK_SECONDS,
     orphanGraceSeconds: config.ORPHAN_GRACE_SECONDS,
@@ -88,6 +99,7 @@ export function settingsFrom(config: Config): Settings {
     volumeRetentionSeconds: config.VOLUME_RETENTION_SECONDS,
     volumeCleanupPeriodSeconds: config.VOLUME_CLEANUP_PERIOD_SECONDS,
     volumeCleanupMaxTries: config.VOLUME_CLEANUP_MAX_TRIES,
+    admissionReadsFirst: false,
   };
 }
 
@@ -108,9 +120,9 @@ export function depsFromConfig(config: Config = loadConfig(), overrides: DepsOve
   const logger = overrides.logger ?? new Logger({ serviceName: 'slipway', logLevel: config.LOG_LEVEL });
   return {
     // X-Ray subsegments for every table call (a no-op where tracing is off, e.g. locally).
-    db: overrides.db ?? tracer().captureAWSv3Client(createDocumentClient({ region: config.AWS_REGION, endpoint: config.DYNAMODB_ENDPOINT, credentials })),
+    db: overrides.db ?? traced(config, createDocumentClient({ region: config.AWS_REGION, endpoint: config.DYNAMODB_ENDPOINT, credentials })),
     tableName: config.TABLE_NAME,
-    sfn: overrides.sfn ?? tracer().captureAWSv3Client(new SFNClient({ region: config.AWS_REGION, endpoint: config.STEPFUNCTIONS_ENDPOINT, credentials })),
+    sfn: overrides.sfn ?? traced(config, new SFNClient({ region: config.AWS_REGION, endpoint: config.STEPFUNCTIONS_ENDPOINT, credentials })),
     stateMachines: overrides.stateMachines ?? stateMachinesFrom(config),
     consoleUrlPrefix: config.EXECUTION_CONSOLE_URL_PREFIX,
     // A function that calls no provider gets none; those that do pass theirs (lambdaHandler).
@@ -124,6 +136,7 @@ export function depsFromConfig(config: Config = loadConfig(), overrides: DepsOve
         ? eventBridgeEvents(createEventBridgeClient({ region: config.AWS_REGION, endpoint: config.EVENTBRIDGE_ENDPOINT, credentials }), config.EVENT_BUS_NAME)
         : unpublishedEvents(logger)),
     settings: overrides.settings ?? settingsFrom(config),
+    cursors: overrides.cursors ?? cursorCodecFromConfig(config),
   };
 }
 
@@ -159,11 +172,16 @@ export function lambdaHandler<I, O>(create: (deps: Deps) => (input: I) => Promis
   };
 }
 
-let sharedTracer: Tracer | undefined;
-/** The process's tracer (created on first use). */
-function tracer(): Tracer {
-  sharedTracer ??= new Tracer({ serviceName: 'slipway' });
-  return sharedTracer;
+/**
+ * The client with X-Ray subsegments for every call when the function is traced (`TRACING=xray`,
+ * set on every deployed function), else as it is. The tracer is loaded only then (`tracing.ts`):
+ * importing it loads the X-Ray SDK, whose context tracking (async hooks on every promise) made each
+ * `await` several times slower in the whole process — for nothing where no trace is sent.
+ */
+function traced<C extends object>(config: Config, client: C): C {
+  if (config.TRACING !== 'xray') return client;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('./tracing') as typeof import('./tracing')).captureClient(client);
 }
 
 export type { ComputeProvider };

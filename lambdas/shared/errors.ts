@@ -59,6 +59,8 @@ export const ErrorNames = {
   VolumeInUse: 'VolumeInUse',
   VolumeOwnershipUnverified: 'VolumeOwnershipUnverified',
   VolumeDeleteFailed: 'VolumeDeleteFailed',
+  // An HTTP-level refusal a framework middleware made (its own status kept).
+  HttpStatus: 'HttpStatus',
 } as const;
 
 export type ErrorName = (typeof ErrorNames)[keyof typeof ErrorNames];
@@ -194,6 +196,43 @@ export function isTransient(error: unknown): boolean {
 export function messageOf(error: unknown): string {
   if (error instanceof Error) return error.message;
   return typeof error === 'string' ? error : JSON.stringify(error);
+}
+
+/**
+ * The message inside a Step Functions `Cause`: the Lambda runtime's error payload
+ * (`{"errorType", "errorMessage", "trace"}`) gives its `errorMessage`; any other text is returned as is.
+ */
+export function causeMessage(cause: string): string {
+  const trimmed = cause.trim();
+  if (!trimmed.startsWith('{')) return cause;
+  try {
+    const parsed = JSON.parse(trimmed) as { errorMessage?: unknown };
+    return typeof parsed.errorMessage === 'string' ? parsed.errorMessage : cause;
+  } catch {
+    return cause;
+  }
+}
+
+/** Longest message a caller is shown. */
+const PUBLIC_MESSAGE_LENGTH = 500;
+
+/**
+ * A message fit for callers: the error message only — no stack frames, no runtime payload fields
+ * (`trace`, `stack`), no file paths (a provider's or the runtime's, replaced by `<path>`), at most
+ * 500 characters. Operators keep the stored original in the admin views and the logs.
+ */
+export function publicMessage(text: string): string {
+  const message = causeMessage(text)
+    // Stack frames, whether on their own lines or run together.
+    .replace(/\s*\bat\s+(?:async\s+)?(?:[^\s()]+\s+)?\(?(?:file:\/\/|node:|\/|[A-Za-z]:\\)[^\s)]*:\d+(?::\d+)?\)?/g, '')
+    // A runtime payload embedded in a longer text.
+    .replace(/,?\s*"(?:trace|stack|stackTrace)"\s*:\s*(?:\[[^\]]*\]|"(?:[^"\\]|\\.)*")/g, '')
+    // Absolute paths (POSIX, file: URLs, Windows); a URL's own path is kept.
+    .replace(/(?:file:\/\/)?(?<![\w.:/-])\/(?:[\w.@+-]+\/)+[\w.@+-]*/g, '<path>')
+    .replace(/\b[A-Za-z]:\\(?:[^\\\s'"]+\\)+[^\\\s'"]*/g, '<path>')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return message.length > PUBLIC_MESSAGE_LENGTH ? `${message.slice(0, PUBLIC_MESSAGE_LENGTH - 1)}…` : message;
 }
 
 type ErrorOptions = { cause?: unknown; context?: Record<string, unknown> };
@@ -338,10 +377,16 @@ export class ExecutionNotFoundError extends SlipwayError {
   }
 }
 
-/** A request body that is not declared as JSON. */
+/** A request body that is not declared as JSON, or a body on a route that takes none. */
 export class UnsupportedMediaTypeError extends SlipwayError {
-  constructor(readonly contentType: string | null, options: ErrorOptions = {}) {
-    super(ErrorNames.UnsupportedMediaType, `The request body must be application/json${contentType ? `, not ${contentType}` : ' (no Content-Type was sent)'}.`, options);
+  constructor(readonly contentType: string | null, options: ErrorOptions & { takesNoBody?: boolean } = {}) {
+    super(
+      ErrorNames.UnsupportedMediaType,
+      options.takesNoBody
+        ? 'This route takes no request body.'
+        : `The request body must be application/json${contentType ? `, not ${contentType}` : ' (no Content-Type was sent)'}.`,
+      options,
+    );
   }
 }
 
@@ -363,6 +408,13 @@ export class MalformedBodyError extends SlipwayError {
 export class InvalidCursorError extends SlipwayError {
   constructor(options: ErrorOptions = {}) {
     super(ErrorNames.InvalidCursor, 'The cursor is not valid for this listing.', options);
+  }
+}
+
+/** A framework middleware refused the request with an HTTP status of its own (kept as it is). */
+export class HttpStatusError extends SlipwayError {
+  constructor(readonly status: number, message: string, options: ErrorOptions = {}) {
+    super(ErrorNames.HttpStatus, message || `HTTP ${status}`, options);
   }
 }
 

@@ -1,6 +1,7 @@
 import { SignJWT, generateKeyPair } from 'jose';
 import { DEV_AUDIENCE, DEV_ISSUER } from '../../infra/local/dev-auth';
 import { keys } from '../../lambdas/adapters/dynamo';
+import { instanceIdFor } from '../../lambdas/domain/admission';
 import { startHarness, type Harness } from '../support/harness';
 
 let h: Harness;
@@ -93,7 +94,7 @@ describe('validation', () => {
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ code: 'validation_failed' });
     expect(await h.item(keys.reservation('user:validator'))).toBeUndefined();
-    expect(await h.item(keys.idempotency('user:validator', 'validator-key-1'))).toBeUndefined();
+    expect(await h.instanceItem(instanceIdFor('user:validator', 'validator-key-1'))).toBeUndefined();
   });
 
   it('refuses malformed JSON and a missing Idempotency-Key with 400', async () => {

@@ -55,7 +55,7 @@ describe('GET /v1/instances/{id}/operations', () => {
       ['provision', `${id}-provision-v1`, 'SUCCEEDED', arnOf('provision', `${id}-provision-v1`), null],
     ]);
     for (const execution of res.body.items) {
-      expect(execution).toMatchObject({ error: null, cause: null, startedAt: expect.any(String), stoppedAt: expect.any(String), requestedAt: expect.any(String) });
+      expect(execution).toMatchObject({ error: null, message: null, startedAt: expect.any(String), stoppedAt: expect.any(String), requestedAt: expect.any(String) });
       expect(Date.parse(execution.stoppedAt)).toBeGreaterThanOrEqual(Date.parse(execution.startedAt));
     }
   });
@@ -86,7 +86,8 @@ describe('GET /v1/instances/{id}/operations', () => {
     // Assert
     expect(res.status).toBe(200);
     expect(res.body.items[0]).toMatchObject({ kind: 'start', name: `${id}-start-v3`, status: 'FAILED', error: 'ProviderCapacity' });
-    expect(res.body.items[0].cause).toContain('no capacity for this start');
+    expect(res.body.items[0].message).toBe('no capacity for this start');
+    expect(res.body.items[0]).not.toHaveProperty('cause');
     expect(res.body.items.slice(1).map((e: { status: string }) => e.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
   });
 
@@ -108,7 +109,7 @@ describe('GET /v1/instances/{id}/operations', () => {
       startedAt: null,
       stoppedAt: null,
       error: null,
-      cause: null,
+      message: null,
       consoleUrl: null,
     });
   });

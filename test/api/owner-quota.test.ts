@@ -36,7 +36,7 @@ describe('per-owner quota', () => {
     expect(registry.body.audit.map((a: { action: string }) => a.action)).toEqual(['quota.set']);
 
     expect((await operateAndWait(h, member, first.body.instance.id, 'destroy')).status).toBe('SUCCEEDED');
-    expect(await h.item(keys.owner('org:tiny'))).toMatchObject({ activeInstances: 0, instanceLimit: 1 });
+    expect(await h.item(keys.reservation('org:tiny'))).toMatchObject({ activeInstances: 0, instanceLimit: 1 });
     const third = await post('tiny-key-3');
     expect(third.status).toBe(202);
     await h.waitForExecution(third.body.operation.executionArn);
@@ -48,13 +48,13 @@ describe('per-owner quota', () => {
     const admin = await h.token({ sub: 'ops', admin: true });
     expect((await h.request('PUT', '/v1/admin/owners/user:x/quota', { token: admin, body: { limit: -1, reason: 'nope' } })).status).toBe(400);
     expect((await h.request('PUT', '/v1/admin/owners/user:x/quota', { token: admin, body: { limit: 3, reason: 'ok!', extra: true } })).status).toBe(400);
-    expect(await h.item(keys.owner('user:x'))).toBeUndefined();
+    expect(await h.item(keys.reservation('user:x'))).toBeUndefined();
   });
 
   it('still counts a provisioned instance once per owner across users of an org', async () => {
     const { id, token } = await provisionRunning(h, 'quota-solo');
-    expect(await h.item(keys.owner('user:quota-solo'))).toMatchObject({ activeInstances: 1 });
+    expect(await h.item(keys.reservation('user:quota-solo'))).toMatchObject({ activeInstances: 1 });
     await operateAndWait(h, token, id, 'destroy');
-    expect(await h.item(keys.owner('user:quota-solo'))).toMatchObject({ activeInstances: 0 });
+    expect(await h.item(keys.reservation('user:quota-solo'))).toMatchObject({ activeInstances: 0 });
   });
 });

@@ -193,8 +193,41 @@ describe('the operator console', () => {
     expect(await created.textContent()).toMatch(/GMT\+9/);
     expect(await page.locator('.operations tbody tr').count()).toBe(1);
     expect(await page.getByRole('button', { name: 'Settle now…' }).count()).toBe(1);
-    expect(await page.locator('#s-volumes').locator('xpath=..').textContent()).toContain('does not report retained volumes yet');
+    expect(await page.getByRole('button', { name: 'Force a recovery…' }).count()).toBe(1);
+    expect(await page.locator('#s-volumes').locator('xpath=..').textContent()).toContain('none');
     await screenshot(page, '07-instance-debug-view');
+  });
+
+  it('forces a recovery with a reason, then deletes the retained volume early from its row', async () => {
+    // Arrange: a running instance whose volume has a snapshot, so a recovery retains it.
+    const { id } = await provisionRunning(h, 'console-recover');
+    const oldVolumeId = (await h.instanceItem(id))!.volumeId!;
+    await h.backend.createSnapshot(oldVolumeId);
+    await signedIn(`/instances/${id}`);
+    await page.getByRole('heading', { level: 2, name: /Live provider view/ }).waitFor();
+
+    // Act: force the recovery, let it finish, and open the instance again.
+    await page.getByRole('button', { name: 'Force a recovery…' }).click();
+    await page.locator('[data-hatch="force-recovery"]').getByLabel('Reason (required, kept in the audit trail)').fill('disk errors reported by the owner');
+    await page.locator('[data-hatch="force-recovery"] .hatch-form').getByRole('button', { name: 'Force a recovery' }).click();
+    await page.locator('[data-hatch="force-recovery"] .hatch-result.ok').waitFor();
+    await h.runtime.stepFunctions.idle();
+    await page.reload();
+    const row = page.locator('#s-volumes').locator('xpath=..').locator('tbody tr', { hasText: oldVolumeId });
+    await row.waitFor({ timeout: 15_000 });
+    const retained = await row.textContent();
+    await screenshot(page, '09-recovered-volume-retained');
+    await row.getByRole('button', { name: 'Delete this volume now…' }).click();
+    await row.getByLabel('Reason (required, kept in the audit trail)').fill('owner copied the data off it');
+    await row.locator('.hatch-form').getByRole('button', { name: 'Delete this volume now' }).click();
+    await page.locator('#s-volumes').locator('xpath=..').locator('.hatch-result.ok').or(page.locator('#s-volumes').locator('xpath=..').locator('tbody tr', { hasText: 'deleted' })).first().waitFor({ timeout: 15_000 });
+
+    // Assert
+    expect(retained).toContain('retained');
+    expect((await h.instanceItem(id))).toMatchObject({ status: 'running' });
+    expect((await h.instanceItem(id))?.volumeId).not.toBe(oldVolumeId);
+    expect(await h.item({ pk: `VOLUME#${oldVolumeId}`, sk: 'VOLUME' })).toMatchObject({ state: 'deleted', deletedBy: 'operator:user:console-admin' });
+    expect((await h.backend.getVolume(oldVolumeId))?.state ?? 'destroyed').toBe('destroyed');
   });
 
   it('lists what needs attention and runs the reconcile sweep with a reason', async () => {
@@ -204,8 +237,8 @@ describe('the operator console', () => {
 
     // Act
     await page.getByRole('button', { name: 'Run the reconcile sweep…' }).click();
-    await page.getByLabel('Reason (required, kept in the audit trail)').fill('checking the sweep after a deploy');
-    await page.locator('.hatch-form').getByRole('button', { name: 'Run the reconcile sweep' }).click();
+    await page.locator('[data-hatch="run-sweep-reconcile"]').getByLabel('Reason (required, kept in the audit trail)').fill('checking the sweep after a deploy');
+    await page.locator('[data-hatch="run-sweep-reconcile"] .hatch-form').getByRole('button', { name: 'Run the reconcile sweep' }).click();
 
     // Assert
     await page.locator('.hatch-result.ok').waitFor();

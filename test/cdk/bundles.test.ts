@@ -32,6 +32,7 @@ const ENV = {
   JWT_PUBLIC_JWKS: JSON.stringify({ keys: [] }),
   POWERTOOLS_SERVICE_NAME: 'slipway',
   LOG_LEVEL: 'ERROR',
+  TRACING: 'xray',
 };
 
 /** An API Gateway HTTP API (payload v2) event. */

@@ -197,7 +197,29 @@ describe('IAM', () => {
     const secretActions = statementsOfRole(roleId).flatMap((s) => list(s.Action)).filter((action) => action.startsWith('secretsmanager:'));
 
     expect(secretActions.length > 0).toBe(fn.permissions.usesProvider === true);
-    if (fn.permissions.usesProvider) expect(resourcesFor(roleId, 'secretsmanager:GetSecretValue')[0]).toMatch(/:secret:<Ref FlyTokenSecretName>-\?{6}$/);
+    if (fn.permissions.usesProvider) expect(resourcesFor(roleId, 'secretsmanager:GetSecretValue')).toContainEqual(expect.stringMatching(/:secret:<Ref FlyTokenSecretName>-\?{6}$/));
+  });
+
+  it.each(FUNCTION_CATALOG.map((fn) => [fn.id, fn] as const))('lets %s read the generated cursor key only if it is the Api', (_id, fn) => {
+    const roleId = logicalId(synth.orchestration.functions[fn.id]!.role!);
+    const cursorKeyId = Object.keys(resourcesOf(template, 'AWS::SecretsManager::Secret'))[0]!;
+
+    expect(resourcesFor(roleId, 'secretsmanager:GetSecretValue').includes(`<Ref ${cursorKeyId}>`)).toBe(fn.id === 'Api');
+  });
+
+  it('generates the cursor key in the stack and hands only its ARN to the Api function', () => {
+    const secrets = resourcesOf(template, 'AWS::SecretsManager::Secret');
+    const [cursorKeyId, cursorKey] = Object.entries(secrets)[0]!;
+    const env = (resource: string) => ((template.toJSON().Resources as Record<string, CfnResource>)[resource]!.Properties!.Environment as { Variables: Record<string, unknown> }).Variables;
+
+    expect(Object.keys(secrets)).toHaveLength(1);
+    expect(cursorKey.Properties?.GenerateSecretString).toMatchObject({ PasswordLength: 64, ExcludePunctuation: true });
+    for (const fn of FUNCTION_CATALOG) {
+      const variables = env(logicalId(synth.orchestration.functions[fn.id]!));
+      if (fn.id === 'Api') expect(variables.CURSOR_SECRET_NAME).toEqual({ Ref: cursorKeyId });
+      else expect(variables.CURSOR_SECRET_NAME).toBeUndefined();
+      expect(variables.CURSOR_SECRET).toBeUndefined();
+    }
   });
 });
 
@@ -219,7 +241,7 @@ describe('functions', () => {
       Timeout: fn.timeoutSeconds,
       MemorySize: fn.memoryMb,
     });
-    expect(env).toMatchObject({ POWERTOOLS_SERVICE_NAME: 'slipway', LOG_LEVEL: 'INFO' });
+    expect(env).toMatchObject({ POWERTOOLS_SERVICE_NAME: 'slipway', LOG_LEVEL: 'INFO', TRACING: 'xray' });
     expect(render(env.TABLE_NAME)).toMatch(/^<Import slipway-stateful:/);
     const starts = fn.permissions.startsWorkflows ?? [];
     for (const workflow of [...starts, ...(fn.permissions.describesWorkflows ?? [])]) expect(render(env[stateMachineArnEnvVar(workflow)])).toBe(stateMachineArnOf(workflow));

@@ -90,9 +90,10 @@ export async function violations(h: Harness, owners: readonly string[]): Promise
     }
   }
   for (const owner of owners) {
+    // One item: the reservation (its gate) and the owner's quota counters.
     const reservation = await h.item(keys.reservation(owner));
-    if (reservation && !['completed', 'released'].includes(reservation.status as string)) found.push(`${owner}: reservation ${reservation.status} (${reservation.instanceId})`);
-    const quota = ((await h.item(keys.owner(owner)))?.activeInstances as number | undefined) ?? 0;
+    if (reservation?.status && !['completed', 'released'].includes(reservation.status as string)) found.push(`${owner}: reservation ${reservation.status} (${reservation.instanceId})`);
+    const quota = (reservation?.activeInstances as number | undefined) ?? 0;
     const live = instances.filter((i) => i.owner === owner && i.countsTowardQuota).length;
     if (quota !== live) found.push(`${owner}: quota counts ${quota}, ${live} instances hold a slot`);
   }

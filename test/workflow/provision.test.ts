@@ -63,7 +63,7 @@ describe('the provision workflow', () => {
     expect(item).toMatchObject({ status: 'failed', lastStartError: { message: `injected ${method} failure`, code: 'ProviderCapacity' } });
     expect(item?.claim).toBeUndefined();
     expect(await h.item(keys.reservation(`user:${sub}`))).toMatchObject({ status: 'released' });
-    expect(await h.item(keys.owner(`user:${sub}`))).toMatchObject({ activeInstances: 0 });
+    expect(await h.item(keys.reservation(`user:${sub}`))).toMatchObject({ activeInstances: 0 });
     expect(await h.backend.inventory({ owner: `user:${sub}`, instance: res.body.instance.id })).toEqual({ machines: [], volumes: [] });
 
     const next = await provision(sub);

@@ -6,6 +6,7 @@
 import { StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../../lambdas/adapters/dynamo';
+import { instanceIdFor } from '../../lambdas/domain/admission';
 import { claimInstance } from '../../lambdas/domain/claims';
 import { runReconcile } from '../../lambdas/domain/reconcile/reconcile';
 import { volumeNameOf } from '../../lambdas/providers/compute-provider';
@@ -70,7 +71,7 @@ describe('the reconcile sweep', () => {
     expect(report.actions.map((a) => a.action)).toContain('failed-provision');
     expect(await h.instanceItem(id)).toMatchObject({ status: 'failed', countsTowardQuota: false, lastStartError: { code: 'ExecutionLost' } });
     expect(await h.item(keys.reservation(`user:${sub}`))).toMatchObject({ status: 'released' });
-    expect(await h.item(keys.owner(`user:${sub}`))).toMatchObject({ activeInstances: 0 });
+    expect(await h.item(keys.reservation(`user:${sub}`))).toMatchObject({ activeInstances: 0 });
     expect(await h.backend.inventory({ owner: `user:${sub}`, instance: id })).toEqual({ machines: [], volumes: [] });
   });
 
@@ -115,7 +116,7 @@ describe('the reconcile sweep', () => {
     // Assert
     expect(report.actions).toContainEqual(expect.objectContaining({ action: 'cleaned-up' }));
     expect(await h.item(keys.reservation(`user:${sub}`))).toMatchObject({ status: 'released' });
-    expect(await h.item(keys.owner(`user:${sub}`))).toMatchObject({ activeInstances: 0 });
+    expect(await h.item(keys.reservation(`user:${sub}`))).toMatchObject({ activeInstances: 0 });
     expect(await h.instanceItem(res.body.instance.id)).toMatchObject({ status: 'failed', countsTowardQuota: false });
     expect(await h.backend.inventory({ owner: `user:${sub}`, instance: res.body.instance.id })).toEqual({ machines: [], volumes: [] });
   });
@@ -312,6 +313,31 @@ describe('operator escape hatches', () => {
     expect(refused.status).toBe(400);
     const registry = await h.request('GET', '/v1/admin/owners/user:rec-operator', { token: admin });
     expect(registry.body.audit[0]).toMatchObject({ action: 'instance.settle' });
+  });
+
+  it('settles the instance of a reservation an operator released before its provision ever started', async () => {
+    // Arrange: admitted, StartExecution failed (the API answered 503), then an operator releases it.
+    const sub = 'rec-released-unstarted';
+    const token = await h.token({ sub });
+    const realSfn = h.runtime.deps.sfn;
+    h.runtime.deps.sfn = { send: async () => Promise.reject(new Error('connection reset')) } as unknown as typeof realSfn;
+    const res = await h.request('POST', '/v1/instances', { token, body: {}, headers: { 'idempotency-key': `rec-${++counter}-released` } });
+    h.runtime.deps.sfn = realSfn;
+    expect(res.status).toBe(503);
+    const id = instanceIdFor(`user:${sub}`, `rec-${counter}-released`);
+    expect((await h.instanceItem(id)) as unknown as Record<string, unknown>).not.toHaveProperty('attentionAt');
+    const admin = await h.token({ sub: 'ops', admin: true });
+    expect((await h.request('POST', `/v1/admin/owners/user:${sub}/reservation/release`, { token: admin, body: { reason: 'stuck after an outage' } })).status).toBe(200);
+
+    // Act: the instance was made due with the release; the sweep settles it.
+    const due = (await h.instanceItem(id)) as unknown as Record<string, unknown>;
+    const report = await sweepLater();
+
+    // Assert
+    expect(due.attentionAt).toEqual(expect.any(String));
+    expect(report.actions).toContainEqual(expect.objectContaining({ target: `instance:${id}`, action: 'failed-provision' }));
+    expect(await h.instanceItem(id)).toMatchObject({ status: 'failed', countsTowardQuota: false, lastStartError: { code: 'ExecutionLost' } });
+    expect(await h.item(keys.reservation(`user:${sub}`))).toMatchObject({ status: 'released', activeInstances: 0 });
   });
 
   it('reports an execution that no longer exists as LOST', async () => {

@@ -316,5 +316,5 @@ async function expectRolledBack(id: string, token: string, sub: string, before: 
   expect((await dataOf(token, id)).startsWith(oldData)).toBe(true);
   expect(await west.backend.inventory({ instance: id })).toEqual({ machines: [], volumes: [] });
   expect(await h.item(keys.volume(before.volumeId!))).toBeUndefined();
-  expect(await h.item(keys.owner(`user:${sub}`))).toMatchObject({ activeInstances: 1 });
+  expect(await h.item(keys.reservation(`user:${sub}`))).toMatchObject({ activeInstances: 1 });
 }

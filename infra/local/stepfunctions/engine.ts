@@ -234,7 +234,16 @@ export class StepFunctionsEngine {
     };
     this.executions.set(executionArn, record);
     this.running.add(record);
+    // Step Functions starts an execution's first state after StartExecution has answered, on its own
+    // hosts; here the states run on the caller's event loop, so they begin a moment later rather than
+    // inside the caller's request (where they would be counted as its latency).
+    setTimeout(() => this.run(machine, record, parsedInput, settled, closed), START_DELAY_MS);
+    return record;
+  }
 
+  /** Run a launched execution to its end, recording its history and its outcome. */
+  private run(machine: StateMachineRecord, record: ExecutionRecord, parsedInput: unknown, settled: Deferred<void>, closed: Deferred<ClosedExecution>): void {
+    const { executionArn, name, startDate, journal } = record;
     const execution = machine.prepared.runtime.run(parsedInput as never, {
       overrides: { taskResourceLocalHandlers: this.taskOverrides(machine.prepared.states, record) },
       context: {
@@ -244,6 +253,8 @@ export class StepFunctionsEngine {
       },
     });
     record.abort = execution.abort;
+    // Stopped (or the endpoint crashed or closed) before its first state: it ends ABORTED at once.
+    if (record.stopRequest) execution.abort();
 
     const historyRecorded = (async () => {
       for await (const event of execution.eventLogs) {
@@ -281,7 +292,6 @@ export class StepFunctionsEngine {
         settled.resolve();
         closed.resolve(closedExecution(record));
       });
-    return record;
   }
 
   /** One local override per Task state (the library keys overrides by state name). */
@@ -393,7 +403,13 @@ function assertArn(arn: string, resourceType: 'stateMachine' | 'execution'): voi
   if (!ok) throw new SfnServiceError('InvalidArn', `Invalid Arn: '${arn}'`);
 }
 
-function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
+/** A promise with its resolve function. */
+type Deferred<T> = { promise: Promise<T>; resolve: (value: T) => void };
+
+/** How long after StartExecution an execution's first state begins. */
+const START_DELAY_MS = 5;
+
+function deferred<T>(): Deferred<T> {
   let resolve!: (value: T) => void;
   const promise = new Promise<T>((res) => {
     resolve = res;

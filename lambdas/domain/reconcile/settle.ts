@@ -13,11 +13,11 @@
  * | a recovery claim whose execution closed without releasing it, or is lost | after its cut-over: retire the old resources and release as the new machine runs; before: destroy what it made (old volume kept), `stopped` + lastRecoveryError + cooldown |
  * | a running instance | drift check (drift.ts): an unrequested exit starts a recovery (outside its cooldown) |
  */
-import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { keys } from '../../adapters/dynamo';
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { startNamedExecution } from '../../adapters/workflows';
 import { stateMachineArn, type Deps } from '../../shared/deps';
-import { ClaimLostError, messageOf } from '../../shared/errors';
+import { causeMessage, ClaimLostError, messageOf } from '../../shared/errors';
+import { provisionExecutionInput } from '../admission';
 import { after, attentionAt, parkedAttention } from '../attention';
 import { fencedInstanceUpdate } from '../fence';
 import type { InstanceItem } from '../instance';
@@ -28,7 +28,7 @@ import { describeOperation, PENDING_GRACE_MS } from '../operations-history';
 import { destroyTaggedResources } from '../provider-resources';
 import { keptVolumesOf } from '../retained-volume';
 import { failProvision, markNeedsReconciliation } from '../provision-outcome';
-import { readReservation, rescheduleReservation, reservationOutcomeIfHeld, unscheduleReservation, UNRESOLVED_STATUSES, type ReservationItem } from '../reservation';
+import { outcomeIfHeld, readReservation, rescheduleReservation, unscheduleReservation, UNRESOLVED_STATUSES, type ReservationItem } from '../reservation';
 import { finishFailedCleanup, recordCleanupTry, unscheduleInstance } from '../unclaimed';
 import type { SettleAction } from './actions';
 import { checkDrift } from './drift';
@@ -51,7 +51,8 @@ export interface SettleContext {
 /** Why a claim's execution no longer runs, as the error recorded on the instance. */
 function lostError(kind: string, status: string, error: string | null, cause: string | null): { code: string; message: string } {
   if (status === 'LOST' || status === 'PENDING') return { code: 'ExecutionLost', message: `The ${kind} execution no longer exists (it never started, or its runtime restarted); the operation did not finish.` };
-  return { code: error ?? `Execution${status}`, message: `The ${kind} execution ended ${status}${error ? ` (${error}${cause ? `: ${cause.slice(0, 300)}` : ''})` : ''} without recording its outcome.` };
+  const why = cause ? causeMessage(cause).slice(0, 300) : '';
+  return { code: error ?? `Execution${status}`, message: `The ${kind} execution ended ${status}${error ? ` (${error}${why ? `: ${why}` : ''})` : ''} without recording its outcome.` };
 }
 
 /** Settle an instance the sweep found due (or an operator asked about). */
@@ -209,8 +210,7 @@ export async function cleanUpFailedProvision(deps: Deps, instance: InstanceItem)
   try {
     const report = await destroyTaggedResources(deps.providers.get(instance.provider), instance.owner, instance.instanceId, { kept: keptVolumesOf(deps) });
     if (report.verified) {
-      const reservation = await reservationOutcomeIfHeld(deps, instance.owner, instance.instanceId, 'reconciled');
-      const done = await finishFailedCleanup(deps, instance, reservation);
+      const done = await finishFailedCleanup(deps, instance);
       return { target, action: done ? 'cleaned-up' : 'skipped', detail: done ? `destroyed machines [${report.destroyedMachines.join(', ')}], volumes [${report.deletedVolumes.join(', ')}]; quota and reservation freed` : 'the instance changed meanwhile' };
     }
     failure = `left machines [${report.remaining.machines.join(', ')}] and volumes [${report.remaining.volumes.join(', ')}]`;
@@ -245,11 +245,16 @@ export async function settleReservation(deps: Deps, reservation: ReservationItem
   }
   const instance = await instanceOf(deps, reservation);
   // Its instance carries the work: a claimed provision, or a failed one still holding its slot.
-  if (instance && instance.claim === reservation.executionName) return settleInstance(deps, instance, context);
+  if (instance && instance.claim === reservation.executionName) {
+    const action = await settleInstance(deps, instance, context);
+    // Still running: the reservation's next look waits as long as its instance's does.
+    if (action.action === 'waiting') await rescheduleReservation(deps, reservation, after(deps.now(), deps.settings.claimTimeoutSeconds.provision));
+    return action;
+  }
   if (instance && instance.status === 'failed' && instance.countsTowardQuota) return cleanUpFailedProvision(deps, instance);
   // The instance finished (or vanished) without resolving the reservation: resolve it now.
   if (!instance || !instance.claim) {
-    const held = await reservationOutcomeIfHeld(deps, reservation.owner, reservation.instanceId, 'reconciled');
+    const held = await outcomeIfHeld(deps, reservation.owner, reservation.instanceId, 'reconciled');
     if (held) {
       await deps.db.send(new TransactWriteCommand({ TransactItems: [held] })).catch(() => undefined);
       return { target, action: 'cleaned-up', detail: `instance ${reservation.instanceId} is ${instance?.status ?? 'gone'}; reservation released` };
@@ -261,23 +266,14 @@ export async function settleReservation(deps: Deps, reservation: ReservationItem
 
 /**
  * An admitted reservation whose provision execution never started (the request died between its
- * transaction and StartExecution): start it now, by its deterministic name, with the input the
- * admission recorded. Null when the execution exists (or existed).
+ * transaction and StartExecution): start it now, by its deterministic name, with the input its
+ * instance item determines. Null when the execution exists (or existed).
  */
 async function startIfNeverStarted(deps: Deps, reservation: ReservationItem, instance: InstanceItem): Promise<SettleAction | null> {
   const execution = await describeOperation(deps, { kind: 'provision', executionName: reservation.executionName });
   if (execution.status !== 'LOST' && execution.status !== 'PENDING') return null;
-  const record = await deps.db.send(new GetCommand({ TableName: deps.tableName, Key: keys.idempotency(reservation.owner, reservation.idempotencyKey ?? ''), ConsistentRead: true }));
-  const input = (record.Item?.executionInput as Record<string, unknown> | undefined) ?? {
-    instanceId: instance.instanceId,
-    owner: instance.owner,
-    provider: instance.provider,
-    region: instance.region,
-    size: instance.size,
-    image: instance.image,
-    volumeSizeGb: instance.volumeSizeGb,
-  };
-  await startNamedExecution(deps.sfn, stateMachineArn(deps, 'provision'), reservation.executionName, input, deps.correlationId);
+  const input = provisionExecutionInput(instance, deps.correlationId);
+  await startNamedExecution(deps.sfn, stateMachineArn(deps, 'provision'), reservation.executionName, { ...input }, deps.correlationId);
   await rescheduleReservation(deps, reservation, after(deps.now(), deps.settings.reservationDeadlineSeconds));
   await rescheduleClaimed(deps, instance, after(deps.now(), deps.settings.claimTimeoutSeconds.provision));
   return { target: `reservation:${reservation.owner}`, action: 'started-execution', detail: reservation.executionName };
