@@ -35,7 +35,7 @@ const TARGETS = {
   admissionWriteUnits: 8,
   contended409P99Ms: 100,
   contendedMaxMs: 250,
-  stepBundleKb: 300,
+  stepBundleKb: 320,
   apiBundleKb: 500,
   loadReadP99Ms: 50,
   sweepItemsReadPerDue: 1.2,

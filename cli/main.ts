@@ -129,7 +129,9 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const http = client(io, base, token);
   const path = fillPath(command.path, params) + (search.size ? `?${search}` : '');
   const headers: Record<string, string> = command.idempotent ? { 'idempotency-key': (values['idempotency-key'] as string | undefined) ?? `cli-${randomUUID()}` } : {};
-  const answer = await http(command.method, path, command.method === 'POST' || command.method === 'PUT' ? body : undefined, headers);
+  // Only a command whose route takes a body sends one: the API refuses a body where none is taken (415).
+  const sendsBody = command.flags.some((flag) => flag.into === 'body');
+  const answer = await http(command.method, path, sendsBody ? body : undefined, headers);
   if ('failure' in answer) return report(io, json, style, answer.failure);
 
   if (!values.wait || !command.startsOperation) {

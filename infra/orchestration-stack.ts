@@ -245,17 +245,15 @@ export class OrchestrationStack extends Stack {
    */
   private sweeps(functions: Record<string, NodejsFunction>, workflows: Record<WorkflowName, Workflow>): void {
     const deadLetters = new sqs.Queue(this, 'SweepDeadLetters', { retentionPeriod: Duration.days(14), enforceSSL: true });
-    new scheduler.Schedule(this, 'ReconcileSchedule', {
-      description: 'slipway reconcile sweep',
-      schedule: scheduler.ScheduleExpression.rate(Duration.minutes(1)),
-      timeWindow: scheduler.TimeWindow.flexible(Duration.minutes(1)),
-      target: new schedulerTargets.LambdaInvoke(functions.Reconcile!, {
-        input: scheduler.ScheduleTargetInput.fromObject({ sweep: 'reconcile' }),
-        deadLetterQueue: deadLetters,
-        retryAttempts: 2,
-        maxEventAge: Duration.minutes(5),
-      }),
-    });
+    // Each sweep: EventBridge Scheduler with a flexible window, 2 retries and the dead-letter queue.
+    const sweepSchedule = (id: string, fn: NodejsFunction, sweep: string, every: Duration, window: Duration, maxEventAge: Duration) =>
+      new scheduler.Schedule(this, id, {
+        description: `slipway ${sweep} sweep`,
+        schedule: scheduler.ScheduleExpression.rate(every),
+        timeWindow: scheduler.TimeWindow.flexible(window),
+        target: new schedulerTargets.LambdaInvoke(fn, { input: scheduler.ScheduleTargetInput.fromObject({ sweep }), deadLetterQueue: deadLetters, retryAttempts: 2, maxEventAge }),
+      });
+    sweepSchedule('ReconcileSchedule', functions.Reconcile!, 'reconcile', Duration.minutes(1), Duration.minutes(1), Duration.minutes(5));
     new events.Rule(this, 'ExecutionClosedRule', {
       description: 'slipway: failed, timed-out or aborted executions, settled at once',
       eventPattern: {
@@ -276,17 +274,7 @@ export class OrchestrationStack extends Stack {
       description: 'slipway reconcile: a cleanup exhausted its tries and is left for an operator',
       topic: this.alarmTopic,
     });
-    new scheduler.Schedule(this, 'VolumeCleanupSchedule', {
-      description: 'slipway volume-cleanup sweep',
-      schedule: scheduler.ScheduleExpression.rate(Duration.hours(1)),
-      timeWindow: scheduler.TimeWindow.flexible(Duration.minutes(15)),
-      target: new schedulerTargets.LambdaInvoke(functions.VolumeCleanup!, {
-        input: scheduler.ScheduleTargetInput.fromObject({ sweep: 'volume-cleanup' }),
-        deadLetterQueue: deadLetters,
-        retryAttempts: 2,
-        maxEventAge: Duration.hours(1),
-      }),
-    });
+    sweepSchedule('VolumeCleanupSchedule', functions.VolumeCleanup!, 'volume-cleanup', Duration.hours(1), Duration.minutes(15), Duration.hours(1));
     const slipwayMetric = (metricName: string, dimensionsMap: Record<string, string> = {}) =>
       new cloudwatch.Metric({ namespace: 'slipway', metricName, dimensionsMap: { service: 'slipway', ...dimensionsMap }, period: ALARM_PERIOD, statistic: 'Sum' });
     notifyingAlarm(this, 'VolumeOwnershipUnverifiedAlarm', {

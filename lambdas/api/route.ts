@@ -131,14 +131,14 @@ function queryOf(c: Context<ApiEnv>): Record<string, string> {
 export function mount<R extends RouteSpec>(app: Hono<ApiEnv>, route: R, handler: (c: Context<ApiEnv>, input: RouteInput<R>) => Promise<Response>): void {
   const request = route.request ?? {};
   app.on(route.method.toUpperCase(), honoPath(route.path), async (c) => {
+    // A route that takes no body refuses one (before anything else is read) rather than ignore what the caller meant to send.
+    if (!request.body && hasBody(c)) throw new UnsupportedMediaTypeError(c.req.header('content-type') ?? null, { takesNoBody: true });
     const input = {
       params: request.params ? parse(request.params, c.req.param(), 'params') : undefined,
       query: request.query ? parse(request.query, queryOf(c), 'query') : undefined,
       headers: request.headers ? parse(request.headers, c.req.header(), 'headers') : undefined,
       body: request.body && !(request.bodyOptional && isEmptyBody(c)) ? parse(request.body, await jsonBody(c), 'body') : undefined,
     } as RouteInput<R>;
-    // A route that takes no body refuses one rather than ignore what the caller meant to send.
-    if (!request.body && hasBody(c)) throw new UnsupportedMediaTypeError(c.req.header('content-type') ?? null, { takesNoBody: true });
     return handler(c, input);
   });
 }

@@ -65,7 +65,12 @@ const unsafe = authenticated.filter((route) => route.method !== 'get');
 
 /** A request a route would accept in shape (or refuse without writing), with `{id}` as given. */
 function pathOf(route: RouteSpec, id: string): string {
-  return route.path.replace('{id}', id).replace('{owner}', `user:${OWNER}-nobody`).replace('{name}', 'reconcile');
+  return route.path
+    .replace('{id}', id)
+    .replace('{owner}', `user:${OWNER}-nobody`)
+    .replace('{workflow}', 'provision')
+    .replace('{volumeId}', 'vol-edge-unknown')
+    .replace('{name}', route.path.startsWith('/v1/admin/sweeps') ? 'reconcile' : 'edge-no-such-execution');
 }
 
 /** A body each route takes (it is never reached: the cases refuse the request first). */
@@ -74,7 +79,12 @@ const VALID_BODIES: Record<string, unknown> = {
   '/v1/admin/owners/{owner}/reservation/release': { reason: 'edge check' },
   '/v1/admin/owners/{owner}/quota': { limit: 3, reason: 'edge check' },
   '/v1/admin/instances/{id}/settle': { reason: 'edge check' },
+  '/v1/admin/instances/{id}/recover': { reason: 'edge check' },
+  '/v1/admin/sweeps/{name}': { reason: 'edge check' },
+  '/v1/instances/{id}/switch-provider': { provider: 'local' },
 };
+/** The headers and body of a request that would be accepted in shape. */
+const validRequest = (route: RouteSpec) => (takesBody(route) ? { headers: json, body: JSON.stringify(VALID_BODIES[route.path]) } : {});
 
 /** Send raw bytes with exact headers (fetch adds a Content-Type to string bodies; this does not). */
 async function send(route: RouteSpec, options: { path?: string; headers?: Record<string, string>; body?: RequestInit['body']; scheme?: string } = {}) {
@@ -128,8 +138,11 @@ const CASES: Case[] = [
       ...(isAdmin(route) ? ([[`a cursor of another listing`, route, () => send(route, { path: path(realCursor) }), 400, 'invalid_cursor']] as Case[]) : []),
     ];
   }),
-  ...authenticated.filter((route) => isInstanceRoute(route)).map((route): Case => [`a destroyed instance`, route, () => send(route, { path: pathOf(route, destroyed) }), 404, 'instance_not_found']),
-  ...authenticated.filter((route) => route.path.includes('{id}')).map((route): Case => [`an unknown instance`, route, () => send(route, { headers: takesBody(route) ? json : {}, body: takesBody(route) ? JSON.stringify(VALID_BODIES[route.path]) : undefined }), 404, 'instance_not_found']),
+  // An operation's progress answers for a tombstone too (the CLI follows a destroy to its end), so an unknown execution of it is what is not found.
+  ...authenticated
+    .filter((route) => isInstanceRoute(route))
+    .map((route): Case => [`a destroyed instance`, route, () => send(route, { path: pathOf(route, destroyed), ...validRequest(route) }), 404, route.path.endsWith('/operations/{name}') ? 'execution_not_found' : 'instance_not_found']),
+  ...authenticated.filter((route) => route.path.includes('{id}')).map((route): Case => [`an unknown instance`, route, () => send(route, validRequest(route)), 404, 'instance_not_found']),
   ...authenticated.filter((route) => route.path.includes('{id}')).map((route): Case => [`an id with invalid percent-encoding`, route, () => send(route, { path: pathOf(route, '%E0%A4%A') }), 400, 'validation_failed']),
   ...authenticated.map((route): Case => [`a token under a scheme that is not Bearer`, route, () => send(route, { scheme: 'Basic' }), 401, 'unauthorized']),
 ];

@@ -1,6 +1,7 @@
 import { COMMANDS, EXIT, exitCodeFor } from '../../cli/commands';
 import { ESCAPE_HATCHES } from '../../lambdas/api/console/escape-hatches';
 import { HATCH_PAGES } from '../../lambdas/api/console/manifest';
+import type { RouteSpec } from '../../lambdas/api/route';
 import { ROUTES } from '../../lambdas/api/routes';
 
 /**
@@ -35,6 +36,12 @@ describe('the CLI commands', () => {
     const key = `${command.method} ${command.path}`;
 
     expect(mounted.has(key) || PENDING_ROUTES.includes(key)).toBe(true);
+  });
+
+  it.each(COMMANDS.map((command) => [command.name, command] as const))('%s sends a body exactly when its route takes one', (_name, command) => {
+    const route: RouteSpec | undefined = (ROUTES as readonly RouteSpec[]).find((candidate) => `${candidate.method.toUpperCase()} ${candidate.path}` === `${command.method} ${command.path}`);
+
+    expect(command.flags.some((flag) => flag.into === 'body')).toBe(route?.request?.body !== undefined);
   });
 
   it('lists pending routes only while they are not mounted', () => {
