@@ -172,3 +172,47 @@ export interface ConsoleMetrics {
 }
 export const metrics: ConsoleMetrics = { renders: [] };
 (globalThis as unknown as { __slipwayConsole: ConsoleMetrics }).__slipwayConsole = metrics;
+
+/** What a paged table needs: its caption and head, how to read a page and draw a row, and what its count says. */
+export interface PagedTableOptions<T> {
+  caption: string;
+  head: Html;
+  moreLabel: string;
+  fetchPage: (cursor: string | null) => Promise<{ items: T[]; nextCursor: string | null }>;
+  row: (item: T) => Html;
+  /** The count line after a page: `rows` drawn so far, `more` when a cursor remains. */
+  countText: (rows: number, more: boolean) => string;
+  /** Called with the rows so far and the milliseconds drawing the last page took. */
+  rendered?: (rows: number, ms: number) => void;
+}
+
+/** A table under `container` that loads its pages one at a time, on its "more" button. */
+export async function pagedTable<T>(container: HTMLElement, options: PagedTableOptions<T>): Promise<void> {
+  container.innerHTML = html`<table class="list"><caption class="visually-hidden">${options.caption}</caption>${options.head}<tbody></tbody></table>
+    <p class="pager"><span class="count" role="status" aria-live="polite">Loading…</span> <button type="button" class="more" hidden>${options.moreLabel}</button></p>`.value;
+  const tbody = container.querySelector('tbody')!;
+  const more = container.querySelector<HTMLButtonElement>('.more')!;
+  const count = container.querySelector<HTMLElement>('.count')!;
+  let cursor: string | null = null;
+  let rows = 0;
+  const load = async () => {
+    more.disabled = true;
+    try {
+      const page = await options.fetchPage(cursor);
+      const started = performance.now();
+      tbody.insertAdjacentHTML('beforeend', page.items.map((item) => options.row(item).value).join(''));
+      rows += page.items.length;
+      options.rendered?.(rows, performance.now() - started);
+      cursor = page.nextCursor;
+      more.hidden = !cursor;
+      count.textContent = options.countText(rows, cursor !== null);
+    } catch (error) {
+      count.textContent = problemText(error);
+      count.setAttribute('role', 'alert');
+    } finally {
+      more.disabled = false;
+    }
+  };
+  more.addEventListener('click', () => void load());
+  await load();
+}

@@ -4,7 +4,7 @@
  */
 import type { AttentionItem, AttentionPage } from '../../../lambdas/domain/attention-view';
 import { hatchBar, wireHatches } from '../hatches';
-import { api, html, link, problemText, query, routes, time } from '../lib';
+import { api, html, link, pagedTable, query, routes, time, type Html } from '../lib';
 import type { PageContext } from '../page';
 
 function overdue(seconds: number): string {
@@ -13,7 +13,7 @@ function overdue(seconds: number): string {
   return `${(seconds / 3600).toFixed(1)} h`;
 }
 
-function row(item: AttentionItem): string {
+function row(item: AttentionItem): Html {
   return html`<tr data-subject="${item.subject}">
     <td><span class="subject subject-${item.subject}">${item.label}</span>${item.alarm ? html`<br><span class="muted">alarm ${item.alarm}</span>` : ''}</td>
     <td>${item.instanceId ? link(routes.instance(item.instanceId), item.instanceId) : ''}</td>
@@ -21,32 +21,18 @@ function row(item: AttentionItem): string {
     <td>${item.kind} ${item.status ?? ''}${item.tries !== null ? `, ${item.tries} tries` : ''}</td>
     <td>${time(item.since)} <span class="muted">(${overdue(item.overdueSeconds)})</span></td>
     <td>${item.detail ?? (item.claim ? html`<span class="mono">${item.claim}</span>` : '')}</td>
-  </tr>`.value;
+  </tr>`;
 }
 
-async function band(container: HTMLElement, which: 'due' | 'parked', caption: string): Promise<void> {
-  container.innerHTML = html`<table class="list"><caption class="visually-hidden">${caption}</caption><thead><tr><th scope="col">Subject</th><th scope="col">Instance</th><th scope="col">Owner</th><th scope="col">What</th><th scope="col">Since</th><th scope="col">Detail</th></tr></thead><tbody></tbody></table>
-    <p class="pager"><span class="count" role="status"></span> <button type="button" class="more" hidden>More</button></p>`.value;
-  const tbody = container.querySelector('tbody')!;
-  const more = container.querySelector<HTMLButtonElement>('.more')!;
-  const count = container.querySelector<HTMLElement>('.count')!;
-  let cursor: string | null = null;
-  let rows = 0;
-  const load = async () => {
-    try {
-      const page = await api<AttentionPage>('GET', `/v1/admin/attention${query({ band: which, limit: 50, cursor })}`);
-      tbody.insertAdjacentHTML('beforeend', page.items.map(row).join(''));
-      rows += page.items.length;
-      cursor = page.nextCursor;
-      more.hidden = !cursor;
-      count.textContent = rows === 0 ? 'Nothing.' : `${rows} item${rows === 1 ? '' : 's'}${cursor ? ', more remain' : ''}.`;
-    } catch (error) {
-      count.textContent = problemText(error);
-      count.setAttribute('role', 'alert');
-    }
-  };
-  more.addEventListener('click', () => void load());
-  await load();
+function band(container: HTMLElement, which: 'due' | 'parked', caption: string): Promise<void> {
+  return pagedTable(container, {
+    caption,
+    head: html`<thead><tr><th scope="col">Subject</th><th scope="col">Instance</th><th scope="col">Owner</th><th scope="col">What</th><th scope="col">Since</th><th scope="col">Detail</th></tr></thead>`,
+    moreLabel: 'More',
+    fetchPage: (cursor) => api<AttentionPage>('GET', `/v1/admin/attention${query({ band: which, limit: 50, cursor })}`),
+    row,
+    countText: (rows, more) => (rows === 0 ? 'Nothing.' : `${rows} item${rows === 1 ? '' : 's'}${more ? ', more remain' : ''}.`),
+  });
 }
 
 /** `#/attention`. */

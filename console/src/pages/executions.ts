@@ -1,6 +1,6 @@
 /** Every workflow's recent executions, newest first, filtered by workflow, status and instance; paged. */
 import type { ExecutionRow, ExecutionsPage } from '../../../lambdas/domain/executions';
-import { api, badge, duration, html, link, metrics, problemText, query, routes, time, type Html } from '../lib';
+import { api, badge, duration, html, link, metrics, pagedTable, query, routes, time, type Html } from '../lib';
 import type { PageContext } from '../page';
 
 const PAGE_SIZE = 100;
@@ -22,34 +22,16 @@ export function executionRow(row: ExecutionRow): Html {
 export const EXECUTIONS_HEAD = html`<thead><tr><th scope="col">Execution</th><th scope="col">Workflow</th><th scope="col">Instance</th><th scope="col">Status</th><th scope="col">Started</th><th scope="col">Duration</th><th scope="col"><span class="visually-hidden">Links</span></th></tr></thead>`;
 
 /** A paged executions table under `container`, loading more on demand. */
-export async function executionsTable(container: HTMLElement, filters: Record<string, string>, label: string, pageName = 'executions'): Promise<void> {
-  container.innerHTML = html`<table class="list"><caption class="visually-hidden">${label}</caption>${EXECUTIONS_HEAD}<tbody></tbody></table>
-    <p class="pager"><span class="count" role="status" aria-live="polite">Loading…</span> <button type="button" class="more" hidden>Load older executions</button></p>`.value;
-  const tbody = container.querySelector('tbody')!;
-  const more = container.querySelector<HTMLButtonElement>('.more')!;
-  const count = container.querySelector<HTMLElement>('.count')!;
-  let cursor: string | null = null;
-  let rows = 0;
-  const load = async () => {
-    more.disabled = true;
-    try {
-      const page = await api<ExecutionsPage>('GET', `/v1/admin/executions${query({ ...filters, limit: PAGE_SIZE, cursor })}`);
-      const started = performance.now();
-      tbody.insertAdjacentHTML('beforeend', page.items.map(executionRow).join(''));
-      rows += page.items.length;
-      metrics.renders.push({ page: pageName, rows, ms: performance.now() - started });
-      cursor = page.nextCursor;
-      more.hidden = !cursor;
-      count.textContent = rows === 0 ? 'No executions match.' : `Showing ${rows} execution${rows === 1 ? '' : 's'}${cursor ? '; older ones remain' : ''}.`;
-    } catch (error) {
-      count.textContent = problemText(error);
-      count.setAttribute('role', 'alert');
-    } finally {
-      more.disabled = false;
-    }
-  };
-  more.addEventListener('click', () => void load());
-  await load();
+export function executionsTable(container: HTMLElement, filters: Record<string, string>, label: string, pageName = 'executions'): Promise<void> {
+  return pagedTable(container, {
+    caption: label,
+    head: EXECUTIONS_HEAD,
+    moreLabel: 'Load older executions',
+    fetchPage: (cursor) => api<ExecutionsPage>('GET', `/v1/admin/executions${query({ ...filters, limit: PAGE_SIZE, cursor })}`),
+    row: executionRow,
+    countText: (rows, more) => (rows === 0 ? 'No executions match.' : `Showing ${rows} execution${rows === 1 ? '' : 's'}${more ? '; older ones remain' : ''}.`),
+    rendered: (rows, ms) => metrics.renders.push({ page: pageName, rows, ms }),
+  });
 }
 
 /** `#/executions?workflow=&status=&instanceId=`. */
