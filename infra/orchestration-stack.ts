@@ -17,6 +17,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { WORKFLOW_NAMES, stateMachineArnEnvVar, type WorkflowName } from '../lambdas/shared/workflows';
 import { ALARM_PERIOD, notifyingAlarm } from './constructs/alarms';
+import type { DeployedProviders } from './deploy-providers';
 import { CatalogFunction } from './constructs/catalog-function';
 import { Workflow } from './constructs/workflow';
 import { FUNCTION_CATALOG, type FunctionDefinition } from './function-catalog';
@@ -28,10 +29,19 @@ export interface OrchestrationStackProps extends StackProps {
   table: dynamodb.ITable;
   /** Handler log level; INFO unless set. */
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /** The compute providers, validated at synth (`infra/deploy-providers.ts`); none: every provision is refused. */
+  providers?: DeployedProviders;
 }
 
 /** The catalog id of the function behind the HTTP API. */
 const API_FUNCTION_ID = 'Api';
+
+/** The methods /v1 serves; OPTIONS is deliberately absent (API Gateway answers preflights itself). */
+export const V1_METHODS = ['GET', 'POST', 'PUT', 'DELETE'] as const;
+/** Request headers browsers may send cross-origin: the token, the body's type, admission's key and a caller's correlation id. */
+export const CORS_ALLOW_HEADERS = ['authorization', 'content-type', 'idempotency-key', 'x-correlation-id'] as const;
+/** Response headers cross-origin scripts may read. */
+export const CORS_EXPOSE_HEADERS = ['x-correlation-id', 'location', 'retry-after'] as const;
 
 /** Names of the deploy-time parameters (`npx cdk deploy --parameters slipway-orchestration:<name>=...`). */
 export const PARAMETER_NAMES = {
@@ -194,18 +204,22 @@ export class OrchestrationStack extends Stack {
   private api(apiFunction: NodejsFunction, parameters: ReturnType<OrchestrationStack['parameters']>, logRetention: logs.RetentionDays): apigwv2.HttpApi {
     const httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
       description: 'slipway control plane API',
-      // API Gateway answers preflights itself, before the authorizer (which would refuse them).
+      // API Gateway answers a preflight itself only when no route matches OPTIONS: an `ANY` route
+      // behind the JWT authorizer would take it and answer 401 (AWS: "Configure CORS for HTTP APIs",
+      // https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html). So /v1 has
+      // one route per method it serves and none for OPTIONS; the browser's preflight never reaches
+      // the authorizer or the function. Origins are a deploy parameter.
       corsPreflight: {
         allowOrigins: parameters.corsAllowOrigins,
-        allowMethods: [apigwv2.CorsHttpMethod.GET, apigwv2.CorsHttpMethod.POST, apigwv2.CorsHttpMethod.PUT, apigwv2.CorsHttpMethod.DELETE],
-        allowHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-correlation-id'],
-        exposeHeaders: ['location', 'retry-after', 'x-correlation-id'],
+        allowMethods: V1_METHODS.map((method) => apigwv2.CorsHttpMethod[method]),
+        allowHeaders: [...CORS_ALLOW_HEADERS],
+        exposeHeaders: [...CORS_EXPOSE_HEADERS],
         maxAge: Duration.hours(1),
       },
     });
     const integration = new HttpLambdaIntegration('ApiIntegration', apiFunction);
     const authorizer = new HttpJwtAuthorizer('JwtAuthorizer', parameters.jwtIssuer, { jwtAudience: [parameters.jwtAudience] });
-    httpApi.addRoutes({ path: '/v1/{proxy+}', methods: [apigwv2.HttpMethod.ANY], integration, authorizer });
+    httpApi.addRoutes({ path: '/v1/{proxy+}', methods: V1_METHODS.map((method) => apigwv2.HttpMethod[method]), integration, authorizer });
     // Public: health checks, the API description and the operator console's page and assets need no
     // token (every data call the console makes goes to /v1/admin, which does).
     for (const publicPath of ['/healthz', '/openapi.json', '/docs', '/console', '/console/{proxy+}']) httpApi.addRoutes({ path: publicPath, methods: [apigwv2.HttpMethod.GET], integration });

@@ -5,7 +5,7 @@ import { applySubstitutions, readWorkflowDefinition, variablesIn } from '../../i
 import { FUNCTION_CATALOG, arnVariable } from '../../infra/function-catalog';
 import { functionsOf } from '../../infra/workflows';
 import { WORKFLOW_NAMES, stateMachineArnEnvVar, type WorkflowName } from '../../lambdas/shared/workflows';
-import { ACCOUNT, REGION, render, resourcesOf, synthesize, type CfnResource, type Synthesized } from './support/synth';
+import { ACCOUNT, REGION, TEST_PROVIDERS, render, resourcesOf, synthesize, type CfnResource, type Synthesized } from './support/synth';
 
 /**
  * The one known wildcard. Step Functions delivers logs through CloudWatch Logs' vended-log APIs,
@@ -81,7 +81,8 @@ const resourcesFor = (roleId: string, action: string) =>
     .sort();
 
 beforeAll(() => {
-  synth = synthesize();
+  // Templates only: no bundle is built here (bundles.test.ts builds and runs them).
+  synth = synthesize({ bundle: false, context: { providers: TEST_PROVIDERS } });
   template = synth.orchestrationTemplate;
   statements = [...statementsOf(synth.statefulTemplate), ...statementsOf(template)];
   stateMachineRoles = new Set(
@@ -361,8 +362,37 @@ describe('HTTP API', () => {
     });
   });
 
-  it('has exactly the v1 proxy route and the public GET routes: health, the API description, the console', () => {
-    expect(routes.map((route) => route.RouteKey).sort()).toEqual(['ANY /v1/{proxy+}', 'GET /console', 'GET /console/{proxy+}', 'GET /docs', 'GET /healthz', 'GET /openapi.json']);
+  it('has exactly the v1 proxy routes, one per method served, and the public GET routes: health, the API description, the console', () => {
+    expect(routes.map((route) => route.RouteKey).sort()).toEqual([
+      'DELETE /v1/{proxy+}',
+      'GET /console',
+      'GET /console/{proxy+}',
+      'GET /docs',
+      'GET /healthz',
+      'GET /openapi.json',
+      'GET /v1/{proxy+}',
+      'POST /v1/{proxy+}',
+      'PUT /v1/{proxy+}',
+    ]);
+  });
+
+  it('routes no OPTIONS request anywhere (no OPTIONS, ANY or $default route), so API Gateway answers every preflight itself, before any authorizer', () => {
+    const preflightCatchers = routes.map((route) => route.RouteKey as string).filter((key) => key === '$default' || /^(OPTIONS|ANY) /.test(key));
+
+    expect(preflightCatchers).toEqual([]);
+  });
+
+  it('answers preflights for the configured origins with exactly the headers the API reads and exposes', () => {
+    const [api] = Object.values(resourcesOf(template, 'AWS::ApiGatewayV2::Api'));
+
+    expect(api!.Properties!.CorsConfiguration).toEqual({
+      AllowOrigins: { Ref: 'CorsAllowOrigins' },
+      AllowMethods: ['GET', 'POST', 'PUT', 'DELETE'],
+      AllowHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-correlation-id'],
+      ExposeHeaders: ['x-correlation-id', 'location', 'retry-after'],
+      MaxAge: 3600,
+    });
+    expect((template.toJSON().Parameters as Record<string, { Type: string; Default: string }>).CorsAllowOrigins).toMatchObject({ Type: 'CommaDelimitedList', Default: '*' });
   });
 
   it('requires a JWT on /v1 and none on the public routes', () => {
@@ -370,7 +400,10 @@ describe('HTTP API', () => {
     const auth = Object.fromEntries(routes.map((route) => [route.RouteKey, [route.AuthorizationType, route.AuthorizerId]]));
 
     expect(auth).toEqual({
-      'ANY /v1/{proxy+}': ['JWT', { Ref: authorizerId }],
+      'GET /v1/{proxy+}': ['JWT', { Ref: authorizerId }],
+      'POST /v1/{proxy+}': ['JWT', { Ref: authorizerId }],
+      'PUT /v1/{proxy+}': ['JWT', { Ref: authorizerId }],
+      'DELETE /v1/{proxy+}': ['JWT', { Ref: authorizerId }],
       'GET /healthz': ['NONE', undefined],
       'GET /openapi.json': ['NONE', undefined],
       'GET /docs': ['NONE', undefined],
@@ -433,12 +466,6 @@ describe('operations', () => {
 
     expect(JSON.parse(settings.AccessLogSettings.Format)).toMatchObject({ requestId: '$context.requestId', status: '$context.status', path: '$context.path' });
     expect(settings.DefaultRouteSettings).toEqual({ ThrottlingRateLimit: { Ref: 'ThrottlingRateLimit' }, ThrottlingBurstLimit: { Ref: 'ThrottlingBurstLimit' } });
-  });
-
-  it('answers CORS preflights for the configured origins before the authorizer', () => {
-    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
-      CorsConfiguration: { AllowOrigins: { Ref: 'CorsAllowOrigins' }, AllowHeaders: Match.arrayWith(['authorization', 'idempotency-key']) },
-    });
   });
 
   it('names nothing itself, so two stages can live in one account', () => {

@@ -26,8 +26,32 @@ export interface Synthesized {
   outdir: string;
 }
 
-/** Build and synthesize the app as `cdk synth` would (bundling included). */
-export function synthesize(): Synthesized {
+/** How to synthesize: extra context (beside cdk.json's) and whether to bundle the functions. */
+export interface SynthOptions {
+  context?: Record<string, unknown>;
+  /** False: CDK's `aws:cdk:bundling-stacks` is empty, so no bundle is built (template-only tests). */
+  bundle?: boolean;
+}
+
+/** Providers a template test deploys: two Fly apps, one whose token secret is encrypted with a customer-managed key. */
+export const TEST_PROVIDERS = {
+  default: 'fly-ams',
+  providers: [
+    { name: 'fly-ams', kind: 'fly', app: 'slipway-ams', org: 'acme', regions: ['ams'] },
+    {
+      name: 'fly-iad',
+      kind: 'fly',
+      app: 'slipway-iad',
+      org: 'acme',
+      regions: ['iad'],
+      tokenSecretName: 'slipway/fly-iad-token',
+      tokenKmsKeyArn: `arn:aws:kms:${'eu-west-1'}:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab`,
+    },
+  ],
+};
+
+/** Build and synthesize the app as `cdk synth` would (bundling included unless told otherwise). */
+export function synthesize(options: SynthOptions = {}): Synthesized {
   // Bundling needs every handler module; say which are missing rather than fail inside esbuild.
   const missing = FUNCTION_CATALOG.filter((fn) => !existsSync(path.join(REPO_ROOT, fn.entry))).map((fn) => fn.entry);
   if (missing.length > 0) throw new Error(`Catalog entries without a handler module: ${missing.join(', ')}`);
@@ -37,7 +61,7 @@ export function synthesize(): Synthesized {
   process.env.CDK_DEFAULT_ACCOUNT = ACCOUNT;
   process.env.CDK_DEFAULT_REGION = REGION;
   try {
-    const app = new App({ context });
+    const app = new App({ context: { ...context, ...options.context, ...(options.bundle === false ? { 'aws:cdk:bundling-stacks': [] } : {}) } });
     const { stateful, orchestration } = buildApp(app);
     return {
       stateful,
