@@ -312,13 +312,35 @@ export class OrchestrationStack extends Stack {
     notifyingAlarm(this, `${id}ThrottlesAlarm`, { metric: fn.metricThrottles({ period: ALARM_PERIOD, statistic: 'Sum' }), description: `slipway ${id}: throttled invocations in 5 minutes`, topic: this.alarmTopic });
   }
 
-  /** Throttled requests and system errors of the table raise alarms. */
+  /**
+   * Throttled requests and system errors of the table raise alarms. DynamoDB publishes both per
+   * `Operation` (with `TableName`), never per table alone, so each alarm sums the operations
+   * slipway sends: the catalog's table actions plus the transactions (which IAM authorises as their
+   * items' actions, and CloudWatch counts under their own name).
+   */
   private tableAlarms(table: dynamodb.ITable): void {
-    const tableMetric = (metricName: string) =>
-      new cloudwatch.Metric({ namespace: 'AWS/DynamoDB', metricName, dimensionsMap: { TableName: table.tableName }, period: ALARM_PERIOD, statistic: 'Sum' });
-    notifyingAlarm(this, 'TableThrottlesAlarm', { metric: tableMetric('ThrottledRequests'), description: 'slipway table: throttled requests in 5 minutes', topic: this.alarmTopic });
-    notifyingAlarm(this, 'TableSystemErrorsAlarm', { metric: tableMetric('SystemErrors'), description: 'slipway table: DynamoDB system errors in 5 minutes', topic: this.alarmTopic });
+    const operations = tableOperations();
+    // A metric math alarm takes at most 10 metrics.
+    if (operations.length > 10) throw new Error(`tableAlarms: ${operations.length} operations exceed the 10 metrics an alarm may sum; split the alarm`);
+    const summed = (metricName: string, label: string) =>
+      new cloudwatch.MathExpression({
+        expression: `SUM([${operations.map((_, i) => `m${i}`).join(', ')}])`,
+        usingMetrics: Object.fromEntries(
+          operations.map((operation, i) => [`m${i}`, new cloudwatch.Metric({ namespace: 'AWS/DynamoDB', metricName, dimensionsMap: { TableName: table.tableName, Operation: operation }, period: ALARM_PERIOD, statistic: 'Sum' })]),
+        ),
+        label,
+        period: ALARM_PERIOD,
+      });
+    notifyingAlarm(this, 'TableThrottlesAlarm', { metric: summed('ThrottledRequests', 'Throttled requests, all operations'), description: 'slipway table: throttled requests in 5 minutes (any operation)', topic: this.alarmTopic });
+    notifyingAlarm(this, 'TableSystemErrorsAlarm', { metric: summed('SystemErrors', 'System errors, all operations'), description: 'slipway table: DynamoDB system errors in 5 minutes (any operation)', topic: this.alarmTopic });
   }
+}
+
+/** Operations slipway's code sends to the table, as DynamoDB's `Operation` metric dimension names them. */
+export function tableOperations(): string[] {
+  const actions = new Set<string>(FUNCTION_CATALOG.flatMap((definition) => definition.permissions.table));
+  // Admission, claims and settles write several items at once (TransactWriteCommand).
+  return [...actions, 'TransactWriteItems'].sort();
 }
 
 /** A function that both starts and is invoked by workflows would make a CloudFormation cycle (ARN references). */

@@ -3,6 +3,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { applySubstitutions, readWorkflowDefinition, variablesIn } from '../../infra/asl';
 import { FUNCTION_CATALOG, arnVariable } from '../../infra/function-catalog';
+import { tableOperations } from '../../infra/orchestration-stack';
 import { functionsOf } from '../../infra/workflows';
 import { WORKFLOW_NAMES, stateMachineArnEnvVar, type WorkflowName } from '../../lambdas/shared/workflows';
 import { ACCOUNT, REGION, TEST_PROVIDERS, render, resourcesOf, synthesize, type CfnResource, type Synthesized } from './support/synth';
@@ -453,11 +454,28 @@ describe('operations', () => {
     }
   });
 
-  it('alarms on API 5xx answers and on DynamoDB throttles and system errors', () => {
+  it('alarms on API 5xx answers', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/ApiGateway', MetricName: '5xx' });
-    for (const metricName of ['ThrottledRequests', 'SystemErrors']) {
-      template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/DynamoDB', MetricName: metricName });
+  });
+
+  it.each(['ThrottledRequests', 'SystemErrors'])('alarms on DynamoDB %s summed over every operation slipway sends, each with the dimensions DynamoDB publishes', (metricName) => {
+    type Query = { Id: string; Expression?: string; ReturnData?: boolean; MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions: Array<{ Name: string; Value: unknown }> }; Stat: string; Period: number } };
+    const alarm = alarms().find((a) => ((a.Metrics ?? []) as Query[]).some((q) => q.MetricStat?.Metric.MetricName === metricName))!;
+    const queries = alarm.Metrics as Query[];
+    const stats = queries.filter((q) => q.MetricStat);
+    const [sum] = queries.filter((q) => q.Expression);
+
+    // The operations the code sends: every catalog table action, and transactions (TransactWriteCommand in the bundles).
+    expect(tableOperations()).toEqual(['BatchGetItem', 'GetItem', 'PutItem', 'Query', 'TransactWriteItems', 'UpdateItem']);
+    expect(stats.map((q) => q.MetricStat!.Metric.Dimensions.find((d) => d.Name === 'Operation')?.Value).sort()).toEqual(tableOperations());
+    for (const q of stats) {
+      expect(q.MetricStat).toMatchObject({ Metric: { Namespace: 'AWS/DynamoDB', MetricName: metricName }, Stat: 'Sum', Period: 300 });
+      expect(q.MetricStat!.Metric.Dimensions.map((d) => d.Name).sort()).toEqual(['Operation', 'TableName']);
+      expect(render(q.MetricStat!.Metric.Dimensions.find((d) => d.Name === 'TableName')!.Value)).toMatch(/^<Import slipway-stateful:/);
+      expect(q.ReturnData).toBe(false);
     }
+    expect(sum!.Expression).toBe(`SUM([${stats.map((q) => q.Id).join(', ')}])`);
+    expect(alarm).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 1, TreatMissingData: 'notBreaching' });
   });
 
   it('logs every API request as JSON and throttles the stage by parameters', () => {
