@@ -5,6 +5,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambdaDestinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -16,7 +17,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { WORKFLOW_NAMES, stateMachineArnEnvVar, type WorkflowName } from '../lambdas/shared/workflows';
-import { ALARM_PERIOD, notifyingAlarm } from './constructs/alarms';
+import { ALARM_PERIOD, heartbeatAlarm, notifyingAlarm } from './constructs/alarms';
 import type { DeployedProviders } from './deploy-providers';
 import { CatalogFunction } from './constructs/catalog-function';
 import { Workflow } from './constructs/workflow';
@@ -35,6 +36,12 @@ export interface OrchestrationStackProps extends StackProps {
 
 /** The catalog id of the function behind the HTTP API. */
 const API_FUNCTION_ID = 'Api';
+
+/**
+ * The metric every sweep run that holds its lease records (`emitSweepMetrics` in the sweeps); its
+ * absence is how a stopped sweep is noticed.
+ */
+export const SWEEP_HEARTBEAT_METRIC = 'SweepDuration';
 
 /** The methods /v1 serves; OPTIONS is deliberately absent (API Gateway answers preflights itself). */
 export const V1_METHODS = ['GET', 'POST', 'PUT', 'DELETE'] as const;
@@ -253,21 +260,30 @@ export class OrchestrationStack extends Stack {
 
   /**
    * Self-healing: EventBridge Scheduler runs the reconcile sweep every minute and the volume-cleanup
-   * sweep every hour (flexible windows, retries, and a dead-letter queue for invocations that keep
-   * failing); an EventBridge rule hands every failed, timed-out or aborted execution of slipway's
-   * state machines to the listener at once.
+   * sweep every hour (flexible windows, retries); an EventBridge rule hands every failed, timed-out
+   * or aborted execution of slipway's state machines to the listener at once. All three invoke
+   * asynchronously, so two queues keep what fails: the targets' dead-letter queue holds invocations
+   * Scheduler or EventBridge could not deliver; each function's on-failure destination holds the
+   * runs whose handler threw after Lambda's own retries (Lambda discards those otherwise).
    */
   private sweeps(functions: Record<string, NodejsFunction>, workflows: Record<WorkflowName, Workflow>): void {
     const deadLetters = new sqs.Queue(this, 'SweepDeadLetters', { retentionPeriod: Duration.days(14), enforceSSL: true });
+    const failedRuns = new sqs.Queue(this, 'FailedRuns', { retentionPeriod: Duration.days(14), enforceSSL: true });
+    // A run that throws is retried twice by Lambda, then its event (with the error) is kept.
+    const keepFailures = (fn: NodejsFunction, maxEventAge: Duration) =>
+      fn.configureAsyncInvoke({ onFailure: new lambdaDestinations.SqsDestination(failedRuns), retryAttempts: 2, maxEventAge });
     // Each sweep: EventBridge Scheduler with a flexible window, 2 retries and the dead-letter queue.
-    const sweepSchedule = (id: string, fn: NodejsFunction, sweep: string, every: Duration, window: Duration, maxEventAge: Duration) =>
-      new scheduler.Schedule(this, id, {
+    const sweepSchedule = (id: string, fn: NodejsFunction, sweep: string, every: Duration, window: Duration, maxEventAge: Duration) => {
+      keepFailures(fn, maxEventAge);
+      return new scheduler.Schedule(this, id, {
         description: `slipway ${sweep} sweep`,
         schedule: scheduler.ScheduleExpression.rate(every),
         timeWindow: scheduler.TimeWindow.flexible(window),
         target: new schedulerTargets.LambdaInvoke(fn, { input: scheduler.ScheduleTargetInput.fromObject({ sweep }), deadLetterQueue: deadLetters, retryAttempts: 2, maxEventAge }),
       });
+    };
     sweepSchedule('ReconcileSchedule', functions.Reconcile!, 'reconcile', Duration.minutes(1), Duration.minutes(1), Duration.minutes(5));
+    keepFailures(functions.ExecutionClosed!, Duration.hours(1));
     new events.Rule(this, 'ExecutionClosedRule', {
       description: 'slipway: failed, timed-out or aborted executions, settled at once',
       eventPattern: {
@@ -277,6 +293,26 @@ export class OrchestrationStack extends Stack {
       },
       targets: [new eventsTargets.LambdaFunction(functions.ExecutionClosed!, { deadLetterQueue: deadLetters, retryAttempts: 4, maxEventAge: Duration.hours(1) })],
     });
+    notifyingAlarm(this, 'SweepDeadLettersAlarm', {
+      metric: deadLetters.metricApproximateNumberOfMessagesVisible({ period: ALARM_PERIOD, statistic: 'Maximum' }),
+      description: 'slipway: EventBridge Scheduler or the execution-closed rule could not deliver an invocation to its function (throttled, deleted or not permitted); the messages in SweepDeadLetters say which. Failures of the handlers themselves go to FailedRuns',
+      topic: this.alarmTopic,
+    });
+    notifyingAlarm(this, 'FailedRunsAlarm', {
+      metric: failedRuns.metricApproximateNumberOfMessagesVisible({ period: ALARM_PERIOD, statistic: 'Maximum' }),
+      description: 'slipway: a sweep or listener run threw on every try (Lambda retried it twice); its event and error are in the FailedRuns queue',
+      topic: this.alarmTopic,
+    });
+    // A sweep that stopped running publishes nothing, which a "missing is fine" alarm never notices.
+    // Every run that holds its lease records SweepDuration; no sample for two periods is an alarm.
+    const heartbeat = (id: string, sweep: string, period: Duration, description: string) =>
+      heartbeatAlarm(this, id, {
+        metric: new cloudwatch.Metric({ namespace: 'slipway', metricName: SWEEP_HEARTBEAT_METRIC, dimensionsMap: { service: 'slipway', sweep }, period, statistic: 'SampleCount' }),
+        description,
+        topic: this.alarmTopic,
+      });
+    // Runs are at most 2 minutes apart (1-minute rate, 1-minute window): two empty 5-minute periods mean it stopped.
+    heartbeat('ReconcileStoppedAlarm', 'reconcile', ALARM_PERIOD, 'slipway reconcile: the sweep has not run for 10 minutes (schedule disabled, function failing at init, or the lease never freed)');
 
     const sweepMetric = (metricName: string, statistic: string) =>
       new cloudwatch.Metric({ namespace: 'slipway', metricName, dimensionsMap: { service: 'slipway', sweep: 'reconcile' }, period: ALARM_PERIOD, statistic });
@@ -289,6 +325,8 @@ export class OrchestrationStack extends Stack {
       topic: this.alarmTopic,
     });
     sweepSchedule('VolumeCleanupSchedule', functions.VolumeCleanup!, 'volume-cleanup', Duration.hours(1), Duration.minutes(15), Duration.hours(1));
+    // Runs are at most 75 minutes apart (hourly, 15-minute window), so one clock hour may see none; two cannot.
+    heartbeat('VolumeCleanupStoppedAlarm', 'volume-cleanup', Duration.hours(1), 'slipway volume cleanup: the sweep has not run for two hours');
     const slipwayMetric = (metricName: string, dimensionsMap: Record<string, string> = {}) =>
       new cloudwatch.Metric({ namespace: 'slipway', metricName, dimensionsMap: { service: 'slipway', ...dimensionsMap }, period: ALARM_PERIOD, statistic: 'Sum' });
     notifyingAlarm(this, 'VolumeOwnershipUnverifiedAlarm', {
@@ -303,7 +341,6 @@ export class OrchestrationStack extends Stack {
     });
     notifyingAlarm(this, 'VolumeCleanupSweepErrorsAlarm', { metric: slipwayMetric('SweepErrors', { sweep: 'volume-cleanup' }), description: 'slipway volume cleanup: volumes the sweep failed to handle', topic: this.alarmTopic });
     notifyingAlarm(this, 'EventPublishFailedAlarm', { metric: slipwayMetric('EventPublishFailed'), description: 'slipway: lifecycle events could not be put on the event bus', topic: this.alarmTopic });
-    notifyingAlarm(this, 'SweepDeadLettersAlarm', { metric: deadLetters.metricApproximateNumberOfMessagesVisible({ period: ALARM_PERIOD, statistic: 'Maximum' }), description: 'slipway: sweep or listener invocations gave up (dead-letter queue)', topic: this.alarmTopic });
   }
 
   /** Errors and throttles of one function raise alarms. */

@@ -3,7 +3,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { applySubstitutions, readWorkflowDefinition, variablesIn } from '../../infra/asl';
 import { FUNCTION_CATALOG, arnVariable } from '../../infra/function-catalog';
-import { tableOperations } from '../../infra/orchestration-stack';
+import { SWEEP_HEARTBEAT_METRIC, tableOperations } from '../../infra/orchestration-stack';
 import { functionsOf } from '../../infra/workflows';
 import { WORKFLOW_NAMES, stateMachineArnEnvVar, type WorkflowName } from '../../lambdas/shared/workflows';
 import { ACCOUNT, REGION, TEST_PROVIDERS, render, resourcesOf, synthesize, type CfnResource, type Synthesized } from './support/synth';
@@ -553,7 +553,62 @@ describe('self-healing', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'slipway', MetricName: metricName });
   });
 
-  it('alarms when sweep or listener invocations land in the dead-letter queue', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible' });
+  const queueArnOf = (id: string) => `<GetAtt ${Object.keys(resourcesOf(template, 'AWS::SQS::Queue')).find((q) => q.startsWith(id))}.Arn>`;
+  const alarmNamed = (id: string) => Object.entries(resourcesOf(template, 'AWS::CloudWatch::Alarm')).find(([logical]) => logical.startsWith(id))![1].Properties!;
+
+  it.each(['Reconcile', 'VolumeCleanup', 'ExecutionClosed'])('keeps the event and error of a %s run that threw on every try in the FailedRuns queue', (id) => {
+    const configs = Object.values(resourcesOf(template, 'AWS::Lambda::EventInvokeConfig')).map((c) => c.Properties as { FunctionName: unknown; MaximumRetryAttempts: number; DestinationConfig: { OnFailure: { Destination: unknown } } });
+    const config = configs.find((c) => render(c.FunctionName) === `<Ref ${logicalId(synth.orchestration.functions[id]!)}>`);
+    const roleId = logicalId(synth.orchestration.functions[id]!.role!);
+
+    expect(config).toMatchObject({ MaximumRetryAttempts: 2 });
+    expect(render(config!.DestinationConfig.OnFailure.Destination)).toBe(queueArnOf('FailedRuns'));
+    expect(resourcesFor(roleId, 'sqs:SendMessage')).toEqual([queueArnOf('FailedRuns')]);
+  });
+
+  it('gives an on-failure destination only to the functions invoked asynchronously', () => {
+    const configured = Object.values(resourcesOf(template, 'AWS::Lambda::EventInvokeConfig')).map((c) => render(c.Properties!.FunctionName)).sort();
+
+    expect(configured).toEqual(['Reconcile', 'VolumeCleanup', 'ExecutionClosed'].map((id) => `<Ref ${logicalId(synth.orchestration.functions[id]!)}>`).sort());
+  });
+
+  it.each([
+    ['FailedRunsAlarm', 'FailedRuns', /threw on every try/],
+    ['SweepDeadLettersAlarm', 'SweepDeadLetters', /could not deliver an invocation/],
+  ])('%s fires on one message in its queue and says what the queue holds', (alarmId, queueId, says) => {
+    const alarm = alarmNamed(alarmId);
+
+    expect(alarm).toMatchObject({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    expect(render((alarm.Dimensions as Array<{ Value: unknown }>)[0]!.Value)).toBe(`<GetAtt ${Object.keys(resourcesOf(template, 'AWS::SQS::Queue')).find((q) => q.startsWith(queueId))}.QueueName>`);
+    expect(alarm.AlarmDescription).toMatch(says);
+  });
+
+  it.each([
+    ['ReconcileStoppedAlarm', 'reconcile', 300],
+    ['VolumeCleanupStoppedAlarm', 'volume-cleanup', 3600],
+  ])('%s fires when the %s sweep records no heartbeat for two periods: missing data is breaching', (alarmId, sweep, period) => {
+    expect(alarmNamed(alarmId)).toMatchObject({
+      Namespace: 'slipway',
+      MetricName: SWEEP_HEARTBEAT_METRIC,
+      Dimensions: [
+        { Name: 'service', Value: 'slipway' },
+        { Name: 'sweep', Value: sweep },
+      ],
+      Statistic: 'SampleCount',
+      Period: period,
+      EvaluationPeriods: 2,
+      DatapointsToAlarm: 2,
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    });
+  });
+
+  it('treats missing data as breaching only on the heartbeats', () => {
+    const breaching = Object.entries(resourcesOf(template, 'AWS::CloudWatch::Alarm'))
+      .filter(([, alarm]) => alarm.Properties!.TreatMissingData === 'breaching')
+      .map(([id]) => id.replace(/[0-9A-F]{8}$/, ''));
+
+    expect(breaching.sort()).toEqual(['ReconcileStoppedAlarm', 'VolumeCleanupStoppedAlarm']);
   });
 });
