@@ -1,4 +1,4 @@
-import { Aws, CfnCondition, Validations, CfnOutput, CfnParameter, Duration, Fn, RemovalPolicy, Stack, type CfnParameterProps, type StackProps } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnCondition, CfnOutput, CfnParameter, Duration, Fn, RemovalPolicy, Stack, type CfnParameterProps, type StackProps } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -18,7 +18,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { WORKFLOW_NAMES, stateMachineArnEnvVar, type WorkflowName } from '../lambdas/shared/workflows';
 import { ALARM_PERIOD, heartbeatAlarm, notifyingAlarm } from './constructs/alarms';
-import type { DeployedProviders } from './deploy-providers';
+import type { DeployedProviders, ProviderSecret } from './deploy-providers';
 import { CatalogFunction } from './constructs/catalog-function';
 import { Workflow } from './constructs/workflow';
 import { FUNCTION_CATALOG, type FunctionDefinition } from './function-catalog';
@@ -55,8 +55,6 @@ export const PARAMETER_NAMES = {
   jwtIssuer: 'JwtIssuer',
   jwtAudience: 'JwtAudience',
   jwksUrl: 'JwtJwksUrl',
-  providers: 'Providers',
-  flyTokenSecretName: 'FlyTokenSecretName',
   alarmEmail: 'AlarmEmail',
   corsAllowOrigins: 'CorsAllowOrigins',
   throttlingRateLimit: 'ThrottlingRateLimit',
@@ -83,8 +81,6 @@ export class OrchestrationStack extends Stack {
     super(scope, id, props);
     const logRetention = logs.RetentionDays.ONE_MONTH;
     const parameters = this.parameters();
-    // The parameter holds a secret's name, not a secret: nothing to hide (NoEcho would only obscure it).
-    Validations.of(this).acknowledge({ id: 'CloudFormation-Validate::W2509', reason: 'FlyTokenSecretName names the secret; it is not one' });
 
     this.alarmTopic = new sns.Topic(this, 'AlarmTopic', { displayName: 'slipway alarms' });
     // An e-mail subscription only when an address is given.
@@ -92,7 +88,11 @@ export class OrchestrationStack extends Stack {
     const subscription = new sns.CfnSubscription(this, 'AlarmEmailSubscription', { topicArn: this.alarmTopic.topicArn, protocol: 'email', endpoint: parameters.alarmEmail });
     subscription.cfnOptions.condition = hasEmail;
 
-    const flyToken = secretsmanager.Secret.fromSecretNameV2(this, 'FlyToken', parameters.flyTokenSecretName);
+    // Providers were validated at synth; their setting names secrets, never tokens, so it may sit in
+    // the template and the environment. Without providers every provision is refused (unknown_provider).
+    const providersSetting = props.providers === undefined ? undefined : JSON.stringify(props.providers.setting);
+    if (props.providers === undefined) Annotations.of(this).addInfo('No providers configured (context providersFile or providers): every provision will be refused with unknown_provider');
+    const providerSecrets = this.providerSecrets(props.providers?.secrets ?? []);
     // Named after the stack (a token, not a fixed name), so two stages keep two buses.
     this.eventBus = new events.EventBus(this, 'LifecycleEventBus', { eventBusName: Fn.join('-', [Aws.STACK_NAME, 'lifecycle']), description: 'slipway lifecycle events' });
     // Pagination cursors are sealed with a key only the API holds: a secret CloudFormation generates
@@ -111,9 +111,7 @@ export class OrchestrationStack extends Stack {
       const environment: Record<string, string> = { TABLE_NAME: props.table.tableName };
       // Operators follow an operation from the API answer straight to its execution in the console.
       if (starts.length > 0) environment.EXECUTION_CONSOLE_URL_PREFIX = executionConsoleUrlPrefix;
-      if (definition.permissions.usesProvider || definition.id === API_FUNCTION_ID) {
-        Object.assign(environment, { PROVIDERS: parameters.providers, FLY_TOKEN_SECRET_NAME: parameters.flyTokenSecretName });
-      }
+      if ((definition.permissions.usesProvider || definition.id === API_FUNCTION_ID) && providersSetting !== undefined) environment.PROVIDERS = providersSetting;
       if (definition.id === API_FUNCTION_ID) {
         Object.assign(environment, { JWT_ISSUER: parameters.jwtIssuer, JWT_AUDIENCE: parameters.jwtAudience, JWT_JWKS_URL: parameters.jwksUrl, CURSOR_SECRET_NAME: cursorKey.secretArn });
       }
@@ -121,7 +119,7 @@ export class OrchestrationStack extends Stack {
       const built = new CatalogFunction(this, definition.id, { definition, environment, logLevel: props.logLevel ?? 'INFO', logRetention });
       grantTableActions(built.function, props.table, definition);
       if (definition.id === API_FUNCTION_ID) cursorKey.grantRead(built.function);
-      if (definition.permissions.usesProvider) flyToken.grantRead(built.function);
+      if (definition.permissions.usesProvider) for (const grant of providerSecrets) grant(built.function);
       if (definition.permissions.publishesEvents) this.eventBus.grantPutEventsTo(built.function);
       this.functionAlarms(definition.id, built.function);
       functions[definition.id] = built.function;
@@ -173,6 +171,34 @@ export class OrchestrationStack extends Stack {
     new CfnOutput(this, 'LifecycleEventBusArn', { description: 'ARN of the lifecycle event bus', value: this.eventBus.eventBusArn });
   }
 
+  /**
+   * Who may read each provider's token: GetSecretValue on exactly the secrets the providers name
+   * (a name matches its ARN's random suffix), and kms:Decrypt on a customer-managed key through
+   * Secrets Manager only, where one encrypts the secret.
+   */
+  private providerSecrets(secrets: readonly ProviderSecret[]): Array<(grantee: iam.IGrantable) => void> {
+    const seen = new Map<string, secretsmanager.ISecret>();
+    return secrets.flatMap(({ secret, kmsKeyArn }) => {
+      const grants: Array<(grantee: iam.IGrantable) => void> = [];
+      if (!seen.has(secret)) {
+        const id = `ProviderSecret${seen.size}`;
+        const imported = secret.startsWith('arn:')
+          ? /-[A-Za-z0-9]{6}$/.test(secret)
+            ? secretsmanager.Secret.fromSecretCompleteArn(this, id, secret)
+            : secretsmanager.Secret.fromSecretPartialArn(this, id, secret)
+          : secretsmanager.Secret.fromSecretNameV2(this, id, secret);
+        seen.set(secret, imported);
+        grants.push((grantee) => imported.grantRead(grantee));
+      }
+      if (kmsKeyArn !== undefined) {
+        grants.push((grantee) =>
+          iam.Grant.addToPrincipal({ grantee, actions: ['kms:Decrypt'], resourceArns: [kmsKeyArn], conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${this.region}.amazonaws.com` } } }),
+        );
+      }
+      return grants;
+    });
+  }
+
   /** Deploy-time parameters: identity provider, compute providers, alarms and API edge are chosen per deployment. */
   private parameters() {
     const text = (name: string, options: CfnParameterProps) => new CfnParameter(this, name, { type: 'String', ...options });
@@ -187,14 +213,6 @@ export class OrchestrationStack extends Stack {
         description: "URL of the issuer's signing keys (OIDC jwks_uri), used by the api function's own checks",
         allowedPattern: '^https://.+',
         constraintDescription: 'must be an https:// URL',
-      }).valueAsString,
-      providers: text(PARAMETER_NAMES.providers, {
-        description: 'The PROVIDERS setting (JSON): {"default":"fly","providers":[{"name":"fly","kind":"fly","app":"my-fly-app","regions":["ams"]}]}. Empty: no provider, every provision is refused with unknown_provider.',
-        default: '',
-      }).valueAsString,
-      flyTokenSecretName: text(PARAMETER_NAMES.flyTokenSecretName, {
-        description: 'Secrets Manager secret holding the Fly API token (a string, or JSON {"token": "..."}); only functions that call a provider may read it',
-        default: 'slipway/fly-api-token',
       }).valueAsString,
       alarmEmail: text(PARAMETER_NAMES.alarmEmail, { description: 'E-mail address subscribed to the alarm topic (empty: none)', default: '' }).valueAsString,
       corsAllowOrigins: new CfnParameter(this, PARAMETER_NAMES.corsAllowOrigins, {

@@ -5,6 +5,7 @@ import { applySubstitutions, readWorkflowDefinition, variablesIn } from '../../i
 import { FUNCTION_CATALOG, arnVariable } from '../../infra/function-catalog';
 import { SWEEP_HEARTBEAT_METRIC, tableOperations } from '../../infra/orchestration-stack';
 import { functionsOf } from '../../infra/workflows';
+import { providersSettingSchema } from '../../lambdas/shared/providers-config';
 import { WORKFLOW_NAMES, stateMachineArnEnvVar, type WorkflowName } from '../../lambdas/shared/workflows';
 import { ACCOUNT, REGION, TEST_PROVIDERS, render, resourcesOf, synthesize, type CfnResource, type Synthesized } from './support/synth';
 
@@ -194,12 +195,21 @@ describe('IAM', () => {
     }
   });
 
-  it.each(FUNCTION_CATALOG.map((fn) => [fn.id, fn] as const))('lets %s read the Fly token secret only if it calls a provider', (_id, fn) => {
+  it.each(FUNCTION_CATALOG.map((fn) => [fn.id, fn] as const))("lets %s read every provider's token secret, and decrypt with its key through Secrets Manager, only if it calls a provider", (_id, fn) => {
     const roleId = logicalId(synth.orchestration.functions[fn.id]!.role!);
-    const secretActions = statementsOfRole(roleId).flatMap((s) => list(s.Action)).filter((action) => action.startsWith('secretsmanager:'));
+    const secretArns = resourcesFor(roleId, 'secretsmanager:GetSecretValue').filter((arn) => !arn.startsWith('<Ref CursorKey'));
+    const decrypt = statementsOfRole(roleId).filter((s) => list(s.Action).includes('kms:Decrypt'));
 
-    expect(secretActions.length > 0).toBe(fn.permissions.usesProvider === true);
-    if (fn.permissions.usesProvider) expect(resourcesFor(roleId, 'secretsmanager:GetSecretValue')).toContainEqual(expect.stringMatching(/:secret:<Ref FlyTokenSecretName>-\?{6}$/));
+    if (fn.permissions.usesProvider) {
+      // fly-ams names no secret and gets the default; fly-iad names its own, encrypted with a customer-managed key.
+      expect(secretArns).toEqual([`arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:slipway/fly-api-token-??????`, `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:slipway/fly-iad-token-??????`]);
+      expect(decrypt).toEqual([
+        expect.objectContaining({ Effect: 'Allow', Resource: TEST_PROVIDERS.providers[1]!.tokenKmsKeyArn, Condition: { StringEquals: { 'kms:ViaService': `secretsmanager.${REGION}.amazonaws.com` } } }),
+      ]);
+    } else {
+      expect(secretArns).toEqual([]);
+      expect(decrypt).toEqual([]);
+    }
   });
 
   it.each(FUNCTION_CATALOG.map((fn) => [fn.id, fn] as const))('lets %s read the generated cursor key only if it is the Api', (_id, fn) => {
@@ -248,8 +258,9 @@ describe('functions', () => {
     const starts = fn.permissions.startsWorkflows ?? [];
     for (const workflow of [...starts, ...(fn.permissions.describesWorkflows ?? [])]) expect(render(env[stateMachineArnEnvVar(workflow)])).toBe(stateMachineArnOf(workflow));
     expect(props.TracingConfig).toEqual({ Mode: 'Active' });
-    if (fn.permissions.usesProvider) expect(env).toMatchObject({ PROVIDERS: { Ref: 'Providers' }, FLY_TOKEN_SECRET_NAME: { Ref: 'FlyTokenSecretName' } });
-    else if (fn.id !== 'Api') expect(env.PROVIDERS).toBeUndefined();
+    if (fn.permissions.usesProvider || fn.id === 'Api') expect(JSON.parse(env.PROVIDERS as string)).toEqual(providersSettingSchema.parse(JSON.parse(env.PROVIDERS as string)));
+    else expect(env.PROVIDERS).toBeUndefined();
+    expect(env.FLY_TOKEN_SECRET_NAME).toBeUndefined();
     const stateMachineVars = Object.keys(env).filter((name) => name.endsWith('_STATE_MACHINE_ARN'));
     const known = [...starts, ...(fn.permissions.describesWorkflows ?? [])];
     expect(stateMachineVars.sort()).toEqual(known.map(stateMachineArnEnvVar).sort());
@@ -266,6 +277,22 @@ describe('functions', () => {
       JWT_AUDIENCE: { Ref: 'JwtAudience' },
       JWT_JWKS_URL: { Ref: 'JwtJwksUrl' },
     });
+  });
+
+  it('hands the functions the providers validated at synth, each Fly provider naming its secret and none a token', () => {
+    const props = (template.toJSON().Resources as Record<string, CfnResource>)[logicalId(synth.orchestration.functions.Reconcile!)]!.Properties!;
+    const setting = JSON.parse((props.Environment as { Variables: Record<string, string> }).Variables.PROVIDERS!) as { providers: Array<Record<string, unknown>> };
+
+    expect(setting.providers.map((p) => [p.name, p.tokenSecretName, p.token, p.tokenKmsKeyArn])).toEqual([
+      ['fly-ams', 'slipway/fly-api-token', undefined, undefined],
+      ['fly-iad', 'slipway/fly-iad-token', undefined, undefined],
+    ]);
+  });
+
+  it('takes no providers or secret parameter: providers are synth-time input, secrets live in Secrets Manager', () => {
+    const parameters = Object.keys(template.toJSON().Parameters as object).filter((name) => name !== 'BootstrapVersion');
+
+    expect(parameters.sort()).toEqual(['AlarmEmail', 'CorsAllowOrigins', 'JwtAudience', 'JwtIssuer', 'JwtJwksUrl', 'ThrottlingBurstLimit', 'ThrottlingRateLimit']);
   });
 
   it('takes the issuer, audience and JWKS URL as string parameters', () => {
