@@ -390,6 +390,15 @@ describe('HTTP API', () => {
     });
   });
 
+  it('checks the same issuer and audience at the gateway and in the Api function (which applies the gateway\'s aud/client_id rule)', () => {
+    const [authorizer] = Object.values(resourcesOf(template, 'AWS::ApiGatewayV2::Authorizer'));
+    const jwt = authorizer!.Properties!.JwtConfiguration as { Issuer: unknown; Audience: unknown[] };
+    const env = ((template.toJSON().Resources as Record<string, CfnResource>)[logicalId(synth.orchestration.functions.Api!)]!.Properties!.Environment as { Variables: Record<string, unknown> }).Variables;
+
+    expect([env.JWT_ISSUER, env.JWT_AUDIENCE]).toEqual([jwt.Issuer, jwt.Audience[0]]);
+    expect(jwt.Audience).toHaveLength(1);
+  });
+
   it('has exactly the v1 proxy routes, one per method served, and the public GET routes: health, the API description, the console', () => {
     expect(routes.map((route) => route.RouteKey).sort()).toEqual([
       'DELETE /v1/{proxy+}',
