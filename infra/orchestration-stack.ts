@@ -16,6 +16,7 @@ import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { createTableInput } from '../lambdas/adapters/table-definition';
 import { WORKFLOW_NAMES, stateMachineArnEnvVar, type WorkflowName } from '../lambdas/shared/workflows';
 import { ALARM_PERIOD, heartbeatAlarm, notifyingAlarm } from './constructs/alarms';
 import type { DeployedProviders, ProviderSecret } from './deploy-providers';
@@ -82,7 +83,8 @@ export class OrchestrationStack extends Stack {
     const logRetention = logs.RetentionDays.ONE_MONTH;
     const parameters = this.parameters();
 
-    this.alarmTopic = new sns.Topic(this, 'AlarmTopic', { displayName: 'slipway alarms' });
+    // Publishers must use TLS (a topic policy denies aws:SecureTransport false).
+    this.alarmTopic = new sns.Topic(this, 'AlarmTopic', { displayName: 'slipway alarms', enforceSSL: true });
     // An e-mail subscription only when an address is given.
     const hasEmail = new CfnCondition(this, 'HasAlarmEmail', { expression: Fn.conditionNot(Fn.conditionEquals(parameters.alarmEmail, '')) });
     const subscription = new sns.CfnSubscription(this, 'AlarmEmailSubscription', { topicArn: this.alarmTopic.topicArn, protocol: 'email', endpoint: parameters.alarmEmail });
@@ -405,13 +407,16 @@ function assertNoCycle(definition: FunctionDefinition): void {
   }
 }
 
-/** Exactly the table actions the catalog entry names; Query also on the indexes. */
+/** Exactly the table actions the catalog entry names; Query also on each index, by name. */
 function grantTableActions(grantee: iam.IGrantable, table: dynamodb.ITable, definition: FunctionDefinition): void {
   const actions = definition.permissions.table;
   if (actions.length === 0) return;
   iam.Grant.addToPrincipal({ grantee, actions: actions.map((action) => `dynamodb:${action}`), resourceArns: [table.tableArn] });
-  if (actions.includes('Query')) iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [`${table.tableArn}/index/*`] });
+  if (actions.includes('Query')) iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: TABLE_INDEX_NAMES.map((name) => `${table.tableArn}/index/${name}`) });
 }
+
+/** The table's global secondary indexes, from the definition both worlds create the table from. */
+export const TABLE_INDEX_NAMES: readonly string[] = createTableInput('unused').GlobalSecondaryIndexes.map((index) => index.IndexName);
 
 /** The ARN pattern of one state machine's executions. */
 function executionsArnOf(stack: Stack, stateMachineName: string): string {

@@ -3,7 +3,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { applySubstitutions, readWorkflowDefinition, variablesIn } from '../../infra/asl';
 import { FUNCTION_CATALOG, arnVariable } from '../../infra/function-catalog';
-import { SWEEP_HEARTBEAT_METRIC, tableOperations } from '../../infra/orchestration-stack';
+import { SWEEP_HEARTBEAT_METRIC, TABLE_INDEX_NAMES, tableOperations } from '../../infra/orchestration-stack';
 import { functionsOf } from '../../infra/workflows';
 import { providersSettingSchema } from '../../lambdas/shared/providers-config';
 import { WORKFLOW_NAMES, stateMachineArnEnvVar, type WorkflowName } from '../../lambdas/shared/workflows';
@@ -176,7 +176,7 @@ describe('IAM', () => {
 
     expect(tableActions).toEqual(fn.permissions.table.map((action) => `dynamodb:${action}`).sort());
     for (const action of fn.permissions.table) {
-      const expected = action === 'Query' ? ['<table>', '<table>/index/*'] : ['<table>'];
+      const expected = action === 'Query' ? ['<table>', ...TABLE_INDEX_NAMES.map((name) => `<table>/index/${name}`)].sort() : ['<table>'];
       expect(resourcesFor(roleId, `dynamodb:${action}`).map((r) => r.replace(/<Import [^>]+>/, '<table>'))).toEqual(expected);
     }
   });
@@ -236,10 +236,15 @@ describe('IAM', () => {
 });
 
 describe('functions', () => {
-  it('runs every Lambda in the stack on nodejs22.x, one per catalog entry', () => {
+  it('runs every Lambda in the stack on nodejs24.x, one per catalog entry', () => {
     const functions = Object.values(resourcesOf(template, 'AWS::Lambda::Function'));
 
-    expect(functions.map((fn) => fn.Properties?.Runtime)).toEqual(FUNCTION_CATALOG.map(() => 'nodejs22.x'));
+    expect(functions.map((fn) => fn.Properties?.Runtime)).toEqual(FUNCTION_CATALOG.map(() => 'nodejs24.x'));
+  });
+
+  it('names each index the Query grants reach, never index/*', () => {
+    expect(TABLE_INDEX_NAMES.length).toBeGreaterThan(0);
+    expect(statements.flatMap((g) => list(g.statement.Resource).map(render)).filter((arn) => arn.endsWith('/index/*'))).toEqual([]);
   });
 
   it.each(FUNCTION_CATALOG.map((fn) => [fn.id, fn] as const))('builds %s from its catalog entry', (_id, fn) => {
@@ -247,7 +252,7 @@ describe('functions', () => {
     const env = (props.Environment as { Variables: Record<string, unknown> }).Variables;
 
     expect(props).toMatchObject({
-      Runtime: 'nodejs22.x',
+      Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       Handler: 'index.handler',
       Timeout: fn.timeoutSeconds,
@@ -339,7 +344,7 @@ describe.each(WORKFLOW_NAMES)('the %s state machine', (workflow) => {
     expect(() => JSON.parse(resolved)).not.toThrow();
   });
 
-  it('logs errors only, without execution data, to its own log group', () => {
+  it('logs errors only, without execution data, to its own log group (the service keeps the full history)', () => {
     const logging = props.LoggingConfiguration as { Level: string; IncludeExecutionData: boolean; Destinations: unknown[] };
     const logGroupId = logicalId(synth.orchestration.workflows[workflow].logGroup);
 
@@ -474,6 +479,14 @@ describe('operations', () => {
   it('sends every alarm to the one operators topic', () => {
     expect(alarms().length).toBeGreaterThan(0);
     expect(alarms().filter((alarm) => JSON.stringify(alarm.AlarmActions) !== JSON.stringify([topicRef()]))).toEqual([]);
+  });
+
+  it('refuses publishes to the alarm topic that do not use TLS', () => {
+    const [policy] = Object.values(resourcesOf(template, 'AWS::SNS::TopicPolicy'));
+    const statements = (policy!.Properties!.PolicyDocument as { Statement: Array<Record<string, unknown>> }).Statement;
+
+    expect(policy!.Properties!.Topics).toEqual([topicRef()]);
+    expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
   });
 
   it('subscribes the alarm e-mail parameter to the topic only when one is given', () => {
