@@ -1,5 +1,6 @@
 import { App, CrossStackReferences, ReferenceStrength } from 'aws-cdk-lib';
 import { providersFromContext } from './deploy-providers';
+import { acknowledgeNagFindings } from './nag-acknowledgements';
 import { OrchestrationStack } from './orchestration-stack';
 import { StatefulStack } from './stateful-stack';
 
@@ -27,6 +28,7 @@ export function buildApp(app: App): { stateful: StatefulStack; orchestration: Or
     logLevel,
     providers,
   });
+  acknowledgeNagFindings(orchestration);
   return { stateful, orchestration };
 }
 

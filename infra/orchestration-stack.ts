@@ -73,6 +73,8 @@ export class OrchestrationStack extends Stack {
   /** Workflows by name. */
   readonly workflows: Readonly<Record<WorkflowName, Workflow>>;
   readonly httpApi: apigwv2.HttpApi;
+  /** The routes that take no token (health, API description, console page). */
+  readonly publicRoutes: apigwv2.HttpRoute[] = [];
   /** Where every alarm notifies operators. */
   readonly alarmTopic: sns.Topic;
   /** Where lifecycle events go (recovery started/succeeded/failed, volume retained/deleted); users subscribe with rules. */
@@ -249,7 +251,7 @@ export class OrchestrationStack extends Stack {
     httpApi.addRoutes({ path: '/v1/{proxy+}', methods: V1_METHODS.map((method) => apigwv2.HttpMethod[method]), integration, authorizer });
     // Public: health checks, the API description and the operator console's page and assets need no
     // token (every data call the console makes goes to /v1/admin, which does).
-    for (const publicPath of ['/healthz', '/openapi.json', '/docs', '/console', '/console/{proxy+}']) httpApi.addRoutes({ path: publicPath, methods: [apigwv2.HttpMethod.GET], integration });
+    for (const publicPath of ['/healthz', '/openapi.json', '/docs', '/console', '/console/{proxy+}']) this.publicRoutes.push(...httpApi.addRoutes({ path: publicPath, methods: [apigwv2.HttpMethod.GET], integration }));
 
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
     const stage = httpApi.defaultStage!.node.defaultChild as apigwv2.CfnStage;
