@@ -75,7 +75,8 @@ export function parseDeployedProviders(raw: unknown, source: string, defaultSecr
           const deployOnly = deployOnlyFlySchema.safeParse({ kind: rest.kind, tokenKmsKeyArn });
           if (!deployOnly.success) problems.push(issuesOf(deployOnly.error, ['providers', i]));
           else if (deployOnly.data.tokenKmsKeyArn !== undefined) keys.set(i, deployOnly.data.tokenKmsKeyArn);
-          return { ...rest, tokenSecretName: rest.tokenSecretName ?? defaultSecretName };
+          // With an inline token (refused above) no default secret is added: one message, not two.
+          return rest.token !== undefined ? rest : { ...rest, tokenSecretName: rest.tokenSecretName ?? defaultSecretName };
         }),
       }
     : raw;

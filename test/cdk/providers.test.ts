@@ -38,6 +38,10 @@ describe('parseDeployedProviders', () => {
     expect(() => parseDeployedProviders(raw, 'providersFile deploy/prod.json')).toThrow(message);
     expect(() => parseDeployedProviders(raw, 'providersFile deploy/prod.json')).toThrow(/^Invalid providers \(providersFile deploy\/prod\.json\): /);
   });
+
+  it('says one thing about an inline token, not also that a secret was named beside it', () => {
+    expect(() => parseDeployedProviders(setting(fly({ token: 'fo1_secret' })), 'test')).toThrow(/tokenSecretName$/);
+  });
 });
 
 describe('providersFromContext', () => {
