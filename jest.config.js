@@ -37,7 +37,7 @@ module.exports = {
     project('api', needsDynamo),
     // The CLI in-process against a whole local stack.
     project('cli', needsDynamo),
-    // The operator console in Debian's Chromium (playwright-core), against a whole local stack.
+    // The operator console in the Chromium npm installs (@sparticuz/chromium, via playwright-core), against a whole local stack.
     project('browser', needsDynamo),
     project('cdk'),
   ],

@@ -3,7 +3,7 @@
  * crashes on load, or whose handler cannot even refuse a bad input, fails here rather than on AWS.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import { FUNCTION_CATALOG } from '../../infra/function-catalog';
@@ -140,5 +140,32 @@ describe('bundle sizes', () => {
     const missing = FUNCTION_CATALOG.filter((fn) => !readFileSync(path.join(bundleDir(fn.id), 'index.js'), 'utf8').includes('sourceMappingURL=index.js.map')).map((fn) => fn.id);
 
     expect(missing).toEqual([]);
+  });
+});
+
+describe('test-only dependencies', () => {
+  // The browser tests' Chromium (tens of MB) and its driver are dev dependencies: no bundle may reach them.
+  const TEST_ONLY = ['@sparticuz/chromium', 'playwright-core'];
+
+  it('keeps the browser and its driver dev dependencies', () => {
+    const manifest = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+
+    expect(TEST_ONLY.filter((name) => name in manifest.dependencies || !(name in manifest.devDependencies))).toEqual([]);
+  });
+
+  /** The source files esbuild put into a bundle (the bundle is minified, so its own text names none). */
+  function bundledSources(id: string): string[] {
+    const map = path.join(bundleDir(id), 'index.js.map');
+    if (existsSync(map)) return (JSON.parse(readFileSync(map, 'utf8')) as { sources: string[] }).sources;
+    const meta = path.join(bundleDir(id), 'index.meta.json');
+    if (existsSync(meta)) return Object.keys((JSON.parse(readFileSync(meta, 'utf8')) as { inputs: Record<string, unknown> }).inputs);
+    throw new Error(`the ${id} bundle ships neither a source map nor a metafile: say here how to read what it contains`);
+  }
+
+  it.each(FUNCTION_CATALOG.map((fn) => fn.id))('keeps them out of the %s bundle', (id) => {
+    const sources = bundledSources(id);
+
+    expect(sources.some((source) => source.includes('node_modules/@aws-sdk/'))).toBe(true);
+    expect(sources.filter((source) => TEST_ONLY.some((name) => source.includes(`node_modules/${name}/`)))).toEqual([]);
   });
 });
