@@ -18,6 +18,10 @@ const needsDynamo = { globalSetup: '<rootDir>/test/support/dynamo-global-setup.t
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // Jest's default is one worker fewer than the cores: one worker on a 2-core machine, so every file ran
+  // after the other while the CPU idled on DynamoDB Local, Step Functions waits and machine processes.
+  // Two workers keep both cores busy; the suite is parallel-safe (a table, provider root and ports per file).
+  maxWorkers: Math.max(2, require('node:os').availableParallelism()),
   // A whole local stack (table, Step Functions endpoint, API) starts in a couple of seconds alone and
   // takes longer on a busy 2-core machine; 5 s made hooks time out there, and a timed-out hook leaves
   // its stack running, so Jest never exits. Waits inside tests are for events, never for this long.
@@ -37,7 +41,7 @@ module.exports = {
     project('api', needsDynamo),
     // The CLI in-process against a whole local stack.
     project('cli', needsDynamo),
-    // The operator console in Debian's Chromium (playwright-core), against a whole local stack.
+    // The operator console in the Chromium npm installs (@sparticuz/chromium, via playwright-core), against a whole local stack.
     project('browser', needsDynamo),
     project('cdk'),
   ],

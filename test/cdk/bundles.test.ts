@@ -3,7 +3,8 @@
  * crashes on load, or whose handler cannot even refuse a bad input, fails here rather than on AWS.
  */
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import { FUNCTION_CATALOG } from '../../infra/function-catalog';
@@ -66,9 +67,41 @@ async function invoke(functionId: string, event: unknown): Promise<Invocation> {
   return JSON.parse(stdout) as Invocation;
 }
 
+/** Each step bundle's answer to an invalid input, started together in beforeAll (each is a cold Node process). */
+const refusals = new Map<string, Promise<Invocation>>();
+
+/** Run `tasks` with at most `limit` at a time; each result is its own promise. */
+function limited<T>(tasks: Array<() => Promise<T>>, limit: number): Array<Promise<T>> {
+  let running = 0;
+  const queue: Array<() => void> = [];
+  const next = () => {
+    running -= 1;
+    queue.shift()?.();
+  };
+  return tasks.map(
+    (task) =>
+      new Promise<T>((resolve, reject) => {
+        const run = () => {
+          running += 1;
+          task().then(resolve, reject).finally(next);
+        };
+        if (running < limit) run();
+        else queue.push(run);
+      }),
+  );
+}
+
 beforeAll(() => {
   synth = synthesize();
   outdir = synth.outdir;
+  const steps = FUNCTION_CATALOG.filter((fn) => fn.id !== 'Api').map((fn) => fn.id);
+  const answers = limited(
+    steps.map((id) => () => invoke(id, { not: 'a step input' })),
+    Math.max(2, availableParallelism()),
+  );
+  // Each test awaits its own answer; a failure is reported there, not as an unhandled rejection first.
+  answers.forEach((answer) => answer.catch(() => undefined));
+  steps.forEach((id, i) => refusals.set(id, answers[i]!));
 });
 
 describe('the synthesized API bundle', () => {
@@ -101,7 +134,7 @@ describe('the synthesized API bundle', () => {
 
 describe.each(FUNCTION_CATALOG.filter((fn) => fn.id !== 'Api').map((fn) => fn.id))('the synthesized %s bundle', (functionId) => {
   it('loads and refuses an invalid input with a named validation error', async () => {
-    const invocation = await invoke(functionId, { not: 'a step input' });
+    const invocation = await refusals.get(functionId)!;
 
     expect(invocation).toMatchObject({ error: { name: 'InvalidStepInput' } });
   });
@@ -157,5 +190,32 @@ describe('bundle sizes', () => {
     });
 
     expect(extra).toEqual([]);
+  });
+});
+
+describe('test-only dependencies', () => {
+  // The browser tests' Chromium (tens of MB) and its driver are dev dependencies: no bundle may reach them.
+  const TEST_ONLY = ['@sparticuz/chromium', 'playwright-core'];
+
+  it('keeps the browser and its driver dev dependencies', () => {
+    const manifest = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+
+    expect(TEST_ONLY.filter((name) => name in manifest.dependencies || !(name in manifest.devDependencies))).toEqual([]);
+  });
+
+  /** The source files esbuild put into a bundle (the bundle is minified, so its own text names none). */
+  function bundledSources(id: string): string[] {
+    const map = path.join(bundleDir(id), 'index.js.map');
+    if (existsSync(map)) return (JSON.parse(readFileSync(map, 'utf8')) as { sources: string[] }).sources;
+    const meta = path.join(bundleDir(id), 'index.meta.json');
+    if (existsSync(meta)) return Object.keys((JSON.parse(readFileSync(meta, 'utf8')) as { inputs: Record<string, unknown> }).inputs);
+    throw new Error(`the ${id} bundle ships neither a source map nor a metafile: say here how to read what it contains`);
+  }
+
+  it.each(FUNCTION_CATALOG.map((fn) => fn.id))('keeps them out of the %s bundle', (id) => {
+    const sources = bundledSources(id);
+
+    expect(sources.some((source) => source.includes('node_modules/zod/'))).toBe(true);
+    expect(sources.filter((source) => TEST_ONLY.some((name) => source.includes(`node_modules/${name}/`)))).toEqual([]);
   });
 });

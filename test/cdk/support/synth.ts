@@ -50,7 +50,12 @@ export const TEST_PROVIDERS = {
   ],
 };
 
-/** Build and synthesize the app as `cdk synth` would (bundling included unless told otherwise). */
+/**
+ * Build and synthesize the app as `cdk synth` would. `bundle: false` skips esbuild (CDK's
+ * `aws:cdk:bundling-stacks` context, what `cdk synth --exclusively` uses for the stacks it leaves out):
+ * the templates are the same but for asset hashes, and the synthesis takes a second instead of the
+ * ~20 s of bundling every function. Only a test that reads the bundles needs them built.
+ */
 export function synthesize(options: SynthOptions = {}): Synthesized {
   // Bundling needs every handler module; say which are missing rather than fail inside esbuild.
   const missing = FUNCTION_CATALOG.filter((fn) => !existsSync(path.join(REPO_ROOT, fn.entry))).map((fn) => fn.entry);
