@@ -67,6 +67,17 @@ describe('providersFromContext', () => {
     expect(() => providersFromContext((key) => context[key], dir)).toThrow(/^Invalid providers \(providersFile broken\.json\): not JSON/);
   });
 
+  it('accepts the example file docs/deploy.md starts from', () => {
+    const context: Record<string, unknown> = { providersFile: 'deploy/providers.example.json' };
+
+    const parsed = providersFromContext((key) => context[key], path.resolve(__dirname, '..', '..'));
+
+    expect(parsed?.secrets.map((s) => [s.provider, s.secret, s.kmsKeyArn !== undefined])).toEqual([
+      ['fly-ams', 'slipway/prod/fly-ams', false],
+      ['fly-iad', 'slipway/prod/fly-iad', true],
+    ]);
+  });
+
   it('has no providers when the context names none', () => {
     expect(providersFromContext(() => undefined)).toBeUndefined();
   });
