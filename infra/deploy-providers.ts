@@ -20,7 +20,17 @@ const kmsKeyArn = z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[
  * What a deployed Fly provider may add to the runtime setting: the KMS key of its token's secret.
  * Only that field is read here; the rest is the runtime schema's to judge.
  */
-const deployOnlyFlySchema = z.object({ kind: z.literal('fly'), tokenKmsKeyArn: kmsKeyArn.optional() });
+const deployOnlyFlySchema = z.object({
+  kind: z.literal('fly'),
+  tokenKmsKeyArn: kmsKeyArn.optional(),
+  // A partial ARN would be granted exactly and then miss the suffix Secrets Manager adds: name it instead.
+  tokenSecretName: z
+    .string()
+    .refine((value) => !value.startsWith('arn:') || /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/.test(value), {
+      message: "a secret ARN must be complete (ending in the 6-character suffix Secrets Manager adds); or give the secret's name",
+    })
+    .optional(),
+});
 
 /** One secret a deployed provider reads, with the key that encrypts it when it is not AWS-managed. */
 export interface ProviderSecret {
@@ -72,7 +82,7 @@ export function parseDeployedProviders(raw: unknown, source: string, defaultSecr
           if (rest.token !== undefined) {
             problems.push(`providers.${i}.token: an inline token would sit in plain text in the template and the functions' environment; store it in Secrets Manager and name the secret with tokenSecretName`);
           }
-          const deployOnly = deployOnlyFlySchema.safeParse({ kind: rest.kind, tokenKmsKeyArn });
+          const deployOnly = deployOnlyFlySchema.safeParse({ kind: rest.kind, tokenKmsKeyArn, tokenSecretName: typeof rest.tokenSecretName === 'string' ? rest.tokenSecretName : undefined });
           if (!deployOnly.success) problems.push(issuesOf(deployOnly.error, ['providers', i]));
           else if (deployOnly.data.tokenKmsKeyArn !== undefined) keys.set(i, deployOnly.data.tokenKmsKeyArn);
           // With an inline token (refused above) no default secret is added: one message, not two.

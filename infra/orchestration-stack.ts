@@ -186,11 +186,8 @@ export class OrchestrationStack extends Stack {
       const grants: Array<(grantee: iam.IGrantable) => void> = [];
       if (!seen.has(secret)) {
         const id = `ProviderSecret${seen.size}`;
-        const imported = secret.startsWith('arn:')
-          ? /-[A-Za-z0-9]{6}$/.test(secret)
-            ? secretsmanager.Secret.fromSecretCompleteArn(this, id, secret)
-            : secretsmanager.Secret.fromSecretPartialArn(this, id, secret)
-          : secretsmanager.Secret.fromSecretNameV2(this, id, secret);
+        // An ARN is complete (deploy-providers checks it); a name is granted with any random suffix.
+        const imported = secret.startsWith('arn:') ? secretsmanager.Secret.fromSecretCompleteArn(this, id, secret) : secretsmanager.Secret.fromSecretNameV2(this, id, secret);
         seen.set(secret, imported);
         grants.push((grantee) => imported.grantRead(grantee));
       }

@@ -201,8 +201,12 @@ describe('IAM', () => {
     const decrypt = statementsOfRole(roleId).filter((s) => list(s.Action).includes('kms:Decrypt'));
 
     if (fn.permissions.usesProvider) {
-      // fly-ams names no secret and gets the default; fly-iad names its own, encrypted with a customer-managed key.
-      expect(secretArns).toEqual([`arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:slipway/fly-api-token-??????`, `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:slipway/fly-iad-token-??????`]);
+      // fly-ams names no secret and gets the default; fly-iad names its own, encrypted with a customer-managed key; fly-fra names a complete ARN.
+      expect(secretArns).toEqual([
+        `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:slipway/fly-api-token-??????`,
+        `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:slipway/fly-iad-token-??????`,
+        'arn:aws:secretsmanager:eu-west-1:210987654321:secret:slipway/fly-fra-AbC123',
+      ]);
       expect(decrypt).toEqual([
         expect.objectContaining({ Effect: 'Allow', Resource: TEST_PROVIDERS.providers[1]!.tokenKmsKeyArn, Condition: { StringEquals: { 'kms:ViaService': `secretsmanager.${REGION}.amazonaws.com` } } }),
       ]);
@@ -291,6 +295,7 @@ describe('functions', () => {
     expect(setting.providers.map((p) => [p.name, p.tokenSecretName, p.token, p.tokenKmsKeyArn])).toEqual([
       ['fly-ams', 'slipway/fly-api-token', undefined, undefined],
       ['fly-iad', 'slipway/fly-iad-token', undefined, undefined],
+      ['fly-fra', TEST_PROVIDERS.providers[2]!.tokenSecretName, undefined, undefined],
     ]);
   });
 

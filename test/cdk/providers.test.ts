@@ -33,10 +33,17 @@ describe('parseDeployedProviders', () => {
     ['a bad region', setting(fly({ regions: ['AMS!'] })), /providers\.0\.regions\.0/],
     ['a default that is not configured', { default: 'fly-fra', providers: [fly()] }, /default: the default provider "fly-fra" is not configured/],
     ['a key that is not a KMS key ARN', setting(fly({ tokenKmsKeyArn: 'alias/mine' })), /providers\.0\.tokenKmsKeyArn: a KMS key ARN/],
+    ['a partial secret ARN', setting(fly({ tokenSecretName: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:slipway/fly' })), /providers\.0\.tokenSecretName: a secret ARN must be complete/],
     ['a key on a local provider', { default: 'l', providers: [{ name: 'l', kind: 'local', root: '/x', tokenKmsKeyArn: 'x' }] }, /Unrecognized key.*tokenKmsKeyArn/],
   ])('refuses %s with a message naming where', (_what, raw, message) => {
     expect(() => parseDeployedProviders(raw, 'providersFile deploy/prod.json')).toThrow(message);
     expect(() => parseDeployedProviders(raw, 'providersFile deploy/prod.json')).toThrow(/^Invalid providers \(providersFile deploy\/prod\.json\): /);
+  });
+
+  it('takes a complete secret ARN as it is', () => {
+    const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:slipway/fly-AbC123';
+
+    expect(parseDeployedProviders(setting(fly({ tokenSecretName: arn })), 'test').secrets).toEqual([{ provider: 'fly-ams', secret: arn }]);
   });
 
   it('says one thing about an inline token, not also that a secret was named beside it', () => {

@@ -33,7 +33,7 @@ export interface SynthOptions {
   bundle?: boolean;
 }
 
-/** Providers a template test deploys: two Fly apps, one whose token secret is encrypted with a customer-managed key. */
+/** Providers a template test deploys: three Fly apps, one whose token secret is encrypted with a customer-managed key, one whose secret is named by ARN. */
 export const TEST_PROVIDERS = {
   default: 'fly-ams',
   providers: [
@@ -47,6 +47,8 @@ export const TEST_PROVIDERS = {
       tokenSecretName: 'slipway/fly-iad-token',
       tokenKmsKeyArn: `arn:aws:kms:${'eu-west-1'}:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab`,
     },
+    // Named by its complete ARN (another account's secret, say).
+    { name: 'fly-fra', kind: 'fly', app: 'slipway-fra', regions: ['fra'], tokenSecretName: 'arn:aws:secretsmanager:eu-west-1:210987654321:secret:slipway/fly-fra-AbC123' },
   ],
 };
 
