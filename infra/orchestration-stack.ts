@@ -1,10 +1,11 @@
-import { Aws, CfnCondition, Validations, CfnOutput, CfnParameter, Duration, Fn, RemovalPolicy, Stack, type CfnParameterProps, type StackProps } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnCondition, CfnOutput, CfnParameter, Duration, Fn, RemovalPolicy, Stack, type CfnParameterProps, type StackProps } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambdaDestinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -15,8 +16,10 @@ import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { createTableInput } from '../lambdas/adapters/table-definition';
 import { WORKFLOW_NAMES, stateMachineArnEnvVar, type WorkflowName } from '../lambdas/shared/workflows';
-import { ALARM_PERIOD, notifyingAlarm } from './constructs/alarms';
+import { ALARM_PERIOD, heartbeatAlarm, notifyingAlarm } from './constructs/alarms';
+import type { DeployedProviders, ProviderSecret } from './deploy-providers';
 import { CatalogFunction } from './constructs/catalog-function';
 import { Workflow } from './constructs/workflow';
 import { FUNCTION_CATALOG, type FunctionDefinition } from './function-catalog';
@@ -28,18 +31,31 @@ export interface OrchestrationStackProps extends StackProps {
   table: dynamodb.ITable;
   /** Handler log level; INFO unless set. */
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /** The compute providers, validated at synth (`infra/deploy-providers.ts`); none: every provision is refused. */
+  providers?: DeployedProviders;
 }
 
 /** The catalog id of the function behind the HTTP API. */
 const API_FUNCTION_ID = 'Api';
+
+/**
+ * The metric every sweep run that holds its lease records (`emitSweepMetrics` in the sweeps); its
+ * absence is how a stopped sweep is noticed.
+ */
+export const SWEEP_HEARTBEAT_METRIC = 'SweepDuration';
+
+/** The methods /v1 serves; OPTIONS is deliberately absent (API Gateway answers preflights itself). */
+export const V1_METHODS = ['GET', 'POST', 'PUT', 'DELETE'] as const;
+/** Request headers browsers may send cross-origin: the token, the body's type, admission's key and a caller's correlation id. */
+export const CORS_ALLOW_HEADERS = ['authorization', 'content-type', 'idempotency-key', 'x-correlation-id'] as const;
+/** Response headers cross-origin scripts may read. */
+export const CORS_EXPOSE_HEADERS = ['x-correlation-id', 'location', 'retry-after'] as const;
 
 /** Names of the deploy-time parameters (`npx cdk deploy --parameters slipway-orchestration:<name>=...`). */
 export const PARAMETER_NAMES = {
   jwtIssuer: 'JwtIssuer',
   jwtAudience: 'JwtAudience',
   jwksUrl: 'JwtJwksUrl',
-  providers: 'Providers',
-  flyTokenSecretName: 'FlyTokenSecretName',
   alarmEmail: 'AlarmEmail',
   corsAllowOrigins: 'CorsAllowOrigins',
   throttlingRateLimit: 'ThrottlingRateLimit',
@@ -57,6 +73,8 @@ export class OrchestrationStack extends Stack {
   /** Workflows by name. */
   readonly workflows: Readonly<Record<WorkflowName, Workflow>>;
   readonly httpApi: apigwv2.HttpApi;
+  /** The routes that take no token (health, API description, console page). */
+  readonly publicRoutes: apigwv2.HttpRoute[] = [];
   /** Where every alarm notifies operators. */
   readonly alarmTopic: sns.Topic;
   /** Where lifecycle events go (recovery started/succeeded/failed, volume retained/deleted); users subscribe with rules. */
@@ -66,16 +84,19 @@ export class OrchestrationStack extends Stack {
     super(scope, id, props);
     const logRetention = logs.RetentionDays.ONE_MONTH;
     const parameters = this.parameters();
-    // The parameter holds a secret's name, not a secret: nothing to hide (NoEcho would only obscure it).
-    Validations.of(this).acknowledge({ id: 'CloudFormation-Validate::W2509', reason: 'FlyTokenSecretName names the secret; it is not one' });
 
-    this.alarmTopic = new sns.Topic(this, 'AlarmTopic', { displayName: 'slipway alarms' });
+    // Publishers must use TLS (a topic policy denies aws:SecureTransport false).
+    this.alarmTopic = new sns.Topic(this, 'AlarmTopic', { displayName: 'slipway alarms', enforceSSL: true });
     // An e-mail subscription only when an address is given.
     const hasEmail = new CfnCondition(this, 'HasAlarmEmail', { expression: Fn.conditionNot(Fn.conditionEquals(parameters.alarmEmail, '')) });
     const subscription = new sns.CfnSubscription(this, 'AlarmEmailSubscription', { topicArn: this.alarmTopic.topicArn, protocol: 'email', endpoint: parameters.alarmEmail });
     subscription.cfnOptions.condition = hasEmail;
 
-    const flyToken = secretsmanager.Secret.fromSecretNameV2(this, 'FlyToken', parameters.flyTokenSecretName);
+    // Providers were validated at synth; their setting names secrets, never tokens, so it may sit in
+    // the template and the environment. Without providers every provision is refused (unknown_provider).
+    const providersSetting = props.providers === undefined ? undefined : JSON.stringify(props.providers.setting);
+    if (props.providers === undefined) Annotations.of(this).addInfo('No providers configured (context providersFile or providers): every provision will be refused with unknown_provider');
+    const providerSecrets = this.providerSecrets(props.providers?.secrets ?? []);
     // Named after the stack (a token, not a fixed name), so two stages keep two buses.
     this.eventBus = new events.EventBus(this, 'LifecycleEventBus', { eventBusName: Fn.join('-', [Aws.STACK_NAME, 'lifecycle']), description: 'slipway lifecycle events' });
     // Pagination cursors are sealed with a key only the API holds: a secret CloudFormation generates
@@ -94,9 +115,7 @@ export class OrchestrationStack extends Stack {
       const environment: Record<string, string> = { TABLE_NAME: props.table.tableName };
       // Operators follow an operation from the API answer straight to its execution in the console.
       if (starts.length > 0) environment.EXECUTION_CONSOLE_URL_PREFIX = executionConsoleUrlPrefix;
-      if (definition.permissions.usesProvider || definition.id === API_FUNCTION_ID) {
-        Object.assign(environment, { PROVIDERS: parameters.providers, FLY_TOKEN_SECRET_NAME: parameters.flyTokenSecretName });
-      }
+      if ((definition.permissions.usesProvider || definition.id === API_FUNCTION_ID) && providersSetting !== undefined) environment.PROVIDERS = providersSetting;
       if (definition.id === API_FUNCTION_ID) {
         Object.assign(environment, { JWT_ISSUER: parameters.jwtIssuer, JWT_AUDIENCE: parameters.jwtAudience, JWT_JWKS_URL: parameters.jwksUrl, CURSOR_SECRET_NAME: cursorKey.secretArn });
       }
@@ -104,7 +123,7 @@ export class OrchestrationStack extends Stack {
       const built = new CatalogFunction(this, definition.id, { definition, environment, logLevel: props.logLevel ?? 'INFO', logRetention });
       grantTableActions(built.function, props.table, definition);
       if (definition.id === API_FUNCTION_ID) cursorKey.grantRead(built.function);
-      if (definition.permissions.usesProvider) flyToken.grantRead(built.function);
+      if (definition.permissions.usesProvider) for (const grant of providerSecrets) grant(built.function);
       if (definition.permissions.publishesEvents) this.eventBus.grantPutEventsTo(built.function);
       this.functionAlarms(definition.id, built.function);
       functions[definition.id] = built.function;
@@ -156,6 +175,31 @@ export class OrchestrationStack extends Stack {
     new CfnOutput(this, 'LifecycleEventBusArn', { description: 'ARN of the lifecycle event bus', value: this.eventBus.eventBusArn });
   }
 
+  /**
+   * Who may read each provider's token: GetSecretValue on exactly the secrets the providers name
+   * (a name matches its ARN's random suffix), and kms:Decrypt on a customer-managed key through
+   * Secrets Manager only, where one encrypts the secret.
+   */
+  private providerSecrets(secrets: readonly ProviderSecret[]): Array<(grantee: iam.IGrantable) => void> {
+    const seen = new Map<string, secretsmanager.ISecret>();
+    return secrets.flatMap(({ secret, kmsKeyArn }) => {
+      const grants: Array<(grantee: iam.IGrantable) => void> = [];
+      if (!seen.has(secret)) {
+        const id = `ProviderSecret${seen.size}`;
+        // An ARN is complete (deploy-providers checks it); a name is granted with any random suffix.
+        const imported = secret.startsWith('arn:') ? secretsmanager.Secret.fromSecretCompleteArn(this, id, secret) : secretsmanager.Secret.fromSecretNameV2(this, id, secret);
+        seen.set(secret, imported);
+        grants.push((grantee) => imported.grantRead(grantee));
+      }
+      if (kmsKeyArn !== undefined) {
+        grants.push((grantee) =>
+          iam.Grant.addToPrincipal({ grantee, actions: ['kms:Decrypt'], resourceArns: [kmsKeyArn], conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${this.region}.amazonaws.com` } } }),
+        );
+      }
+      return grants;
+    });
+  }
+
   /** Deploy-time parameters: identity provider, compute providers, alarms and API edge are chosen per deployment. */
   private parameters() {
     const text = (name: string, options: CfnParameterProps) => new CfnParameter(this, name, { type: 'String', ...options });
@@ -170,14 +214,6 @@ export class OrchestrationStack extends Stack {
         description: "URL of the issuer's signing keys (OIDC jwks_uri), used by the api function's own checks",
         allowedPattern: '^https://.+',
         constraintDescription: 'must be an https:// URL',
-      }).valueAsString,
-      providers: text(PARAMETER_NAMES.providers, {
-        description: 'The PROVIDERS setting (JSON): {"default":"fly","providers":[{"name":"fly","kind":"fly","app":"my-fly-app","regions":["ams"]}]}. Empty: no provider, every provision is refused with unknown_provider.',
-        default: '',
-      }).valueAsString,
-      flyTokenSecretName: text(PARAMETER_NAMES.flyTokenSecretName, {
-        description: 'Secrets Manager secret holding the Fly API token (a string, or JSON {"token": "..."}); only functions that call a provider may read it',
-        default: 'slipway/fly-api-token',
       }).valueAsString,
       alarmEmail: text(PARAMETER_NAMES.alarmEmail, { description: 'E-mail address subscribed to the alarm topic (empty: none)', default: '' }).valueAsString,
       corsAllowOrigins: new CfnParameter(this, PARAMETER_NAMES.corsAllowOrigins, {
@@ -194,21 +230,25 @@ export class OrchestrationStack extends Stack {
   private api(apiFunction: NodejsFunction, parameters: ReturnType<OrchestrationStack['parameters']>, logRetention: logs.RetentionDays): apigwv2.HttpApi {
     const httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
       description: 'slipway control plane API',
-      // API Gateway answers preflights itself, before the authorizer (which would refuse them).
+      // API Gateway answers a preflight itself only when no route matches OPTIONS: an `ANY` route
+      // behind the JWT authorizer would take it and answer 401 (AWS: "Configure CORS for HTTP APIs",
+      // https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html). So /v1 has
+      // one route per method it serves and none for OPTIONS; the browser's preflight never reaches
+      // the authorizer or the function. Origins are a deploy parameter.
       corsPreflight: {
         allowOrigins: parameters.corsAllowOrigins,
-        allowMethods: [apigwv2.CorsHttpMethod.GET, apigwv2.CorsHttpMethod.POST, apigwv2.CorsHttpMethod.PUT, apigwv2.CorsHttpMethod.DELETE],
-        allowHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-correlation-id'],
-        exposeHeaders: ['location', 'retry-after', 'x-correlation-id'],
+        allowMethods: V1_METHODS.map((method) => apigwv2.CorsHttpMethod[method]),
+        allowHeaders: [...CORS_ALLOW_HEADERS],
+        exposeHeaders: [...CORS_EXPOSE_HEADERS],
         maxAge: Duration.hours(1),
       },
     });
     const integration = new HttpLambdaIntegration('ApiIntegration', apiFunction);
     const authorizer = new HttpJwtAuthorizer('JwtAuthorizer', parameters.jwtIssuer, { jwtAudience: [parameters.jwtAudience] });
-    httpApi.addRoutes({ path: '/v1/{proxy+}', methods: [apigwv2.HttpMethod.ANY], integration, authorizer });
+    httpApi.addRoutes({ path: '/v1/{proxy+}', methods: V1_METHODS.map((method) => apigwv2.HttpMethod[method]), integration, authorizer });
     // Public: health checks, the API description and the operator console's page and assets need no
     // token (every data call the console makes goes to /v1/admin, which does).
-    for (const publicPath of ['/healthz', '/openapi.json', '/docs', '/console', '/console/{proxy+}']) httpApi.addRoutes({ path: publicPath, methods: [apigwv2.HttpMethod.GET], integration });
+    for (const publicPath of ['/healthz', '/openapi.json', '/docs', '/console', '/console/{proxy+}']) this.publicRoutes.push(...httpApi.addRoutes({ path: publicPath, methods: [apigwv2.HttpMethod.GET], integration }));
 
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
     const stage = httpApi.defaultStage!.node.defaultChild as apigwv2.CfnStage;
@@ -239,21 +279,30 @@ export class OrchestrationStack extends Stack {
 
   /**
    * Self-healing: EventBridge Scheduler runs the reconcile sweep every minute and the volume-cleanup
-   * sweep every hour (flexible windows, retries, and a dead-letter queue for invocations that keep
-   * failing); an EventBridge rule hands every failed, timed-out or aborted execution of slipway's
-   * state machines to the listener at once.
+   * sweep every hour (flexible windows, retries); an EventBridge rule hands every failed, timed-out
+   * or aborted execution of slipway's state machines to the listener at once. All three invoke
+   * asynchronously, so two queues keep what fails: the targets' dead-letter queue holds invocations
+   * Scheduler or EventBridge could not deliver; each function's on-failure destination holds the
+   * runs whose handler threw after Lambda's own retries (Lambda discards those otherwise).
    */
   private sweeps(functions: Record<string, NodejsFunction>, workflows: Record<WorkflowName, Workflow>): void {
     const deadLetters = new sqs.Queue(this, 'SweepDeadLetters', { retentionPeriod: Duration.days(14), enforceSSL: true });
+    const failedRuns = new sqs.Queue(this, 'FailedRuns', { retentionPeriod: Duration.days(14), enforceSSL: true });
+    // A run that throws is retried twice by Lambda, then its event (with the error) is kept.
+    const keepFailures = (fn: NodejsFunction, maxEventAge: Duration) =>
+      fn.configureAsyncInvoke({ onFailure: new lambdaDestinations.SqsDestination(failedRuns), retryAttempts: 2, maxEventAge });
     // Each sweep: EventBridge Scheduler with a flexible window, 2 retries and the dead-letter queue.
-    const sweepSchedule = (id: string, fn: NodejsFunction, sweep: string, every: Duration, window: Duration, maxEventAge: Duration) =>
-      new scheduler.Schedule(this, id, {
+    const sweepSchedule = (id: string, fn: NodejsFunction, sweep: string, every: Duration, window: Duration, maxEventAge: Duration) => {
+      keepFailures(fn, maxEventAge);
+      return new scheduler.Schedule(this, id, {
         description: `slipway ${sweep} sweep`,
         schedule: scheduler.ScheduleExpression.rate(every),
         timeWindow: scheduler.TimeWindow.flexible(window),
         target: new schedulerTargets.LambdaInvoke(fn, { input: scheduler.ScheduleTargetInput.fromObject({ sweep }), deadLetterQueue: deadLetters, retryAttempts: 2, maxEventAge }),
       });
+    };
     sweepSchedule('ReconcileSchedule', functions.Reconcile!, 'reconcile', Duration.minutes(1), Duration.minutes(1), Duration.minutes(5));
+    keepFailures(functions.ExecutionClosed!, Duration.hours(1));
     new events.Rule(this, 'ExecutionClosedRule', {
       description: 'slipway: failed, timed-out or aborted executions, settled at once',
       eventPattern: {
@@ -263,6 +312,26 @@ export class OrchestrationStack extends Stack {
       },
       targets: [new eventsTargets.LambdaFunction(functions.ExecutionClosed!, { deadLetterQueue: deadLetters, retryAttempts: 4, maxEventAge: Duration.hours(1) })],
     });
+    notifyingAlarm(this, 'SweepDeadLettersAlarm', {
+      metric: deadLetters.metricApproximateNumberOfMessagesVisible({ period: ALARM_PERIOD, statistic: 'Maximum' }),
+      description: 'slipway: EventBridge Scheduler or the execution-closed rule could not deliver an invocation to its function (throttled, deleted or not permitted); the messages in SweepDeadLetters say which. Failures of the handlers themselves go to FailedRuns',
+      topic: this.alarmTopic,
+    });
+    notifyingAlarm(this, 'FailedRunsAlarm', {
+      metric: failedRuns.metricApproximateNumberOfMessagesVisible({ period: ALARM_PERIOD, statistic: 'Maximum' }),
+      description: 'slipway: a sweep or listener run threw on every try (Lambda retried it twice); its event and error are in the FailedRuns queue',
+      topic: this.alarmTopic,
+    });
+    // A sweep that stopped running publishes nothing, which a "missing is fine" alarm never notices.
+    // Every run that holds its lease records SweepDuration; no sample for two periods is an alarm.
+    const heartbeat = (id: string, sweep: string, period: Duration, description: string) =>
+      heartbeatAlarm(this, id, {
+        metric: new cloudwatch.Metric({ namespace: 'slipway', metricName: SWEEP_HEARTBEAT_METRIC, dimensionsMap: { service: 'slipway', sweep }, period, statistic: 'SampleCount' }),
+        description,
+        topic: this.alarmTopic,
+      });
+    // Runs are at most 2 minutes apart (1-minute rate, 1-minute window): two empty 5-minute periods mean it stopped.
+    heartbeat('ReconcileStoppedAlarm', 'reconcile', ALARM_PERIOD, 'slipway reconcile: the sweep has not run for 10 minutes (schedule disabled, function failing at init, or the lease never freed)');
 
     const sweepMetric = (metricName: string, statistic: string) =>
       new cloudwatch.Metric({ namespace: 'slipway', metricName, dimensionsMap: { service: 'slipway', sweep: 'reconcile' }, period: ALARM_PERIOD, statistic });
@@ -275,6 +344,8 @@ export class OrchestrationStack extends Stack {
       topic: this.alarmTopic,
     });
     sweepSchedule('VolumeCleanupSchedule', functions.VolumeCleanup!, 'volume-cleanup', Duration.hours(1), Duration.minutes(15), Duration.hours(1));
+    // Runs are at most 75 minutes apart (hourly, 15-minute window), so one clock hour may see none; two cannot.
+    heartbeat('VolumeCleanupStoppedAlarm', 'volume-cleanup', Duration.hours(1), 'slipway volume cleanup: the sweep has not run for two hours');
     const slipwayMetric = (metricName: string, dimensionsMap: Record<string, string> = {}) =>
       new cloudwatch.Metric({ namespace: 'slipway', metricName, dimensionsMap: { service: 'slipway', ...dimensionsMap }, period: ALARM_PERIOD, statistic: 'Sum' });
     notifyingAlarm(this, 'VolumeOwnershipUnverifiedAlarm', {
@@ -289,7 +360,6 @@ export class OrchestrationStack extends Stack {
     });
     notifyingAlarm(this, 'VolumeCleanupSweepErrorsAlarm', { metric: slipwayMetric('SweepErrors', { sweep: 'volume-cleanup' }), description: 'slipway volume cleanup: volumes the sweep failed to handle', topic: this.alarmTopic });
     notifyingAlarm(this, 'EventPublishFailedAlarm', { metric: slipwayMetric('EventPublishFailed'), description: 'slipway: lifecycle events could not be put on the event bus', topic: this.alarmTopic });
-    notifyingAlarm(this, 'SweepDeadLettersAlarm', { metric: deadLetters.metricApproximateNumberOfMessagesVisible({ period: ALARM_PERIOD, statistic: 'Maximum' }), description: 'slipway: sweep or listener invocations gave up (dead-letter queue)', topic: this.alarmTopic });
   }
 
   /** Errors and throttles of one function raise alarms. */
@@ -298,13 +368,35 @@ export class OrchestrationStack extends Stack {
     notifyingAlarm(this, `${id}ThrottlesAlarm`, { metric: fn.metricThrottles({ period: ALARM_PERIOD, statistic: 'Sum' }), description: `slipway ${id}: throttled invocations in 5 minutes`, topic: this.alarmTopic });
   }
 
-  /** Throttled requests and system errors of the table raise alarms. */
+  /**
+   * Throttled requests and system errors of the table raise alarms. DynamoDB publishes both per
+   * `Operation` (with `TableName`), never per table alone, so each alarm sums the operations
+   * slipway sends: the catalog's table actions plus the transactions (which IAM authorises as their
+   * items' actions, and CloudWatch counts under their own name).
+   */
   private tableAlarms(table: dynamodb.ITable): void {
-    const tableMetric = (metricName: string) =>
-      new cloudwatch.Metric({ namespace: 'AWS/DynamoDB', metricName, dimensionsMap: { TableName: table.tableName }, period: ALARM_PERIOD, statistic: 'Sum' });
-    notifyingAlarm(this, 'TableThrottlesAlarm', { metric: tableMetric('ThrottledRequests'), description: 'slipway table: throttled requests in 5 minutes', topic: this.alarmTopic });
-    notifyingAlarm(this, 'TableSystemErrorsAlarm', { metric: tableMetric('SystemErrors'), description: 'slipway table: DynamoDB system errors in 5 minutes', topic: this.alarmTopic });
+    const operations = tableOperations();
+    // A metric math alarm takes at most 10 metrics.
+    if (operations.length > 10) throw new Error(`tableAlarms: ${operations.length} operations exceed the 10 metrics an alarm may sum; split the alarm`);
+    const summed = (metricName: string, label: string) =>
+      new cloudwatch.MathExpression({
+        expression: `SUM([${operations.map((_, i) => `m${i}`).join(', ')}])`,
+        usingMetrics: Object.fromEntries(
+          operations.map((operation, i) => [`m${i}`, new cloudwatch.Metric({ namespace: 'AWS/DynamoDB', metricName, dimensionsMap: { TableName: table.tableName, Operation: operation }, period: ALARM_PERIOD, statistic: 'Sum' })]),
+        ),
+        label,
+        period: ALARM_PERIOD,
+      });
+    notifyingAlarm(this, 'TableThrottlesAlarm', { metric: summed('ThrottledRequests', 'Throttled requests, all operations'), description: 'slipway table: throttled requests in 5 minutes (any operation)', topic: this.alarmTopic });
+    notifyingAlarm(this, 'TableSystemErrorsAlarm', { metric: summed('SystemErrors', 'System errors, all operations'), description: 'slipway table: DynamoDB system errors in 5 minutes (any operation)', topic: this.alarmTopic });
   }
+}
+
+/** Operations slipway's code sends to the table, as DynamoDB's `Operation` metric dimension names them. */
+export function tableOperations(): string[] {
+  const actions = new Set<string>(FUNCTION_CATALOG.flatMap((definition) => definition.permissions.table));
+  // Admission, claims and settles write several items at once (TransactWriteCommand).
+  return [...actions, 'TransactWriteItems'].sort();
 }
 
 /** A function that both starts and is invoked by workflows would make a CloudFormation cycle (ARN references). */
@@ -314,13 +406,16 @@ function assertNoCycle(definition: FunctionDefinition): void {
   }
 }
 
-/** Exactly the table actions the catalog entry names; Query also on the indexes. */
+/** Exactly the table actions the catalog entry names; Query also on each index, by name. */
 function grantTableActions(grantee: iam.IGrantable, table: dynamodb.ITable, definition: FunctionDefinition): void {
   const actions = definition.permissions.table;
   if (actions.length === 0) return;
   iam.Grant.addToPrincipal({ grantee, actions: actions.map((action) => `dynamodb:${action}`), resourceArns: [table.tableArn] });
-  if (actions.includes('Query')) iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [`${table.tableArn}/index/*`] });
+  if (actions.includes('Query')) iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: TABLE_INDEX_NAMES.map((name) => `${table.tableArn}/index/${name}`) });
 }
+
+/** The table's global secondary indexes, from the definition both worlds create the table from. */
+export const TABLE_INDEX_NAMES: readonly string[] = createTableInput('unused').GlobalSecondaryIndexes.map((index) => index.IndexName);
 
 /** The ARN pattern of one state machine's executions. */
 function executionsArnOf(stack: Stack, stateMachineName: string): string {

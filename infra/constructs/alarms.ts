@@ -23,3 +23,21 @@ export function notifyingAlarm(scope: Construct, id: string, props: { metric: cl
   alarm.addAlarmAction(new actions.SnsAction(props.topic));
   return alarm;
 }
+
+/**
+ * An alarm on a heartbeat: it fires when a metric that must arrive every period has no sample for
+ * two periods running. Missing data is breaching here, since silence is what it watches for.
+ */
+export function heartbeatAlarm(scope: Construct, id: string, props: { metric: cloudwatch.IMetric; description: string; topic: sns.ITopic }): cloudwatch.Alarm {
+  const alarm = new cloudwatch.Alarm(scope, id, {
+    alarmDescription: props.description,
+    metric: props.metric,
+    threshold: 1,
+    evaluationPeriods: 2,
+    datapointsToAlarm: 2,
+    comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+    treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+  });
+  alarm.addAlarmAction(new actions.SnsAction(props.topic));
+  return alarm;
+}

@@ -62,7 +62,10 @@ export class Workflow extends Construct {
       definitionBody: sfn.DefinitionBody.fromString(definition),
       definitionSubstitutions: substitutions,
       tracingEnabled: true,
-      // Execution data holds owners and instance details; failures are logged without it.
+      // ERROR, without execution data, by decision: Step Functions keeps every execution's full history
+      // itself (90 days, the console and GetExecutionHistory read it); the log adds a searchable record
+      // of failures across executions. ALL would log every state transition of every execution again,
+      // and execution data holds owners and instance details.
       logs: { destination: this.logGroup, level: sfn.LogLevel.ERROR, includeExecutionData: false },
     });
     for (const { fn } of invoked) fn.grantInvoke(this.stateMachine);

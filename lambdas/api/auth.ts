@@ -51,12 +51,13 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     const now = Date.now();
     const hit = verified.get(token);
     if (hit && hit.until > now) return hit.caller;
-    let payload: { exp?: number };
+    let payload: { exp?: number; aud?: string | string[]; client_id?: unknown };
     try {
-      ({ payload } = await jwtVerify(token, keys, { issuer: options.issuer, audience: options.audience, algorithms: ALGORITHMS, requiredClaims: ['exp', 'sub'] }));
+      ({ payload } = await jwtVerify(token, keys, { issuer: options.issuer, algorithms: ALGORITHMS, requiredClaims: ['exp', 'sub'] }));
     } catch (error) {
       throw new UnauthorizedError('The bearer token is invalid or expired.', { cause: error });
     }
+    if (!audienceMatches(payload, options.audience)) throw new UnauthorizedError('The bearer token was not issued for this API.');
     const claims = claimsSchema.safeParse(payload);
     if (!claims.success) throw new UnauthorizedError('The bearer token lacks a usable subject.');
     const scopes = claims.data.scp ?? (claims.data.scope ? claims.data.scope.split(' ').filter(Boolean) : []);
@@ -66,6 +67,16 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     verified.set(token, { caller, until: Math.min((payload.exp ?? 0) * 1000, now + VERIFIED_TOKEN_SECONDS * 1000) });
     return caller;
   };
+}
+
+/**
+ * The audience rule of API Gateway's JWT authorizer, so a token the gateway lets through is not
+ * refused here: `aud` must name the audience; only when a token has no `aud` (Cognito access tokens)
+ * does `client_id` stand in for it (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-troubleshooting-jwt.html).
+ */
+function audienceMatches(payload: { aud?: string | string[]; client_id?: unknown }, audience: string): boolean {
+  if (payload.aud !== undefined) return (Array.isArray(payload.aud) ? payload.aud : [payload.aud]).includes(audience);
+  return payload.client_id === audience;
 }
 
 /** How many verified tokens a verifier remembers, and for how long at most. */

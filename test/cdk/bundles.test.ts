@@ -3,7 +3,7 @@
  * crashes on load, or whose handler cannot even refuse a bad input, fails here rather than on AWS.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
 import path from 'node:path';
@@ -169,10 +169,27 @@ describe('bundle sizes', () => {
     expect(tooBig).toEqual([]);
   });
 
-  it('ships a source map with every bundle, so stack traces point at the TypeScript', () => {
-    const missing = FUNCTION_CATALOG.filter((fn) => !readFileSync(path.join(bundleDir(fn.id), 'index.js'), 'utf8').includes('sourceMappingURL=index.js.map')).map((fn) => fn.id);
+  it('ships a lean source map with every bundle (mappings, no sources), so stack traces point at the TypeScript', () => {
+    const problems = FUNCTION_CATALOG.flatMap((fn) => {
+      const dir = bundleDir(fn.id);
+      const map = JSON.parse(readFileSync(path.join(dir, 'index.js.map'), 'utf8')) as { sources: string[]; sourcesContent?: unknown[]; mappings: string };
+      return [
+        ...(readFileSync(path.join(dir, 'index.js'), 'utf8').includes('sourceMappingURL=index.js.map') ? [] : [`${fn.id}: no sourceMappingURL`]),
+        ...(map.sources.some((source) => source.includes('lambdas/')) && map.mappings.length > 0 ? [] : [`${fn.id}: the map names no slipway source`]),
+        ...(map.sourcesContent === undefined || map.sourcesContent.every((content) => content === null) ? [] : [`${fn.id}: the map carries the sources`]),
+      ];
+    });
 
-    expect(missing).toEqual([]);
+    expect(problems).toEqual([]);
+  });
+
+  it('ships nothing but the bundle, its map and the files its catalog entry names (no esbuild metafile)', () => {
+    const extra = FUNCTION_CATALOG.flatMap((fn) => {
+      const expected = new Set(['index.js', 'index.js.map', ...(fn.files ?? []).map((file) => path.basename(file))]);
+      return readdirSync(bundleDir(fn.id)).filter((name) => !expected.has(name)).map((name) => `${fn.id}: ${name}`);
+    });
+
+    expect(extra).toEqual([]);
   });
 });
 

@@ -3,9 +3,11 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { applySubstitutions, readWorkflowDefinition, variablesIn } from '../../infra/asl';
 import { FUNCTION_CATALOG, arnVariable } from '../../infra/function-catalog';
+import { SWEEP_HEARTBEAT_METRIC, TABLE_INDEX_NAMES, tableOperations } from '../../infra/orchestration-stack';
 import { functionsOf } from '../../infra/workflows';
+import { providersSettingSchema } from '../../lambdas/shared/providers-config';
 import { WORKFLOW_NAMES, stateMachineArnEnvVar, type WorkflowName } from '../../lambdas/shared/workflows';
-import { ACCOUNT, REGION, render, resourcesOf, synthesize, type CfnResource, type Synthesized } from './support/synth';
+import { ACCOUNT, REGION, TEST_PROVIDERS, render, resourcesOf, synthesize, type CfnResource, type Synthesized } from './support/synth';
 
 /**
  * The one known wildcard. Step Functions delivers logs through CloudWatch Logs' vended-log APIs,
@@ -81,8 +83,8 @@ const resourcesFor = (roleId: string, action: string) =>
     .sort();
 
 beforeAll(() => {
-  // Template assertions only: the bundles are built and checked by bundles.test.ts.
-  synth = synthesize({ bundle: false });
+  // Templates only: no bundle is built here (bundles.test.ts builds and runs them).
+  synth = synthesize({ bundle: false, context: { providers: TEST_PROVIDERS } });
   template = synth.orchestrationTemplate;
   statements = [...statementsOf(synth.statefulTemplate), ...statementsOf(template)];
   stateMachineRoles = new Set(
@@ -174,7 +176,7 @@ describe('IAM', () => {
 
     expect(tableActions).toEqual(fn.permissions.table.map((action) => `dynamodb:${action}`).sort());
     for (const action of fn.permissions.table) {
-      const expected = action === 'Query' ? ['<table>', '<table>/index/*'] : ['<table>'];
+      const expected = action === 'Query' ? ['<table>', ...TABLE_INDEX_NAMES.map((name) => `<table>/index/${name}`)].sort() : ['<table>'];
       expect(resourcesFor(roleId, `dynamodb:${action}`).map((r) => r.replace(/<Import [^>]+>/, '<table>'))).toEqual(expected);
     }
   });
@@ -193,12 +195,25 @@ describe('IAM', () => {
     }
   });
 
-  it.each(FUNCTION_CATALOG.map((fn) => [fn.id, fn] as const))('lets %s read the Fly token secret only if it calls a provider', (_id, fn) => {
+  it.each(FUNCTION_CATALOG.map((fn) => [fn.id, fn] as const))("lets %s read every provider's token secret, and decrypt with its key through Secrets Manager, only if it calls a provider", (_id, fn) => {
     const roleId = logicalId(synth.orchestration.functions[fn.id]!.role!);
-    const secretActions = statementsOfRole(roleId).flatMap((s) => list(s.Action)).filter((action) => action.startsWith('secretsmanager:'));
+    const secretArns = resourcesFor(roleId, 'secretsmanager:GetSecretValue').filter((arn) => !arn.startsWith('<Ref CursorKey'));
+    const decrypt = statementsOfRole(roleId).filter((s) => list(s.Action).includes('kms:Decrypt'));
 
-    expect(secretActions.length > 0).toBe(fn.permissions.usesProvider === true);
-    if (fn.permissions.usesProvider) expect(resourcesFor(roleId, 'secretsmanager:GetSecretValue')).toContainEqual(expect.stringMatching(/:secret:<Ref FlyTokenSecretName>-\?{6}$/));
+    if (fn.permissions.usesProvider) {
+      // fly-ams names no secret and gets the default; fly-iad names its own, encrypted with a customer-managed key; fly-fra names a complete ARN.
+      expect(secretArns).toEqual([
+        `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:slipway/fly-api-token-??????`,
+        `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:slipway/fly-iad-token-??????`,
+        'arn:aws:secretsmanager:eu-west-1:210987654321:secret:slipway/fly-fra-AbC123',
+      ]);
+      expect(decrypt).toEqual([
+        expect.objectContaining({ Effect: 'Allow', Resource: TEST_PROVIDERS.providers[1]!.tokenKmsKeyArn, Condition: { StringEquals: { 'kms:ViaService': `secretsmanager.${REGION}.amazonaws.com` } } }),
+      ]);
+    } else {
+      expect(secretArns).toEqual([]);
+      expect(decrypt).toEqual([]);
+    }
   });
 
   it.each(FUNCTION_CATALOG.map((fn) => [fn.id, fn] as const))('lets %s read the generated cursor key only if it is the Api', (_id, fn) => {
@@ -225,10 +240,15 @@ describe('IAM', () => {
 });
 
 describe('functions', () => {
-  it('runs every Lambda in the stack on nodejs22.x, one per catalog entry', () => {
+  it('runs every Lambda in the stack on nodejs24.x, one per catalog entry', () => {
     const functions = Object.values(resourcesOf(template, 'AWS::Lambda::Function'));
 
-    expect(functions.map((fn) => fn.Properties?.Runtime)).toEqual(FUNCTION_CATALOG.map(() => 'nodejs22.x'));
+    expect(functions.map((fn) => fn.Properties?.Runtime)).toEqual(FUNCTION_CATALOG.map(() => 'nodejs24.x'));
+  });
+
+  it('names each index the Query grants reach, never index/*', () => {
+    expect(TABLE_INDEX_NAMES.length).toBeGreaterThan(0);
+    expect(statements.flatMap((g) => list(g.statement.Resource).map(render)).filter((arn) => arn.endsWith('/index/*'))).toEqual([]);
   });
 
   it.each(FUNCTION_CATALOG.map((fn) => [fn.id, fn] as const))('builds %s from its catalog entry', (_id, fn) => {
@@ -236,7 +256,7 @@ describe('functions', () => {
     const env = (props.Environment as { Variables: Record<string, unknown> }).Variables;
 
     expect(props).toMatchObject({
-      Runtime: 'nodejs22.x',
+      Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       Handler: 'index.handler',
       Timeout: fn.timeoutSeconds,
@@ -247,8 +267,9 @@ describe('functions', () => {
     const starts = fn.permissions.startsWorkflows ?? [];
     for (const workflow of [...starts, ...(fn.permissions.describesWorkflows ?? [])]) expect(render(env[stateMachineArnEnvVar(workflow)])).toBe(stateMachineArnOf(workflow));
     expect(props.TracingConfig).toEqual({ Mode: 'Active' });
-    if (fn.permissions.usesProvider) expect(env).toMatchObject({ PROVIDERS: { Ref: 'Providers' }, FLY_TOKEN_SECRET_NAME: { Ref: 'FlyTokenSecretName' } });
-    else if (fn.id !== 'Api') expect(env.PROVIDERS).toBeUndefined();
+    if (fn.permissions.usesProvider || fn.id === 'Api') expect(JSON.parse(env.PROVIDERS as string)).toEqual(providersSettingSchema.parse(JSON.parse(env.PROVIDERS as string)));
+    else expect(env.PROVIDERS).toBeUndefined();
+    expect(env.FLY_TOKEN_SECRET_NAME).toBeUndefined();
     const stateMachineVars = Object.keys(env).filter((name) => name.endsWith('_STATE_MACHINE_ARN'));
     const known = [...starts, ...(fn.permissions.describesWorkflows ?? [])];
     expect(stateMachineVars.sort()).toEqual(known.map(stateMachineArnEnvVar).sort());
@@ -265,6 +286,23 @@ describe('functions', () => {
       JWT_AUDIENCE: { Ref: 'JwtAudience' },
       JWT_JWKS_URL: { Ref: 'JwtJwksUrl' },
     });
+  });
+
+  it('hands the functions the providers validated at synth, each Fly provider naming its secret and none a token', () => {
+    const props = (template.toJSON().Resources as Record<string, CfnResource>)[logicalId(synth.orchestration.functions.Reconcile!)]!.Properties!;
+    const setting = JSON.parse((props.Environment as { Variables: Record<string, string> }).Variables.PROVIDERS!) as { providers: Array<Record<string, unknown>> };
+
+    expect(setting.providers.map((p) => [p.name, p.tokenSecretName, p.token, p.tokenKmsKeyArn])).toEqual([
+      ['fly-ams', 'slipway/fly-api-token', undefined, undefined],
+      ['fly-iad', 'slipway/fly-iad-token', undefined, undefined],
+      ['fly-fra', TEST_PROVIDERS.providers[2]!.tokenSecretName, undefined, undefined],
+    ]);
+  });
+
+  it('takes no providers or secret parameter: providers are synth-time input, secrets live in Secrets Manager', () => {
+    const parameters = Object.keys(template.toJSON().Parameters as object).filter((name) => name !== 'BootstrapVersion');
+
+    expect(parameters.sort()).toEqual(['AlarmEmail', 'CorsAllowOrigins', 'JwtAudience', 'JwtIssuer', 'JwtJwksUrl', 'ThrottlingBurstLimit', 'ThrottlingRateLimit']);
   });
 
   it('takes the issuer, audience and JWKS URL as string parameters', () => {
@@ -311,7 +349,7 @@ describe.each(WORKFLOW_NAMES)('the %s state machine', (workflow) => {
     expect(() => JSON.parse(resolved)).not.toThrow();
   });
 
-  it('logs errors only, without execution data, to its own log group', () => {
+  it('logs errors only, without execution data, to its own log group (the service keeps the full history)', () => {
     const logging = props.LoggingConfiguration as { Level: string; IncludeExecutionData: boolean; Destinations: unknown[] };
     const logGroupId = logicalId(synth.orchestration.workflows[workflow].logGroup);
 
@@ -362,8 +400,46 @@ describe('HTTP API', () => {
     });
   });
 
-  it('has exactly the v1 proxy route and the public GET routes: health, the API description, the console', () => {
-    expect(routes.map((route) => route.RouteKey).sort()).toEqual(['ANY /v1/{proxy+}', 'GET /console', 'GET /console/{proxy+}', 'GET /docs', 'GET /healthz', 'GET /openapi.json']);
+  it('checks the same issuer and audience at the gateway and in the Api function (which applies the gateway\'s aud/client_id rule)', () => {
+    const [authorizer] = Object.values(resourcesOf(template, 'AWS::ApiGatewayV2::Authorizer'));
+    const jwt = authorizer!.Properties!.JwtConfiguration as { Issuer: unknown; Audience: unknown[] };
+    const env = ((template.toJSON().Resources as Record<string, CfnResource>)[logicalId(synth.orchestration.functions.Api!)]!.Properties!.Environment as { Variables: Record<string, unknown> }).Variables;
+
+    expect([env.JWT_ISSUER, env.JWT_AUDIENCE]).toEqual([jwt.Issuer, jwt.Audience[0]]);
+    expect(jwt.Audience).toHaveLength(1);
+  });
+
+  it('has exactly the v1 proxy routes, one per method served, and the public GET routes: health, the API description, the console', () => {
+    expect(routes.map((route) => route.RouteKey).sort()).toEqual([
+      'DELETE /v1/{proxy+}',
+      'GET /console',
+      'GET /console/{proxy+}',
+      'GET /docs',
+      'GET /healthz',
+      'GET /openapi.json',
+      'GET /v1/{proxy+}',
+      'POST /v1/{proxy+}',
+      'PUT /v1/{proxy+}',
+    ]);
+  });
+
+  it('routes no OPTIONS request anywhere (no OPTIONS, ANY or $default route), so API Gateway answers every preflight itself, before any authorizer', () => {
+    const preflightCatchers = routes.map((route) => route.RouteKey as string).filter((key) => key === '$default' || /^(OPTIONS|ANY) /.test(key));
+
+    expect(preflightCatchers).toEqual([]);
+  });
+
+  it('answers preflights for the configured origins with exactly the headers the API reads and exposes', () => {
+    const [api] = Object.values(resourcesOf(template, 'AWS::ApiGatewayV2::Api'));
+
+    expect(api!.Properties!.CorsConfiguration).toEqual({
+      AllowOrigins: { Ref: 'CorsAllowOrigins' },
+      AllowMethods: ['GET', 'POST', 'PUT', 'DELETE'],
+      AllowHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-correlation-id'],
+      ExposeHeaders: ['x-correlation-id', 'location', 'retry-after'],
+      MaxAge: 3600,
+    });
+    expect((template.toJSON().Parameters as Record<string, { Type: string; Default: string }>).CorsAllowOrigins).toMatchObject({ Type: 'CommaDelimitedList', Default: '*' });
   });
 
   it('requires a JWT on /v1 and none on the public routes', () => {
@@ -371,7 +447,10 @@ describe('HTTP API', () => {
     const auth = Object.fromEntries(routes.map((route) => [route.RouteKey, [route.AuthorizationType, route.AuthorizerId]]));
 
     expect(auth).toEqual({
-      'ANY /v1/{proxy+}': ['JWT', { Ref: authorizerId }],
+      'GET /v1/{proxy+}': ['JWT', { Ref: authorizerId }],
+      'POST /v1/{proxy+}': ['JWT', { Ref: authorizerId }],
+      'PUT /v1/{proxy+}': ['JWT', { Ref: authorizerId }],
+      'DELETE /v1/{proxy+}': ['JWT', { Ref: authorizerId }],
       'GET /healthz': ['NONE', undefined],
       'GET /openapi.json': ['NONE', undefined],
       'GET /docs': ['NONE', undefined],
@@ -407,6 +486,14 @@ describe('operations', () => {
     expect(alarms().filter((alarm) => JSON.stringify(alarm.AlarmActions) !== JSON.stringify([topicRef()]))).toEqual([]);
   });
 
+  it('refuses publishes to the alarm topic that do not use TLS', () => {
+    const [policy] = Object.values(resourcesOf(template, 'AWS::SNS::TopicPolicy'));
+    const statements = (policy!.Properties!.PolicyDocument as { Statement: Array<Record<string, unknown>> }).Statement;
+
+    expect(policy!.Properties!.Topics).toEqual([topicRef()]);
+    expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
+  });
+
   it('subscribes the alarm e-mail parameter to the topic only when one is given', () => {
     const [subscription] = Object.values(resourcesOf(template, 'AWS::SNS::Subscription')) as Array<CfnResource & { Condition?: string }>;
 
@@ -421,11 +508,28 @@ describe('operations', () => {
     }
   });
 
-  it('alarms on API 5xx answers and on DynamoDB throttles and system errors', () => {
+  it('alarms on API 5xx answers', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/ApiGateway', MetricName: '5xx' });
-    for (const metricName of ['ThrottledRequests', 'SystemErrors']) {
-      template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/DynamoDB', MetricName: metricName });
+  });
+
+  it.each(['ThrottledRequests', 'SystemErrors'])('alarms on DynamoDB %s summed over every operation slipway sends, each with the dimensions DynamoDB publishes', (metricName) => {
+    type Query = { Id: string; Expression?: string; ReturnData?: boolean; MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions: Array<{ Name: string; Value: unknown }> }; Stat: string; Period: number } };
+    const alarm = alarms().find((a) => ((a.Metrics ?? []) as Query[]).some((q) => q.MetricStat?.Metric.MetricName === metricName))!;
+    const queries = alarm.Metrics as Query[];
+    const stats = queries.filter((q) => q.MetricStat);
+    const [sum] = queries.filter((q) => q.Expression);
+
+    // The operations the code sends: every catalog table action, and transactions (TransactWriteCommand in the bundles).
+    expect(tableOperations()).toEqual(['BatchGetItem', 'GetItem', 'PutItem', 'Query', 'TransactWriteItems', 'UpdateItem']);
+    expect(stats.map((q) => q.MetricStat!.Metric.Dimensions.find((d) => d.Name === 'Operation')?.Value).sort()).toEqual(tableOperations());
+    for (const q of stats) {
+      expect(q.MetricStat).toMatchObject({ Metric: { Namespace: 'AWS/DynamoDB', MetricName: metricName }, Stat: 'Sum', Period: 300 });
+      expect(q.MetricStat!.Metric.Dimensions.map((d) => d.Name).sort()).toEqual(['Operation', 'TableName']);
+      expect(render(q.MetricStat!.Metric.Dimensions.find((d) => d.Name === 'TableName')!.Value)).toMatch(/^<Import slipway-stateful:/);
+      expect(q.ReturnData).toBe(false);
     }
+    expect(sum!.Expression).toBe(`SUM([${stats.map((q) => q.Id).join(', ')}])`);
+    expect(alarm).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 1, TreatMissingData: 'notBreaching' });
   });
 
   it('logs every API request as JSON and throttles the stage by parameters', () => {
@@ -434,12 +538,6 @@ describe('operations', () => {
 
     expect(JSON.parse(settings.AccessLogSettings.Format)).toMatchObject({ requestId: '$context.requestId', status: '$context.status', path: '$context.path' });
     expect(settings.DefaultRouteSettings).toEqual({ ThrottlingRateLimit: { Ref: 'ThrottlingRateLimit' }, ThrottlingBurstLimit: { Ref: 'ThrottlingBurstLimit' } });
-  });
-
-  it('answers CORS preflights for the configured origins before the authorizer', () => {
-    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
-      CorsConfiguration: { AllowOrigins: { Ref: 'CorsAllowOrigins' }, AllowHeaders: Match.arrayWith(['authorization', 'idempotency-key']) },
-    });
   });
 
   it('names nothing itself, so two stages can live in one account', () => {
@@ -509,7 +607,62 @@ describe('self-healing', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'slipway', MetricName: metricName });
   });
 
-  it('alarms when sweep or listener invocations land in the dead-letter queue', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible' });
+  const queueArnOf = (id: string) => `<GetAtt ${Object.keys(resourcesOf(template, 'AWS::SQS::Queue')).find((q) => q.startsWith(id))}.Arn>`;
+  const alarmNamed = (id: string) => Object.entries(resourcesOf(template, 'AWS::CloudWatch::Alarm')).find(([logical]) => logical.startsWith(id))![1].Properties!;
+
+  it.each(['Reconcile', 'VolumeCleanup', 'ExecutionClosed'])('keeps the event and error of a %s run that threw on every try in the FailedRuns queue', (id) => {
+    const configs = Object.values(resourcesOf(template, 'AWS::Lambda::EventInvokeConfig')).map((c) => c.Properties as { FunctionName: unknown; MaximumRetryAttempts: number; DestinationConfig: { OnFailure: { Destination: unknown } } });
+    const config = configs.find((c) => render(c.FunctionName) === `<Ref ${logicalId(synth.orchestration.functions[id]!)}>`);
+    const roleId = logicalId(synth.orchestration.functions[id]!.role!);
+
+    expect(config).toMatchObject({ MaximumRetryAttempts: 2 });
+    expect(render(config!.DestinationConfig.OnFailure.Destination)).toBe(queueArnOf('FailedRuns'));
+    expect(resourcesFor(roleId, 'sqs:SendMessage')).toEqual([queueArnOf('FailedRuns')]);
+  });
+
+  it('gives an on-failure destination only to the functions invoked asynchronously', () => {
+    const configured = Object.values(resourcesOf(template, 'AWS::Lambda::EventInvokeConfig')).map((c) => render(c.Properties!.FunctionName)).sort();
+
+    expect(configured).toEqual(['Reconcile', 'VolumeCleanup', 'ExecutionClosed'].map((id) => `<Ref ${logicalId(synth.orchestration.functions[id]!)}>`).sort());
+  });
+
+  it.each([
+    ['FailedRunsAlarm', 'FailedRuns', /threw on every try/],
+    ['SweepDeadLettersAlarm', 'SweepDeadLetters', /could not deliver an invocation/],
+  ])('%s fires on one message in its queue and says what the queue holds', (alarmId, queueId, says) => {
+    const alarm = alarmNamed(alarmId);
+
+    expect(alarm).toMatchObject({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    expect(render((alarm.Dimensions as Array<{ Value: unknown }>)[0]!.Value)).toBe(`<GetAtt ${Object.keys(resourcesOf(template, 'AWS::SQS::Queue')).find((q) => q.startsWith(queueId))}.QueueName>`);
+    expect(alarm.AlarmDescription).toMatch(says);
+  });
+
+  it.each([
+    ['ReconcileStoppedAlarm', 'reconcile', 300],
+    ['VolumeCleanupStoppedAlarm', 'volume-cleanup', 3600],
+  ])('%s fires when the %s sweep records no heartbeat for two periods: missing data is breaching', (alarmId, sweep, period) => {
+    expect(alarmNamed(alarmId)).toMatchObject({
+      Namespace: 'slipway',
+      MetricName: SWEEP_HEARTBEAT_METRIC,
+      Dimensions: [
+        { Name: 'service', Value: 'slipway' },
+        { Name: 'sweep', Value: sweep },
+      ],
+      Statistic: 'SampleCount',
+      Period: period,
+      EvaluationPeriods: 2,
+      DatapointsToAlarm: 2,
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    });
+  });
+
+  it('treats missing data as breaching only on the heartbeats', () => {
+    const breaching = Object.entries(resourcesOf(template, 'AWS::CloudWatch::Alarm'))
+      .filter(([, alarm]) => alarm.Properties!.TreatMissingData === 'breaching')
+      .map(([id]) => id.replace(/[0-9A-F]{8}$/, ''));
+
+    expect(breaching.sort()).toEqual(['ReconcileStoppedAlarm', 'VolumeCleanupStoppedAlarm']);
   });
 });

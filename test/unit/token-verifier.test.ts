@@ -8,7 +8,11 @@ async function setup() {
   const verify = createTokenVerifier({ issuer: 'https://issuer.test/', audience: 'slipway', jwks: { keys: [jwk] } });
   const mint = (expiresAt: number) =>
     new SignJWT({ scope: 'instances' }).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setSubject('alice').setIssuer('https://issuer.test/').setAudience('slipway').setExpirationTime(expiresAt).sign(privateKey);
-  return { verify, mint };
+  const sign = (claims: Record<string, unknown>, audience?: string) => {
+    const jwt = new SignJWT({ scope: 'instances', ...claims }).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setSubject('alice').setIssuer('https://issuer.test/').setExpirationTime('10m');
+    return (audience === undefined ? jwt : jwt.setAudience(audience)).sign(privateKey);
+  };
+  return { verify, mint, sign };
 }
 
 describe('the token verifier', () => {
@@ -35,5 +39,16 @@ describe('the token verifier', () => {
 
     // Assert
     await expect(verify(`Bearer ${token}`)).rejects.toBeInstanceOf(UnauthorizedError);
+  });
+
+  it("takes client_id for the audience only when the token has no aud, as API Gateway's JWT authorizer does", async () => {
+    const { verify, sign } = await setup();
+
+    expect(await verify(`Bearer ${await sign({ client_id: 'slipway' })}`)).toMatchObject({ sub: 'alice' });
+    await expect(verify(`Bearer ${await sign({ client_id: 'other' })}`)).rejects.toThrow('The bearer token was not issued for this API.');
+    await expect(verify(`Bearer ${await sign({})}`)).rejects.toBeInstanceOf(UnauthorizedError);
+    // aud wins when both are present.
+    await expect(verify(`Bearer ${await sign({ client_id: 'slipway' }, 'other')}`)).rejects.toBeInstanceOf(UnauthorizedError);
+    expect(await verify(`Bearer ${await sign({ client_id: 'other' }, 'slipway')}`)).toMatchObject({ sub: 'alice' });
   });
 });

@@ -26,13 +26,39 @@ export interface Synthesized {
   outdir: string;
 }
 
+/** How to synthesize: extra context (beside cdk.json's) and whether to bundle the functions. */
+export interface SynthOptions {
+  context?: Record<string, unknown>;
+  /** False: CDK's `aws:cdk:bundling-stacks` is empty, so no bundle is built (template-only tests). */
+  bundle?: boolean;
+}
+
+/** Providers a template test deploys: three Fly apps, one whose token secret is encrypted with a customer-managed key, one whose secret is named by ARN. */
+export const TEST_PROVIDERS = {
+  default: 'fly-ams',
+  providers: [
+    { name: 'fly-ams', kind: 'fly', app: 'slipway-ams', org: 'acme', regions: ['ams'] },
+    {
+      name: 'fly-iad',
+      kind: 'fly',
+      app: 'slipway-iad',
+      org: 'acme',
+      regions: ['iad'],
+      tokenSecretName: 'slipway/fly-iad-token',
+      tokenKmsKeyArn: `arn:aws:kms:${'eu-west-1'}:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab`,
+    },
+    // Named by its complete ARN (another account's secret, say).
+    { name: 'fly-fra', kind: 'fly', app: 'slipway-fra', regions: ['fra'], tokenSecretName: 'arn:aws:secretsmanager:eu-west-1:210987654321:secret:slipway/fly-fra-AbC123' },
+  ],
+};
+
 /**
  * Build and synthesize the app as `cdk synth` would. `bundle: false` skips esbuild (CDK's
  * `aws:cdk:bundling-stacks` context, what `cdk synth --exclusively` uses for the stacks it leaves out):
  * the templates are the same but for asset hashes, and the synthesis takes a second instead of the
  * ~20 s of bundling every function. Only a test that reads the bundles needs them built.
  */
-export function synthesize(options: { bundle?: boolean } = {}): Synthesized {
+export function synthesize(options: SynthOptions = {}): Synthesized {
   // Bundling needs every handler module; say which are missing rather than fail inside esbuild.
   const missing = FUNCTION_CATALOG.filter((fn) => !existsSync(path.join(REPO_ROOT, fn.entry))).map((fn) => fn.entry);
   if (missing.length > 0) throw new Error(`Catalog entries without a handler module: ${missing.join(', ')}`);
@@ -42,7 +68,7 @@ export function synthesize(options: { bundle?: boolean } = {}): Synthesized {
   process.env.CDK_DEFAULT_ACCOUNT = ACCOUNT;
   process.env.CDK_DEFAULT_REGION = REGION;
   try {
-    const app = new App({ context: options.bundle === false ? { ...context, 'aws:cdk:bundling-stacks': [] } : context });
+    const app = new App({ context: { ...context, ...options.context, ...(options.bundle === false ? { 'aws:cdk:bundling-stacks': [] } : {}) } });
     const { stateful, orchestration } = buildApp(app);
     return {
       stateful,
