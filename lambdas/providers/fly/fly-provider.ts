@@ -59,7 +59,7 @@ export interface FlyProviderOptions extends FlyHttpOptions {
   leaseTtlSeconds?: number;
   /** Seconds of one `/wait` call (Fly allows at most 60). */
   waitCallSeconds?: number;
-  /** How long a just-created machine may answer 404 (flyctl retries it; about a second on Fly). Default 10 s. */
+  /** How long a just-created machine may answer 404 (flyctl retries it; about a second on Fly). Default 5 s: reading a machine this process never saw and that is really gone waits that long. */
   justCreatedWindowMs?: number;
   /** How far Fly's lists may lag creates and deletes (a second or two on Fly). Default 5 s. */
   listLagMs?: number;
@@ -98,7 +98,7 @@ export class FlyComputeProvider implements ComputeProvider {
     this.port = options.httpPort ?? 8080;
     this.leaseTtl = options.leaseTtlSeconds ?? 60;
     this.waitSeconds = Math.min(options.waitCallSeconds ?? 60, 60);
-    this.justCreatedWindowMs = options.justCreatedWindowMs ?? 10_000;
+    this.justCreatedWindowMs = options.justCreatedWindowMs ?? 5_000;
     this.listLagMs = options.listLagMs ?? 5_000;
     this.snapshotWaitMs = options.snapshotWaitMs ?? 60_000;
     this.detachWaitMs = options.detachWaitMs ?? 60_000;
