@@ -38,6 +38,8 @@ module.exports = {
     project('contract'),
     // kill -9 at random points, restart, converge: the self-healing guarantee, checked from outside.
     project('convergence', needsDynamo),
+    // The same, on the Fly adapter against the fake Fly with its real behaviours on (fewer seeds and runs).
+    project('convergence', { ...needsDynamo, displayName: 'convergence-fly', setupFiles: [...shared.setupFiles, '<rootDir>/test/support/provider-fly.ts'] }),
     project('api', needsDynamo),
     // The CLI in-process against a whole local stack.
     project('cli', needsDynamo),

@@ -109,6 +109,11 @@ export interface InstanceItem {
   /** The recovery in flight (only while a `recover` claim holds the instance). */
   recovery?: PendingRecovery;
   restartingAt?: string;
+  /**
+   * The volume create an attempt is about to send (`<provider>:v<generation>`), written before it:
+   * a retry that finds it knows an earlier attempt may have made a volume a lagging list hides.
+   */
+  volumeCreateAttempt?: string;
   /** Failed cleanups of a failed provision so far (the sweep gives up after `reconcileMaxTries`). */
   reconcileTries?: number;
   /** When the sweep gave up on the cleanup and left it to an operator. */

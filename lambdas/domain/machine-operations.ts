@@ -78,7 +78,8 @@ export async function destroyResources(deps: Deps, input: MachineStep): Promise<
   const volume = instance.volumeId ? await provider.getVolume(instance.volumeId) : null;
   if (volume && volume.state !== 'destroyed') assertOwned(volume, instance.owner, instance.instanceId);
 
-  const report = await destroyTaggedResources(provider, instance.owner, instance.instanceId, { kept: keptVolumesOf(deps) });
+  // Known by id, verified by id; the list only finds what was never recorded (its creates are long past the list lag).
+  const report = await destroyTaggedResources(provider, instance.owner, instance.instanceId, { kept: keptVolumesOf(deps), knownMachines: [instance.machineId], knownVolumes: [instance.volumeId] });
   if (!report.verified) {
     throw new CleanupUnverifiedError(`Destroy of ${input.instanceId} left machines [${report.remaining.machines.join(', ')}] and volumes [${report.remaining.volumes.join(', ')}].`);
   }

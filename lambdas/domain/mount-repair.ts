@@ -1,4 +1,4 @@
-import type { ComputeProvider, Machine } from '../providers/compute-provider';
+import { machineNameOf, type ComputeProvider, type Machine } from '../providers/compute-provider';
 import { ProviderResourceNotFoundError } from '../shared/errors';
 import type { InstanceItem } from './instance';
 import { assertOwned, createOrAdoptMachine } from './provider-resources';
@@ -31,7 +31,7 @@ export async function ensureMachineOnVolume(provider: ComputeProvider, instance:
     await provider.destroyMachine(current.id);
   }
   const { machine } = await createOrAdoptMachine(provider, {
-    name: instance.instanceId,
+    name: machineNameOf(instance.instanceId, `repair-v${instance.version}`),
     region: instance.region,
     size: instance.size,
     image: instance.image,

@@ -1,5 +1,5 @@
-import type { ComputeProvider, Machine, MachineSpec, ResourceTags, Volume, VolumeSeed, VolumeSpec } from '../providers/compute-provider';
-import { OwnershipMismatchError, VolumeAttachedError } from '../shared/errors';
+import type { ComputeProvider, Inventory, Machine, MachineSpec, ResourceTags, Volume, VolumeSeed, VolumeSpec } from '../providers/compute-provider';
+import { MachineNameTakenError, OwnershipMismatchError, ProviderUnavailableError, VolumeAttachedError } from '../shared/errors';
 
 /** Oldest first, ties broken by id: every concurrent attempt picks the same winner. */
 function byAge<T extends { createdAt: string; id: string }>(a: T, b: T): number {
@@ -33,9 +33,11 @@ export type KeptVolumes = (volumeIds: string[]) => Promise<ReadonlySet<string>>;
 /** Nothing is kept (a provider with no retained volumes, or a test). */
 export const NOTHING_KEPT: KeptVolumes = async () => new Set();
 
-/** The instance's tagged volumes that are not kept, oldest first. */
+/** The instance's tagged volumes that are not kept, oldest first; each read again by id (a lagging list still shows deleted ones). */
 async function liveTaggedVolumes(provider: ComputeProvider, tags: { owner: string; instance: string }, kept: KeptVolumes): Promise<Volume[]> {
-  const found = await provider.findVolumes(tags);
+  const listed = await provider.findVolumes(tags);
+  const read = await Promise.all(listed.map((v) => provider.getVolume(v.id)));
+  const found = read.filter((v): v is Volume => v !== null && v.state !== 'destroyed');
   const keep = found.length > 0 ? await kept(found.map((v) => v.id)) : new Set<string>();
   return found.filter((v) => !keep.has(v.id)).sort(byAge);
 }
@@ -52,18 +54,20 @@ export type VolumeOrigin = { kind: 'empty' } | { kind: 'fork'; sourceVolumeId: s
 export async function createOrAdoptVolume(
   provider: ComputeProvider,
   spec: VolumeSpec,
-  options: { origin?: VolumeOrigin; kept?: KeptVolumes } = {},
+  options: { origin?: VolumeOrigin; kept?: KeptVolumes; earlierAttemptMayHaveCreated?: boolean } = {},
 ): Promise<{ volume: Volume; adopted: boolean }> {
   const tags = { owner: spec.tags.owner, instance: spec.tags.instance };
   const kept = options.kept ?? NOTHING_KEPT;
   const origin = options.origin ?? { kind: 'empty' };
+  // An earlier attempt's create may be younger than the provider's list lag: a list proves nothing until it has passed.
+  if (options.earlierAttemptMayHaveCreated && (provider.listLagMs ?? 0) > 0) await sleep(provider.listLagMs!);
   const existing = await liveTaggedVolumes(provider, tags, kept);
   // A fork's source carries the instance's tags too: it is never "the one an earlier attempt made".
   const adoptable = origin.kind === 'fork' ? existing.filter((v) => v.id !== origin.sourceVolumeId) : existing;
   if (adoptable[0]) return { volume: adoptable[0], adopted: true };
   const created =
     origin.kind === 'fork'
-      ? await provider.forkVolume({ name: spec.name, sourceVolumeId: origin.sourceVolumeId, tags: spec.tags })
+      ? await provider.forkVolume({ name: spec.name, sourceVolumeId: origin.sourceVolumeId, tags: spec.tags, machineSize: spec.machineSize })
       : origin.kind === 'import'
         ? await provider.importVolume({ ...spec, seed: origin.seed })
         : await provider.createVolume(spec);
@@ -79,6 +83,8 @@ export async function createOrAdoptVolume(
  * Create the instance's machine on `spec.volumeId`, or adopt one an earlier attempt made. A tagged
  * machine mounted on another volume is ours but wrong: it is destroyed and made again — except the
  * machines named in `spareMachines` (a recovery keeps the machine it replaces until its cut-over).
+ * What a list shows is read again by id before anything is adopted or destroyed: a lagging list
+ * still shows machines that are gone.
  */
 export async function createOrAdoptMachine(
   provider: ComputeProvider,
@@ -87,7 +93,7 @@ export async function createOrAdoptMachine(
 ): Promise<{ machine: Machine; adopted: boolean }> {
   const filter = { owner: spec.tags.owner, instance: spec.tags.instance };
   const spare = new Set(options.spareMachines ?? []);
-  const existing = (await provider.findMachines(filter)).filter((m) => !spare.has(m.id)).sort(byAge);
+  const existing = (await live(provider, await provider.findMachines(filter))).filter((m) => !spare.has(m.id)).sort(byAge);
   const onVolume = existing.filter((m) => m.mount?.volumeId === spec.volumeId);
   for (const wrong of existing.filter((m) => m.mount?.volumeId !== spec.volumeId)) await provider.destroyMachine(wrong.id);
   if (onVolume[0]) {
@@ -98,6 +104,9 @@ export async function createOrAdoptMachine(
   try {
     created = await provider.createMachine(spec);
   } catch (error) {
+    // The name is this incarnation's own (unique per instance and generation): an earlier attempt
+    // made it and a lagging list hid it. Adopt it by id and tags, never by the name alone.
+    if (error instanceof MachineNameTakenError) return { machine: await adoptNamed(provider, spec, error), adopted: true };
     // The volume already has a machine that the (lagging) list did not show: adopt it if it is ours.
     if (!(error instanceof VolumeAttachedError)) throw error;
     const holderId = (await provider.getVolume(spec.volumeId))?.attachedMachineId;
@@ -106,10 +115,36 @@ export async function createOrAdoptMachine(
     assertOwned(holder, spec.tags.owner, spec.tags.instance);
     return { machine: holder, adopted: true };
   }
-  const [winner, ...extras] = withCreated(await provider.findMachines(filter), created).filter((m) => !spare.has(m.id) && m.mount?.volumeId === spec.volumeId).sort(byAge);
+  const [winner, ...extras] = withCreated(await live(provider, await provider.findMachines(filter)), created).filter((m) => !spare.has(m.id) && m.mount?.volumeId === spec.volumeId).sort(byAge);
   for (const extra of extras) await provider.destroyMachine(extra.id);
   if (!winner) throw new Error(`Machine ${spec.name} vanished right after it was created`);
   return { machine: winner, adopted: false };
+}
+
+/** The listed machines as a read by id sees them now, without those that are gone. */
+async function live(provider: ComputeProvider, listed: Machine[]): Promise<Machine[]> {
+  const read = await Promise.all(listed.map((m) => provider.getMachine(m.id)));
+  return read.filter((m): m is Machine => m !== null && m.state !== 'destroyed');
+}
+
+/**
+ * The machine an earlier attempt made under this name: read by the id Fly's refusal names (or found
+ * by tags when it names none), adopted only when its tags are this instance's and it mounts the
+ * volume. Not findable yet (a lagging list) is transient: the step is retried.
+ */
+async function adoptNamed(provider: ComputeProvider, spec: MachineSpec, taken: MachineNameTakenError): Promise<Machine> {
+  const holder = taken.existingMachineId
+    ? await provider.getMachine(taken.existingMachineId)
+    : ((await provider.findMachines({ owner: spec.tags.owner, instance: spec.tags.instance })).find((m) => m.name === spec.name) ?? null);
+  if (!holder || holder.state === 'destroyed') throw new ProviderUnavailableError(`Machine name ${spec.name} is taken by a machine not readable yet; retrying.`, { cause: taken });
+  assertOwned(holder, spec.tags.owner, spec.tags.instance);
+  if (holder.tags.reservation !== spec.tags.reservation || holder.mount?.volumeId !== spec.volumeId) {
+    throw new OwnershipMismatchError(`Machine ${holder.id} holds the name ${spec.name} but belongs to another attempt (${holder.tags.reservation}, volume ${holder.mount?.volumeId ?? 'none'}).`, {
+      cause: taken,
+      context: { machineId: holder.id },
+    });
+  }
+  return holder;
 }
 
 /** What a cleanup removed and whether the inventory proves nothing is left. */
@@ -122,42 +157,112 @@ export interface CleanupReport {
   remaining: { machines: string[]; volumes: string[] };
 }
 
+/** What a cleanup knows beyond the tags: ids recorded in the table, and how young a create may be. */
+export interface CleanupOptions {
+  kept?: KeptVolumes;
+  spareVolumes?: readonly string[];
+  spareMachines?: readonly string[];
+  /** Machines and volumes known by id (recorded before or learnt from their create): each is read by id. */
+  knownMachines?: readonly (string | null | undefined)[];
+  knownVolumes?: readonly (string | null | undefined)[];
+  /**
+   * A create whose id was never learnt may have been sent until the cleanup began (a failed step's).
+   * A list proves nothing about it before the provider's list lag has passed since: the cleanup lists
+   * again once it has. (Real time: the domain clock `deps.now()` may be shifted, a list's lag is not.)
+   */
+  recentCreates?: boolean;
+}
+
 /**
- * Destroy every machine and volume tagged with this owner and instance, except the volumes slipway
- * keeps on purpose, then inventory again: `verified` only when the provider reports nothing left
- * but those. `spare…` names resources that must survive too (a switch's rollback spares nothing on
- * the target; a failed recovery spares the machine and volume it meant to replace).
+ * Destroy every machine and volume of this owner and instance — those known by id and those a list
+ * finds by tags — except the volumes slipway keeps on purpose and the `spare…` ones, then verify by
+ * what is consistent: a GET of each of them by id reads gone. A list only *finds* resources whose id
+ * was never learnt; it never proves absence on its own, and while a create may be younger than the
+ * provider's list lag the cleanup waits that out and lists again.
  */
-export async function destroyTaggedResources(
-  provider: ComputeProvider,
-  owner: string,
-  instanceId: string,
-  options: { kept?: KeptVolumes; spareVolumes?: readonly string[]; spareMachines?: readonly string[] } = {},
-): Promise<CleanupReport> {
+export async function destroyTaggedResources(provider: ComputeProvider, owner: string, instanceId: string, options: CleanupOptions = {}): Promise<CleanupReport> {
   const filter = { owner, instance: instanceId };
-  const before = await provider.inventory(filter);
-  const keep = new Set([...(before.volumes.length > 0 ? await (options.kept ?? NOTHING_KEPT)(before.volumes.map((v) => v.id)) : []), ...(options.spareVolumes ?? [])]);
   const spareMachines = new Set(options.spareMachines ?? []);
-  const doomedMachines = before.machines.filter((m) => !spareMachines.has(m.id));
-  for (const machine of doomedMachines) {
-    assertOwned(machine, owner, instanceId);
-    await provider.destroyMachine(machine.id);
-  }
-  const doomed = before.volumes.filter((v) => !keep.has(v.id));
-  for (const volume of doomed) {
-    assertOwned(volume, owner, instanceId);
-    await provider.deleteVolume(volume.id);
-  }
-  const after = await provider.inventory(filter);
-  const left = after.volumes.filter((v) => !keep.has(v.id));
-  const leftMachines = after.machines.filter((m) => !spareMachines.has(m.id));
-  return {
-    verified: leftMachines.length === 0 && left.length === 0,
-    destroyedMachines: doomedMachines.map((m) => m.id),
-    deletedVolumes: doomed.map((v) => v.id),
-    keptVolumes: before.volumes.filter((v) => keep.has(v.id)).map((v) => v.id),
-    remaining: { machines: leftMachines.map((m) => m.id), volumes: left.map((v) => v.id) },
+  const spareVolumes = new Set(options.spareVolumes ?? []);
+  const machineIds = new Set<string>();
+  const volumeIds = new Set<string>();
+  const kept = new Set<string>();
+  const destroyedMachines: string[] = [];
+  const deletedVolumes: string[] = [];
+  const handled = new Set<string>();
+
+  const sweep = async (found: Inventory) => {
+    const candidates = [...new Set([...found.volumes.map((v) => v.id), ...ids(options.knownVolumes)])].filter((id) => !volumeIds.has(id) && !kept.has(id));
+    const keep = candidates.length > 0 ? await (options.kept ?? NOTHING_KEPT)(candidates) : new Set<string>();
+    for (const id of candidates) (keep.has(id) || spareVolumes.has(id) ? kept : volumeIds).add(id);
+    for (const id of [...found.machines.map((m) => m.id), ...ids(options.knownMachines)]) if (!spareMachines.has(id)) machineIds.add(id);
+    for (const id of machineIds) {
+      if (handled.has(id)) continue;
+      const machine = await provider.getMachine(id);
+      if (machine && machine.state !== 'destroyed') {
+        assertOwned(machine, owner, instanceId);
+        await provider.destroyMachine(id);
+        destroyedMachines.push(id);
+      }
+      handled.add(id);
+    }
+    for (const id of volumeIds) {
+      if (handled.has(id)) continue;
+      const volume = await provider.getVolume(id);
+      if (volume && volume.state !== 'destroyed') {
+        assertOwned(volume, owner, instanceId);
+        // A machine the list did not show yet may hold it: the volume's own (consistent) answer names it.
+        const holderId = volume.attachedMachineId;
+        if (holderId && !handled.has(holderId) && !spareMachines.has(holderId)) {
+          const holder = await provider.getMachine(holderId);
+          if (holder && holder.state !== 'destroyed') {
+            assertOwned(holder, owner, instanceId);
+            await provider.destroyMachine(holderId);
+            destroyedMachines.push(holderId);
+          }
+          machineIds.add(holderId);
+          handled.add(holderId);
+        }
+        await provider.deleteVolume(id);
+        deletedVolumes.push(id);
+      }
+      handled.add(id);
+    }
   };
+
+  const began = Date.now();
+  await sweep(await provider.inventory(filter));
+  // Lists lag creates: one younger than the lag may be missing from the list above. Wait the lag out once, then list again.
+  const settledAt = options.recentCreates ? began + (provider.listLagMs ?? 0) : 0;
+  if (settledAt > Date.now()) await sleep(settledAt - Date.now());
+  await sweep(await provider.inventory(filter));
+
+  // Verified by GET of each by id, never by the (lagging) list.
+  const remainingMachines: string[] = [];
+  for (const id of machineIds) {
+    const machine = await provider.getMachine(id);
+    if (machine && machine.state !== 'destroyed') remainingMachines.push(id);
+  }
+  const remainingVolumes: string[] = [];
+  for (const id of volumeIds) {
+    const volume = await provider.getVolume(id);
+    if (volume && volume.state !== 'destroyed') remainingVolumes.push(id);
+  }
+  return {
+    verified: remainingMachines.length === 0 && remainingVolumes.length === 0,
+    destroyedMachines: destroyedMachines.filter((id) => !remainingMachines.includes(id)),
+    deletedVolumes: deletedVolumes.filter((id) => !remainingVolumes.includes(id)),
+    keptVolumes: [...kept],
+    remaining: { machines: remainingMachines, volumes: remainingVolumes },
+  };
+}
+
+function ids(list: readonly (string | null | undefined)[] | undefined): string[] {
+  return (list ?? []).filter((id): id is string => typeof id === 'string' && id.length > 0);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Tags for every resource of one provision or switch: `generation` is the reservation version, or the switch's claim version. */

@@ -3,7 +3,7 @@
  * the machine on it, and compensate by destroying whatever carries the instance's tags. Each is
  * idempotent and checks the claim before its side effect, so a stale execution makes nothing.
  */
-import { volumeNameOf } from '../providers/compute-provider';
+import { machineNameOf, volumeNameOf } from '../providers/compute-provider';
 import type { Deps } from '../shared/deps';
 import { keptVolumesOf } from './retained-volume';
 import { CleanupUnverifiedError, ProviderResourceNotFoundError } from '../shared/errors';
@@ -35,17 +35,24 @@ export async function createVolume(
   input: ProvisionStep & { region: string; sizeGb: number; generation: number; seedFrom?: SeedSource; data?: 'copy' | 'fresh' },
 ): Promise<{ volumeId: string; adopted: boolean }> {
   // Check the claim before the side effect: a stale execution must not create anything.
-  await requireClaim(deps, input.instanceId, input.claim);
+  const instance = await requireClaim(deps, input.instanceId, input.claim);
   const origin = input.data === 'copy' ? await seedOrigin(deps, input.seedFrom) : undefined;
+  const provider = deps.providers.get(input.provider);
+  // Where lists lag (Fly), an ambiguous create is adopted only after the lag: record the attempt before sending it.
+  const attempt = `${input.provider}:v${input.generation}`;
+  const retried = instance.volumeCreateAttempt === attempt;
+  if (!retried && (provider.listLagMs ?? 0) > 0) await fencedInstanceUpdate(deps, input.instanceId, input.claim, { set: { volumeCreateAttempt: attempt } });
   const { volume, adopted } = await createOrAdoptVolume(
-    deps.providers.get(input.provider),
+    provider,
     {
       name: volumeNameOf(input.instanceId),
       region: input.region,
       sizeGb: input.sizeGb,
       tags: provisionTags(input.owner, input.instanceId, input.generation),
+      // A switch's target size is the instance's once the switch wrote it; either way the machine that will mount it.
+      machineSize: instance.switchTarget?.size ?? instance.size,
     },
-    { kept: keptVolumesOf(deps), origin },
+    { kept: keptVolumesOf(deps), origin, earlierAttemptMayHaveCreated: retried },
   );
   await fencedInstanceUpdate(deps, input.instanceId, input.claim, { set: { volumeId: volume.id } });
   deps.logger.info('volume ready', { volumeId: volume.id, adopted, seededFrom: origin ? input.seedFrom : null });
@@ -65,7 +72,8 @@ export async function createMachine(
 ): Promise<{ machineId: string; adopted: boolean }> {
   await requireClaim(deps, input.instanceId, input.claim);
   const { machine, adopted } = await createOrAdoptMachine(deps.providers.get(input.provider), {
-    name: input.instanceId,
+    // Unique per incarnation: a retry of this step meets its own name (adopted by id and tags), never another attempt's.
+    name: machineNameOf(input.instanceId, `v${input.generation}`),
     region: input.region,
     size: input.size,
     image: input.image,
@@ -82,12 +90,19 @@ export async function createMachine(
 }
 
 /**
- * Destroy everything a failed provision made, found by its ownership tags (so an ambiguous create
- * is found too), and prove it with a second inventory. Armed only while the claim is ours.
+ * Destroy everything a failed provision made — what the instance recorded by id, and what a list
+ * finds by its ownership tags (an ambiguous create whose id was never learnt) — and prove it by a
+ * GET of each by id. A create may have been sent until now, so the list is trusted only after the
+ * provider's list lag. Armed only while the claim is ours.
  */
 export async function compensateProvision(deps: Deps, input: ProvisionStep): Promise<CleanupReport> {
-  await requireClaim(deps, input.instanceId, input.claim);
-  const report = await destroyTaggedResources(deps.providers.get(input.provider), input.owner, input.instanceId, { kept: keptVolumesOf(deps) });
+  const instance = await requireClaim(deps, input.instanceId, input.claim);
+  const report = await destroyTaggedResources(deps.providers.get(input.provider), input.owner, input.instanceId, {
+    kept: keptVolumesOf(deps),
+    knownMachines: [instance.machineId],
+    knownVolumes: [instance.volumeId],
+    recentCreates: true,
+  });
   if (!report.verified) {
     throw new CleanupUnverifiedError(`Cleanup of ${input.instanceId} left machines [${report.remaining.machines.join(', ')}] and volumes [${report.remaining.volumes.join(', ')}].`, {
       context: { ...report },

@@ -18,7 +18,7 @@
  */
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { cancellationCodes } from '../adapters/dynamo';
-import type { ResourceTags } from '../providers/compute-provider';
+import { machineNameOf, type ResourceTags } from '../providers/compute-provider';
 import type { Deps } from '../shared/deps';
 import { ClaimLostError, InvalidStepInputError, messageOf, OwnershipMismatchError, ProviderResourceNotFoundError } from '../shared/errors';
 import { recordOutcome } from '../shared/telemetry';
@@ -65,6 +65,8 @@ export async function forkRecoveryVolume(deps: Deps, input: MachineStep & { trig
   const instance = await requireClaim(deps, input.instanceId, input.claim);
   const provider = deps.providers.get(input.provider);
   let pending = instance.recovery;
+  // A pending record without a volume id: an earlier attempt may have forked one that a lagging list hides.
+  const retried = pending !== undefined;
   if (pending?.volumeId) {
     const recorded = await provider.getVolume(pending.volumeId);
     if (recorded && recorded.state !== 'destroyed') return { volumeId: recorded.id, adopted: true };
@@ -93,8 +95,8 @@ export async function forkRecoveryVolume(deps: Deps, input: MachineStep & { trig
   const excluded = new Set(pending.excludedVolumeIds);
   const { volume, adopted } = await createOrAdoptVolume(
     provider,
-    { name: pending.volumeName, region: instance.region, sizeGb: instance.volumeSizeGb, tags: recoveryTags(instance) },
-    { origin: { kind: 'fork', sourceVolumeId: pending.sourceVolumeId }, kept: async (ids) => new Set([...(await keptVolumeIds(deps, ids)), ...ids.filter((id) => excluded.has(id))]) },
+    { name: pending.volumeName, region: instance.region, sizeGb: instance.volumeSizeGb, tags: recoveryTags(instance), machineSize: instance.size },
+    { origin: { kind: 'fork', sourceVolumeId: pending.sourceVolumeId }, earlierAttemptMayHaveCreated: retried, kept: async (ids) => new Set([...(await keptVolumeIds(deps, ids)), ...ids.filter((id) => excluded.has(id))]) },
   );
   await fencedInstanceUpdate(deps, input.instanceId, input.claim, { set: { recovery: { ...pending, volumeId: volume.id } } });
   deps.logger.info('replacement volume ready', { volumeId: volume.id, sourceVolumeId: pending.sourceVolumeId, adopted });
@@ -109,7 +111,8 @@ export async function createRecoveryMachine(deps: Deps, input: MachineStep & { v
   const { machine, adopted } = await createOrAdoptMachine(
     deps.providers.get(input.provider),
     {
-      name: instance.instanceId,
+      // The machine it replaces keeps its name until the cut-over: the replacement needs its own.
+      name: machineNameOf(instance.instanceId, `recover-v${instance.version}`),
       region: instance.region,
       size: instance.size,
       image: instance.image,
@@ -362,6 +365,9 @@ export async function failRecovery(
         kept: keptVolumesOf(deps),
         spareVolumes: [pending.sourceVolumeId, ...pending.excludedVolumeIds],
         spareMachines: pending.sourceMachineId ? [pending.sourceMachineId] : [],
+        knownMachines: [pending.machineId],
+        knownVolumes: [pending.volumeId],
+        recentCreates: true,
       });
       cleanup = report.verified
         ? `destroyed machines [${report.destroyedMachines.join(', ')}] and volumes [${report.deletedVolumes.join(', ')}]`

@@ -143,7 +143,13 @@ export async function rollbackSwitch(deps: Deps, input: SwitchStep): Promise<{ r
   const from = instance.switchingFrom;
   // Before the provider write nothing reached the target; the old machine may have been stopped.
   if (!from) return { restartOld: instance.switchTarget?.fromStatus === 'running', provider: instance.provider, cleanup: null };
-  const cleanup = await destroyTaggedResources(deps.providers.get(instance.provider), instance.owner, instance.instanceId, { kept: keptVolumesOf(deps) });
+  const cleanup = await destroyTaggedResources(deps.providers.get(instance.provider), instance.owner, instance.instanceId, {
+    kept: keptVolumesOf(deps),
+    // Ids the target's creates recorded (not the old provider's, which the instance may still name).
+    knownMachines: [instance.machineId !== from.machineId ? instance.machineId : null],
+    knownVolumes: [instance.volumeId !== from.volumeId ? instance.volumeId : null],
+    recentCreates: true,
+  });
   if (!cleanup.verified) {
     throw new CleanupUnverifiedError(`Rolling back the switch of ${input.instanceId} left machines [${cleanup.remaining.machines.join(', ')}] and volumes [${cleanup.remaining.volumes.join(', ')}] on ${instance.provider}.`, {
       context: { ...cleanup },

@@ -11,7 +11,10 @@
  *   the table recorded for the instance.
  * - Deletes and destroys of something already gone succeed (idempotent).
  * - Faults surface as the named errors of `lambdas/shared/errors.ts`: `ProviderUnavailableError`
- *   (transient), `ProviderCapacityError`, `ProviderResourceNotFoundError`, `VolumeAttachedError`.
+ *   (transient), `ProviderCapacityError`, `ProviderResourceNotFoundError`, `VolumeAttachedError`,
+ *   `MachineNameTakenError`.
+ * - Reads by id are the truth (an adapter waits out a provider's read-after-create window); lists
+ *   may lag (`listLagMs`) and only find ids, never prove absence.
  */
 
 /** Machine sizes slipway offers (Fly's guest presets; the local provider records them). */
@@ -63,6 +66,8 @@ export interface VolumeSpec {
   region: string;
   sizeGb: number;
   tags: ResourceTags;
+  /** The size of the machine that will mount it, so the provider places it on a host that can run it. */
+  machineSize?: string;
 }
 
 /** What to fork a volume with: a new volume holding a copy of `sourceVolumeId`. */
@@ -70,6 +75,8 @@ export interface ForkVolumeSpec {
   name: string;
   sourceVolumeId: string;
   tags: ResourceTags;
+  /** As `VolumeSpec.machineSize`. */
+  machineSize?: string;
 }
 
 /**
@@ -158,6 +165,16 @@ export function volumeNameOf(instanceId: string): string {
   return `s_${instanceId.replace(/^i-/, '')}`;
 }
 
+/**
+ * A machine's name: unique per incarnation (the instance plus the operation's generation, e.g.
+ * `v3` for a provision under reservation version 3, `recover-v7` for a recovery under claim version
+ * 7). Fly keeps machine names unique within an app, so a replacement made while the machine it
+ * replaces still exists needs a name of its own.
+ */
+export function machineNameOf(instanceId: string, incarnation: string): string {
+  return `${instanceId}-${incarnation}`;
+}
+
 /** The instance a volume name belongs to, or null for a volume slipway did not name. */
 export function instanceOfVolumeName(name: string | undefined): string | null {
   const match = /^s_([0-9a-z]{26})$/.exec(name ?? '');
@@ -168,6 +185,11 @@ export function instanceOfVolumeName(name: string | undefined): string | null {
 export interface ComputeProvider {
   /** The provider's name as stored on instances (`local`, `fly`). */
   readonly name: string;
+  /**
+   * How far this provider's lists may lag its creates and deletes (ms; Fly: seconds; absent: they
+   * do not). A list that finds nothing proves nothing about a create younger than this.
+   */
+  readonly listLagMs?: number;
 
   createVolume(spec: VolumeSpec): Promise<Volume>;
   forkVolume(spec: ForkVolumeSpec): Promise<Volume>;

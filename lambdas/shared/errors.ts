@@ -10,6 +10,7 @@ export const ErrorNames = {
   ProviderCapacity: 'ProviderCapacity',
   ProviderResourceNotFound: 'ProviderResourceNotFound',
   VolumeAttached: 'VolumeAttached',
+  MachineNameTaken: 'MachineNameTaken',
   MachineNotReady: 'MachineNotReady',
   MachineStartFailed: 'MachineStartFailed',
   OwnershipMismatch: 'OwnershipMismatch',
@@ -135,6 +136,13 @@ export class ProviderResourceNotFoundError extends SlipwayError {
 export class VolumeAttachedError extends SlipwayError {
   constructor(message: string, options: { cause?: unknown; context?: Record<string, unknown> } = {}) {
     super(ErrorNames.VolumeAttached, message, options);
+  }
+}
+
+/** A machine of that name already exists (Fly: 409 `already_exists`); `existingMachineId` when the answer names it. */
+export class MachineNameTakenError extends SlipwayError {
+  constructor(message: string, readonly existingMachineId: string | null, options: { cause?: unknown; context?: Record<string, unknown> } = {}) {
+    super(ErrorNames.MachineNameTaken, message, options);
   }
 }
 

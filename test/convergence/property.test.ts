@@ -16,12 +16,13 @@ import { runVolumeCleanup } from '../../lambdas/domain/volume-cleanup';
 import { ProviderUnavailableError } from '../../lambdas/shared/errors';
 import type { ProviderMethod } from '../support/fault-injecting-provider';
 import { instancesOf, violations } from '../support/convergence';
-import { startHarness, type Harness } from '../support/harness';
+import { startHarness, testProviderKind, type Harness } from '../support/harness';
 import { operate } from '../support/instances';
 
 const OWNERS = ['p0', 'p1', 'p2'] as const;
 const SEED = Number(process.env.SLIPWAY_PROPERTY_SEED ?? 20261202);
-const RUNS = Number(process.env.SLIPWAY_PROPERTY_RUNS ?? 12);
+// On the fake Fly with its real behaviours on (project convergence-fly), fewer runs keep the suite's time modest.
+const RUNS = Number(process.env.SLIPWAY_PROPERTY_RUNS ?? (testProviderKind() === 'fly' ? 4 : 12));
 /** Provider calls a fault may hit: every create, seed, fork, start, stop, destroy, delete and wait, and the snapshot listing a recovery's cut-over reads. */
 const FAULTABLE: ProviderMethod[] = [
   'createVolume',
@@ -83,7 +84,7 @@ let clockAhead = 0;
 let recoveriesStarted = 0;
 
 beforeAll(async () => {
-  h = await startHarness({ kind: 'local', secondProvider: true, settings: { orphanGraceSeconds: 0, orphanScanSeconds: 0 } });
+  h = await startHarness({ kind: testProviderKind(), secondProvider: true, settings: { orphanGraceSeconds: 0, orphanScanSeconds: 0 } });
 });
 afterAll(async () => {
   await h.close();

@@ -9,6 +9,7 @@ import type { InstanceItem } from '../../lambdas/domain/instance';
 import { retainedVolumesById } from '../../lambdas/domain/retained-volume';
 import type { ComputeProvider } from '../../lambdas/providers/compute-provider';
 import type { Harness } from './harness';
+import { settledInventory } from './consistent';
 
 /** A violation of convergence, said plainly. */
 export type Violation = string;
@@ -50,7 +51,7 @@ export async function violations(h: Harness, owners: readonly string[]): Promise
   // Every provider the harness runs, by name (the second one when the harness has it).
   const backends = new Map<string, ComputeProvider>([[h.provider.name, h.backend], ...(h.west ? ([[h.west.name, h.west.backend]] as const) : [])]);
   const backendOf = (instance: InstanceItem) => backends.get(instance.provider) ?? h.backend;
-  const everything = new Map(await Promise.all([...backends].map(async ([name, backend]) => [name, await backend.inventory({})] as const)));
+  const everything = new Map(await Promise.all([...backends].map(async ([name, backend]) => [name, await settledInventory(backend, {})] as const)));
   const retained = await retainedVolumesById(h.runtime.deps, [...everything.values()].flatMap((inv) => inv.volumes.map((v) => v.id)));
   const kept = (volumeId: string) => retained.has(volumeId) && retained.get(volumeId)!.state !== 'deleted';
   for (const instance of instances) {
@@ -74,7 +75,7 @@ export async function violations(h: Harness, owners: readonly string[]): Promise
         break;
       case 'failed':
       case 'destroyed': {
-        const inventory = await backend.inventory({ instance: id });
+        const inventory = await settledInventory(backend, { instance: id });
         const left = inventory.volumes.filter((v) => !kept(v.id));
         if (inventory.machines.length + left.length > 0) {
           found.push(`${id}: ${instance.status}, but the provider holds machines [${inventory.machines.map((m) => m.id)}] volumes [${left.map((v) => v.id)}]`);

@@ -51,6 +51,11 @@ export class FaultInjectingProvider implements ComputeProvider {
     return this.inner.name;
   }
 
+  /** The inner provider's list lag: the domain sizes its waits by it. */
+  get listLagMs(): number | undefined {
+    return this.inner.listLagMs;
+  }
+
   /** The next `times` (default 1) calls of `method` throw without reaching the inner provider. */
   failNext(method: ProviderMethod, fault: Fault, options: { times?: number } = {}): this {
     this.faults.push({ method, when: 'before', fault, remaining: options.times ?? 1 });

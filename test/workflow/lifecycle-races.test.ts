@@ -1,4 +1,5 @@
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
+import { settledInventory } from '../support/consistent';
 import fc from 'fast-check';
 import { executionArnOf } from '../../lambdas/adapters/workflows';
 import type { LifecycleOperation } from '../../lambdas/domain/claims';
@@ -126,7 +127,7 @@ describe('lifecycle races', () => {
     const firstDestroying = seen.findIndex((s) => s.status === 'destroying');
     expect(firstDestroying).toBeGreaterThanOrEqual(0);
     expect(seen.slice(firstDestroying).map((s) => s.status)).not.toContain('stopped');
-    expect(await h.backend.inventory({ owner: 'user:race-start-destroy', instance: id })).toEqual({ machines: [], volumes: [] });
+    expect(await settledInventory(h.backend, { owner: 'user:race-start-destroy', instance: id })).toEqual({ machines: [], volumes: [] });
   });
 
   it('never shows stopped to a poller during a restart with a slow provider', async () => {

@@ -1,4 +1,5 @@
 import { keys } from '../../lambdas/adapters/dynamo';
+import { settledInventory } from '../support/consistent';
 import { ProviderCapacityError } from '../../lambdas/shared/errors';
 import { MOUNT_PATH } from '../../lambdas/domain/mount-repair';
 import { volumeNameOf } from '../../lambdas/providers/compute-provider';
@@ -41,7 +42,7 @@ describe('lifecycle operations', () => {
     expect(await h.instanceItem(id)).toMatchObject({ status: 'destroyed', countsTowardQuota: false });
     expect((await h.instanceItem(id))?.expiresAt).toEqual(expect.any(Number));
     expect(await h.item(keys.reservation('user:life-basic'))).toMatchObject({ activeInstances: 0 });
-    expect(await h.backend.inventory({ owner: 'user:life-basic', instance: id })).toEqual({ machines: [], volumes: [] });
+    expect(await settledInventory(h.backend, { owner: 'user:life-basic', instance: id })).toEqual({ machines: [], volumes: [] });
     // A tombstone is not found on every route, as on GET.
     for (const operation of ['start', 'stop', 'restart', 'destroy'] as const) {
       const again = await operate(h, token, id, operation);

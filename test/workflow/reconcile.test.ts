@@ -15,6 +15,7 @@ import { ProviderUnavailableError } from '../../lambdas/shared/errors';
 import { startHarness, type Harness } from '../support/harness';
 import { operate, operateAndWait, provisionRunning } from '../support/instances';
 import { gate } from '../support/sfn-helpers';
+import { afterListLag, settledInventory } from '../support/consistent';
 
 let h: Harness;
 let counter = 0;
@@ -72,7 +73,7 @@ describe('the reconcile sweep', () => {
     expect(await h.instanceItem(id)).toMatchObject({ status: 'failed', countsTowardQuota: false, lastStartError: { code: 'ExecutionLost' } });
     expect(await h.item(keys.reservation(`user:${sub}`))).toMatchObject({ status: 'released' });
     expect(await h.item(keys.reservation(`user:${sub}`))).toMatchObject({ activeInstances: 0 });
-    expect(await h.backend.inventory({ owner: `user:${sub}`, instance: id })).toEqual({ machines: [], volumes: [] });
+    expect(await settledInventory(h.backend, { owner: `user:${sub}`, instance: id })).toEqual({ machines: [], volumes: [] });
   });
 
   it('starts an admitted provision whose execution never started, and it completes', async () => {
@@ -118,7 +119,7 @@ describe('the reconcile sweep', () => {
     expect(await h.item(keys.reservation(`user:${sub}`))).toMatchObject({ status: 'released' });
     expect(await h.item(keys.reservation(`user:${sub}`))).toMatchObject({ activeInstances: 0 });
     expect(await h.instanceItem(res.body.instance.id)).toMatchObject({ status: 'failed', countsTowardQuota: false });
-    expect(await h.backend.inventory({ owner: `user:${sub}`, instance: res.body.instance.id })).toEqual({ machines: [], volumes: [] });
+    expect(await settledInventory(h.backend, { owner: `user:${sub}`, instance: res.body.instance.id })).toEqual({ machines: [], volumes: [] });
   });
 
   it('stops retrying a cleanup after its capped tries and raises CleanupExhausted', async () => {
@@ -219,6 +220,7 @@ describe('the reconcile sweep', () => {
     const { id } = await provisionRunning(h, 'rec-orphan');
     const item = (await h.instanceItem(id))!;
     const stray = await h.backend.createVolume({ name: volumeNameOf(id), region: h.region, sizeGb: 1, tags: { owner: item.owner, instance: id, reservation: 'v9' } });
+    await afterListLag(h.backend); // the sweep finds it by listing, once the list shows it
 
     // Act
     const young = await runReconcile({ ...h.runtime.deps, settings: { ...h.runtime.deps.settings, orphanScanSeconds: 0 } });

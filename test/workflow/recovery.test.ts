@@ -14,6 +14,7 @@ import { startHarness, type Harness } from '../support/harness';
 import { operate, operateAndWait, provisionRunning } from '../support/instances';
 import { executionArn, killAndRecover } from '../support/recovery';
 import { gate } from '../support/sfn-helpers';
+import { settledInventory } from '../support/consistent';
 
 let h: Harness;
 let admin: string;
@@ -111,7 +112,7 @@ describe('recovery after an unexpected stop', () => {
     expect((await h.backend.getVolume(recovered.before.volumeId!))?.state ?? 'destroyed').toBe('destroyed');
     expect(await h.item(keys.volume(recovered.before.volumeId!))).toBeUndefined();
     expect(eventsOf(id)).toEqual(['instance.recovery_started', 'volume.deleted', 'instance.recovery_succeeded']);
-    const inventory = await h.backend.inventory({ instance: id });
+    const inventory = await settledInventory(h.backend, { instance: id });
     expect(inventory.machines.map((m) => m.id)).toEqual([recovered.after.machineId]);
     expect(inventory.volumes.map((v) => v.id)).toEqual([recovered.after.volumeId]);
   });
@@ -180,7 +181,7 @@ describe('recovery after an unexpected stop', () => {
     // ...which the volume-cleanup sweep deletes at its date, its ownership proven against the tombstone.
     expect(dueSweep.actions).toContainEqual(expect.objectContaining({ target: `volume:${oldVolumeId}`, action: 'deleted' }));
     expect((await h.backend.getVolume(oldVolumeId))?.state ?? 'destroyed').toBe('destroyed');
-    expect(await h.backend.inventory({ instance: id })).toEqual({ machines: [], volumes: [] });
+    expect(await settledInventory(h.backend, { instance: id })).toEqual({ machines: [], volumes: [] });
   });
 });
 
@@ -221,7 +222,7 @@ describe('a failed recovery', () => {
     expect(after.claim).toBeUndefined();
     expect(after.recovery).toBeUndefined();
     expect(Date.parse(after.recoveryCooldownUntil!) - Date.now()).toBeGreaterThan(3 * h.runtime.deps.settings.sweepPeriodSeconds * 1000);
-    const inventory = await h.backend.inventory({ instance: id });
+    const inventory = await settledInventory(h.backend, { instance: id });
     expect(inventory.volumes.map((v) => v.id)).toEqual([before.volumeId]);
     expect(inventory.machines.map((m) => m.id)).toEqual([before.machineId]);
     expect(await h.item(keys.volume(before.volumeId!))).toBeUndefined();

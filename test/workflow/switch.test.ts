@@ -13,6 +13,7 @@ import { startHarness, type Harness } from '../support/harness';
 import { operate, operateAndWait, provisionRunning } from '../support/instances';
 import { gate } from '../support/sfn-helpers';
 import { failNextTableCall, mentions } from '../support/table-faults';
+import { settledInventory } from '../support/consistent';
 
 let h: Harness;
 let west: NonNullable<Harness['west']>;
@@ -66,7 +67,7 @@ describe('switch-provider', () => {
     const retained = await h.item(keys.volume(before!.volumeId!));
     expect(retained).toMatchObject({ state: 'retained', reason: 'switch', provider: h.provider.name, instanceId: id, owner: 'user:sw-basic' });
     expect(Date.parse(retained!.retainUntil as string) - Date.now()).toBeGreaterThan(6.9 * 24 * 3600 * 1000);
-    const onWest = await west.backend.inventory({ instance: id });
+    const onWest = await settledInventory(west.backend, { instance: id });
     expect([onWest.machines.map((m) => m.id), onWest.volumes.map((v) => v.id)]).toEqual([[after.machineId], [after.volumeId]]);
     const ops = (await h.request('GET', `/v1/instances/${id}/operations`, { token })).body;
     expect(ops.items[0]).toMatchObject({ kind: 'switch', status: 'SUCCEEDED' });
@@ -272,7 +273,7 @@ describe('switch-provider', () => {
     const expected = { switch: { status: 'running', provider: west.name }, destroy: { status: 'destroyed' }, restart: { status: 'running', provider: h.provider.name } }[winner.body.operation.kind as 'switch' | 'destroy' | 'restart'];
     expect(item).toMatchObject(expected);
     if (item?.status === 'destroyed') {
-      expect(await west.backend.inventory({ instance: id })).toEqual({ machines: [], volumes: [] });
+      expect(await settledInventory(west.backend, { instance: id })).toEqual({ machines: [], volumes: [] });
       expect((await switchTo(token, id, { provider: west.name })).status).toBe(404);
     }
   });
@@ -314,7 +315,7 @@ async function expectRolledBack(id: string, token: string, sub: string, before: 
   expect(item?.claim).toBeUndefined();
   expect(item?.switchingFrom).toBeUndefined();
   expect((await dataOf(token, id)).startsWith(oldData)).toBe(true);
-  expect(await west.backend.inventory({ instance: id })).toEqual({ machines: [], volumes: [] });
+  expect(await settledInventory(west.backend, { instance: id })).toEqual({ machines: [], volumes: [] });
   expect(await h.item(keys.volume(before.volumeId!))).toBeUndefined();
   expect(await h.item(keys.reservation(`user:${sub}`))).toMatchObject({ activeInstances: 1 });
 }

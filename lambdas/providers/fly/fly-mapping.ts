@@ -90,9 +90,13 @@ function sizeOf(guest: FlyGuest | undefined): string {
   return found?.[0] ?? 'custom';
 }
 
+/** Volume states in which a volume is going or gone for good (fly-go flaps/flaps_volumes.go `destroyedVolumeStates`, plus `destroyed`). */
+export const GONE_VOLUME_STATES: ReadonlySet<string> = new Set(['scheduling_destroy', 'fork_cleanup', 'waiting_for_detach', 'pending_destroy', 'destroying', 'destroyed']);
+
 /** Fly volume states that the port names differently. */
-function volumeStateOf(state: string | undefined): Volume['state'] {
-  if (!state || /destroy/.test(state)) return state ? 'destroyed' : 'created';
+export function volumeStateOf(state: string | undefined): Volume['state'] {
+  if (!state) return 'created';
+  if (GONE_VOLUME_STATES.has(state) || /destroy/.test(state)) return 'destroyed';
   if (state === 'hydrating' || state === 'restoring') return 'hydrating';
   return 'created';
 }

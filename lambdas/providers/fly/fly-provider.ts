@@ -8,11 +8,18 @@
  *   so two writers never interleave on one machine; the lease is released afterwards;
  * - one `/wait` lasts at most 60 s (then 408): longer waits loop;
  * - `stop` needs a JSON body; deleting an attached volume fails with `failed_precondition`;
- * - an unexpected stop is an `exit` event whose `requested_stop` is false (`Machine.lastExit`).
+ * - an unexpected stop is an `exit` event whose `requested_stop` is false (`Machine.lastExit`);
+ * - Fly is not read-your-writes: a just-created machine answers 404 for about a second (flyctl
+ *   `WithJustCreated`), so a machine 404 is believed only once it outlasts that window or the machine
+ *   was seen before; lists lag creates and deletes (`listLagMs`), so they only *find* ids;
+ * - detach is asynchronous: a destroyed machine's volume answers 412 "currently bound" for a while;
+ * - volumes are created with the guest's `compute` hint and `require_unique_zone: false` (all of an
+ *   instance's volumes share its name, so unique zones would run out after a few recoveries);
+ * - snapshots are asynchronous (waiting → running → created) and the create answers no id.
  * Machines run with `restart.policy = "no"`: slipway's reconcile sweep sees an exit and recovers the
  * instance itself, instead of Fly restarting it on the same (possibly bad) volume unseen.
  */
-import { DataTransferUnsupportedError, ProviderRejectedError, ProviderUnavailableError, MachineNotReadyError, MachineStartFailedError, ProviderResourceNotFoundError, VolumeAttachedError } from '../../shared/errors';
+import { DataTransferUnsupportedError, ProviderUnavailableError, MachineNotReadyError, MachineStartFailedError, ProviderResourceNotFoundError, VolumeAttachedError } from '../../shared/errors';
 import type {
   ComputeProvider,
   ForkVolumeSpec,
@@ -28,8 +35,12 @@ import type {
   VolumeSeed,
   VolumeSpec,
 } from '../compute-provider';
-import { FlyApi, type FlyHttpOptions } from './fly-http';
+import { FlyApi, retryAfterMs, type FlyHttpOptions } from './fly-http';
 import { GUESTS, metadataOf, metadataQuery, toMachine, toSnapshot, toVolume } from './fly-mapping';
+import type { components } from './machines-api';
+
+type FlyMachine = components['schemas']['Machine'];
+type FlySnapshot = components['schemas']['VolumeSnapshot'];
 
 /** How one Fly provider is set up. */
 export interface FlyProviderOptions extends FlyHttpOptions {
@@ -48,13 +59,19 @@ export interface FlyProviderOptions extends FlyHttpOptions {
   leaseTtlSeconds?: number;
   /** Seconds of one `/wait` call (Fly allows at most 60). */
   waitCallSeconds?: number;
+  /** How long a just-created machine may answer 404 (flyctl retries it; about a second on Fly). Default 5 s: reading a machine this process never saw and that is really gone waits that long. */
+  justCreatedWindowMs?: number;
+  /** How far Fly's lists may lag creates and deletes (a second or two on Fly). Default 5 s. */
+  listLagMs?: number;
+  /** How long a snapshot may take to be listed as created before the call gives up (transient). Default 60 s. */
+  snapshotWaitMs?: number;
+  /** How long a delete waits for Fly to let go of a volume whose machine was destroyed (detach is asynchronous). Default 60 s. */
+  detachWaitMs?: number;
 }
 
 /** The lease answer: Fly wraps it in `{status, data}` although the spec says a bare Lease. */
 type LeaseAnswer = { nonce?: string; data?: { nonce?: string } };
 
-/** Volume states in which a volume is gone (or going) for good. */
-const GONE = new Set(['destroyed']);
 
 /** `ComputeProvider` over one Fly app. */
 export class FlyComputeProvider implements ComputeProvider {
@@ -65,6 +82,13 @@ export class FlyComputeProvider implements ComputeProvider {
   private readonly port: number;
   private readonly leaseTtl: number;
   private readonly waitSeconds: number;
+  private readonly justCreatedWindowMs: number;
+  private readonly snapshotWaitMs: number;
+  private readonly detachWaitMs: number;
+  /** How far lists may lag: a list that finds nothing proves nothing about a younger create. */
+  readonly listLagMs: number;
+  /** Machines this process has seen answer: a later 404 for one of them is believed at once. */
+  private readonly seen = new Set<string>();
 
   constructor(options: FlyProviderOptions) {
     this.name = options.name;
@@ -74,6 +98,10 @@ export class FlyComputeProvider implements ComputeProvider {
     this.port = options.httpPort ?? 8080;
     this.leaseTtl = options.leaseTtlSeconds ?? 60;
     this.waitSeconds = Math.min(options.waitCallSeconds ?? 60, 60);
+    this.justCreatedWindowMs = options.justCreatedWindowMs ?? 5_000;
+    this.listLagMs = options.listLagMs ?? 5_000;
+    this.snapshotWaitMs = options.snapshotWaitMs ?? 60_000;
+    this.detachWaitMs = options.detachWaitMs ?? 60_000;
   }
 
   private get client() {
@@ -92,7 +120,7 @@ export class FlyComputeProvider implements ComputeProvider {
 
   async createVolume(spec: VolumeSpec): Promise<Volume> {
     const volume = await this.api.call('create volume', () =>
-      this.client.POST('/apps/{app_name}/volumes', { params: this.appPath(), body: { name: spec.name, region: spec.region, size_gb: spec.sizeGb } }),
+      this.client.POST('/apps/{app_name}/volumes', { params: this.appPath(), body: { name: spec.name, region: spec.region, size_gb: spec.sizeGb, ...placement(spec.machineSize) } }),
     );
     return toVolume(volume);
   }
@@ -104,7 +132,7 @@ export class FlyComputeProvider implements ComputeProvider {
     const volume = await this.api.call('fork volume', () =>
       this.client.POST('/apps/{app_name}/volumes', {
         params: this.appPath(),
-        body: { name: spec.name, region: source.region, source_volume_id: spec.sourceVolumeId },
+        body: { name: spec.name, region: source.region, source_volume_id: spec.sourceVolumeId, ...placement(spec.machineSize) },
       }),
     );
     return { ...toVolume(volume), sourceVolumeId: spec.sourceVolumeId };
@@ -115,23 +143,31 @@ export class FlyComputeProvider implements ComputeProvider {
     return volume ? toVolume(volume) : null;
   }
 
-  /** Idempotent; a volume a machine still mounts answers `failed_precondition` → VolumeAttachedError. */
+  /**
+   * Idempotent. A volume a live machine mounts answers 412 "currently bound" → VolumeAttachedError;
+   * one whose machine was destroyed is waited for (bounded: Fly detaches asynchronously), so a
+   * destroy needs one pass. A 404 after an earlier attempt failed (a 5xx whose delete went through)
+   * is success.
+   */
   async deleteVolume(volumeId: string): Promise<void> {
     const current = await this.getVolume(volumeId);
     if (!current || current.state === 'destroyed') return;
-    if (current.attachedMachineId) {
-      throw new VolumeAttachedError(`volume ${volumeId} is attached to machine ${current.attachedMachineId}`, { context: { volumeId, machineId: current.attachedMachineId } });
+    const deadline = Date.now() + this.detachWaitMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.api.callOrNull(`delete volume ${volumeId}`, () => this.client.DELETE('/apps/{app_name}/volumes/{volume_id}', { params: { path: { app_name: this.app, volume_id: volumeId } } }), {
+          retryTransient: 3,
+        });
+        return;
+      } catch (error) {
+        // Bound to a machine that is destroyed (or gone): Fly has not let go of it yet. Wait, bounded; a live holder is final.
+        if (!(error instanceof VolumeAttachedError) || Date.now() > deadline) throw error;
+        const holderId = (await this.getVolume(volumeId))?.attachedMachineId ?? (error.context.machineId as string | null) ?? null;
+        const holder = holderId ? await this.getMachine(holderId) : null;
+        if (holder && holder.state !== 'destroyed') throw error;
+        await sleep(Math.min(50 * 2 ** attempt, 2_000));
+      }
     }
-    const outcome = await this.client.DELETE('/apps/{app_name}/volumes/{volume_id}', { params: { path: { app_name: this.app, volume_id: volumeId } } }).catch((error: unknown) => {
-      throw new ProviderUnavailableError(`delete volume ${volumeId}: ${String(error)}`, { cause: error });
-    });
-    if (outcome.response.ok || outcome.response.status === 404) return;
-    const body = outcome.error as { status?: string; error?: string } | undefined;
-    if (body?.status === 'failed_precondition' || /attached/i.test(body?.error ?? '')) {
-      throw new VolumeAttachedError(`volume ${volumeId} is still attached (${body?.error ?? 'failed_precondition'})`, { context: { volumeId } });
-    }
-    // Other failures (429 included) go through the common classification by calling again.
-    await this.api.call(`delete volume ${volumeId}`, () => this.client.DELETE('/apps/{app_name}/volumes/{volume_id}', { params: { path: { app_name: this.app, volume_id: volumeId } } }));
   }
 
   /** Volumes named for `filter.instance` (owner and reservation are not kept on Fly volumes). */
@@ -139,7 +175,7 @@ export class FlyComputeProvider implements ComputeProvider {
     const volumes = await this.api.call('list volumes', () => this.client.GET('/apps/{app_name}/volumes', { params: this.appPath() }));
     return (volumes ?? [])
       .map(toVolume)
-      .filter((volume) => !GONE.has(volume.state) && volume.tags.instance !== '' && (filter.instance === undefined || volume.tags.instance === filter.instance))
+      .filter((volume) => volume.state !== 'destroyed' && volume.tags.instance !== '' && (filter.instance === undefined || volume.tags.instance === filter.instance))
       .sort(byCreation);
   }
 
@@ -160,33 +196,67 @@ export class FlyComputeProvider implements ComputeProvider {
     const volume = await this.api.call('fork volume', () =>
       this.client.POST('/apps/{app_name}/volumes', {
         params: this.appPath(),
-        body: { name: spec.name, region: spec.region, size_gb: Math.max(spec.sizeGb, seed.sizeGb), source_volume_id: seed.volumeId },
+        body: { name: spec.name, region: spec.region, size_gb: Math.max(spec.sizeGb, seed.sizeGb), source_volume_id: seed.volumeId, ...placement(spec.machineSize) },
       }),
     );
     return { ...toVolume(volume), sourceVolumeId: seed.volumeId };
   }
 
+  /** Snapshots that are done (`created`); ones still being taken are not yet a copy of anything. */
   async listSnapshots(volumeId: string): Promise<Snapshot[]> {
-    const snapshots = await this.api.call('list snapshots', () =>
-      this.client.GET('/apps/{app_name}/volumes/{volume_id}/snapshots', { params: { path: { app_name: this.app, volume_id: volumeId } } }),
-    );
-    return (snapshots ?? []).map((snapshot) => toSnapshot(snapshot, volumeId)).sort(byCreation);
+    return (await this.rawSnapshots(volumeId)).filter((snapshot) => !snapshot.status || snapshot.status === 'created').map((snapshot) => toSnapshot(snapshot, volumeId)).sort(byCreation);
   }
 
+  /**
+   * Take a snapshot and wait until it is listed as `created`. Fly answers the create with no id and
+   * lists it late, waiting → running → created; one already being taken is waited for instead of
+   * taking a second one (a retry after a lost answer finds it so).
+   */
   async createSnapshot(volumeId: string): Promise<Snapshot> {
-    const before = new Set((await this.listSnapshots(volumeId)).map((snapshot) => snapshot.id));
-    await this.api.call('create snapshot', () => this.client.POST('/apps/{app_name}/volumes/{volume_id}/snapshots', { params: { path: { app_name: this.app, volume_id: volumeId } } }));
-    const made = (await this.listSnapshots(volumeId)).filter((snapshot) => !before.has(snapshot.id));
-    const newest = made[made.length - 1];
-    // The API answers 200 without the snapshot; a list that lags says "try again", not "failed".
-    if (!newest) throw new ProviderUnavailableError(`snapshot of ${volumeId} not listed yet`, { context: { volumeId } });
-    return newest;
+    const before = await this.rawSnapshots(volumeId);
+    const inFlight = before.find((snapshot) => snapshot.status && snapshot.status !== 'created' && snapshot.status !== 'failed');
+    const known = new Set(before.map((snapshot) => snapshot.id));
+    if (!inFlight) await this.api.call('create snapshot', () => this.client.POST('/apps/{app_name}/volumes/{volume_id}/snapshots', { params: { path: { app_name: this.app, volume_id: volumeId } } }));
+    const deadline = Date.now() + this.snapshotWaitMs;
+    for (let attempt = 1; ; attempt++) {
+      const made = (await this.rawSnapshots(volumeId)).filter((snapshot) => (inFlight ? snapshot.id === inFlight.id : !known.has(snapshot.id)));
+      const done = made.find((snapshot) => !snapshot.status || snapshot.status === 'created');
+      if (done) return toSnapshot(done, volumeId);
+      if (made.some((snapshot) => snapshot.status === 'failed')) throw new ProviderUnavailableError(`snapshot of ${volumeId} failed`, { context: { volumeId } });
+      if (Date.now() > deadline) throw new ProviderUnavailableError(`snapshot of ${volumeId} is not created yet`, { context: { volumeId } });
+      await sleep(Math.min(50 * 2 ** attempt, 2_000));
+    }
+  }
+
+  private async rawSnapshots(volumeId: string): Promise<FlySnapshot[]> {
+    return (await this.api.call('list snapshots', () => this.client.GET('/apps/{app_name}/volumes/{volume_id}/snapshots', { params: { path: { app_name: this.app, volume_id: volumeId } } }))) ?? [];
   }
 
   // ---- machines ------------------------------------------------------------------------------
 
-  /** A volume that already has a machine answers `failed_precondition` → VolumeAttachedError. */
+  /**
+   * A volume a live machine mounts answers 412 → VolumeAttachedError (one whose machine was destroyed
+   * is waited for, bounded: detach is asynchronous); a name another machine of the app holds answers
+   * 409 `already_exists` → MachineNameTakenError. The new machine may answer
+   * 404 for a while (read-after-create); reads of it wait that out.
+   */
   async createMachine(spec: MachineSpec): Promise<Machine> {
+    const deadline = Date.now() + this.detachWaitMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.createMachineOnce(spec);
+      } catch (error) {
+        // Still bound to a machine that is destroyed or gone: Fly has not let go of the volume yet. Wait, bounded; a live holder is final.
+        if (!(error instanceof VolumeAttachedError) || Date.now() > deadline) throw error;
+        const holderId = (await this.getVolume(spec.volumeId))?.attachedMachineId ?? (error.context.machineId as string | null) ?? null;
+        const holder = holderId ? await this.getMachine(holderId) : null;
+        if (holder && holder.state !== 'destroyed') throw error;
+        await sleep(Math.min(50 * 2 ** attempt, 2_000));
+      }
+    }
+  }
+
+  private async createMachineOnce(spec: MachineSpec): Promise<Machine> {
     const guest = GUESTS[spec.size];
     const machine = await this.api.call('create machine', () =>
       this.client.POST('/apps/{app_name}/machines', {
@@ -206,24 +276,24 @@ export class FlyComputeProvider implements ComputeProvider {
           },
         },
       }),
-    ).catch((error: unknown) => {
-      if (error instanceof ProviderRejectedError && /already attached|failed_precondition/i.test(error.message)) {
-        throw new VolumeAttachedError(`volume ${spec.volumeId} already has a machine`, { cause: error, context: { volumeId: spec.volumeId } });
-      }
-      throw error;
-    });
+    );
     return toMachine(machine, this.app, this.port);
   }
 
+  /** The machine, or null once Fly's 404 is believable (see `rawMachine`). */
   async getMachine(machineId: string): Promise<Machine | null> {
-    const machine = await this.api.callOrNull('get machine', () => this.client.GET('/apps/{app_name}/machines/{machine_id}', { params: this.machinePath(machineId) }));
+    const machine = await this.rawMachine(machineId);
     return machine ? toMachine(machine, this.app, this.port) : null;
   }
 
+  /** Start it; Fly may answer 200 with `status: "error"` when the start did not happen. */
   async startMachine(machineId: string): Promise<Machine> {
-    await this.withLease(machineId, (nonce) =>
+    const answer = (await this.withLease(machineId, (nonce) =>
       this.api.call('start machine', () => this.client.POST('/apps/{app_name}/machines/{machine_id}/start', { params: this.machinePath(machineId), headers: nonceHeader(nonce) } as never)),
-    );
+    )) as { status?: string; error?: string; message?: string } | undefined;
+    if (answer?.status === 'error') {
+      throw new MachineStartFailedError(`start of machine ${machineId} failed: ${answer.error ?? answer.message ?? 'Fly answered status "error"'}`, { context: { machineId, answer } });
+    }
     return this.requireMachine(machineId);
   }
 
@@ -235,15 +305,19 @@ export class FlyComputeProvider implements ComputeProvider {
     return this.requireMachine(machineId);
   }
 
-  /** Idempotent; `force` stops a running machine first. */
+  /** Idempotent; `force` stops a running machine first. A failed destroy releases its lease, so a retry is not refused for the lease's TTL. */
   async destroyMachine(machineId: string): Promise<void> {
     const current = await this.getMachine(machineId);
     if (!current || current.state === 'destroyed') return;
-    await this.withLease(machineId, async (nonce) => {
-      await this.api.callOrNull('destroy machine', () =>
-        this.client.DELETE('/apps/{app_name}/machines/{machine_id}', { params: { ...this.machinePath(machineId), query: { force: true } }, headers: nonceHeader(nonce) } as never),
-      );
-    }, { releaseAfter: false });
+    await this.withLease(
+      machineId,
+      async (nonce) => {
+        await this.api.callOrNull('destroy machine', () =>
+          this.client.DELETE('/apps/{app_name}/machines/{machine_id}', { params: { ...this.machinePath(machineId), query: { force: true } }, headers: nonceHeader(nonce) } as never),
+        );
+      },
+      { releaseAfter: 'on-failure' },
+    );
   }
 
   async findMachines(filter: TagFilter): Promise<Machine[]> {
@@ -257,8 +331,10 @@ export class FlyComputeProvider implements ComputeProvider {
   /** Loops `/wait` (at most 60 s a call, 408 when it runs out) until the state or the caller's timeout. */
   async waitForState(machineId: string, state: MachineState, timeoutMs: number): Promise<Machine> {
     const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const machine = await this.requireMachine(machineId);
+    for (let attempt = 1; ; attempt++) {
+      const raw = await this.rawMachine(machineId);
+      if (!raw) throw new ProviderResourceNotFoundError(`machine ${machineId} not found`, { context: { machineId } });
+      const machine = toMachine(raw, this.app, this.port);
       if (machine.state === state) return machine;
       if (state === 'started' && ['stopped', 'destroying', 'destroyed'].includes(machine.state)) {
         const exit = machine.lastExit;
@@ -271,23 +347,28 @@ export class FlyComputeProvider implements ComputeProvider {
         throw new MachineNotReadyError(`machine ${machineId} is ${machine.state}, not ${state}, after ${timeoutMs} ms`, { context: { machineId, state: machine.state, wanted: state } });
       }
       const outcome = await this.client
-        .GET('/apps/{app_name}/machines/{machine_id}/wait', { params: { ...this.machinePath(machineId), query: { state, timeout: Math.min(remaining, this.waitSeconds) } } } as never)
+        // A wait for `stopped` names the instance it waits on: Fly answers 400 without it (flyctl issue #1751, Kilo-Org/cloud PR #297).
+        .GET('/apps/{app_name}/machines/{machine_id}/wait', {
+          params: { ...this.machinePath(machineId), query: { state, timeout: Math.max(1, Math.min(remaining, this.waitSeconds)), ...(state === 'stopped' && raw.instance_id ? { instance_id: raw.instance_id } : {}) } },
+        } as never)
         .catch((error: unknown) => {
           throw new ProviderUnavailableError(`wait for machine ${machineId}: ${String(error)}`, { cause: error });
         });
-      const status = (outcome as { response: Response }).response.status;
-      // 200: reached (read it again above); 408: this call's wait ran out (loop); 429: pace ourselves.
-      if (status === 429) await new Promise((resolve) => setTimeout(resolve, 1000));
-      else if (status !== 200 && status !== 408) await this.api.call('wait for machine', async () => outcome as never);
+      const response = (outcome as { response: Response }).response;
+      // 200: reached (read it again above); 408: this call's wait ran out (loop); 404: not visible yet (read again above); 429: pace ourselves.
+      if (response.status === 429) await sleep(retryAfterMs(response, attempt, 2_000));
+      else if (response.status === 404) await sleep(Math.min(50 * 2 ** attempt, 1_000));
+      else if (response.status !== 200 && response.status !== 408) await this.api.call('wait for machine', async () => outcome as never);
     }
   }
 
   /** Healthy when the machine is started and every check Fly runs on it passes. */
   async probeHealth(machineId: string): Promise<MachineHealth> {
-    const machine = await this.api.callOrNull('get machine', () => this.client.GET('/apps/{app_name}/machines/{machine_id}', { params: this.machinePath(machineId) }));
+    const machine = await this.rawMachine(machineId);
     if (!machine) throw new ProviderResourceNotFoundError(`machine ${machineId} not found`, { context: { machineId } });
     if (machine.state !== 'started') return { healthy: false, status: null, body: null, error: `machine is ${machine.state}` };
-    const checks = machine.checks ?? [];
+    // flaps inserts fake `bg_deployments_compat*` checks for old flyctl versions; they say nothing of health (fly-go `RemoveCompatChecks`).
+    const checks = (machine.checks ?? []).filter((check) => !(check.name ?? '').startsWith('bg_deployments_compat'));
     const failing = checks.filter((check) => check.status !== 'passing');
     if (checks.length === 0) return { healthy: false, status: null, body: null, error: 'no check has reported yet' };
     return failing.length === 0
@@ -302,6 +383,24 @@ export class FlyComputeProvider implements ComputeProvider {
 
   // ---- internals -----------------------------------------------------------------------------
 
+  /**
+   * One machine as Fly answers it, or null for a 404 that is believable: this process saw the
+   * machine answer before (so it is past its read-after-create window), or the 404 outlasted that
+   * window. A 404 inside the window may be a machine created a moment ago (flyctl `WithJustCreated`).
+   */
+  private async rawMachine(machineId: string): Promise<FlyMachine | null> {
+    const firstMissAt = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      const machine = await this.api.callOrNull('get machine', () => this.client.GET('/apps/{app_name}/machines/{machine_id}', { params: this.machinePath(machineId) }));
+      if (machine) {
+        this.seen.add(machineId);
+        return machine;
+      }
+      if (this.seen.has(machineId) || Date.now() - firstMissAt >= this.justCreatedWindowMs) return null;
+      await sleep(Math.min(25 * 2 ** attempt, 1_000, Math.max(1, this.justCreatedWindowMs - (Date.now() - firstMissAt))));
+    }
+  }
+
   private async requireMachine(machineId: string): Promise<Machine> {
     const machine = await this.getMachine(machineId);
     if (!machine) throw new ProviderResourceNotFoundError(`machine ${machineId} not found`, { context: { machineId } });
@@ -313,23 +412,45 @@ export class FlyComputeProvider implements ComputeProvider {
    * transient (ProviderUnavailable), the workflow retries. The lease is released afterwards (a
    * destroyed machine's lease goes with it).
    */
-  private async withLease<T>(machineId: string, mutate: (nonce: string) => Promise<T>, options: { releaseAfter?: boolean } = {}): Promise<T> {
+  private async withLease<T>(machineId: string, mutate: (nonce: string) => Promise<T>, options: { releaseAfter?: 'always' | 'on-failure' } = {}): Promise<T> {
+    // The machine was read (and is visible) before any mutation, so a 404 here is real.
+    if (!(await this.rawMachine(machineId))) throw new ProviderResourceNotFoundError(`machine ${machineId} not found`, { context: { machineId } });
     const lease = await this.api.call('acquire lease', () =>
       this.client.POST('/apps/{app_name}/machines/{machine_id}/lease', { params: this.machinePath(machineId), body: { ttl: this.leaseTtl, description: 'slipway' } }),
     );
     const answer = lease as LeaseAnswer;
     const nonce = answer.data?.nonce ?? answer.nonce;
     if (!nonce) throw new ProviderUnavailableError(`lease on ${machineId} came without a nonce`, { context: { machineId } });
+    let failed = false;
     try {
       return await mutate(nonce);
+    } catch (error) {
+      failed = true;
+      throw error;
     } finally {
-      if (options.releaseAfter !== false) {
+      // A destroyed machine's lease goes with it; any other lease is released (it would expire by itself, but only after its TTL).
+      if (options.releaseAfter !== 'on-failure' || failed) {
         await this.client
           .DELETE('/apps/{app_name}/machines/{machine_id}/lease', { params: { ...this.machinePath(machineId), header: { 'fly-machine-lease-nonce': nonce } } })
-          .catch(() => undefined); // it expires by itself
+          .catch(() => undefined);
       }
     }
   }
+}
+
+/**
+ * Where a volume goes: on a host that can run the instance's guest (the `compute` hint; without it a
+ * later machine can find the host too small, Kilo-Org/cloud PR #388), in any zone (an instance's
+ * volumes share its name; Fly's default `require_unique_zone: true` would spread them over zones
+ * until a region's few run out).
+ */
+function placement(machineSize: string | undefined) {
+  const guest = machineSize ? GUESTS[machineSize] : undefined;
+  return { require_unique_zone: false, ...(guest ? { compute: guest } : {}) };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** The lease nonce header of a mutation. */
