@@ -162,7 +162,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     events,
     clientCredentials: LOCAL_CREDENTIALS,
   });
-  const deps: Deps = { ...base, settings: { ...base.settings, ...options.settings } };
+  // One name for this runtime across its restarts (its table), a new boot each start: a restart
+  // recognises the sweep lease its dead boot left and takes it over instead of waiting it out.
+  const runtimeIdentity = { runtime: `local:${options.dynamoEndpoint}/${options.tableName}`, boot: randomBytes(8).toString('hex') };
+  const deps: Deps = { ...base, settings: { ...base.settings, ...options.settings }, runtimeIdentity };
 
   // The host came back: local providers restart machines that ran when it went down.
   for (const each of providers) await (each as { resumeAfterHostRestart?: () => Promise<void> }).resumeAfterHostRestart?.();
