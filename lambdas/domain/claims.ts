@@ -115,9 +115,10 @@ export async function claimInstance(deps: Deps, instanceId: string, owners: read
             ':from': current.status,
             ':log': log,
             ':now': now.toISOString(),
-            // The sweep looks at the claim's execution once the operation has had its time.
+            // The sweep looks at the claim's execution after a short grace (one sweep period), not after
+            // the operation's whole timeout: a lost or closed execution is settled on that evidence.
             ':shard': attentionShardOf(keys.instance(instanceId).pk),
-            ':attention': new Date(now.getTime() + deps.settings.claimTimeoutSeconds[operation] * 1000).toISOString(),
+            ':attention': new Date(now.getTime() + deps.settings.sweepPeriodSeconds * 1000).toISOString(),
             ...(options.expectedProvider !== undefined ? { ':expectedProvider': options.expectedProvider } : {}),
             ...extra.values,
           },

@@ -16,6 +16,7 @@
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { startNamedExecution } from '../../adapters/workflows';
 import { stateMachineArn, type Deps } from '../../shared/deps';
+import type { Operation } from '../../shared/operations';
 import { causeMessage, ClaimLostError, messageOf } from '../../shared/errors';
 import { provisionExecutionInput } from '../admission';
 import { after, attentionAt, parkedAttention } from '../attention';
@@ -75,7 +76,7 @@ async function settleClaim(deps: Deps, instance: InstanceItem, context: SettleCo
   // After a restart of the workflow service nothing is about to start: a missing execution is lost.
   const execution = described.status === 'PENDING' && context.afterRestart ? { ...described, status: 'LOST' as const } : described;
   if (execution.status === 'RUNNING') {
-    await rescheduleClaimed(deps, instance, after(deps.now(), deps.settings.claimTimeoutSeconds[kind]));
+    await rescheduleClaimed(deps, instance, nextLookAt(deps, kind, requestedAt));
     return { target, action: 'waiting', detail: `${claim} is RUNNING` };
   }
   if (execution.status === 'PENDING') {
@@ -105,6 +106,21 @@ async function settleClaim(deps: Deps, instance: InstanceItem, context: SettleCo
     return { target, action: settled.status === 'running' ? 'recovery-completed' : 'recovery-failed', detail: `${claim} ${execution.status}: ${settled.detail}` };
   }
   return { target, action: 'skipped', detail: `no settle rule for ${kind} claims yet` };
+}
+
+/**
+ * When to look again at a claim whose execution still runs: after as long again as it has run so
+ * far (at least a sweep period, at most the operation's claim timeout), so a claim costs a
+ * DescribeExecution per doubling of its age, not one per sweep. A hung execution ends at its state
+ * machine's own TimeoutSeconds, and the next look settles it.
+ */
+export function nextLookAt(deps: Deps, kind: Operation, requestedAt: string | undefined): Date {
+  const now = deps.now().getTime();
+  const period = deps.settings.sweepPeriodSeconds * 1000;
+  const requested = requestedAt ? Date.parse(requestedAt) : Number.NaN;
+  const age = Number.isFinite(requested) ? Math.max(0, now - requested) : period;
+  const cap = Math.max(period, deps.settings.claimTimeoutSeconds[kind] * 1000);
+  return new Date(now + Math.min(cap, Math.max(period, age)));
 }
 
 /** Push a claimed instance's next look (fenced by the claim: an operation that finished meanwhile wins). */
@@ -248,7 +264,7 @@ export async function settleReservation(deps: Deps, reservation: ReservationItem
   if (instance && instance.claim === reservation.executionName) {
     const action = await settleInstance(deps, instance, context);
     // Still running: the reservation's next look waits as long as its instance's does.
-    if (action.action === 'waiting') await rescheduleReservation(deps, reservation, after(deps.now(), deps.settings.claimTimeoutSeconds.provision));
+    if (action.action === 'waiting') await rescheduleReservation(deps, reservation, nextLookAt(deps, 'provision', instance.createdAt));
     return action;
   }
   if (instance && instance.status === 'failed' && instance.countsTowardQuota) return cleanUpFailedProvision(deps, instance);
@@ -275,7 +291,7 @@ async function startIfNeverStarted(deps: Deps, reservation: ReservationItem, ins
   const input = provisionExecutionInput(instance, deps.correlationId);
   await startNamedExecution(deps.sfn, stateMachineArn(deps, 'provision'), reservation.executionName, { ...input }, deps.correlationId);
   await rescheduleReservation(deps, reservation, after(deps.now(), deps.settings.reservationDeadlineSeconds));
-  await rescheduleClaimed(deps, instance, after(deps.now(), deps.settings.claimTimeoutSeconds.provision));
+  await rescheduleClaimed(deps, instance, after(deps.now(), deps.settings.sweepPeriodSeconds));
   return { target: `reservation:${reservation.owner}`, action: 'started-execution', detail: reservation.executionName };
 }
 
