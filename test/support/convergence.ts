@@ -37,9 +37,10 @@ export async function instancesOf(h: Harness, owners: readonly string[]): Promis
 }
 
 /**
- * The invariants of a converged world (ARCHITECTURE §4, issues 8 and 11): no claim held and no
+ * The invariants of a converged world (ARCHITECTURE §4, issues 8, 11 and 19): no claim held and no
  * recovery pending, no reservation unresolved, every instance's status agrees with the provider (a
- * transitional status such as `recovering` never remains), quota equals the live instances, the
+ * transitional status such as `recovering` never remains; a destroy asked for ends `destroyed` unless
+ * parked for an operator), quota equals the live instances, the
  * provider holds nothing no instance owns — a retained volume is owned by its item, never used by its
  * instance, and a volume whose item says deleted is gone.
  */
@@ -82,8 +83,9 @@ export async function violations(h: Harness, owners: readonly string[]): Promise
         break;
       }
       case 'destroying':
-        // A destroy that failed (or was lost) waits, visible, for the caller to retry: allowed.
-        if (!instance.lastDestroyError) found.push(`${id}: destroying without a claim and without lastDestroyError`);
+        // A destroy that failed or was lost is run again by the sweep until it ends: only one parked
+        // for an operator (its capped tries spent) may remain, visible, with its error.
+        if (!instance.destroyParkedAt) found.push(`${id}: destroying, not finished by the sweep (tries ${instance.destroyTries ?? 0}, ${instance.lastDestroyError?.message ?? 'no error recorded'})`);
         break;
       default:
         found.push(`${id}: left in transitional status ${instance.status}`);

@@ -4,20 +4,22 @@
  *
  * | what is found | what settles it |
  * |---|---|
- * | a claim whose execution still runs | nothing; look again after the operation's timeout |
+ * | a claim younger than a sweep period | not due yet |
+ * | a claim whose execution still runs | nothing; look again after as long as it has run (≤ the operation's timeout) |
  * | a lifecycle claim whose execution closed without releasing it, or is lost | `recordOperationFailure`: the real provider state plus the operation's last…Error, claim released |
  * | a provision claim whose execution ended without an outcome, or is lost | destroy what its tags name, verify, `failProvision` (reservation released if still its, quota returned); unverified → `markNeedsReconciliation` |
  * | an admitted reservation whose execution never started | start it by its deterministic name |
  * | a failed instance still holding its quota slot (`needs_reconciliation`) | destroy what its tags name, verify, free slot and reservation; capped tries, then an operator (alarm) |
  * | a switch claim whose execution ended without its outcome, or is lost | roll back (target cleaned and verified, old provider restored, `lastSwitchError`), then a `start` if it was running; unverified → retried with backoff, capped |
  * | a recovery claim whose execution closed without releasing it, or is lost | after its cut-over: retire the old resources and release as the new machine runs; before: destroy what it made (old volume kept), `stopped` + lastRecoveryError + cooldown |
+ * | a destroy that failed or was lost (`destroying`, no claim) | run again by the sweep, backoff 0, 1, 2, 4 … periods (≤ 1 h); after `reconcileMaxTries` parked for an operator (DestroyParked alarm), quota slot freed then |
  * | a running instance | drift check (drift.ts): an unrequested exit starts a recovery (outside its cooldown) |
  */
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { startNamedExecution } from '../../adapters/workflows';
 import { stateMachineArn, type Deps } from '../../shared/deps';
 import type { Operation } from '../../shared/operations';
-import { causeMessage, ClaimLostError, messageOf } from '../../shared/errors';
+import { causeMessage, ClaimLostError, messageOf, WorkflowUnavailableError } from '../../shared/errors';
 import { provisionExecutionInput } from '../admission';
 import { after, attentionAt, parkedAttention } from '../attention';
 import { fencedInstanceUpdate } from '../fence';
@@ -30,7 +32,7 @@ import { destroyTaggedResources } from '../provider-resources';
 import { keptVolumesOf } from '../retained-volume';
 import { failProvision, markNeedsReconciliation } from '../provision-outcome';
 import { outcomeIfHeld, readReservation, rescheduleReservation, unscheduleReservation, UNRESOLVED_STATUSES, type ReservationItem } from '../reservation';
-import { finishFailedCleanup, recordCleanupTry, unscheduleInstance } from '../unclaimed';
+import { finishFailedCleanup, recordCleanupTry, rescheduleInstance, unscheduleInstance } from '../unclaimed';
 import type { SettleAction } from './actions';
 import { checkDrift } from './drift';
 import { isClaimRefused } from './refusals';
@@ -62,8 +64,29 @@ export async function settleInstance(deps: Deps, instance: InstanceItem, context
   if (instance.claim && instance.operation) return settleClaim(deps, instance, context);
   if (instance.status === 'failed' && instance.countsTowardQuota) return cleanUpFailedProvision(deps, instance);
   if (instance.status === 'running') return checkDrift(deps, instance);
+  if (instance.status === 'destroying') return retryDestroy(deps, instance);
   await unscheduleInstance(deps, instance);
   return { target, action: 'unscheduled', detail: `nothing to do while ${instance.status}` };
+}
+
+/**
+ * A destroy that failed or was lost (`destroying`, no claim, due): run it again, by the same claim a
+ * DELETE takes, as long as the instance is as the sweep read it. Its failure comes back through
+ * recordDestroyFailure (next try later, or parked). One the workflow service refused stays due.
+ */
+async function retryDestroy(deps: Deps, instance: InstanceItem): Promise<SettleAction> {
+  const target = `instance:${instance.instanceId}`;
+  try {
+    const started = await requestOperation(deps, instance.instanceId, [instance.owner], 'destroy', { expect: { version: instance.version, status: instance.status } });
+    return { target, action: 'destroy-retried', detail: `try ${(instance.destroyTries ?? 0) + 1}: ${started.operation.executionName}` };
+  } catch (error) {
+    if (isClaimRefused(error)) return { target, action: 'skipped', detail: 'the instance moved on meanwhile' };
+    if (!(error instanceof WorkflowUnavailableError)) throw error;
+    // The claim was handed back (and with it the index entry): look again next period.
+    const fresh = await readInstance(deps, instance.instanceId);
+    if (fresh && !fresh.claim && fresh.status === 'destroying') await rescheduleInstance(deps, fresh, after(deps.now(), deps.settings.sweepPeriodSeconds));
+    throw error;
+  }
 }
 
 /** A claimed instance: if its execution still runs, wait; otherwise finish the operation for it. */

@@ -148,11 +148,12 @@ export class LocalComputeProvider implements ComputeProvider {
 
   /**
    * The host came back: finish the volumes a crash interrupted and boot again the machines that ran
-   * when it went down (see LocalMachines.resumeAfterHostRestart). The local runtime calls it at start.
+   * when it went down (see LocalMachines.resumeAfterHostRestart), but those in `keepStopped` (their
+   * instance is being destroyed). The local runtime calls it at start.
    */
-  async resumeAfterHostRestart(): Promise<string[]> {
+  async resumeAfterHostRestart(options: { keepStopped?: ReadonlySet<string> } = {}): Promise<string[]> {
     await this.volumes.repairAfterHostRestart();
-    return this.machines.resumeAfterHostRestart();
+    return this.machines.resumeAfterHostRestart(options);
   }
 
   /** The OS pid of the machine's process while one should run (for tests and debugging). */
