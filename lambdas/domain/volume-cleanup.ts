@@ -24,6 +24,7 @@ import type { InstanceItem } from './instance';
 import { readInstance } from './instance-queries';
 import { emitLifecycleEvent } from './lifecycle-events';
 import { mapWithConcurrency } from './operations-history';
+import type { TransactItem } from './fence';
 import { acquireLease, holderFor, leaseTiming, releaseLease, startHeartbeat } from './reconcile/lease';
 import type { SweepReport } from './reconcile/reconcile';
 import {
@@ -188,7 +189,7 @@ async function cleanUpRetainedVolume(deps: Deps, volumeId: string, cleaner: Clea
 }
 
 /** Run the volume-cleanup sweep once: under its lease, every retained volume due on the volumes lane. */
-export async function runVolumeCleanup(deps: Deps): Promise<SweepReport> {
+export async function runVolumeCleanup(deps: Deps, options: { alsoWrite?: TransactItem[] } = {}): Promise<SweepReport> {
   const runId = randomUUID();
   const startedAt = deps.now();
   const report: SweepReport = {
@@ -211,7 +212,7 @@ export async function runVolumeCleanup(deps: Deps): Promise<SweepReport> {
   // The same short, heartbeat-renewed lease as the reconcile sweep's: a dead run blocks nobody for long.
   const holder = holderFor(deps, runId);
   const timing = leaseTiming(deps.settings.volumeCleanupPeriodSeconds);
-  const lease = await acquireLease(deps, VOLUME_CLEANUP, holder, timing.seconds);
+  const lease = await acquireLease(deps, VOLUME_CLEANUP, holder, timing.seconds, { alsoWrite: options.alsoWrite });
   if (!lease.taken) {
     report.heldBy = lease.heldBy.holder ?? null;
     deps.logger.info('volume-cleanup sweep: lease held by another run', { runId, heldBy: report.heldBy });

@@ -11,8 +11,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailed } from '../../adapters/dynamo';
+import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { cancellationCodes, isConditionFailed } from '../../adapters/dynamo';
+import type { TransactItem } from '../fence';
 import type { Deps, RuntimeIdentity } from '../../shared/deps';
 
 /** The lease item's key. */
@@ -67,33 +68,44 @@ export type LeaseTake = { taken: true; previous: LeaseItem; tookOver: string | n
  * that has just restarted) a lease held by an earlier boot of the same runtime counts as free: that
  * boot is dead, whatever its expiry says.
  */
-export async function acquireLease(deps: Deps, sweep: string, holder: LeaseHolder, seconds: number, options: { takeOverOwnDeadBoot?: boolean } = {}): Promise<LeaseTake> {
+export async function acquireLease(
+  deps: Deps,
+  sweep: string,
+  holder: LeaseHolder,
+  seconds: number,
+  options: { takeOverOwnDeadBoot?: boolean; alsoWrite?: TransactItem[] } = {},
+): Promise<LeaseTake> {
   const now = deps.now();
   const takeOver = options.takeOverOwnDeadBoot ? ' OR (holderRuntime = :runtime AND holderBoot <> :boot)' : '';
+  const update = {
+    TableName: deps.tableName,
+    Key: leaseKey(sweep),
+    UpdateExpression: 'SET holder = :holder, holderRuntime = :runtime, holderBoot = :boot, leaseUntil = :until, heartbeatAt = :now, #type = :type',
+    ConditionExpression: `attribute_not_exists(leaseUntil) OR leaseUntil < :now${takeOver}`,
+    ExpressionAttributeNames: { '#type': 'type' },
+    ExpressionAttributeValues: {
+      ':holder': holderName(holder),
+      ':runtime': holder.runtime,
+      ':boot': holder.boot,
+      ':until': new Date(now.getTime() + seconds * 1000).toISOString(),
+      ':now': now.toISOString(),
+      ':type': 'lease',
+    },
+  };
   try {
-    const out = await deps.db.send(
-      new UpdateCommand({
-        TableName: deps.tableName,
-        Key: leaseKey(sweep),
-        UpdateExpression: 'SET holder = :holder, holderRuntime = :runtime, holderBoot = :boot, leaseUntil = :until, heartbeatAt = :now, #type = :type',
-        ConditionExpression: `attribute_not_exists(leaseUntil) OR leaseUntil < :now${takeOver}`,
-        ExpressionAttributeNames: { '#type': 'type' },
-        ExpressionAttributeValues: {
-          ':holder': holderName(holder),
-          ':runtime': holder.runtime,
-          ':boot': holder.boot,
-          ':until': new Date(now.getTime() + seconds * 1000).toISOString(),
-          ':now': now.toISOString(),
-          ':type': 'lease',
-        },
-        ReturnValues: 'ALL_OLD',
-      }),
-    );
-    const previous = (out.Attributes as LeaseItem | undefined) ?? {};
+    let previous: LeaseItem;
+    if (options.alsoWrite?.length) {
+      // Written with the lease or not at all (an operator's audit record); a transaction returns no old item, so read it first.
+      previous = (await leaseHolder(deps, sweep)) ?? {};
+      await deps.db.send(new TransactWriteCommand({ TransactItems: [{ Update: update }, ...options.alsoWrite] }));
+    } else {
+      const out = await deps.db.send(new UpdateCommand({ ...update, ReturnValues: 'ALL_OLD' }));
+      previous = (out.Attributes as LeaseItem | undefined) ?? {};
+    }
     const stillHeld = previous.leaseUntil !== undefined && previous.leaseUntil >= now.toISOString();
     return { taken: true, previous, tookOver: stillHeld ? (previous.holder ?? null) : null };
   } catch (error) {
-    if (!isConditionFailed(error)) throw error;
+    if (!isConditionFailed(error) && cancellationCodes(error)?.[0]?.code !== 'ConditionalCheckFailed') throw error;
     return { taken: false, heldBy: (await leaseHolder(deps, sweep)) ?? {} };
   }
 }

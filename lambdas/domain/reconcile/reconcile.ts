@@ -10,6 +10,7 @@ import * as z from 'zod';
 import type { Deps } from '../../shared/deps';
 import { messageOf } from '../../shared/errors';
 import { dueItems, type DueItem } from '../attention';
+import type { TransactItem } from '../fence';
 import type { InstanceItem } from '../instance';
 import { mapWithConcurrency } from '../operations-history';
 import type { ReservationItem } from '../reservation';
@@ -56,6 +57,8 @@ export type SweepReport = z.infer<typeof sweepReportSchema>;
  */
 export interface ReconcileOptions {
   afterRestart?: boolean;
+  /** Written in the transaction that takes the lease (an operator's audit record of this run). */
+  alsoWrite?: TransactItem[];
 }
 
 /** The workflow client with its DescribeExecution calls counted (what settling claims on evidence costs). */
@@ -114,7 +117,7 @@ export async function runReconcile(deps: Deps, options: ReconcileOptions = {}): 
   };
   const holder = holderFor(deps, runId);
   const timing = leaseTiming(deps.settings.sweepPeriodSeconds);
-  const lease = await acquireLease(deps, RECONCILE, holder, timing.seconds, { takeOverOwnDeadBoot: options.afterRestart });
+  const lease = await acquireLease(deps, RECONCILE, holder, timing.seconds, { takeOverOwnDeadBoot: options.afterRestart, alsoWrite: options.alsoWrite });
   if (!lease.taken) {
     report.heldBy = lease.heldBy.holder ?? null;
     deps.logger.info('reconcile sweep: lease held by another run', { runId, heldBy: report.heldBy, leaseUntil: lease.heldBy.leaseUntil ?? null, afterRestart: options.afterRestart ?? false });

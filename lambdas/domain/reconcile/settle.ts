@@ -11,7 +11,7 @@
  * | an admitted reservation whose execution never started | start it by its deterministic name |
  * | a failed instance still holding its quota slot (`needs_reconciliation`) | destroy what its tags name, verify, free slot and reservation; capped tries, then an operator (alarm) |
  * | a switch claim whose execution ended without its outcome, or is lost | roll back (target cleaned and verified, old provider restored, `lastSwitchError`), then a `start` if it was running; unverified → retried with backoff, capped |
- * | a recovery claim whose execution closed without releasing it, or is lost | after its cut-over: retire the old resources and release as the new machine runs; before: destroy what it made (old volume kept), `stopped` + lastRecoveryError + cooldown |
+ * | a recovery claim whose execution closed without releasing it, or is lost | after its cut-over: retire the old resources and release as the new machine runs; before: destroy what it made (old volume kept), `stopped` + lastRecoveryError + cooldown — and an operator's forced one (of a running instance) starts its old machine again |
  * | a destroy that failed or was lost (`destroying`, no claim) | run again by the sweep, backoff 0, 1, 2, 4 … periods (≤ 1 h); after `reconcileMaxTries` parked for an operator (DestroyParked alarm), quota slot freed then |
  * | a running instance | drift check (drift.ts): an unrequested exit starts a recovery (outside its cooldown) |
  */
@@ -126,7 +126,11 @@ async function settleClaim(deps: Deps, instance: InstanceItem, context: SettleCo
   if (kind === 'recover') {
     // Roll forward when it had cut over; else destroy what it made (old volume kept) and show stopped + lastRecoveryError.
     const settled = await settleLostRecovery(deps, instance, error);
-    return { target, action: settled.status === 'running' ? 'recovery-completed' : 'recovery-failed', detail: `${claim} ${execution.status}: ${settled.detail}` };
+    const detail = `${claim} ${execution.status}: ${settled.detail}`;
+    // An operator's forced recovery (only ever of a running instance) that was lost puts the
+    // instance back as it was: its old machine starts again, as a lost switch's does.
+    if (instance.recovery?.trigger === 'operator' && !instance.recovery.cutOverAt && settled.status === 'stopped') return { target, action: 'recovery-failed', detail: `${detail}. ${await startAgain(deps, instance)}` };
+    return { target, action: settled.status === 'running' ? 'recovery-completed' : 'recovery-failed', detail };
   }
   return { target, action: 'skipped', detail: `no settle rule for ${kind} claims yet` };
 }
@@ -199,12 +203,17 @@ async function settleLostSwitch(deps: Deps, instance: InstanceItem, error: { cod
   }
   const recorded = await recordSwitchFailure(deps, { ...step, error });
   if (!restartOld || recorded.status !== 'stopped') return { target, action: 'rolled-back-switch', detail: `${error.message} Now ${recorded.status} on ${instance.switchingFrom?.provider ?? instance.provider}.` };
+  return { target, action: 'rolled-back-switch', detail: `${error.message} ${await startAgain(deps, instance)}` };
+}
+
+/** Start a settled instance's machine again through a `start` operation (it ran before the lost operation); what happened, in words. */
+async function startAgain(deps: Deps, instance: InstanceItem): Promise<string> {
   try {
     const started = await requestOperation(deps, instance.instanceId, [instance.owner], 'start');
-    return { target, action: 'rolled-back-switch', detail: `${error.message} The old machine is starting again (${started.operation.executionName}).` };
+    return `The old machine is starting again (${started.operation.executionName}).`;
   } catch (startError) {
     if (!isClaimRefused(startError)) throw startError;
-    return { target, action: 'rolled-back-switch', detail: `${error.message} Another operation claimed it before the old machine could be started again.` };
+    return 'Another operation claimed it before the old machine could be started again.';
   }
 }
 
