@@ -25,6 +25,7 @@ import type {
   VolumeSpec,
 } from '../compute-provider';
 import { LocalLayout } from './layout';
+import { removeTempFiles } from './local-store';
 import { LocalMachines } from './machines';
 import { MachineProcesses } from './processes';
 import { LocalRecords } from './records';
@@ -61,10 +62,12 @@ export class LocalComputeProvider implements ComputeProvider {
   private readonly machines: LocalMachines;
   private readonly processes: MachineProcesses;
   private readonly dailySnapshots: boolean;
+  private readonly layout: LocalLayout;
 
   constructor(options: LocalComputeProviderOptions) {
     this.dailySnapshots = options.dailySnapshots ?? false;
     const layout = new LocalLayout(options.rootDir);
+    this.layout = layout;
     const records = new LocalRecords(layout);
     this.name = options.name ?? 'local';
     this.rootDir = layout.rootDir;
@@ -152,6 +155,10 @@ export class LocalComputeProvider implements ComputeProvider {
    * instance is being destroyed). The local runtime calls it at start.
    */
   async resumeAfterHostRestart(options: { keepStopped?: ReadonlySet<string> } = {}): Promise<string[]> {
+    // Temp files of atomic writes a SIGKILL interrupted: machine records, volume and snapshot metadata.
+    await removeTempFiles(this.layout.machinesDir(), 0);
+    await removeTempFiles(this.layout.volumesDir(), 1);
+    await removeTempFiles(this.layout.snapshotsDir(), 1);
     await this.volumes.repairAfterHostRestart();
     return this.machines.resumeAfterHostRestart(options);
   }
