@@ -8,6 +8,8 @@ import { TABLE_KEYS } from '../../lambdas/adapters/table-definition';
 import type { InstanceItem } from '../../lambdas/domain/instance';
 import { retainedVolumesById } from '../../lambdas/domain/retained-volume';
 import type { ComputeProvider } from '../../lambdas/providers/compute-provider';
+import { registryOf } from '../../lambdas/providers/registry';
+import type { Deps } from '../../lambdas/shared/deps';
 import type { Harness } from './harness';
 
 /** A violation of convergence, said plainly. */
@@ -157,4 +159,31 @@ export function trippedProvider(inner: ComputeProvider, wire: Tripwire): Compute
       };
     },
   });
+}
+
+/** A client (table, Step Functions) whose every `send` first passes the tripwire. */
+export function trippedClient<T extends { send: (...args: never[]) => unknown }>(client: T, wire: Tripwire): T {
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      if (prop !== 'send') return Reflect.get(target, prop, receiver) as unknown;
+      return async (...args: unknown[]) => {
+        await wire.pass();
+        return (target.send as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
+/**
+ * Deps for one sweep run whose every table, Step Functions and provider call passes the tripwire:
+ * at the k-th the process "dies" there (the call never returns, and nor does any later one — the
+ * lease's heartbeat included, as it goes through the same table client).
+ */
+export function trippedDeps(deps: Deps, wire: Tripwire): Deps {
+  return {
+    ...deps,
+    db: trippedClient(deps.db, wire),
+    sfn: trippedClient(deps.sfn, wire),
+    providers: registryOf(deps.providers.all().map((provider) => trippedProvider(provider, wire))),
+  };
 }
