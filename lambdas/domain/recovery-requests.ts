@@ -1,6 +1,6 @@
 /**
  * What starts a recovery: the reconcile sweep's drift check (an unrequested exit, outside the
- * cooldown) and an operator's forced recovery (audited). Both claim `running|stopped → recovering`
+ * cooldown) and an operator's forced recovery (audited). Both claim `running → recovering`
  * and start the `recover` workflow (`recovery.ts`) under the claim's deterministic name.
  */
 import * as z from 'zod';
@@ -15,7 +15,7 @@ import { operationAcceptedSchema, requestOperation, type OperationAccepted } fro
 import { subjectOf } from './recovery';
 
 /**
- * Start a recovery: claim `running|stopped → recovering` and start the `recover` workflow under the
+ * Start a recovery: claim `running → recovering` and start the `recover` workflow under the
  * claim's deterministic name. The sweep passes what it saw (`expect`), so an instance that moved on
  * since (a user stopped it) is refused, not recovered.
  */
