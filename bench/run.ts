@@ -16,7 +16,7 @@ import { contention } from './contention';
 import { ms, renderTable, writeResults, type Row } from './report';
 import { load, LOAD_CONFIG } from './load';
 import { throughput } from './throughput';
-import { listenerLatency, sweepCost } from './sweep';
+import { claimLookCost, listenerLatency, sweepCost } from './sweep';
 import { recoveryTimes } from './recovery';
 import { startBenchWorld } from './world';
 import { workflowsInvoking } from '../infra/workflows';
@@ -25,7 +25,7 @@ const CONFIG = {
   admission: { warmup: 30, samples: 200 },
   contention: { rounds: 5, concurrency: 64 },
   throughput: [16, 32],
-  sweep: { sizes: [2_000, 20_000], dueFraction: 0.01, listenerSamples: 20 },
+  sweep: { sizes: [2_000, 20_000], dueFraction: 0.01, listenerSamples: 20, lostClaims: 200 },
   recovery: { samples: 6, sweepPeriodSeconds: 5 },
   load: LOAD_CONFIG,
 };
@@ -68,7 +68,7 @@ const NOTES = [
   'Admission samples rotate: POST /v1/instances as configured (transaction first), the same reading first, the bare parts — a consistent BatchGetItem of the two items admission reads, a TransactWriteItems of the very items admission builds (admissionWritesFor, a fresh owner each), StartExecution of that provision — and one conditional PutItem, all on the runtime client (runtime.deps.db / sfn) and table. "own round trips" = transaction + StartExecution of the same sample (+ the read, for reading first).',
   'Write units: the bare transaction\'s ConsumedCapacity (INDEXES), and the HTTP admission\'s own TransactWriteItems recorded on the runtime client while its workflow is held (so no other transaction runs). DynamoDB Local charges 2 units per KB per item in a transaction, index entries included.',
   'Contention phase: 64 POSTs at once from a client process of its own (connections opened by one untimed burst). createVolume is held by a gate until the round ends, so the winner keeps its reservation as a real provision would; it then fails fast and compensates. Run twice: transaction first (the default: an admission alone transacts at once, those that find its owner\'s turn taken read together) and reads first (every admission reads before its transaction).',
-  'Sweep: instances written straight to the table, 1 % due (running, machine gone: each is marked stopped), the rest due tomorrow; one run metered (ConsumedCapacity INDEXES) at each table size, the orphan inventory left out; the smaller table stays on the index during the larger run. Listener: a provision held in CreateVolume, StopExecution, time until the instance reads failed without a claim.',
+  'Sweep: instances written straight to the table, 1 % due (running, machine gone: each is marked stopped), the rest due tomorrow; one run metered (ConsumedCapacity INDEXES) at each table size, the orphan inventory left out; the smaller table stays on the index during the larger run. Listener: a provision held in CreateVolume, StopExecution, time until the instance reads failed without a claim. Lost claims: stopped instances claimed by a `start` whose execution never started, taken two sweep periods ago (due one period after the claim); the run after them must find nothing; the looks of a claim running its operation’s whole timeout are counted with the sweep’s own rule (nextLookAt), one DescribeExecution each.',
   'End-to-end phase: the real local provider; "running" = provision execution SUCCEEDED and the instance item reads running. Machines are killed by provider shutdown at the end.',
   'Recovery: its own local world with the reconcile sweep on a 5 s timer and drift checks due every 5 s; a running instance\'s machine process is SIGKILLed (after one to two sweep periods of running, so deaths fall at every phase of the sweep), GET /v1/instances/{id} polled every 50 ms until recovering, then running on a new machine; every other sample has a snapshot (old volume retained), the others not (deleted at once); one instance at a time, so provider calls from the death to running (sweep look + workflow; inventory calls of the orphan scan excluded) are its own.',
 ];
@@ -121,10 +121,18 @@ async function main(): Promise<void> {
           { metric: `sweep ${size}: items read per due item`, value: run.itemsReadPerDue.toFixed(2), target: `<= ${TARGETS.sweepItemsReadPerDue}`, ok: run.itemsReadPerDue <= TARGETS.sweepItemsReadPerDue },
           { metric: `sweep ${size}: queries / RCU / WCU`, value: `${run.indexQueries} / ${run.readUnits} / ${run.writeUnits}`, target: '' },
           { metric: `sweep ${size}: wall`, value: ms(run.wallMs), target: '' },
+          { metric: `sweep ${size}: DescribeExecution calls`, value: String(run.describeCalls), target: '' },
         );
       }
+      const claimLooks = await claimLookCost(world, CONFIG.sweep.lostClaims, 'a');
+      rows.push(
+        { metric: `sweep, ${claimLooks.claims} lost claims due: DescribeExecution calls / settled`, value: `${claimLooks.firstRun.describeCalls} / ${claimLooks.firstRun.settled}`, target: `= ${claimLooks.claims} / ${claimLooks.claims}`, ok: claimLooks.firstRun.describeCalls === claimLooks.claims && claimLooks.firstRun.settled === claimLooks.claims },
+        { metric: `sweep, ${claimLooks.claims} lost claims: wall`, value: ms(claimLooks.firstRun.wallMs), target: '' },
+        { metric: 'sweep after them: due / DescribeExecution calls', value: `${claimLooks.secondRun.due} / ${claimLooks.secondRun.describeCalls}`, target: '= 0 / 0', ok: claimLooks.secondRun.due === 0 && claimLooks.secondRun.describeCalls === 0 },
+        ...Object.entries(claimLooks.looksOverTimeout).map(([kind, cost]) => ({ metric: `a ${kind} claim running its whole ${cost.timeoutSeconds} s: DescribeExecution calls`, value: String(cost.looks), target: '' })),
+      );
       const listener = await listenerLatency(world, CONFIG.sweep.listenerSamples);
-      results.sweep = { runs, listener };
+      results.sweep = { runs, claimLooks, listener };
       rows.push(
         { metric: 'killed execution -> settled (listener) p50', value: ms(listener.settled.p50), target: '' },
         { metric: 'killed execution -> settled (listener) max', value: ms(listener.settled.max), target: `< ${TARGETS.listenerSettleMs} ms`, ok: listener.settled.max < TARGETS.listenerSettleMs },

@@ -6,6 +6,9 @@
  * due later. One sweep run is metered (ConsumedCapacity INDEXES) and its index reads counted, at two
  * table sizes, so the figures show the cost follows the due items, not the table.
  *
+ * Claim looks: lost claims are settled on the evidence of one DescribeExecution each, one sweep period
+ * after they were taken; a claim whose execution runs costs one look per doubling of its age.
+ *
  * Listener latency: a provision is held in CreateVolume, its execution is stopped (StopExecution,
  * as a timeout or an operator's abort would end it), and the clock runs until the execution-closed
  * listener has settled the instance (claim released, instance failed, reservation released).
@@ -17,6 +20,9 @@ import { attentionAt } from '../lambdas/domain/attention';
 import type { InstanceItem } from '../lambdas/domain/instance';
 import { leaseKey } from '../lambdas/domain/reconcile/lease';
 import { RECONCILE, runReconcile } from '../lambdas/domain/reconcile/reconcile';
+import { nextLookAt } from '../lambdas/domain/reconcile/settle';
+import type { Deps } from '../lambdas/shared/deps';
+import type { Operation } from '../lambdas/shared/operations';
 import { recordCapacity } from './capacity';
 import { summarize, type Summary } from './stats';
 import type { BenchWorld } from './world';
@@ -32,8 +38,21 @@ export interface SweepCost {
   readUnits: number;
   writeUnits: number;
   wallMs: number;
+  /** DescribeExecution calls of the run (none: running instances are checked by the provider, not Step Functions). */
+  describeCalls: number;
   /** What the run did with the due items. */
   actions: Record<string, number>;
+}
+
+/** What settling claims on evidence costs: DescribeExecution calls per run, and per claim over its life. */
+export interface ClaimLookCost {
+  claims: number;
+  /** The first run: every claim is due one period after it was taken, its execution looked up once. */
+  firstRun: { due: number; describeCalls: number; settled: number; wallMs: number };
+  /** The next run: the lost claims were settled, nothing is due, nothing is looked up. */
+  secondRun: { due: number; describeCalls: number };
+  /** Looks (one DescribeExecution each) a claim whose execution runs for its whole timeout costs, per operation. */
+  looksOverTimeout: Record<string, { timeoutSeconds: number; looks: number }>;
 }
 
 /** The listener's figures. */
@@ -116,7 +135,49 @@ export async function sweepCost(world: BenchWorld, instances: number, dueFractio
     readUnits: consumed.readUnits,
     writeUnits: consumed.writeUnits,
     wallMs,
+    describeCalls: report.describeCalls,
     actions,
+  };
+}
+
+/**
+ * Seed `claims` stopped instances each claimed by a `start` whose execution never started (the API
+ * died after the claim), taken two sweep periods ago; meter one run and the run after it. Then count,
+ * with the sweep's own scheduling rule, the looks a claim costs while its execution runs for its
+ * operation's whole timeout.
+ */
+export async function claimLookCost(world: BenchWorld, claims: number, prefix: string): Promise<ClaimLookCost> {
+  const { deps } = world.runtime;
+  const period = deps.settings.sweepPeriodSeconds;
+  const takenAt = new Date(Date.now() - 2 * period * 1000);
+  const items = Array.from({ length: claims }, (_, i) => {
+    const base = instanceItem(`c${prefix}`, i, new Date(takenAt.getTime() + period * 1000));
+    const claim = `${base.instanceId}-start-v3`;
+    return { ...base, status: 'starting', version: 3, claim, operation: 'start', operations: [{ kind: 'start', executionName: claim, requestedAt: takenAt.toISOString() }] };
+  });
+  await writeAll(world, items);
+  await deps.db.send(new UpdateCommand({ TableName: deps.tableName, Key: leaseKey(RECONCILE), UpdateExpression: 'SET lastOrphanScanAt = :now', ExpressionAttributeValues: { ':now': new Date().toISOString() } }));
+  const started = performance.now();
+  const first = await runReconcile(deps);
+  const wallMs = performance.now() - started;
+  const second = await runReconcile(deps);
+  const looksOverTimeout: ClaimLookCost['looksOverTimeout'] = {};
+  for (const [kind, timeoutSeconds] of Object.entries(deps.settings.claimTimeoutSeconds) as [Operation, number][]) {
+    // The sweep's rule, on a clock that jumps from look to look.
+    let clock = takenAt.getTime() + period * 1000;
+    let looks = 0;
+    const at: Deps = { ...deps, now: () => new Date(clock) };
+    while (clock - takenAt.getTime() <= timeoutSeconds * 1000) {
+      looks += 1;
+      clock = nextLookAt(at, kind, takenAt.toISOString()).getTime();
+    }
+    looksOverTimeout[kind] = { timeoutSeconds, looks };
+  }
+  return {
+    claims,
+    firstRun: { due: first.due, describeCalls: first.describeCalls, settled: first.actions.filter((a) => a.action === 'released-claim').length, wallMs },
+    secondRun: { due: second.due, describeCalls: second.describeCalls },
+    looksOverTimeout,
   };
 }
 

@@ -100,9 +100,9 @@ export const FUNCTION_CATALOG: readonly FunctionDefinition[] = [
     memoryMb: 512,
     permissions: {
       table: ['GetItem', 'Query', 'UpdateItem', 'BatchGetItem'],
-      // Recovery of an unexpected stop; mount repair (restart); a provision that never started; the old machine after a lost switch (start).
-      startsWorkflows: ['provision', 'restart', 'start', 'recover'],
-      describesWorkflows: ['stop', 'destroy', 'switch'],
+      // Recovery of an unexpected stop; mount repair (restart); a provision that never started; the old machine after a lost switch or forced recovery (start); a failed or lost destroy, again (destroy).
+      startsWorkflows: ['provision', 'restart', 'start', 'recover', 'destroy'],
+      describesWorkflows: ['stop', 'switch'],
       usesProvider: true,
       publishesEvents: true,
     },

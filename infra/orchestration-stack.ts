@@ -343,6 +343,11 @@ export class OrchestrationStack extends Stack {
       description: 'slipway reconcile: a cleanup exhausted its tries and is left for an operator',
       topic: this.alarmTopic,
     });
+    notifyingAlarm(this, 'DestroyParkedAlarm', {
+      metric: new cloudwatch.Metric({ namespace: 'slipway', metricName: 'DestroyParked', dimensionsMap: { service: 'slipway' }, period: ALARM_PERIOD, statistic: 'Sum' }),
+      description: 'slipway reconcile: a destroy failed its capped retries and is parked for an operator (console: Attention, parked)',
+      topic: this.alarmTopic,
+    });
     sweepSchedule('VolumeCleanupSchedule', functions.VolumeCleanup!, 'volume-cleanup', Duration.hours(1), Duration.minutes(15), Duration.hours(1));
     // Runs are at most 75 minutes apart (hourly, 15-minute window), so one clock hour may see none; two cannot.
     heartbeat('VolumeCleanupStoppedAlarm', 'volume-cleanup', Duration.hours(1), 'slipway volume cleanup: the sweep has not run for two hours');

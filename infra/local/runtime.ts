@@ -10,6 +10,7 @@ import { registryOf } from '../../lambdas/providers/registry';
 import { parseConfig } from '../../lambdas/shared/config';
 import { RecordingMetrics } from '../../lambdas/shared/telemetry';
 import { RecordingEvents } from '../../lambdas/shared/events';
+import { machinesBeingDestroyed } from '../../lambdas/domain/reconcile/host-restart';
 import { runReconcile, type ReconcileOptions, type SweepReport } from '../../lambdas/domain/reconcile/reconcile';
 import { depsFromConfig, type Deps, type Settings } from '../../lambdas/shared/deps';
 import { applySubstitutions, readWorkflowDefinition, substitutionsFor } from '../asl';
@@ -162,10 +163,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     events,
     clientCredentials: LOCAL_CREDENTIALS,
   });
-  const deps: Deps = { ...base, settings: { ...base.settings, ...options.settings } };
+  // One name for this runtime across its restarts (its table), a new boot each start: a restart
+  // recognises the sweep lease its dead boot left and takes it over instead of waiting it out.
+  const runtimeIdentity = { runtime: `local:${options.dynamoEndpoint}/${options.tableName}`, boot: randomBytes(8).toString('hex') };
+  const deps: Deps = { ...base, settings: { ...base.settings, ...options.settings }, runtimeIdentity };
 
-  // The host came back: local providers restart machines that ran when it went down.
-  for (const each of providers) await (each as { resumeAfterHostRestart?: () => Promise<void> }).resumeAfterHostRestart?.();
+  // The host came back: local providers restart machines that ran when it went down — except those
+  // of instances being destroyed, which stay down for their destroy to remove.
+  const destroying = await machinesBeingDestroyed(deps);
+  for (const each of providers) {
+    await (each as { resumeAfterHostRestart?: (options: { keepStopped: ReadonlySet<string> }) => Promise<unknown> }).resumeAfterHostRestart?.({ keepStopped: destroying.get(each.name) ?? new Set() });
+  }
 
   const load = (id: string) => {
     const entry = FUNCTION_CATALOG.find((fn) => fn.id === id)!.entry;

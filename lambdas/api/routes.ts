@@ -220,7 +220,7 @@ export const recoverInstanceRoute = defineRoute({
     202: { description: 'Claimed (`recovering`); the recovery runs', schema: recoverAcceptedSchema },
     ...AUTHENTICATED,
     404: problem('instance_not_found'),
-    409: problem('instance_busy (another operation holds the claim) or invalid_state (only a running or stopped instance is recovered)'),
+    409: problem('instance_busy (another operation holds the claim) or invalid_state (only a running instance is recovered: a stopped one is refused, nothing written)'),
     503: problem('workflow_unavailable; the claim was handed back, retry'),
   },
 });

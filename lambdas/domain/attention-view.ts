@@ -32,9 +32,11 @@ export const ATTENTION_SUBJECTS: readonly AttentionSubject[] = [
   { subject: 'volume-cleanup-exhausted', label: 'Retained volume whose delete exhausted its tries: left for an operator', alarm: 'VolumeCleanupExhaustedAlarm', matches: (item) => isVolume(item) && item.state === 'cleanup_exhausted' },
   { subject: 'volume-retention-over', label: 'Retained volume past retainUntil: the volume-cleanup sweep deletes it', alarm: 'VolumeCleanupSweepErrorsAlarm', matches: (item) => isVolume(item) },
   { subject: 'cleanup-exhausted', label: 'Cleanup exhausted its tries: left for an operator', alarm: 'CleanupExhaustedAlarm', matches: (item) => isInstance(item) && typeof item.cleanupExhaustedAt === 'string' },
+  { subject: 'destroy-parked', label: 'Destroy that failed its capped tries: left for an operator (quota slot already freed)', alarm: 'DestroyParkedAlarm', matches: (item) => isInstance(item) && typeof item.destroyParkedAt === 'string' },
   { subject: 'needs-reconciliation', label: 'Reservation needs reconciliation', alarm: 'NeedsReconciliationAlarm', matches: (item) => isReservation(item) && item.status === 'needs_reconciliation' },
   { subject: 'cleanup-retrying', label: 'Failed provision still holding its quota slot: cleanup retrying', alarm: 'NeedsReconciliationAlarm', matches: (item) => isInstance(item) && item.status === 'failed' && item.countsTowardQuota === true },
-  { subject: 'claim-past-due', label: 'Operation past its claim timeout', alarm: 'OldestDueItemAlarm', matches: (item) => isInstance(item) && typeof item.claim === 'string' },
+  { subject: 'destroy-retrying', label: 'Destroy that failed or was lost: the sweep runs it again', alarm: 'OldestDueItemAlarm', matches: (item) => isInstance(item) && item.status === 'destroying' && typeof item.claim !== 'string' },
+  { subject: 'claim-past-due', label: 'Claimed operation: the sweep looks up its execution', alarm: 'OldestDueItemAlarm', matches: (item) => isInstance(item) && typeof item.claim === 'string' },
   { subject: 'reservation-past-deadline', label: 'Reservation past its deadline', alarm: 'OldestDueItemAlarm', matches: (item) => isReservation(item) && UNRESOLVED_STATUSES.includes(item.status as ReservationStatus) },
   { subject: 'drift-check', label: 'Running instance due for a drift check', matches: (item) => isInstance(item) && item.status === 'running' },
   { subject: 'other', label: 'Due for a sweep', matches: () => true },
@@ -71,7 +73,7 @@ const text = (value: unknown): string | null => (typeof value === 'string' ? val
 function viewOf(item: DueItem, now: Date): AttentionItem {
   const subject = ATTENTION_SUBJECTS.find((candidate) => candidate.matches(item))!;
   const since = item.attentionAt.startsWith(PARKED_PREFIX) ? item.attentionAt.slice(PARKED_PREFIX.length) : item.attentionAt;
-  const lastError = (item.lastCleanupError ?? item.lastSwitchError ?? item.lastRecoveryError ?? item.lastStartError ?? item.lastError) as { message?: string } | undefined;
+  const lastError = (item.lastCleanupError ?? item.lastDestroyError ?? item.lastSwitchError ?? item.lastRecoveryError ?? item.lastStartError ?? item.lastError) as { message?: string } | undefined;
   return {
     subject: subject.subject,
     label: subject.label,
@@ -84,7 +86,7 @@ function viewOf(item: DueItem, now: Date): AttentionItem {
     since,
     overdueSeconds: Math.max(0, Math.round((now.getTime() - Date.parse(since)) / 1000)),
     detail: lastError?.message ?? null,
-    tries: typeof item.reconcileTries === 'number' ? item.reconcileTries : typeof item.tries === 'number' ? item.tries : null,
+    tries: typeof item.reconcileTries === 'number' ? item.reconcileTries : typeof item.destroyTries === 'number' ? item.destroyTries : typeof item.tries === 'number' ? item.tries : null,
   };
 }
 

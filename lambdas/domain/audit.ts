@@ -6,7 +6,7 @@ import type { Deps } from '../shared/deps';
 import type { TransactItem } from './fence';
 
 /** Operator actions that leave an audit record. */
-export const AUDIT_ACTIONS = ['reservation.release', 'quota.set', 'instance.settle', 'instance.recover', 'volume.delete'] as const;
+export const AUDIT_ACTIONS = ['reservation.release', 'quota.set', 'instance.settle', 'instance.recover', 'volume.delete', 'sweep.run'] as const;
 
 /** An operator action, stored under its owner so the owner's registry can show it. */
 export const auditRecordSchema = z.object({
@@ -18,6 +18,7 @@ export const auditRecordSchema = z.object({
   at: z.string(),
   /** What the action changed, as it was before. */
   before: z.record(z.string(), z.unknown()).meta({ description: 'What the action changed, as it was before' }),
+  outcome: z.array(z.string()).optional().meta({ description: 'What the action did, added once it was done (a settle: its actions)' }),
 }).meta({ id: 'AuditRecord' });
 export type AuditRecord = z.infer<typeof auditRecordSchema>;
 
@@ -33,6 +34,19 @@ export function auditPutItem(deps: Deps, record: AuditRecord): TransactItem {
       TableName: deps.tableName,
       Item: { ...keys.audit(record.owner, record.at, record.id), type: 'audit', ...record },
       ConditionExpression: 'attribute_not_exists(pk)',
+    },
+  };
+}
+
+/** The audit record's item update that adds what the action did (written after the action, to the record its start wrote). */
+export function auditOutcomeItem(deps: Deps, record: AuditRecord, outcome: string[]): TransactItem {
+  return {
+    Update: {
+      TableName: deps.tableName,
+      Key: keys.audit(record.owner, record.at, record.id),
+      UpdateExpression: 'SET outcome = :outcome',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: { ':outcome': outcome },
     },
   };
 }

@@ -1,8 +1,8 @@
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { attentionShardOf, isConditionFailed, keys } from '../adapters/dynamo';
+import { TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { attentionShardOf, cancellationCodes, isConditionFailed, isTransactionConflict, keys } from '../adapters/dynamo';
 import type { Deps } from '../shared/deps';
 import { AlreadySwitchingError, InstanceBusyError, InstanceNotFoundError, InvalidStateError, ProviderMismatchError } from '../shared/errors';
-import { alreadyFinishedBy, fencedInstanceUpdate, releasing, updateExpression, type InstanceUpdate } from './fence';
+import { alreadyFinishedBy, fencedInstanceUpdate, releasing, updateExpression, type InstanceUpdate, type TransactItem } from './fence';
 import { executionName, type InstanceItem, type InstanceStatus, type Operation } from './instance';
 import { readInstance } from './instance-queries';
 
@@ -25,8 +25,9 @@ export const CLAIM_RULES: Record<ClaimedOperation, { from: readonly InstanceStat
   destroy: { from: ['running', 'stopped', 'failed', 'destroying'], to: 'destroying' },
   // The pre-claim of a provider switch: nothing is stopped or written before it is won.
   switch: { from: ['running', 'stopped'], to: 'switching' },
-  // The sweep recovers a running instance whose machine died; an operator may force one on a stopped one too.
-  recover: { from: ['running', 'stopped'], to: 'recovering' },
+  // The sweep recovers a running instance whose machine died; an operator may force one on a running
+  // one. A stopped instance is refused: a recovery ends running, and the owner stopped it.
+  recover: { from: ['running'], to: 'recovering' },
 };
 
 /** How many operations an instance remembers for `GET …/operations`. */
@@ -53,6 +54,11 @@ export interface ClaimOptions {
   prepare?: (current: InstanceItem) => Record<string, unknown>;
   /** What a claimer that decided on an earlier read (the sweep) saw: an instance that moved on since is InvalidState. */
   expect?: ClaimExpectation;
+  /**
+   * Items written in the claim's own transaction (an operator's audit record), decided on the
+   * instance as read and the claim's execution name: they exist exactly when the claim does.
+   */
+  alsoWrite?: (current: InstanceItem, executionName: string) => TransactItem[];
 }
 
 /** What a claimer that decided on an earlier read expects the instance still to be (the sweep's view). */
@@ -89,45 +95,51 @@ export async function claimInstance(deps: Deps, instanceId: string, owners: read
     const log = [...(current.operations ?? []), { kind: operation, executionName: name, requestedAt: now.toISOString() }].slice(-OPERATION_LOG_LENGTH);
     const extra = updateExpression({ set: recorded });
     try {
-      const out = await deps.db.send(
-        new UpdateCommand({
-          TableName: deps.tableName,
-          Key: keys.instance(instanceId),
-          UpdateExpression:
-            'SET #status = :to, claim = :claim, #operation = :operation, #version = :version, operations = :log, updatedAt = :now, attentionShard = :shard, attentionAt = :attention' +
-            (operation === 'restart' ? ', restartingAt = :now' : '') +
-            (extra.expression ? `, ${extra.expression.replace(/^SET /, '')}` : ''),
-          ConditionExpression:
-            'attribute_not_exists(claim) AND #version = :previous AND #status = :from' + (options.expectedProvider !== undefined ? ' AND #provider = :expectedProvider' : ''),
-          ExpressionAttributeNames: {
-            '#status': 'status',
-            '#operation': 'operation',
-            '#version': 'version',
-            ...(options.expectedProvider !== undefined ? { '#provider': 'provider' } : {}),
-            ...extra.names,
-          },
-          ExpressionAttributeValues: {
-            ':to': rule.to,
-            ':claim': name,
-            ':operation': operation,
-            ':version': version,
-            ':previous': current.version,
-            ':from': current.status,
-            ':log': log,
-            ':now': now.toISOString(),
-            // The sweep looks at the claim's execution once the operation has had its time.
-            ':shard': attentionShardOf(keys.instance(instanceId).pk),
-            ':attention': new Date(now.getTime() + deps.settings.claimTimeoutSeconds[operation] * 1000).toISOString(),
-            ...(options.expectedProvider !== undefined ? { ':expectedProvider': options.expectedProvider } : {}),
-            ...extra.values,
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return { instance: out.Attributes as InstanceItem, operation, executionName: name, previousStatus: current.status };
+      const update = {
+        TableName: deps.tableName,
+        Key: keys.instance(instanceId),
+        UpdateExpression:
+          'SET #status = :to, claim = :claim, #operation = :operation, #version = :version, operations = :log, updatedAt = :now, attentionShard = :shard, attentionAt = :attention' +
+          (operation === 'restart' ? ', restartingAt = :now' : '') +
+          (extra.expression ? `, ${extra.expression.replace(/^SET /, '')}` : ''),
+        ConditionExpression:
+          'attribute_not_exists(claim) AND #version = :previous AND #status = :from' + (options.expectedProvider !== undefined ? ' AND #provider = :expectedProvider' : ''),
+        ExpressionAttributeNames: {
+          '#status': 'status',
+          '#operation': 'operation',
+          '#version': 'version',
+          ...(options.expectedProvider !== undefined ? { '#provider': 'provider' } : {}),
+          ...extra.names,
+        },
+        ExpressionAttributeValues: {
+          ':to': rule.to,
+          ':claim': name,
+          ':operation': operation,
+          ':version': version,
+          ':previous': current.version,
+          ':from': current.status,
+          ':log': log,
+          ':now': now.toISOString(),
+          // The sweep looks at the claim's execution after a short grace (one sweep period), not after
+          // the operation's whole timeout: a lost or closed execution is settled on that evidence.
+          ':shard': attentionShardOf(keys.instance(instanceId).pk),
+          ':attention': new Date(now.getTime() + deps.settings.sweepPeriodSeconds * 1000).toISOString(),
+          ...(options.expectedProvider !== undefined ? { ':expectedProvider': options.expectedProvider } : {}),
+          ...extra.values,
+        },
+      };
+      const also = options.alsoWrite?.(current, name) ?? [];
+      if (also.length === 0) {
+        const out = await deps.db.send(new UpdateCommand({ ...update, ReturnValues: 'ALL_NEW' }));
+        return { instance: out.Attributes as InstanceItem, operation, executionName: name, previousStatus: current.status };
+      }
+      await deps.db.send(new TransactWriteCommand({ TransactItems: [{ Update: update }, ...also] }));
+      const claimed = await readInstance(deps, instanceId);
+      return { instance: claimed!, operation, executionName: name, previousStatus: current.status };
     } catch (error) {
       // Someone changed the instance between our read and write: read again and decide anew.
-      if (!isConditionFailed(error)) throw error;
+      const lostCondition = isConditionFailed(error) || cancellationCodes(error)?.[0]?.code === 'ConditionalCheckFailed' || isTransactionConflict(error);
+      if (!lostCondition) throw error;
     }
   }
 }

@@ -119,6 +119,10 @@ export interface InstanceItem {
   /** When the sweep gave up on the cleanup and left it to an operator. */
   cleanupExhaustedAt?: string;
   lastCleanupError?: ErrorRecord;
+  /** Failed (or lost) destroys so far: the sweep retries with backoff and parks it after `reconcileMaxTries`. */
+  destroyTries?: number;
+  /** When the sweep gave up retrying the destroy and left it to an operator (alarm DestroyParked; its quota slot freed then). */
+  destroyParkedAt?: string;
   /** True while the instance holds one of its owner's quota slots (cleared exactly once). */
   countsTowardQuota?: boolean;
   /** Hash of the admitting request (owner and body): the instance is its Idempotency-Key's record. */

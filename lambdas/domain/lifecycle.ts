@@ -1,7 +1,7 @@
 import { executionArnOf, startNamedExecution } from '../adapters/workflows';
 import { stateMachineArn, type Deps } from '../shared/deps';
 import { WorkflowUnavailableError } from '../shared/errors';
-import { claimInstance, releaseClaim, type Claim, type ClaimedOperation, type ClaimExpectation } from './claims';
+import { claimInstance, releaseClaim, type Claim, type ClaimedOperation, type ClaimExpectation, type ClaimOptions } from './claims';
 import * as z from 'zod';
 import { instanceViewSchema, toInstanceView } from './instance';
 
@@ -26,16 +26,17 @@ export interface LifecycleExecutionInput {
  * Claim the instance, then start the operation's workflow under the claim's deterministic name.
  * If the workflow cannot be started, the claim is handed back (fenced) so the instance is not
  * left looking busy, and the caller is told to retry. `input` adds to the execution's input (a
- * recovery's trigger and reason); `expect` is what a sweep saw when it decided.
+ * recovery's trigger and reason); `expect` is what a sweep saw when it decided; `alsoWrite` goes in
+ * the claim's transaction (an operator's audit record).
  */
 export async function requestOperation(
   deps: Deps,
   instanceId: string,
   owners: readonly string[],
   operation: Exclude<ClaimedOperation, 'switch'>,
-  options: { expect?: ClaimExpectation; input?: Record<string, unknown> } = {},
+  options: { expect?: ClaimExpectation; input?: Record<string, unknown>; alsoWrite?: ClaimOptions['alsoWrite'] } = {},
 ): Promise<OperationAccepted> {
-  const claim = await claimInstance(deps, instanceId, owners, operation, { expect: options.expect });
+  const claim = await claimInstance(deps, instanceId, owners, operation, { expect: options.expect, alsoWrite: options.alsoWrite });
   const input = { ...options.input, instanceId, owner: claim.instance.owner, provider: claim.instance.provider, operation };
   return startClaimedOperation(deps, claim, input);
 }

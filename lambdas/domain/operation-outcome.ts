@@ -9,6 +9,7 @@ import { releaseClaim } from './claims';
 import { requireClaim, type InstanceUpdate } from './fence';
 import type { ErrorRecord, InstanceItem } from './instance';
 import { recordOutcome } from '../shared/telemetry';
+import { recordDestroyFailure } from './tombstone';
 
 /** Operations that end in FinishOperation. */
 export type FinishedOperation = 'start' | 'stop' | 'restart';
@@ -46,7 +47,7 @@ async function runsHealthy(provider: ComputeProvider, machineId: string | undefi
 }
 
 /** The visible outcome of a failed operation: the real provider state plus the error. */
-async function failureOf(provider: ComputeProvider, instance: InstanceItem, operation: FinishedOperation | 'destroy', error: ErrorRecord): Promise<InstanceUpdate> {
+async function failureOf(provider: ComputeProvider, instance: InstanceItem, operation: FinishedOperation, error: ErrorRecord): Promise<InstanceUpdate> {
   switch (operation) {
     case 'start': {
       await stopQuietly(provider, instance.machineId);
@@ -60,9 +61,6 @@ async function failureOf(provider: ComputeProvider, instance: InstanceItem, oper
       if (operation === 'restart') await stopQuietly(provider, instance.machineId);
       return { set: { status: 'stopped', [errorField]: error }, remove: ['endpoint'] };
     }
-    case 'destroy':
-      // Stays `destroying` without a claim: visible, and a DELETE may try again.
-      return { set: { status: 'destroying', lastDestroyError: error } };
   }
 }
 
@@ -82,6 +80,12 @@ export async function recordOperationFailure(
   },
 ): Promise<{ status: unknown }> {
   const instance = await requireClaim(deps, input.instanceId, input.claim);
+  if (input.operation === 'destroy') {
+    // Stays `destroying` without a claim, visible, and due: the sweep retries it (a DELETE may too), capped, then parks it.
+    const recorded = await recordDestroyFailure(deps, instance, input.claim, { ...input.error, at: deps.now().toISOString() });
+    recordOutcome(deps.metrics, 'Failed', input.operation, input.executionStartedAt, deps.now());
+    return { status: recorded.status };
+  }
   const outcome = await failureOf(deps.providers.get(input.provider), instance, input.operation, { ...input.error, at: deps.now().toISOString() });
   await releaseClaim(deps, input.instanceId, input.claim, outcome);
   recordOutcome(deps.metrics, 'Failed', input.operation, input.executionStartedAt, deps.now());

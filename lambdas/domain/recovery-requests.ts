@@ -1,13 +1,13 @@
 /**
  * What starts a recovery: the reconcile sweep's drift check (an unrequested exit, outside the
- * cooldown) and an operator's forced recovery (audited). Both claim `running|stopped → recovering`
+ * cooldown) and an operator's forced recovery (audited). Both claim `running → recovering`
  * and start the `recover` workflow (`recovery.ts`) under the claim's deterministic name.
  */
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import type { Deps } from '../shared/deps';
 import { InstanceNotFoundError } from '../shared/errors';
-import { auditPutItem, auditRecord, auditRecordSchema } from './audit';
+import { auditPutItem, auditRecord, auditRecordSchema, type AuditRecord } from './audit';
+import type { ClaimOptions } from './claims';
 import type { InstanceItem, RecoveryTrigger } from './instance';
 import { readInstance } from './instance-queries';
 import { emitLifecycleEvent } from './lifecycle-events';
@@ -15,18 +15,19 @@ import { operationAcceptedSchema, requestOperation, type OperationAccepted } fro
 import { subjectOf } from './recovery';
 
 /**
- * Start a recovery: claim `running|stopped → recovering` and start the `recover` workflow under the
+ * Start a recovery: claim `running → recovering` and start the `recover` workflow under the
  * claim's deterministic name. The sweep passes what it saw (`expect`), so an instance that moved on
  * since (a user stopped it) is refused, not recovered.
  */
 export async function startRecovery(
   deps: Deps,
   instance: InstanceItem,
-  request: { trigger: RecoveryTrigger; reason: string; expect?: boolean },
+  request: { trigger: RecoveryTrigger; reason: string; expect?: boolean; alsoWrite?: ClaimOptions['alsoWrite'] },
 ): Promise<OperationAccepted> {
   const accepted = await requestOperation(deps, instance.instanceId, [instance.owner], 'recover', {
     expect: request.expect ? { version: instance.version, status: instance.status } : undefined,
     input: { trigger: request.trigger, reason: request.reason },
+    alsoWrite: request.alsoWrite,
   });
   await emitLifecycleEvent(deps, 'instance.recovery_started', subjectOf(instance), {
     executionName: accepted.operation.executionName,
@@ -48,21 +49,30 @@ export const recoverAcceptedSchema = operationAcceptedSchema.extend({ audit: aud
 export type RecoverAccepted = z.infer<typeof recoverAcceptedSchema>;
 
 /**
- * An operator forces a recovery (a disk that went bad, a machine that keeps misbehaving): from
- * `running` or `stopped`, whatever the cooldown says — the operator decides; audited under the owner.
+ * An operator forces a recovery (a disk that went bad, a machine that keeps misbehaving) of a
+ * `running` instance, whatever the cooldown says — the operator decides. A stopped one is refused
+ * (409 invalid_state): a recovery ends running, and the owner stopped it. The audit record (under
+ * the owner) is written in the claim's own transaction: no recovery without its record, no record
+ * of a recovery that was refused.
  */
 export async function recoverByOperator(deps: Deps, instanceId: string, actor: string, request: RecoverRequest): Promise<RecoverAccepted> {
   const instance = await readInstance(deps, instanceId);
   if (!instance) throw new InstanceNotFoundError(instanceId);
-  const accepted = await startRecovery(deps, instance, { trigger: 'operator', reason: request.reason });
-  const audit = auditRecord(deps, {
-    owner: instance.owner,
-    action: 'instance.recover',
-    actor,
+  let audit: AuditRecord | undefined;
+  const accepted = await startRecovery(deps, instance, {
+    trigger: 'operator',
     reason: request.reason,
-    before: { instanceId, status: instance.status, machineId: instance.machineId ?? null, volumeId: instance.volumeId ?? null, executionName: accepted.operation.executionName },
+    alsoWrite: (current, executionName) => {
+      audit = auditRecord(deps, {
+        owner: current.owner,
+        action: 'instance.recover',
+        actor,
+        reason: request.reason,
+        before: { instanceId, status: current.status, machineId: current.machineId ?? null, volumeId: current.volumeId ?? null, executionName },
+      });
+      return [auditPutItem(deps, audit)];
+    },
   });
-  await deps.db.send(new PutCommand(auditPutItem(deps, audit).Put as never));
   deps.logger.info('audit: recovery forced by operator', { audit });
-  return { ...accepted, audit };
+  return { ...accepted, audit: audit! };
 }

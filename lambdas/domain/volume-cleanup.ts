@@ -24,7 +24,8 @@ import type { InstanceItem } from './instance';
 import { readInstance } from './instance-queries';
 import { emitLifecycleEvent } from './lifecycle-events';
 import { mapWithConcurrency } from './operations-history';
-import { acquireLease, releaseLease } from './reconcile/lease';
+import type { TransactItem } from './fence';
+import { acquireLease, holderFor, leaseTiming, releaseLease, startHeartbeat } from './reconcile/lease';
 import type { SweepReport } from './reconcile/reconcile';
 import {
   beginVolumeCleanup,
@@ -44,8 +45,6 @@ import {
 /** The sweep's name (its lease, its metrics dimension, `POST /v1/admin/sweeps/volume-cleanup`). */
 export const VOLUME_CLEANUP = 'volume-cleanup';
 
-/** How long one run may hold the sweep's lease. */
-const LEASE_SECONDS = 900;
 /** Due volumes read per shard per run (16 shards); the rest wait for the next run. */
 const BATCH_PER_SHARD = 10;
 /** Volumes cleaned up at once. */
@@ -190,15 +189,39 @@ async function cleanUpRetainedVolume(deps: Deps, volumeId: string, cleaner: Clea
 }
 
 /** Run the volume-cleanup sweep once: under its lease, every retained volume due on the volumes lane. */
-export async function runVolumeCleanup(deps: Deps): Promise<SweepReport> {
+export async function runVolumeCleanup(deps: Deps, options: { alsoWrite?: TransactItem[] } = {}): Promise<SweepReport> {
   const runId = randomUUID();
   const startedAt = deps.now();
-  const report: SweepReport = { sweep: VOLUME_CLEANUP, runId, ran: false, startedAt: startedAt.toISOString(), finishedAt: '', due: 0, itemsRead: 0, oldestDueAgeSeconds: null, actions: [], orphans: [], errors: [] };
-  if (!(await acquireLease(deps, VOLUME_CLEANUP, runId, LEASE_SECONDS))) {
+  const report: SweepReport = {
+    sweep: VOLUME_CLEANUP,
+    runId,
+    ran: false,
+    heldBy: null,
+    tookOver: null,
+    describeCalls: 0,
+    deferred: 0,
+    startedAt: startedAt.toISOString(),
+    finishedAt: '',
+    due: 0,
+    itemsRead: 0,
+    oldestDueAgeSeconds: null,
+    actions: [],
+    orphans: [],
+    errors: [],
+  };
+  // The same short, heartbeat-renewed lease as the reconcile sweep's: a dead run blocks nobody for long.
+  const holder = holderFor(deps, runId);
+  const timing = leaseTiming(deps.settings.volumeCleanupPeriodSeconds);
+  const lease = await acquireLease(deps, VOLUME_CLEANUP, holder, timing.seconds, { alsoWrite: options.alsoWrite });
+  if (!lease.taken) {
+    report.heldBy = lease.heldBy.holder ?? null;
+    deps.logger.info('volume-cleanup sweep: lease held by another run', { runId, heldBy: report.heldBy });
+    deps.metrics.count('SweepLeaseHeld', { sweep: VOLUME_CLEANUP });
     report.finishedAt = deps.now().toISOString();
     return report;
   }
   report.ran = true;
+  const heartbeat = startHeartbeat(deps, VOLUME_CLEANUP, holder, timing);
   try {
     const due = await dueItems(deps, startedAt, BATCH_PER_SHARD, 'volumes');
     report.due = due.items.length;
@@ -217,7 +240,8 @@ export async function runVolumeCleanup(deps: Deps): Promise<SweepReport> {
   } catch (error) {
     report.errors.push({ target: 'sweep', error: messageOf(error) });
   } finally {
-    await releaseLease(deps, VOLUME_CLEANUP, runId, {}).catch(() => undefined);
+    heartbeat.stop();
+    await releaseLease(deps, VOLUME_CLEANUP, holder, {}).catch(() => undefined);
   }
   report.finishedAt = deps.now().toISOString();
   const dimensions = { sweep: VOLUME_CLEANUP };

@@ -52,8 +52,8 @@ const configSchema = z.object({
   /** How long a reservation may stay unresolved before the reconcile sweep first looks at it. */
   RESERVATION_DEADLINE_SECONDS: z.coerce.number().int().min(1).default(120),
   /**
-   * How long each operation may hold an instance's claim before the sweep looks at its execution
-   * (JSON, e.g. {"start":300}); unnamed operations keep their defaults (settings.ts).
+   * The longest the sweep waits between looks at a claim whose execution still runs (JSON, e.g.
+   * {"start":300}); unnamed operations keep their defaults (operations.ts).
    */
   CLAIM_TIMEOUT_SECONDS: jsonSetting(z.partialRecord(z.enum(OPERATIONS), z.number().int().min(1))).optional(),
   /** How often the sweep checks a running instance's machine. */

@@ -29,7 +29,7 @@ export interface Settings {
    * the same id and the same execution name, which must be free again by then.
    */
   endedRetentionSeconds: number;
-  /** How long each operation may hold a claim before the sweep first looks at its execution. */
+  /** The longest the sweep waits between looks at a claim whose execution still runs (the first look is one sweep period after the claim). */
   claimTimeoutSeconds: Readonly<Record<Operation, number>>;
   /** How often the sweep checks a running instance's machine. */
   driftCheckSeconds: number;
@@ -78,6 +78,18 @@ export interface Deps {
   cursors: CursorCodec;
   /** The request's (or execution's) correlation id, carried into executions and every log line. */
   correlationId?: string;
+  /**
+   * Who this process is to a sweep lease: a runtime name that survives its restarts and this boot
+   * of it. The local runtime names itself (so a restart recognises its dead boot's lease); unset, a
+   * process is its own runtime (a Lambda container never restarts under the same name).
+   */
+  runtimeIdentity?: RuntimeIdentity;
+}
+
+/** A runtime's name (stable across its restarts) and the current boot of it. */
+export interface RuntimeIdentity {
+  runtime: string;
+  boot: string;
 }
 
 /** Settings from configuration. */

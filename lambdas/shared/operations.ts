@@ -3,9 +3,10 @@ export const OPERATIONS = ['provision', 'start', 'stop', 'restart', 'destroy', '
 export type Operation = (typeof OPERATIONS)[number];
 
 /**
- * How long each operation may hold an instance's claim before the reconcile sweep looks at its
- * execution (seconds). A look at a still-running execution only schedules the next one; these are
- * first looks, not deadlines (each state machine's own TimeoutSeconds is the deadline).
+ * The longest the reconcile sweep waits between two looks at a claim whose execution still runs
+ * (seconds). The first look comes one sweep period after the claim and each next one after as long
+ * again as the claim has lasted, up to this; a look that finds the execution gone or closed settles
+ * the claim at once. These are not deadlines (each state machine's own TimeoutSeconds is the deadline).
  */
 export const DEFAULT_CLAIM_TIMEOUT_SECONDS: Readonly<Record<Operation, number>> = {
   provision: 900,

@@ -603,7 +603,7 @@ describe('self-healing', () => {
     expect(render(props.Targets[0]!.Arn)).toBe(`<GetAtt ${logicalId(synth.orchestration.functions.ExecutionClosed!)}.Arn>`);
   });
 
-  it.each(['OldestDueAgeSeconds', 'NeedsReconciliation', 'SweepErrors', 'CleanupExhausted', 'VolumeOwnershipUnverified', 'VolumeCleanupExhausted', 'EventPublishFailed'])('alarms on the sweep metric %s', (metricName) => {
+  it.each(['OldestDueAgeSeconds', 'NeedsReconciliation', 'SweepErrors', 'CleanupExhausted', 'DestroyParked', 'VolumeOwnershipUnverified', 'VolumeCleanupExhausted', 'EventPublishFailed'])('alarms on the sweep metric %s', (metricName) => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'slipway', MetricName: metricName });
   });
 

@@ -1,14 +1,16 @@
 /**
  * Crash convergence: the whole local stack dies (as with `kill -9`) at a random point of
  * provisions and lifecycle operations — including after an admission and before its StartExecution —
- * and at every provider call of an unexpected-stop recovery, then starts again on the same table and
- * provider state. Within two sweep periods nothing is left stuck: no claim held (no `recovering`),
- * no reservation unresolved, every instance agrees with its provider and still has its volume, quota
- * equals the live instances, and the provider holds nothing no instance (or retained volume) owns.
+ * at every provider call of an unexpected-stop recovery, and inside a sweep run (right after it took
+ * its lease, between its settles), then starts again on the same table and provider state. Within
+ * two sweep periods nothing is left stuck: no claim held (no `recovering`), no reservation
+ * unresolved, no destroy unfinished, every instance agrees with its provider and still has its
+ * volume, quota equals the live instances, and the provider holds nothing no instance (or retained
+ * volume) owns.
  */
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { runReconcile } from '../../lambdas/domain/reconcile/reconcile';
-import { Tripwire, trippedProvider, violations } from '../support/convergence';
+import { Tripwire, trippedClient, trippedProvider, violations } from '../support/convergence';
 import { startHarness, testProviderKind, type Harness } from '../support/harness';
 import { operate } from '../support/instances';
 
@@ -59,6 +61,55 @@ async function switchAway(token: string, id: string) {
   const to = item?.provider === h.west!.name ? h.provider.name : h.west!.name;
   return h.request('POST', `/v1/instances/${id}/switch-provider`, { token, body: { provider: to } });
 }
+
+/**
+ * Crash points inside a sweep run: its k-th call (table, Step Functions or provider). Call 1 is the
+ * lease and calls 2–17 the 16 shard queries, so 2 dies right after the lease was taken and before
+ * the first settle; 20 and 28 die inside and between the settles of the lost executions.
+ */
+const SWEEP_CRASH_POINTS = [2, 20, 28];
+
+describe.each(SWEEP_CRASH_POINTS)('a crash inside a sweep run (its call %i)', (k) => {
+  it('converges within two sweep periods after the restart: the dead run\'s lease blocks nothing', async () => {
+    // Arrange: a stop, a destroy and a switch accepted, then the stack dies with their executions
+    // and restarts without its start-up settle, so all three are left to the sweep.
+    const owners = ['stop', 'destroy', 'switch'].map((x) => `user:cv-sweep-${k}-${x}`);
+    const tokens = await Promise.all(owners.map((owner) => h.token({ sub: owner.slice('user:'.length) })));
+    const ids = await Promise.all(
+      tokens.map(async (token, i) => {
+        const res = await h.request('POST', '/v1/instances', { token, body: {}, headers: { 'idempotency-key': `cv-sweep-${k}-${i}` } });
+        await h.waitForExecution(res.body.operation.executionArn);
+        return res.body.instance.id as string;
+      }),
+    );
+    await Promise.all([operate(h, tokens[0]!, ids[0]!, 'stop'), operate(h, tokens[1]!, ids[1]!, 'destroy'), switchAway(tokens[2]!, ids[2]!)]);
+    await h.crashAndRestart();
+
+    // Act: the schedule's next run dies at its k-th call; the stack restarts as `npm start` does,
+    // then the two sweep periods that follow.
+    let crashed!: () => void;
+    const died = new Promise<void>((resolve) => (crashed = resolve));
+    wire = new Tripwire(k, () => {
+      void h.runtime.crash();
+      crashed();
+    });
+    const run = h.later(SWEEP_PERIOD_SECONDS);
+    await Promise.race([runReconcile({ ...run, db: trippedClient(run.db, wire), sfn: trippedClient(run.sfn, wire) }), died]);
+    const fired = wire.fired;
+    wire = new Tripwire(Number.POSITIVE_INFINITY, () => undefined);
+    await h.crashAndRestart({ settleOnStart: true });
+    await h.runtime.stepFunctions.idle();
+    for (const period of [1, 2]) {
+      await runReconcile(h.later(period * SWEEP_PERIOD_SECONDS));
+      await h.runtime.stepFunctions.idle();
+    }
+
+    // Assert
+    expect(fired).toBe(true);
+    expect(await violations(h, owners)).toEqual([]);
+    expect((await h.instanceItem(ids[1]!))?.status).toBe('destroyed');
+  });
+});
 
 describe.each(SEEDS)('a crash at a random point (seed %i)', (seed) => {
   it('converges within two sweep periods after the restart', async () => {
@@ -153,7 +204,7 @@ describe.each(RECOVERY_CRASH_POINTS)('a crash during a recovery (provider call %
     await h.crashAndRestart({ settleOnStart: true });
     await h.runtime.stepFunctions.idle();
     for (const period of [1, 2]) {
-      await runReconcile(h.later(3600 + period * SWEEP_PERIOD_SECONDS));
+      await runReconcile(h.later(period * SWEEP_PERIOD_SECONDS));
       await h.runtime.stepFunctions.idle();
     }
 

@@ -2,7 +2,8 @@
  * The convergence property, over random interleavings: provisions and lifecycle operations fired
  * without waiting for each other, provider faults (failing before or after the provider acted),
  * machines killed behind slipway's back (recovered by the next sweep), snapshots (so recoveries
- * retain), forced recoveries, executions lost with a crashed stack, and sweep runs. After
+ * retain), forced recoveries, executions lost with a crashed stack, sweep runs killed mid-run (the
+ * stack dies at the run's k-th call, its lease still held), and sweep runs. After
  * every sweep run the world must be converged: no claim held, no reservation unresolved, every
  * instance agreeing with its provider, quota equal to the live instances, nothing at the provider
  * that no instance owns.
@@ -15,7 +16,7 @@ import { runReconcile } from '../../lambdas/domain/reconcile/reconcile';
 import { runVolumeCleanup } from '../../lambdas/domain/volume-cleanup';
 import { ProviderUnavailableError } from '../../lambdas/shared/errors';
 import type { ProviderMethod } from '../support/fault-injecting-provider';
-import { instancesOf, violations } from '../support/convergence';
+import { instancesOf, Tripwire, trippedDeps, violations } from '../support/convergence';
 import { startHarness, testProviderKind, type Harness } from '../support/harness';
 import { operate } from '../support/instances';
 
@@ -49,6 +50,7 @@ type Command =
   | { kind: 'snapshot'; owner: number; pick: number }
   | { kind: 'recover'; owner: number; pick: number }
   | { kind: 'crash' }
+  | { kind: 'killed-sweep'; at: number }
   | { kind: 'sweep' };
 
 const commandArb: fc.Arbitrary<Command> = fc.oneof(
@@ -70,6 +72,8 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
   // An operator's forced recovery, exposed to the faults in force (the sweep's run after they stop).
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('recover' as const), owner: fc.nat(OWNERS.length - 1), pick: fc.nat(7) }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'crash' as const }) },
+  // A sweep run that dies at its k-th call (1: the lease; 2: right after it), and the stack with it.
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('killed-sweep' as const), at: fc.integer({ min: 2, max: 40 }) }) },
   { weight: 2, arbitrary: fc.constant({ kind: 'sweep' as const }) },
 );
 
@@ -82,6 +86,8 @@ let run = 0;
 let clockAhead = 0;
 /** Recoveries the sweeps started over every run (killed machines must be recovered, not just shown stopped). */
 let recoveriesStarted = 0;
+/** Sweep runs killed mid-run (their tripwire fired) over every run. */
+let sweepsKilled = 0;
 
 beforeAll(async () => {
   h = await startHarness({ kind: testProviderKind(), secondProvider: true, settings: { orphanGraceSeconds: 0, orphanScanSeconds: 0 } });
@@ -163,6 +169,18 @@ async function apply(command: Command, owners: string[], tokens: string[], keySe
       await h.crashAndRestart();
       return;
     }
+    case 'killed-sweep': {
+      // The run dies where the tripwire fires (its calls hang from then on, heartbeat included);
+      // the stack dies with it and restarts without a start-up settle: only later runs settle.
+      let died!: () => void;
+      const dead = new Promise<void>((resolve) => (died = resolve));
+      const wire = new Tripwire(command.at, died);
+      clockAhead += 60;
+      await Promise.race([runReconcile(trippedDeps(h.later(clockAhead), wire)), dead]);
+      if (wire.fired) sweepsKilled += 1;
+      await h.crashAndRestart();
+      return;
+    }
     case 'sweep':
       return;
   }
@@ -209,7 +227,8 @@ describe('convergence over random interleavings', () => {
       { seed: SEED, numRuns: RUNS, endOnFailure: true },
     );
 
-    // The killed machines were recovered by the sweeps, not merely shown stopped.
+    // The killed machines were recovered by the sweeps, not merely shown stopped; sweeps did die mid-run.
     expect(recoveriesStarted).toBeGreaterThan(0);
+    expect(sweepsKilled).toBeGreaterThan(0);
   }, 600_000);
 });

@@ -8,6 +8,8 @@ import { TABLE_KEYS } from '../../lambdas/adapters/table-definition';
 import type { InstanceItem } from '../../lambdas/domain/instance';
 import { retainedVolumesById } from '../../lambdas/domain/retained-volume';
 import type { ComputeProvider } from '../../lambdas/providers/compute-provider';
+import { registryOf } from '../../lambdas/providers/registry';
+import type { Deps } from '../../lambdas/shared/deps';
 import type { Harness } from './harness';
 import { settledInventory } from './consistent';
 
@@ -38,9 +40,10 @@ export async function instancesOf(h: Harness, owners: readonly string[]): Promis
 }
 
 /**
- * The invariants of a converged world (ARCHITECTURE §4, issues 8 and 11): no claim held and no
+ * The invariants of a converged world (ARCHITECTURE §4, issues 8, 11 and 19): no claim held and no
  * recovery pending, no reservation unresolved, every instance's status agrees with the provider (a
- * transitional status such as `recovering` never remains), quota equals the live instances, the
+ * transitional status such as `recovering` never remains; a destroy asked for ends `destroyed` unless
+ * parked for an operator), quota equals the live instances, the
  * provider holds nothing no instance owns — a retained volume is owned by its item, never used by its
  * instance, and a volume whose item says deleted is gone.
  */
@@ -83,8 +86,9 @@ export async function violations(h: Harness, owners: readonly string[]): Promise
         break;
       }
       case 'destroying':
-        // A destroy that failed (or was lost) waits, visible, for the caller to retry: allowed.
-        if (!instance.lastDestroyError) found.push(`${id}: destroying without a claim and without lastDestroyError`);
+        // A destroy that failed or was lost is run again by the sweep until it ends: only one parked
+        // for an operator (its capped tries spent) may remain, visible, with its error.
+        if (!instance.destroyParkedAt) found.push(`${id}: destroying, not finished by the sweep (tries ${instance.destroyTries ?? 0}, ${instance.lastDestroyError?.message ?? 'no error recorded'})`);
         break;
       default:
         found.push(`${id}: left in transitional status ${instance.status}`);
@@ -156,4 +160,31 @@ export function trippedProvider(inner: ComputeProvider, wire: Tripwire): Compute
       };
     },
   });
+}
+
+/** A client (table, Step Functions) whose every `send` first passes the tripwire. */
+export function trippedClient<T extends { send: (...args: never[]) => unknown }>(client: T, wire: Tripwire): T {
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      if (prop !== 'send') return Reflect.get(target, prop, receiver) as unknown;
+      return async (...args: unknown[]) => {
+        await wire.pass();
+        return (target.send as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
+/**
+ * Deps for one sweep run whose every table, Step Functions and provider call passes the tripwire:
+ * at the k-th the process "dies" there (the call never returns, and nor does any later one — the
+ * lease's heartbeat included, as it goes through the same table client).
+ */
+export function trippedDeps(deps: Deps, wire: Tripwire): Deps {
+  return {
+    ...deps,
+    db: trippedClient(deps.db, wire),
+    sfn: trippedClient(deps.sfn, wire),
+    providers: registryOf(deps.providers.all().map((provider) => trippedProvider(provider, wire))),
+  };
 }

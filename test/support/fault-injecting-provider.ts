@@ -133,8 +133,8 @@ export class FaultInjectingProvider implements ComputeProvider {
     return this.invoke('probeHealth', [machineId], () => this.inner.probeHealth(machineId));
   }
   /** The host came back (the local provider restarts machines that ran); not counted as a call. */
-  async resumeAfterHostRestart(): Promise<void> {
-    await (this.inner as { resumeAfterHostRestart?: () => Promise<unknown> }).resumeAfterHostRestart?.();
+  async resumeAfterHostRestart(options: { keepStopped?: ReadonlySet<string> } = {}): Promise<void> {
+    await (this.inner as { resumeAfterHostRestart?: (o: { keepStopped?: ReadonlySet<string> }) => Promise<unknown> }).resumeAfterHostRestart?.(options);
   }
 
   /** The host goes down (the local provider kills its machines, leaving their records as they are). */

@@ -139,26 +139,33 @@ describe('recovery after an unexpected stop', () => {
     expect(again.status).toBe('SUCCEEDED');
   });
 
-  it('recovers on an operator request, audited', async () => {
-    // Arrange: a stopped instance (its disk went bad, says the operator).
-    const { id, token } = await provisionRunning(h, 'recover-operator');
-    await operateAndWait(h, token, id, 'stop');
+  it('recovers a running instance on an operator request, audited in the claim\'s transaction, and refuses a stopped one, writing nothing', async () => {
+    // Arrange: a running instance (its disk went bad, says the operator) and a stopped one.
+    const { id } = await provisionRunning(h, 'recover-operator');
     const before = (await h.instanceItem(id))!;
+    const stopped = await provisionRunning(h, 'recover-operator-stopped');
+    await operateAndWait(h, stopped.token, stopped.id, 'stop');
+    const stoppedBefore = (await h.instanceItem(stopped.id))!;
 
     // Act
     const { res, closed } = await forceRecovery(id, 'customer reports a corrupt disk');
+    const refused = await h.request('POST', `/v1/admin/instances/${stopped.id}/recover`, { token: admin, body: { reason: 'customer reports a corrupt disk' } });
     const unreasoned = await h.request('POST', `/v1/admin/instances/${id}/recover`, { token: admin, body: {} });
-    const notAdmin = await h.request('POST', `/v1/admin/instances/${id}/recover`, { token, body: { reason: 'me, myself' } });
+    const notAdmin = await h.request('POST', `/v1/admin/instances/${id}/recover`, { token: (await h.token({ sub: 'recover-operator' })), body: { reason: 'me, myself' } });
 
     // Assert
-    expect(res.body).toMatchObject({ instance: { status: 'recovering' }, operation: { kind: 'recover' }, audit: { action: 'instance.recover', actor: 'user:ops', reason: 'customer reports a corrupt disk' } });
+    expect(res.body).toMatchObject({ instance: { status: 'recovering' }, operation: { kind: 'recover' }, audit: { action: 'instance.recover', actor: 'user:ops', reason: 'customer reports a corrupt disk', before: { status: 'running', executionName: res.body.operation.executionName } } });
     expect(closed.status).toBe('SUCCEEDED');
     expect(await h.instanceItem(id)).toMatchObject({ status: 'running' });
     expect((await h.instanceItem(id))!.volumeId).not.toBe(before.volumeId);
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ code: 'invalid_state' });
+    expect(await h.instanceItem(stopped.id)).toEqual(stoppedBefore);
+    expect((await h.request('GET', '/v1/admin/owners/user:recover-operator-stopped', { token: admin })).body.audit).toEqual([]);
     expect(unreasoned.status).toBe(400);
     expect(notAdmin.status).toBe(403);
     const registry = await h.request('GET', '/v1/admin/owners/user:recover-operator', { token: admin });
-    expect(registry.body.audit[0]).toMatchObject({ action: 'instance.recover' });
+    expect(registry.body.audit).toEqual([res.body.audit]);
   });
 
   it('refuses a destroy while recovering, and a destroy after the recovery leaves the retained volume until its date', async () => {

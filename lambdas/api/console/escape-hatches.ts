@@ -44,7 +44,7 @@ export const ESCAPE_HATCHES: readonly EscapeHatch[] = [
     label: 'Force a recovery',
     page: 'instance',
     route: recoverInstanceRoute,
-    description: 'Recover this instance now onto a volume forked from its current one and a new machine; the cooldown does not apply. Refused while another operation holds it.',
+    description: 'Recover this running instance now onto a volume forked from its current one and a new machine; the cooldown does not apply. Refused while another operation holds it, and for a stopped instance (a recovery ends running).',
   },
   {
     id: 'delete-retained-volume',

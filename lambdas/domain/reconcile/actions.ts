@@ -22,6 +22,7 @@ export interface SettleAction {
     | 'rolled-back-switch'
     | 'recovery-completed'
     | 'recovery-failed'
+    | 'destroy-retried'
     | 'skipped';
   detail?: string;
 }

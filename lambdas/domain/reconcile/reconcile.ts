@@ -5,22 +5,24 @@
  * and writes nothing but its lease.
  */
 import { randomUUID } from 'node:crypto';
+import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import * as z from 'zod';
 import type { Deps } from '../../shared/deps';
 import { messageOf } from '../../shared/errors';
 import { dueItems, type DueItem } from '../attention';
+import type { TransactItem } from '../fence';
 import type { InstanceItem } from '../instance';
 import { mapWithConcurrency } from '../operations-history';
 import type { ReservationItem } from '../reservation';
-import { acquireLease, releaseLease } from './lease';
+import { acquireLease, holderFor, holderName, leaseTiming, releaseLease, startHeartbeat, type Heartbeat } from './lease';
 import { collectOrphans } from './orphans';
 import { settleInstance, settleReservation, type SettleAction, type SettleContext } from './settle';
 
 /** The sweep's name (its lease, its metrics dimension, `POST /v1/admin/sweeps/reconcile`). */
 export const RECONCILE = 'reconcile';
 
-/** How long one run may hold the lease (longer than a run can take; a crashed run's lease then expires). */
-const LEASE_SECONDS = 300;
+/** Share of a sweep period a run may spend starting settles; the rest stays due for the next run, so no run holds the lease into the next period. */
+const RUN_BUDGET_SHARE = 0.75;
 /** Due items read per attention shard per run; the rest wait for the next run. */
 const BATCH_PER_SHARD = 50;
 /** Items settled at once. */
@@ -32,6 +34,10 @@ export const sweepReportSchema = z
     sweep: z.string(),
     runId: z.string(),
     ran: z.boolean().meta({ description: 'False when another run held the lease' }),
+    heldBy: z.string().nullable().meta({ description: 'Who held the lease when this run found it held (runtime/boot/run); null when this run took it' }),
+    tookOver: z.string().nullable().meta({ description: 'The lease of a dead boot of this runtime that this run took over, if any' }),
+    describeCalls: z.number().int().meta({ description: 'DescribeExecution calls this run made (the cost of settling claims on evidence)' }),
+    deferred: z.number().int().meta({ description: 'Due items left for the next run because this one reached its time budget' }),
     startedAt: z.string(),
     finishedAt: z.string(),
     due: z.number().int(),
@@ -51,6 +57,23 @@ export type SweepReport = z.infer<typeof sweepReportSchema>;
  */
 export interface ReconcileOptions {
   afterRestart?: boolean;
+  /** Written in the transaction that takes the lease (an operator's audit record of this run). */
+  alsoWrite?: TransactItem[];
+}
+
+/** The workflow client with its DescribeExecution calls counted (what settling claims on evidence costs). */
+function countingDescribes(sfn: SFNClient): { sfn: SFNClient; calls: () => number } {
+  let calls = 0;
+  const counted = new Proxy(sfn, {
+    get(target, prop, receiver) {
+      if (prop !== 'send') return Reflect.get(target, prop, receiver) as unknown;
+      return (command: unknown, ...rest: unknown[]) => {
+        if (command instanceof DescribeExecutionCommand) calls += 1;
+        return (target.send as (...args: unknown[]) => unknown).call(target, command, ...rest);
+      };
+    },
+  });
+  return { sfn: counted, calls: () => calls };
 }
 
 /** Settle one due item by what it is. */
@@ -65,21 +88,60 @@ function subjectOf(item: DueItem): string {
   return item.sk === 'RESERVATION' ? String(item.instanceId) : item.sk === 'INSTANCE' ? String(item.instanceId) : `${item.pk}/${item.sk}`;
 }
 
-/** Run the reconcile sweep once. */
+/**
+ * Run the reconcile sweep once. The lease is taken, renewed by a heartbeat while the run lasts and
+ * given back at the end; a run that finds it held says so (log, metric, report) and does nothing.
+ * The start-up settle (`afterRestart`) takes over a lease of its own runtime's dead boot and never
+ * waits on one held by anybody else: it runs beside it (every settle is fenced and idempotent; the
+ * lease only saves duplicate work).
+ */
 export async function runReconcile(deps: Deps, options: ReconcileOptions = {}): Promise<SweepReport> {
   const runId = randomUUID();
   const startedAt = deps.now();
-  const report: SweepReport = { sweep: RECONCILE, runId, ran: false, startedAt: startedAt.toISOString(), finishedAt: '', due: 0, itemsRead: 0, oldestDueAgeSeconds: null, actions: [], orphans: [], errors: [] };
-  const previous = await acquireLease(deps, RECONCILE, runId, LEASE_SECONDS);
-  if (!previous) {
-    report.finishedAt = deps.now().toISOString();
-    return report;
+  const report: SweepReport = {
+    sweep: RECONCILE,
+    runId,
+    ran: false,
+    heldBy: null,
+    tookOver: null,
+    describeCalls: 0,
+    deferred: 0,
+    startedAt: startedAt.toISOString(),
+    finishedAt: '',
+    due: 0,
+    itemsRead: 0,
+    oldestDueAgeSeconds: null,
+    actions: [],
+    orphans: [],
+    errors: [],
+  };
+  const holder = holderFor(deps, runId);
+  const timing = leaseTiming(deps.settings.sweepPeriodSeconds);
+  const lease = await acquireLease(deps, RECONCILE, holder, timing.seconds, { takeOverOwnDeadBoot: options.afterRestart, alsoWrite: options.alsoWrite });
+  if (!lease.taken) {
+    report.heldBy = lease.heldBy.holder ?? null;
+    deps.logger.info('reconcile sweep: lease held by another run', { runId, heldBy: report.heldBy, leaseUntil: lease.heldBy.leaseUntil ?? null, afterRestart: options.afterRestart ?? false });
+    deps.metrics.count('SweepLeaseHeld', { sweep: RECONCILE });
+    if (!options.afterRestart) {
+      report.finishedAt = deps.now().toISOString();
+      return report;
+    }
+  } else if (lease.tookOver) {
+    report.tookOver = lease.tookOver;
+    deps.logger.warn('reconcile sweep: took over the lease of a dead boot of this runtime', { runId, tookOver: lease.tookOver });
   }
   report.ran = true;
+  const previous = lease.taken ? lease.previous : {};
+  const heartbeat: Heartbeat | null = lease.taken ? startHeartbeat(deps, RECONCILE, holder, timing) : null;
+  const meter = countingDescribes(deps.sfn);
+  const metered: Deps = { ...deps, sfn: meter.sfn };
+  // The start-up settle has no next run to hand over to: it settles everything it found.
+  const budgetEnds = options.afterRestart ? Number.POSITIVE_INFINITY : startedAt.getTime() + deps.settings.sweepPeriodSeconds * 1000 * RUN_BUDGET_SHARE;
+  const withinBudget = () => deps.now().getTime() < budgetEnds && !heartbeat?.lost;
   let orphanScanAt: string | undefined;
   try {
     const horizon = options.afterRestart ? new Date('9999-12-31T00:00:00Z') : startedAt;
-    const due = await dueItems(deps, horizon, BATCH_PER_SHARD);
+    const due = await dueItems(metered, horizon, BATCH_PER_SHARD);
     report.due = due.items.length;
     report.itemsRead = due.itemsRead;
     const oldest = due.items[0];
@@ -89,8 +151,10 @@ export async function runReconcile(deps: Deps, options: ReconcileOptions = {}): 
     const bySubject = new Map<string, DueItem>();
     for (const item of due.items) if (!bySubject.has(subjectOf(item))) bySubject.set(subjectOf(item), item);
     const results = await mapWithConcurrency([...bySubject.values()], CONCURRENCY, async (item) => {
+      // Past the budget (or the lease lost): the item stays due, and the next run takes it.
+      if (!withinBudget()) return { deferred: true };
       try {
-        return { action: await settleDue(deps, item, { afterRestart: options.afterRestart }) };
+        return { action: await settleDue(metered, item, { afterRestart: options.afterRestart }) };
       } catch (error) {
         return { error: { target: `${item.sk === 'RESERVATION' ? 'reservation' : 'instance'}:${item.sk === 'RESERVATION' ? item.owner : item.instanceId}`, error: messageOf(error) } };
       }
@@ -98,14 +162,15 @@ export async function runReconcile(deps: Deps, options: ReconcileOptions = {}): 
     for (const result of results) {
       if ('action' in result && result.action) report.actions.push(result.action);
       else if ('error' in result && result.error) report.errors.push(result.error);
+      else if ('deferred' in result) report.deferred += 1;
     }
 
     const lastScan = previous.lastOrphanScanAt ? Date.parse(previous.lastOrphanScanAt) : 0;
     const sinceScan = startedAt.getTime() - lastScan;
     // A last scan "in the future" means clocks disagreed: scan rather than wait for it.
-    if (options.afterRestart || sinceScan < 0 || sinceScan >= deps.settings.orphanScanSeconds * 1000) {
+    if (withinBudget() && (options.afterRestart || sinceScan < 0 || sinceScan >= deps.settings.orphanScanSeconds * 1000)) {
       try {
-        report.orphans = await collectOrphans(deps);
+        report.orphans = await collectOrphans(metered);
         orphanScanAt = startedAt.toISOString();
       } catch (error) {
         report.errors.push({ target: 'orphans', error: messageOf(error) });
@@ -114,11 +179,13 @@ export async function runReconcile(deps: Deps, options: ReconcileOptions = {}): 
   } catch (error) {
     report.errors.push({ target: 'sweep', error: messageOf(error) });
   } finally {
-    await releaseLease(deps, RECONCILE, runId, { lastOrphanScanAt: orphanScanAt }).catch(() => undefined);
+    heartbeat?.stop();
+    if (lease.taken) await releaseLease(deps, RECONCILE, holder, { lastOrphanScanAt: orphanScanAt }).catch(() => undefined);
   }
+  report.describeCalls = meter.calls();
   report.finishedAt = deps.now().toISOString();
   emitSweepMetrics(deps, report);
-  deps.logger.info('reconcile sweep ran', { runId, due: report.due, actions: report.actions.length, orphans: report.orphans.length, errors: report.errors.length });
+  deps.logger.info('reconcile sweep ran', { runId, holder: holderName(holder), due: report.due, actions: report.actions.length, orphans: report.orphans.length, errors: report.errors.length, describeCalls: report.describeCalls, deferred: report.deferred });
   return report;
 }
 
@@ -130,5 +197,6 @@ function emitSweepMetrics(deps: Deps, report: SweepReport): void {
   deps.metrics.gauge('OldestDueAgeSeconds', report.oldestDueAgeSeconds ?? 0, dimensions);
   deps.metrics.gauge('NeedsReconciliation', report.actions.filter((a) => a.action === 'needs-reconciliation' || a.action === 'cleanup-retry' || a.action === 'cleanup-exhausted').length, dimensions);
   deps.metrics.gauge('SweepErrors', report.errors.length, dimensions);
+  deps.metrics.gauge('DescribeExecutionCalls', report.describeCalls, dimensions);
   for (const action of report.actions) if (action.action !== 'waiting' && action.action !== 'healthy') deps.metrics.count('SweepAction', { action: action.action });
 }

@@ -4,19 +4,22 @@
  *
  * | what is found | what settles it |
  * |---|---|
- * | a claim whose execution still runs | nothing; look again after the operation's timeout |
+ * | a claim younger than a sweep period | not due yet |
+ * | a claim whose execution still runs | nothing; look again after as long as it has run (≤ the operation's timeout) |
  * | a lifecycle claim whose execution closed without releasing it, or is lost | `recordOperationFailure`: the real provider state plus the operation's last…Error, claim released |
  * | a provision claim whose execution ended without an outcome, or is lost | destroy what its tags name, verify, `failProvision` (reservation released if still its, quota returned); unverified → `markNeedsReconciliation` |
  * | an admitted reservation whose execution never started | start it by its deterministic name |
  * | a failed instance still holding its quota slot (`needs_reconciliation`) | destroy what its tags name, verify, free slot and reservation; capped tries, then an operator (alarm) |
  * | a switch claim whose execution ended without its outcome, or is lost | roll back (target cleaned and verified, old provider restored, `lastSwitchError`), then a `start` if it was running; unverified → retried with backoff, capped |
- * | a recovery claim whose execution closed without releasing it, or is lost | after its cut-over: retire the old resources and release as the new machine runs; before: destroy what it made (old volume kept), `stopped` + lastRecoveryError + cooldown |
+ * | a recovery claim whose execution closed without releasing it, or is lost | after its cut-over: retire the old resources and release as the new machine runs; before: destroy what it made (old volume kept), `stopped` + lastRecoveryError + cooldown — and an operator's forced one (of a running instance) starts its old machine again |
+ * | a destroy that failed or was lost (`destroying`, no claim) | run again by the sweep, backoff 0, 1, 2, 4 … periods (≤ 1 h); after `reconcileMaxTries` parked for an operator (DestroyParked alarm), quota slot freed then |
  * | a running instance | drift check (drift.ts): an unrequested exit starts a recovery (outside its cooldown) |
  */
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { startNamedExecution } from '../../adapters/workflows';
 import { stateMachineArn, type Deps } from '../../shared/deps';
-import { causeMessage, ClaimLostError, messageOf } from '../../shared/errors';
+import type { Operation } from '../../shared/operations';
+import { causeMessage, ClaimLostError, messageOf, WorkflowUnavailableError } from '../../shared/errors';
 import { provisionExecutionInput } from '../admission';
 import { after, attentionAt, parkedAttention } from '../attention';
 import { fencedInstanceUpdate } from '../fence';
@@ -29,7 +32,7 @@ import { destroyTaggedResources } from '../provider-resources';
 import { keptVolumesOf } from '../retained-volume';
 import { failProvision, markNeedsReconciliation } from '../provision-outcome';
 import { outcomeIfHeld, readReservation, rescheduleReservation, unscheduleReservation, UNRESOLVED_STATUSES, type ReservationItem } from '../reservation';
-import { finishFailedCleanup, recordCleanupTry, unscheduleInstance } from '../unclaimed';
+import { finishFailedCleanup, recordCleanupTry, rescheduleInstance, unscheduleInstance } from '../unclaimed';
 import type { SettleAction } from './actions';
 import { checkDrift } from './drift';
 import { isClaimRefused } from './refusals';
@@ -61,8 +64,29 @@ export async function settleInstance(deps: Deps, instance: InstanceItem, context
   if (instance.claim && instance.operation) return settleClaim(deps, instance, context);
   if (instance.status === 'failed' && instance.countsTowardQuota) return cleanUpFailedProvision(deps, instance);
   if (instance.status === 'running') return checkDrift(deps, instance);
+  if (instance.status === 'destroying') return retryDestroy(deps, instance);
   await unscheduleInstance(deps, instance);
   return { target, action: 'unscheduled', detail: `nothing to do while ${instance.status}` };
+}
+
+/**
+ * A destroy that failed or was lost (`destroying`, no claim, due): run it again, by the same claim a
+ * DELETE takes, as long as the instance is as the sweep read it. Its failure comes back through
+ * recordDestroyFailure (next try later, or parked). One the workflow service refused stays due.
+ */
+async function retryDestroy(deps: Deps, instance: InstanceItem): Promise<SettleAction> {
+  const target = `instance:${instance.instanceId}`;
+  try {
+    const started = await requestOperation(deps, instance.instanceId, [instance.owner], 'destroy', { expect: { version: instance.version, status: instance.status } });
+    return { target, action: 'destroy-retried', detail: `try ${(instance.destroyTries ?? 0) + 1}: ${started.operation.executionName}` };
+  } catch (error) {
+    if (isClaimRefused(error)) return { target, action: 'skipped', detail: 'the instance moved on meanwhile' };
+    if (!(error instanceof WorkflowUnavailableError)) throw error;
+    // The claim was handed back (and with it the index entry): look again next period.
+    const fresh = await readInstance(deps, instance.instanceId);
+    if (fresh && !fresh.claim && fresh.status === 'destroying') await rescheduleInstance(deps, fresh, after(deps.now(), deps.settings.sweepPeriodSeconds));
+    throw error;
+  }
 }
 
 /** A claimed instance: if its execution still runs, wait; otherwise finish the operation for it. */
@@ -75,7 +99,7 @@ async function settleClaim(deps: Deps, instance: InstanceItem, context: SettleCo
   // After a restart of the workflow service nothing is about to start: a missing execution is lost.
   const execution = described.status === 'PENDING' && context.afterRestart ? { ...described, status: 'LOST' as const } : described;
   if (execution.status === 'RUNNING') {
-    await rescheduleClaimed(deps, instance, after(deps.now(), deps.settings.claimTimeoutSeconds[kind]));
+    await rescheduleClaimed(deps, instance, nextLookAt(deps, kind, requestedAt));
     return { target, action: 'waiting', detail: `${claim} is RUNNING` };
   }
   if (execution.status === 'PENDING') {
@@ -102,9 +126,28 @@ async function settleClaim(deps: Deps, instance: InstanceItem, context: SettleCo
   if (kind === 'recover') {
     // Roll forward when it had cut over; else destroy what it made (old volume kept) and show stopped + lastRecoveryError.
     const settled = await settleLostRecovery(deps, instance, error);
-    return { target, action: settled.status === 'running' ? 'recovery-completed' : 'recovery-failed', detail: `${claim} ${execution.status}: ${settled.detail}` };
+    const detail = `${claim} ${execution.status}: ${settled.detail}`;
+    // An operator's forced recovery (only ever of a running instance) that was lost puts the
+    // instance back as it was: its old machine starts again, as a lost switch's does.
+    if (instance.recovery?.trigger === 'operator' && !instance.recovery.cutOverAt && settled.status === 'stopped') return { target, action: 'recovery-failed', detail: `${detail}. ${await startAgain(deps, instance)}` };
+    return { target, action: settled.status === 'running' ? 'recovery-completed' : 'recovery-failed', detail };
   }
   return { target, action: 'skipped', detail: `no settle rule for ${kind} claims yet` };
+}
+
+/**
+ * When to look again at a claim whose execution still runs: after as long again as it has run so
+ * far (at least a sweep period, at most the operation's claim timeout), so a claim costs a
+ * DescribeExecution per doubling of its age, not one per sweep. A hung execution ends at its state
+ * machine's own TimeoutSeconds, and the next look settles it.
+ */
+export function nextLookAt(deps: Deps, kind: Operation, requestedAt: string | undefined): Date {
+  const now = deps.now().getTime();
+  const period = deps.settings.sweepPeriodSeconds * 1000;
+  const requested = requestedAt ? Date.parse(requestedAt) : Number.NaN;
+  const age = Number.isFinite(requested) ? Math.max(0, now - requested) : period;
+  const cap = Math.max(period, deps.settings.claimTimeoutSeconds[kind] * 1000);
+  return new Date(now + Math.min(cap, Math.max(period, age)));
 }
 
 /** Push a claimed instance's next look (fenced by the claim: an operation that finished meanwhile wins). */
@@ -129,7 +172,15 @@ async function settleLostProvision(deps: Deps, instance: InstanceItem, error: { 
   const target = `instance:${instance.instanceId}`;
   const fenced = { instanceId: instance.instanceId, owner: instance.owner, claim: instance.claim! };
   try {
-    const report = await destroyTaggedResources(deps.providers.get(instance.provider), instance.owner, instance.instanceId, { kept: keptVolumesOf(deps) });
+    // The ids the table recorded are read back by id; a lost execution's create may have reached the
+    // provider just before the host died (the start-up settle runs seconds later), so the list is trusted
+    // only after the provider's list lag.
+    const report = await destroyTaggedResources(deps.providers.get(instance.provider), instance.owner, instance.instanceId, {
+      kept: keptVolumesOf(deps),
+      knownMachines: [instance.machineId],
+      knownVolumes: [instance.volumeId],
+      recentCreates: true,
+    });
     if (report.verified) {
       await failProvision(deps, { ...fenced, error });
       return { target, action: 'failed-provision', detail: `${error.message} Destroyed machines [${report.destroyedMachines.join(', ')}], volumes [${report.deletedVolumes.join(', ')}].` };
@@ -160,12 +211,17 @@ async function settleLostSwitch(deps: Deps, instance: InstanceItem, error: { cod
   }
   const recorded = await recordSwitchFailure(deps, { ...step, error });
   if (!restartOld || recorded.status !== 'stopped') return { target, action: 'rolled-back-switch', detail: `${error.message} Now ${recorded.status} on ${instance.switchingFrom?.provider ?? instance.provider}.` };
+  return { target, action: 'rolled-back-switch', detail: `${error.message} ${await startAgain(deps, instance)}` };
+}
+
+/** Start a settled instance's machine again through a `start` operation (it ran before the lost operation); what happened, in words. */
+async function startAgain(deps: Deps, instance: InstanceItem): Promise<string> {
   try {
     const started = await requestOperation(deps, instance.instanceId, [instance.owner], 'start');
-    return { target, action: 'rolled-back-switch', detail: `${error.message} The old machine is starting again (${started.operation.executionName}).` };
+    return `The old machine is starting again (${started.operation.executionName}).`;
   } catch (startError) {
     if (!isClaimRefused(startError)) throw startError;
-    return { target, action: 'rolled-back-switch', detail: `${error.message} Another operation claimed it before the old machine could be started again.` };
+    return 'Another operation claimed it before the old machine could be started again.';
   }
 }
 
@@ -208,7 +264,11 @@ export async function cleanUpFailedProvision(deps: Deps, instance: InstanceItem)
   const target = `instance:${instance.instanceId}`;
   let failure: string;
   try {
-    const report = await destroyTaggedResources(deps.providers.get(instance.provider), instance.owner, instance.instanceId, { kept: keptVolumesOf(deps) });
+    const report = await destroyTaggedResources(deps.providers.get(instance.provider), instance.owner, instance.instanceId, {
+      kept: keptVolumesOf(deps),
+      knownMachines: [instance.machineId],
+      knownVolumes: [instance.volumeId],
+    });
     if (report.verified) {
       const done = await finishFailedCleanup(deps, instance);
       return { target, action: done ? 'cleaned-up' : 'skipped', detail: done ? `destroyed machines [${report.destroyedMachines.join(', ')}], volumes [${report.deletedVolumes.join(', ')}]; quota and reservation freed` : 'the instance changed meanwhile' };
@@ -248,7 +308,7 @@ export async function settleReservation(deps: Deps, reservation: ReservationItem
   if (instance && instance.claim === reservation.executionName) {
     const action = await settleInstance(deps, instance, context);
     // Still running: the reservation's next look waits as long as its instance's does.
-    if (action.action === 'waiting') await rescheduleReservation(deps, reservation, after(deps.now(), deps.settings.claimTimeoutSeconds.provision));
+    if (action.action === 'waiting') await rescheduleReservation(deps, reservation, nextLookAt(deps, 'provision', instance.createdAt));
     return action;
   }
   if (instance && instance.status === 'failed' && instance.countsTowardQuota) return cleanUpFailedProvision(deps, instance);
@@ -275,7 +335,7 @@ async function startIfNeverStarted(deps: Deps, reservation: ReservationItem, ins
   const input = provisionExecutionInput(instance, deps.correlationId);
   await startNamedExecution(deps.sfn, stateMachineArn(deps, 'provision'), reservation.executionName, { ...input }, deps.correlationId);
   await rescheduleReservation(deps, reservation, after(deps.now(), deps.settings.reservationDeadlineSeconds));
-  await rescheduleClaimed(deps, instance, after(deps.now(), deps.settings.claimTimeoutSeconds.provision));
+  await rescheduleClaimed(deps, instance, after(deps.now(), deps.settings.sweepPeriodSeconds));
   return { target: `reservation:${reservation.owner}`, action: 'started-execution', detail: reservation.executionName };
 }
 

@@ -9,6 +9,8 @@ import { ulid } from 'ulid';
  *   <rootDir>/snapshots/<snapshotId>/snapshot.json  metadata; the copy in .../data/
  *   <rootDir>/machines/<machineId>.json             machine record (state, pid, port, last exit)
  *   <rootDir>/machines/<machineId>.log              the machine's stdout and stderr
+ *   <rootDir>/staging/<volumeId>/                    a volume being made (metadata and data dir), renamed
+ *                                                    into volumes/ in one step; leftovers removed at start
  */
 export class LocalLayout {
   readonly rootDir: string;
@@ -25,6 +27,16 @@ export class LocalLayout {
   /** A volume's metadata file. */
   volumeFile(volumeId: string): string {
     return path.join(this.volumesDir(), volumeId, 'volume.json');
+  }
+
+  /** Where a volume is put together before one rename publishes it (same file system as volumes/). */
+  stagingDir(volumeId?: string): string {
+    return volumeId ? path.join(this.rootDir, 'staging', volumeId) : path.join(this.rootDir, 'staging');
+  }
+
+  /** A volume's directory. */
+  volumeDir(volumeId: string): string {
+    return path.join(this.volumesDir(), volumeId);
   }
 
   /** A volume's data: what its machine mounts. */

@@ -25,6 +25,7 @@ import type {
   VolumeSpec,
 } from '../compute-provider';
 import { LocalLayout } from './layout';
+import { removeTempFiles } from './local-store';
 import { LocalMachines } from './machines';
 import { MachineProcesses } from './processes';
 import { LocalRecords } from './records';
@@ -61,10 +62,12 @@ export class LocalComputeProvider implements ComputeProvider {
   private readonly machines: LocalMachines;
   private readonly processes: MachineProcesses;
   private readonly dailySnapshots: boolean;
+  private readonly layout: LocalLayout;
 
   constructor(options: LocalComputeProviderOptions) {
     this.dailySnapshots = options.dailySnapshots ?? false;
     const layout = new LocalLayout(options.rootDir);
+    this.layout = layout;
     const records = new LocalRecords(layout);
     this.name = options.name ?? 'local';
     this.rootDir = layout.rootDir;
@@ -148,11 +151,16 @@ export class LocalComputeProvider implements ComputeProvider {
 
   /**
    * The host came back: finish the volumes a crash interrupted and boot again the machines that ran
-   * when it went down (see LocalMachines.resumeAfterHostRestart). The local runtime calls it at start.
+   * when it went down (see LocalMachines.resumeAfterHostRestart), but those in `keepStopped` (their
+   * instance is being destroyed). The local runtime calls it at start.
    */
-  async resumeAfterHostRestart(): Promise<string[]> {
+  async resumeAfterHostRestart(options: { keepStopped?: ReadonlySet<string> } = {}): Promise<string[]> {
+    // Temp files of atomic writes a SIGKILL interrupted: machine records, volume and snapshot metadata.
+    await removeTempFiles(this.layout.machinesDir(), 0);
+    await removeTempFiles(this.layout.volumesDir(), 1);
+    await removeTempFiles(this.layout.snapshotsDir(), 1);
     await this.volumes.repairAfterHostRestart();
-    return this.machines.resumeAfterHostRestart();
+    return this.machines.resumeAfterHostRestart(options);
   }
 
   /** The OS pid of the machine's process while one should run (for tests and debugging). */

@@ -30,6 +30,32 @@ export async function writeJsonAtomic(file: string, value: unknown): Promise<voi
   }
 }
 
+/** What `writeJsonAtomic` names its temp files: `<file>.<12 hex>.tmp`. */
+const TEMP_FILE = /\.json\.[0-9a-f]{12}\.tmp$/;
+
+/**
+ * Remove the temp files of atomic writes a killed process left in `dir` and its subdirectories
+ * (`depth` levels): only at start, when no write of this provider can be under way.
+ */
+export async function removeTempFiles(dir: string, depth = 1): Promise<string[]> {
+  const removed: string[] = [];
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    if (isErrno(error, 'ENOENT')) return removed;
+    throw error;
+  }
+  for (const entry of entries) {
+    const full = path.join(dir, entry.name);
+    if (entry.isFile() && TEMP_FILE.test(entry.name)) {
+      await rm(full, { force: true });
+      removed.push(full);
+    } else if (entry.isDirectory() && depth > 0) removed.push(...(await removeTempFiles(full, depth - 1)));
+  }
+  return removed;
+}
+
 /** Names in a directory, or none when it does not exist. */
 export async function listDir(dir: string): Promise<string[]> {
   try {

@@ -195,16 +195,17 @@ export class LocalMachines {
    * After the host restarts (slipway's local runtime was killed or stopped): machines whose record
    * says they ran, but whose process died with the host without an exit being seen, boot again —
    * like a Fly host that comes back. A machine that crashed on its own while the host ran has its
-   * exit recorded and stays stopped (the sweep sees an unexpected stop). Stops under way finish.
+   * exit recorded and stays stopped (the sweep sees an unexpected stop). Stops under way finish, and
+   * so do the machines in `keepStopped` (their instance is being destroyed): stopped, as if asked.
    */
-  async resumeAfterHostRestart(): Promise<string[]> {
+  async resumeAfterHostRestart(options: { keepStopped?: ReadonlySet<string> } = {}): Promise<string[]> {
     const resumed: string[] = [];
     for (const found of await this.records.readMachines()) {
       if (!PROCESS_STATES.has(found.state)) continue;
       await withLock(this.layout.machineKey(found.id), async () => {
         const record = await this.records.readMachine(found.id);
         if (!record || !PROCESS_STATES.has(record.state) || (await this.processes.isAlive(record))) return;
-        if (record.state === 'stopping') {
+        if (record.state === 'stopping' || options.keepStopped?.has(record.id)) {
           await this.records.writeMachine(stoppedRecord(record, { requestedStop: true, exitCode: null, at: now() }));
           return;
         }

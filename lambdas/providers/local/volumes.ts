@@ -1,4 +1,4 @@
-import { cp, mkdir, rm } from 'node:fs/promises';
+import { cp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DataTransferUnsupportedError, ProviderResourceNotFoundError, ProviderUnavailableError, VolumeAttachedError, messageOf } from '../../shared/errors';
 import type { ForkVolumeSpec, ImportVolumeSpec, Snapshot, TagFilter, Volume, VolumeSeed, VolumeSpec } from '../compute-provider';
@@ -29,11 +29,26 @@ export class LocalVolumes {
       createdAt: now(),
       deletedAt: null,
     };
-    // Metadata first: a crash can leave a listed, tagged volume without its data directory (created
-    // on the next boot), never a directory nobody can see or clean up.
-    await writeJsonAtomic(this.layout.volumeFile(record.id), record);
-    await mkdir(this.layout.volumeDataDir(record.id), { recursive: true });
+    await this.publish(record);
     return toVolume(record, null);
+  }
+
+  /**
+   * Make a volume's directory — metadata and data directory — in staging, then publish it with one
+   * rename: a volume exists whole (listed, tagged) or not at all. A failure (a full disk) removes
+   * the staged directory; one a crash left is removed at the next start.
+   */
+  private async publish(record: VolumeRecord): Promise<void> {
+    const staged = this.layout.stagingDir(record.id);
+    try {
+      await mkdir(path.join(staged, 'data'), { recursive: true });
+      await writeFile(path.join(staged, 'volume.json'), `${JSON.stringify(record, null, 2)}\n`);
+      await mkdir(this.layout.volumesDir(), { recursive: true });
+      await rename(staged, this.layout.volumeDir(record.id));
+    } catch (error) {
+      await rm(staged, { recursive: true, force: true }).catch(() => undefined);
+      throw error;
+    }
   }
 
   async forkVolume(spec: ForkVolumeSpec): Promise<Volume> {
@@ -79,8 +94,7 @@ export class LocalVolumes {
       createdAt: now(),
       deletedAt: null,
     };
-    await writeJsonAtomic(this.layout.volumeFile(record.id), record);
-    await mkdir(this.layout.volumeDataDir(record.id), { recursive: true });
+    await this.publish(record);
     try {
       await copy(this.layout.volumeDataDir(record.id));
     } catch (error) {
@@ -102,11 +116,12 @@ export class LocalVolumes {
   }
 
   /**
-   * After the host restarts: every live volume has its data directory, and the leftovers of a
-   * create that crashed inside its atomic metadata write (a directory with no volume.json, never
-   * returned to anyone) are removed.
+   * After the host restarts: volumes a crash left half-made in staging (never returned to anyone)
+   * are removed, every live volume has its data directory, and a directory with no volume.json
+   * (left by an older layout) is removed.
    */
   async repairAfterHostRestart(): Promise<void> {
+    await rm(this.layout.stagingDir(), { recursive: true, force: true });
     for (const id of await listDir(this.layout.volumesDir())) {
       const record = await this.records.readVolume(id);
       if (!record) await rm(path.join(this.layout.volumesDir(), id), { recursive: true, force: true });
