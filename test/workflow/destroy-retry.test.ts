@@ -10,6 +10,7 @@ import { keys } from '../../lambdas/adapters/dynamo';
 import { runReconcile } from '../../lambdas/domain/reconcile/reconcile';
 import { ProviderUnavailableError } from '../../lambdas/shared/errors';
 import type { RecordingMetrics } from '../../lambdas/shared/telemetry';
+import { settledInventory } from '../support/consistent';
 import { startHarness, type Harness } from '../support/harness';
 import { operate, provisionRunning } from '../support/instances';
 import { gate } from '../support/sfn-helpers';
@@ -53,7 +54,7 @@ describe('a destroy that failed or was lost', () => {
     expect(failed.claim).toBeUndefined();
     expect(report.actions).toContainEqual(expect.objectContaining({ target: `instance:${id}`, action: 'destroy-retried' }));
     expect(await h.instanceItem(id)).toMatchObject({ status: 'destroyed', countsTowardQuota: false });
-    expect(await h.backend.inventory({ instance: id })).toEqual({ machines: [], volumes: [] });
+    expect(await settledInventory(h.backend, { instance: id })).toEqual({ machines: [], volumes: [] });
     expect(await h.item(keys.reservation('user:destroy-retry'))).toMatchObject({ activeInstances: 0 });
   });
 
@@ -85,7 +86,7 @@ describe('a destroy that failed or was lost', () => {
     expect(dayLater.actions.filter((a) => a.target === `instance:${id}`)).toEqual([]);
     expect(attention.body.items).toContainEqual(expect.objectContaining({ subject: 'destroy-parked', alarm: 'DestroyParkedAlarm', instanceId: id, tries: max }));
     expect(await h.instanceItem(id)).toMatchObject({ status: 'destroyed' });
-    expect(await h.backend.inventory({ instance: id })).toEqual({ machines: [], volumes: [] });
+    expect(await settledInventory(h.backend, { instance: id })).toEqual({ machines: [], volumes: [] });
     // The slot was freed once, at the park; the tombstone did not free it again.
     expect(await h.item(keys.reservation('user:destroy-parked'))).toMatchObject({ activeInstances: 0 });
   });
@@ -115,7 +116,7 @@ describe('a destroy that failed or was lost', () => {
     expect(startUp.actions).toContainEqual(expect.objectContaining({ target: `instance:${id}`, action: 'released-claim' }));
     expect(next.actions).toContainEqual(expect.objectContaining({ target: `instance:${id}`, action: 'destroy-retried' }));
     expect(await h.instanceItem(id)).toMatchObject({ status: 'destroyed' });
-    expect(await h.backend.inventory({ instance: id })).toEqual({ machines: [], volumes: [] });
+    expect(await settledInventory(h.backend, { instance: id })).toEqual({ machines: [], volumes: [] });
     expect(await h.item(keys.reservation('user:destroy-lost'))).toMatchObject({ activeInstances: 0 });
   });
 });
