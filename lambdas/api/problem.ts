@@ -8,12 +8,15 @@ import {
   HttpStatusError,
   InstanceBusyError,
   MalformedBodyError,
+  MethodNotAllowedError,
+  NameTakenError,
   PayloadTooLargeError,
   ProviderMismatchError,
   ProvisionInProgressError,
   QuotaExceededError,
   ReconciliationPendingError,
   ReservationNotReleasableError,
+  ServiceUnavailableError,
   SlipwayError,
   UnsupportedMediaTypeError,
   UnknownProviderError,
@@ -58,7 +61,8 @@ const MAPPINGS: Partial<Record<string, Mapping>> = {
   [ErrorNames.OwnerNotFound]: { status: 404, code: 'owner_not_found', title: 'Owner not found' },
   [ErrorNames.ProvisionInProgress]: { status: 409, code: 'provision_in_progress', title: 'A provision is already in progress' },
   [ErrorNames.ReconciliationPending]: { status: 409, code: 'reconciliation_pending', title: 'Reconciliation pending' },
-  [ErrorNames.InstanceBusy]: { status: 409, code: 'instance_busy', title: 'Instance busy' },
+  [ErrorNames.InstanceBusy]: { status: 409, code: 'instance_busy', title: 'Instance busy', retryAfterSeconds: 5 },
+  [ErrorNames.NameTaken]: { status: 409, code: 'name_taken', title: 'Name taken' },
   [ErrorNames.InvalidState]: { status: 409, code: 'invalid_state', title: 'Invalid state for this operation' },
   [ErrorNames.AlreadySwitching]: { status: 409, code: 'already_switching', title: 'Already switching provider' },
   [ErrorNames.ProviderMismatch]: { status: 409, code: 'provider_mismatch', title: 'The instance is on another provider' },
@@ -76,6 +80,7 @@ const MAPPINGS: Partial<Record<string, Mapping>> = {
   [ErrorNames.VolumeNotFound]: { status: 404, code: 'volume_not_found', title: 'Retained volume not found' },
   [ErrorNames.VolumeInUse]: { status: 409, code: 'volume_in_use', title: 'Volume in use', retryAfterSeconds: 30 },
   [ErrorNames.VolumeOwnershipUnverified]: { status: 409, code: 'volume_ownership_unverified', title: 'Volume ownership not proven' },
+  [ErrorNames.ServiceUnavailable]: { status: 503, code: 'service_unavailable', title: 'Service unavailable', retryAfterSeconds: 5 },
   [ErrorNames.VolumeDeleteFailed]: { status: 502, code: 'volume_delete_failed', title: 'The provider did not delete the volume', retryAfterSeconds: 60 },
 };
 
@@ -85,6 +90,8 @@ const INTERNAL: Mapping = { status: 500, code: 'internal_error', title: 'Interna
 function extensionsOf(error: SlipwayError): Record<string, unknown> {
   if (error instanceof ProvisionInProgressError || error instanceof ReconciliationPendingError) return { instanceId: error.instanceId };
   if (error instanceof InstanceBusyError || error instanceof AlreadySwitchingError) return { instanceId: error.instanceId, heldBy: error.heldBy };
+  if (error instanceof NameTakenError) return { name: error.instanceName, instanceId: error.instanceId };
+  if (error instanceof MethodNotAllowedError) return { allow: error.allow };
   if (error instanceof ProviderMismatchError) return { expectedProvider: error.expected, provider: error.actual };
   if (error instanceof ValidationFailedError) return { errors: error.issues };
   if (error instanceof PayloadTooLargeError && error.limitBytes > 0) return { limitBytes: error.limitBytes };
@@ -144,8 +151,47 @@ export function errorFromHttpException(error: HTTPException): unknown {
   }
 }
 
+/** Socket-level failures of a call to a dependency: it is down or unreachable, not wrong. */
+const TRANSPORT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
+/** AWS error names that mean "overloaded or failing on its side, try again" (DynamoDB's among them). */
+const AWS_UNAVAILABLE_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'ThrottlingException', 'ProvisionedThroughputExceededException', 'RequestLimitExceeded', 'InternalServerError', 'ServiceUnavailable', 'ServiceUnavailableException']);
+
+/**
+ * Whether an error the domain did not name is a dependency being down (a refused or timed-out
+ * connection, a 5xx or throttling answer from an AWS service), looked for along its `cause` chain:
+ * the caller should retry (503 with Retry-After), not report a bug (500).
+ */
+export function isDependencyOutage(error: unknown): boolean {
+  for (let current = error, depth = 0; current && typeof current === 'object' && depth < 8; current = (current as { cause?: unknown }).cause, depth++) {
+    const e = current as { name?: string; code?: string; message?: string; $fault?: string; $metadata?: { httpStatusCode?: number } };
+    if (e.code && TRANSPORT_CODES.has(e.code)) return true;
+    // The SDK's retry layer re-wraps a socket error it cannot copy as "AWS SDK error wrapper for Error: connect ECONNREFUSED …".
+    if (e.$metadata && typeof e.message === 'string' && [...TRANSPORT_CODES].some((code) => e.message!.includes(code))) return true;
+    if (e.name && AWS_UNAVAILABLE_NAMES.has(e.name)) return true;
+    if (e.$metadata && (e.$fault === 'server' || (e.$metadata.httpStatusCode ?? 0) >= 500)) return true;
+  }
+  return false;
+}
+
+/** The problem document's text. */
+export function problemText(problem: Problem): string {
+  return JSON.stringify(problem);
+}
+
+/**
+ * A whole HTTP/1.1 problem answer, for a server to write on a socket whose request never reached
+ * the app (headers over the server's limit, a request it cannot parse); the connection is closed.
+ */
+export function rawProblemAnswer(status: 400 | 408 | 431, detail: string): string {
+  const code = HTTP_STATUS_CODES[status]!;
+  const title = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' }[status];
+  const body = problemText({ type: `https://slipway.dev/problems/${code}`, title, status, detail, code });
+  return `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+}
+
 /** Build a problem response from any thrown value; unknown errors are logged and hidden. */
 export function problemResponse(c: Context, error: unknown, logger: Logger): Response {
+  if (!(error instanceof SlipwayError) && isDependencyOutage(error)) error = new ServiceUnavailableError('table or workflow service', { cause: error });
   const known = error instanceof HttpStatusError ? httpStatusMapping(error) : error instanceof SlipwayError ? MAPPINGS[error.name] : undefined;
   const mapping = known ?? INTERNAL;
   if (!known || mapping.status >= 500) logger.error(known ? 'request failed' : 'unhandled error', { error: error as Error, path: c.req.path });
@@ -162,5 +208,9 @@ export function problemResponse(c: Context, error: unknown, logger: Logger): Res
   const headers: Record<string, string> = { 'content-type': 'application/problem+json' };
   if (mapping.retryAfterSeconds) headers['retry-after'] = String(mapping.retryAfterSeconds);
   if (mapping.status === 401) headers['www-authenticate'] = 'Bearer';
-  return new Response(JSON.stringify(body), { status: mapping.status, headers });
+  if (error instanceof MethodNotAllowedError) headers.allow = error.allow.join(', ');
+  // The body of a refused oversized request is left unread: closing the connection is the only way
+  // a keep-alive client does not send its next request into those bytes (RFC 9110 §15.5.14).
+  if (mapping.status === 413) headers.connection = 'close';
+  return new Response(problemText(body), { status: mapping.status, headers });
 }

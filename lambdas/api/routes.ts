@@ -39,6 +39,9 @@ import {
 /** `GET /v1/providers`. */
 const providersPageSchema = z.object({ default: z.string().nullable(), items: z.array(providerOfferingSchema) }).meta({ id: 'Providers' });
 
+/** `/healthz`: each probed dependency, up or down. */
+const healthChecksSchema = z.record(z.string(), z.enum(['up', 'down'])).meta({ description: 'Each dependency probed (table, workflows): up, or down when it failed or did not answer in 2 s' });
+
 /** A problem response for one status. */
 const problem = (description: string): ResponseSpec => ({ description, problem: true });
 
@@ -54,9 +57,12 @@ const AUTHENTICATED = {
 export const healthRoute = defineRoute({
   method: 'get',
   path: '/healthz',
-  summary: 'Health: 200 when the table and the workflow service answer',
+  summary: 'Health: 200 when every dependency it probes (the table, the workflow service) answers within 2 s each',
   public: true,
-  responses: { 200: { description: 'Ready', schema: z.object({ status: z.literal('ok') }) }, 503: { description: 'Starting', schema: z.object({ status: z.literal('starting') }) } },
+  responses: {
+    200: { description: 'Ready', schema: z.object({ status: z.literal('ok'), checks: healthChecksSchema.optional() }) },
+    503: { description: 'A dependency is down (named in checks)', schema: z.object({ status: z.literal('unavailable'), checks: healthChecksSchema }) },
+  },
 });
 
 export const createInstanceRoute = defineRoute({

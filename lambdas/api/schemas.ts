@@ -9,6 +9,7 @@ import * as z from 'zod';
 import { LISTABLE_STATUSES } from '../domain/executions';
 import { ownerSchema } from '../domain/owner';
 import { WORKFLOW_NAMES } from '../shared/workflows';
+import { pageLimit } from '../shared/query-params';
 
 /** RFC 9457 problem details, with a stable machine-readable `code`. */
 export const problemSchema = z
@@ -35,7 +36,7 @@ export const ownerQuerySchema = z.strictObject({
 
 export const listQuerySchema = z.strictObject({
   owner: ownerSchema.optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
+  limit: pageLimit(20, 100),
   cursor: z.string().max(2048).optional(),
 });
 
@@ -51,7 +52,7 @@ export const ownerParamSchema = z.object({
 });
 
 export const registryQuerySchema = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
+  limit: pageLimit(20, 100),
   cursor: z.string().max(2048).optional(),
 });
 
@@ -92,18 +93,18 @@ export const executionsQuerySchema = z.strictObject({
   workflow: z.enum(WORKFLOW_NAMES).optional().meta({ description: 'Only this workflow (operation)' }),
   status: z.enum(LISTABLE_STATUSES).optional(),
   instanceId: instanceIdSchema.optional().meta({ description: "Only this instance's executions (from its operations log)" }),
-  limit: z.coerce.number().int().min(1).max(100).default(50),
+  limit: pageLimit(50, 100),
   cursor: mergedCursorSchema,
 });
 
 export const historyQuerySchema = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(1000).default(200),
+  limit: pageLimit(200, 1000),
   reverse: z.enum(['true', 'false']).default('false').transform((value) => value === 'true').meta({ description: 'Newest event first' }),
   cursor: z.string().max(4096).optional(),
 });
 
 export const attentionQuerySchema = z.strictObject({
   band: z.enum(['due', 'parked']).default('due').meta({ description: 'due: what the sweeps see as due now; parked: what is left for an operator' }),
-  limit: z.coerce.number().int().min(1).max(100).default(50),
+  limit: pageLimit(50, 100),
   cursor: mergedCursorSchema,
 });

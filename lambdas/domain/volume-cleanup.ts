@@ -16,6 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
+import { pageLimit } from '../shared/query-params';
 import type { Deps } from '../shared/deps';
 import { messageOf, VolumeDeleteFailedError, VolumeInUseError, VolumeNotFoundError, VolumeOwnershipUnverifiedError } from '../shared/errors';
 import { after, dueItems } from './attention';
@@ -278,7 +279,7 @@ export async function deleteRetainedVolumeByOperator(deps: Deps, volumeId: strin
 /** The query of `GET /v1/admin/volumes`. */
 export const listVolumesQuerySchema = z.strictObject({
   state: z.enum(RETAINED_VOLUME_STATES.filter((state) => state !== 'deleted') as ['retained', 'ownership_unverified', 'cleanup_exhausted']).default('retained'),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  limit: pageLimit(50, 200),
 });
 export type ListVolumesQuery = z.infer<typeof listVolumesQuerySchema>;
 

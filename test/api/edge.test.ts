@@ -120,7 +120,7 @@ const CASES: Case[] = [
   ...withBody.map((route): Case => [`no Content-Type`, route, () => send(route, { body: new TextEncoder().encode(JSON.stringify(VALID_BODIES[route.path])) }), 415, 'unsupported_media_type']),
   ...withBody.map((route): Case => [`a text/plain body`, route, () => send(route, { headers: { 'content-type': 'text/plain' }, body: JSON.stringify(VALID_BODIES[route.path]) }), 415, 'unsupported_media_type']),
   ...withBody.map((route): Case => [`a form body`, route, () => send(route, { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'reason=edge+check' }), 415, 'unsupported_media_type']),
-  ...unsafe.filter((route) => !takesBody(route)).map((route): Case => [`a body on a route that takes none`, route, () => send(route, { path: pathOf(route, live), headers: json, body: '{"force":true}' }), 415, 'unsupported_media_type']),
+  ...unsafe.filter((route) => !takesBody(route)).map((route): Case => [`a body on a route that takes none`, route, () => send(route, { path: pathOf(route, live), headers: json, body: '{"force":true}' }), 400, 'validation_failed']),
   ...unsafe.map((route): Case => [`a body one byte over 64 KB`, route, () => send(route, { path: pathOf(route, live), headers: json, body: `"${'x'.repeat(BODY_LIMIT_BYTES - 1)}"` }), 413, 'payload_too_large']),
   // Small enough that the client finishes sending before the server closes a connection it stopped reading.
   ...unsafe.map((route): Case => [`a 192 KB body without a length`, route, () => send(route, { path: pathOf(route, live), headers: json, body: chunked(3 * BODY_LIMIT_BYTES) }), 413, 'payload_too_large']),
