@@ -1,9 +1,11 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'hono';
 import type { HTTPException } from 'hono/http-exception';
+import * as z from 'zod';
 import {
   AlreadySwitchingError,
   ErrorNames,
+  type ErrorName,
   ExecutionStillRunningError,
   HttpStatusError,
   InstanceBusyError,
@@ -45,7 +47,7 @@ interface Mapping {
 }
 
 /** The one place where a domain error becomes an HTTP status (STYLE: Gilmore's error handler). */
-const MAPPINGS: Partial<Record<string, Mapping>> = {
+const MAPPINGS = {
   [ErrorNames.ValidationFailed]: { status: 400, code: 'validation_failed', title: 'The request is not valid' },
   [ErrorNames.MalformedBody]: { status: 400, code: 'malformed_body', title: 'The request body cannot be read' },
   [ErrorNames.InvalidCursor]: { status: 400, code: 'invalid_cursor', title: 'Invalid cursor' },
@@ -82,12 +84,43 @@ const MAPPINGS: Partial<Record<string, Mapping>> = {
   [ErrorNames.VolumeOwnershipUnverified]: { status: 409, code: 'volume_ownership_unverified', title: 'Volume ownership not proven' },
   [ErrorNames.ServiceUnavailable]: { status: 503, code: 'service_unavailable', title: 'Service unavailable', retryAfterSeconds: 5 },
   [ErrorNames.VolumeDeleteFailed]: { status: 502, code: 'volume_delete_failed', title: 'The provider did not delete the volume', retryAfterSeconds: 60 },
-};
+} as const satisfies Partial<Record<ErrorName, Mapping>>;
 
 const INTERNAL: Mapping = { status: 500, code: 'internal_error', title: 'Internal error' };
 
+/** A problem `code` the API's own errors answer with. */
+export type ProblemCode = (typeof MAPPINGS)[keyof typeof MAPPINGS]['code'];
+
+/** Every problem code with its status and, where a retry is the answer, its Retry-After. */
+export const PROBLEM_CODES: Readonly<Record<ProblemCode, Mapping>> = Object.fromEntries(Object.values(MAPPINGS).map((mapping) => [mapping.code, mapping])) as Record<ProblemCode, Mapping>;
+
+const validationIssueSchema = z.object({ path: z.string().meta({ description: 'Where: body.name, query.limit, headers.idempotency-key…' }), message: z.string() });
+
+/**
+ * The extension members each problem code carries beside RFC 9457's (`extensionsOf` writes them),
+ * for the document: a caller can act on them (which instance holds the reservation, which fields are wrong).
+ */
+export const PROBLEM_EXTRAS: Partial<Record<ProblemCode, z.ZodRawShape>> = {
+  provision_in_progress: { instanceId: z.string().meta({ description: 'The instance whose provision holds the reservation' }) },
+  reconciliation_pending: { instanceId: z.string() },
+  instance_busy: { instanceId: z.string(), heldBy: z.string().nullable().meta({ description: 'The execution holding the claim' }) },
+  already_switching: { instanceId: z.string(), heldBy: z.string().nullable() },
+  name_taken: { name: z.string(), instanceId: z.string().meta({ description: 'The live instance that has the name' }) },
+  method_not_allowed: { allow: z.array(z.string()) },
+  provider_mismatch: { expectedProvider: z.string(), provider: z.string().meta({ description: 'The provider the instance is on' }) },
+  validation_failed: { errors: z.array(validationIssueSchema) },
+  payload_too_large: { limitBytes: z.number().int() },
+  unknown_provider: { available: z.array(z.string()) },
+  unsupported_placement: { field: z.string(), available: z.array(z.string()) },
+  quota_exceeded: { limit: z.number().int() },
+  execution_still_running: { executionArn: z.string() },
+  reservation_not_releasable: { reservationStatus: z.string() },
+  volume_in_use: { volumeId: z.string(), heldBy: z.string().nullable() },
+  volume_ownership_unverified: { volumeId: z.string(), why: z.string() },
+};
+
 /** Extensions a caller can act on (which instance holds the reservation, which fields are wrong). */
-function extensionsOf(error: SlipwayError): Record<string, unknown> {
+export function extensionsOf(error: SlipwayError): Record<string, unknown> {
   if (error instanceof ProvisionInProgressError || error instanceof ReconciliationPendingError) return { instanceId: error.instanceId };
   if (error instanceof InstanceBusyError || error instanceof AlreadySwitchingError) return { instanceId: error.instanceId, heldBy: error.heldBy };
   if (error instanceof NameTakenError) return { name: error.instanceName, instanceId: error.instanceId };
@@ -103,6 +136,11 @@ function extensionsOf(error: SlipwayError): Record<string, unknown> {
   if (error instanceof VolumeInUseError) return { volumeId: error.volumeId, heldBy: error.heldBy };
   if (error instanceof VolumeOwnershipUnverifiedError) return { volumeId: error.volumeId, why: error.why };
   return {};
+}
+
+/** The problem code an error is answered with (`internal_error` for one without a mapping). */
+export function problemCodeOf(error: SlipwayError): ProblemCode {
+  return ((MAPPINGS as Partial<Record<string, Mapping>>)[error.name]?.code ?? 'internal_error') as ProblemCode;
 }
 
 /** Codes of HTTP statuses a framework middleware may answer on its own (anything else: `http_<status>`). */
@@ -192,7 +230,7 @@ export function rawProblemAnswer(status: 400 | 408 | 431, detail: string): strin
 /** Build a problem response from any thrown value; unknown errors are logged and hidden. */
 export function problemResponse(c: Context, error: unknown, logger: Logger): Response {
   if (!(error instanceof SlipwayError) && isDependencyOutage(error)) error = new ServiceUnavailableError('table or workflow service', { cause: error });
-  const known = error instanceof HttpStatusError ? httpStatusMapping(error) : error instanceof SlipwayError ? MAPPINGS[error.name] : undefined;
+  const known = error instanceof HttpStatusError ? httpStatusMapping(error) : error instanceof SlipwayError ? (MAPPINGS as Partial<Record<string, Mapping>>)[error.name] : undefined;
   const mapping = known ?? INTERNAL;
   if (!known || mapping.status >= 500) logger.error(known ? 'request failed' : 'unhandled error', { error: error as Error, path: c.req.path });
   const slipwayError = error instanceof SlipwayError ? error : null;

@@ -8,16 +8,24 @@ import type { Context, Hono } from 'hono';
 import * as z from 'zod';
 import { MalformedBodyError, UnsupportedMediaTypeError, ValidationFailedError } from '../shared/errors';
 import type { ApiEnv } from './auth';
+import type { ProblemCode } from './problem';
 
 /** HTTP methods the API uses. */
 export type Method = 'get' | 'post' | 'put' | 'delete';
 
-/** One documented response. */
+/** A response header the document names. */
+export interface HeaderSpec {
+  description: string;
+  /** A header every such response carries (otherwise: only some do). */
+  required?: boolean;
+}
+
+/** One documented success response (problems are listed by code, in `problems`). */
 export interface ResponseSpec {
   description: string;
-  /** The JSON body; problem responses use the Problem schema. */
+  /** The JSON body. */
   schema?: z.ZodType;
-  problem?: boolean;
+  headers?: Record<string, HeaderSpec>;
 }
 
 /** A route: what it accepts and what it answers. */
@@ -25,7 +33,14 @@ export interface RouteSpec {
   method: Method;
   /** OpenAPI path form: `/v1/instances/{id}`. */
   path: string;
+  /** Stable, verb-first: the method name generated SDKs give it (`stopInstance`). Never renamed. */
+  operationId: string;
   summary: string;
+  /**
+   * The problem codes this route answers beyond those every authenticated route may (see
+   * `problemsOf`), each with when; their statuses come from the one mapping in problem.ts.
+   */
+  problems?: Partial<Record<ProblemCode, string>>;
   /** No token needed (health, the API description). */
   public?: boolean;
   request?: {
@@ -37,6 +52,26 @@ export interface RouteSpec {
     bodyOptional?: boolean;
   };
   responses: Record<number, ResponseSpec>;
+}
+
+/**
+ * Every problem code a route may answer: its own, and those of the edge (token, scope, request
+ * shape and size, a dependency outage) that every authenticated route shares.
+ */
+export function problemsOf(route: RouteSpec): Partial<Record<ProblemCode, string>> {
+  if (route.public) return { ...route.problems };
+  const query = route.request?.query as unknown as { shape?: Record<string, unknown> } | undefined;
+  return {
+    validation_failed: 'A parameter, header or the body is not valid (each in errors[])',
+    malformed_body: 'The body is not UTF-8 JSON, or nests deeper than 32 levels',
+    ...(query?.shape && 'cursor' in query.shape ? { invalid_cursor: 'The cursor was not issued for this listing' } : {}),
+    unauthorized: 'No valid bearer token',
+    forbidden: 'The token lacks the scope (instances, admin) or may not act for that owner',
+    payload_too_large: 'The body exceeds 64 KB',
+    ...(route.request?.body ? { unsupported_media_type: 'The body is not application/json' } : {}),
+    ...route.problems,
+    service_unavailable: 'The table did not answer in time or is overloaded; retry after Retry-After',
+  };
 }
 
 /** Define a route (identity, with its literal types kept for `mount`). */

@@ -47,13 +47,18 @@ export interface ProvisionExecutionInput {
 /** What admission answers (202). */
 export const admissionResultSchema = z
   .object({
-    instance: instanceViewSchema.meta({ description: 'The instance as admitted (the same on every replay)' }),
+    // By reference (no field-level metadata), so the document and generated types share Instance.
+    /** The instance as admitted (the same on every replay). */
+    instance: instanceViewSchema,
     operation: z.object({ kind: z.literal('provision'), executionName: z.string(), executionArn: z.string() }),
-    current: instanceViewSchema
-      .optional()
-      .meta({ description: 'Only on a replay of the Idempotency-Key: the instance as it is now (a replay never starts finished work again)' }),
+    /** Only on a replay of the Idempotency-Key: the instance as it is now (a replay never starts finished work again). */
+    current: instanceViewSchema.optional(),
   })
-  .meta({ id: 'Admission' });
+  .meta({
+    id: 'Admission',
+    description:
+      'instance: as admitted (the same on every replay). current: only on a replay of the Idempotency-Key, the instance as it is now; a replay never starts finished work again, so after a destroy it answers 202 with instance.status provisioning and current.status destroyed: read current.',
+  });
 export type AdmissionResult = z.infer<typeof admissionResultSchema>;
 
 /** Attempts at the admission transaction while DynamoDB reports conflicts with concurrent transactions. */

@@ -294,3 +294,25 @@ describe('when the table is down', () => {
     expect({ status: res.status, body: await res.json(), aborted }).toEqual({ status: 503, body: { status: 'unavailable', checks: { table: 'down', workflows: 'up' } }, aborted: true });
   });
 });
+
+describe('the document’s timestamp rule', () => {
+  it('holds for real answers: every at/…At/…Until string is an RFC 3339 date-time', async () => {
+    // Arrange
+    const answers = [(await h.request('GET', `/v1/instances/${id}`, { token })).body, (await h.request('GET', `/v1/instances/${id}/operations`, { token })).body];
+    const stamps: Array<[string, string]> = [];
+    const pending: unknown[] = [...answers];
+    while (pending.length) {
+      const node = pending.pop();
+      if (Array.isArray(node)) pending.push(...node);
+      else if (node && typeof node === 'object')
+        for (const [key, value] of Object.entries(node)) {
+          if (/^(at|[a-z][A-Za-z]*(At|Until))$/.test(key) && typeof value === 'string') stamps.push([key, value]);
+          else pending.push(value);
+        }
+    }
+
+    // Assert
+    expect(stamps.length).toBeGreaterThan(3);
+    for (const [key, value] of stamps) expect([key, new Date(value).toISOString()]).toEqual([key, value]);
+  });
+});
