@@ -34,6 +34,9 @@ const GLOBAL_FLAGS = {
 
 const DEFAULT_URL = 'http://127.0.0.1:3000';
 
+/** How long each `--wait` request asks the server to hold (under its 25 s cap). */
+const SERVER_WAIT_SECONDS = 20;
+
 /** A problem the API answered, or the network's failure (status 0). */
 interface Failure {
   status: number;
@@ -163,7 +166,10 @@ async function follow(
   const deadline = Date.now() + options.timeoutSeconds * 1000;
   let last: ProgressAnswer | undefined;
   for (;;) {
-    const answer = await http('GET', path);
+    // The server holds the request until the operation ends (or the wait runs out): no polling loop here.
+    const wait = Math.max(0, Math.min(SERVER_WAIT_SECONDS, Math.ceil((deadline - Date.now()) / 1000)));
+    const asked = Date.now();
+    const answer = await http('GET', `${path}?wait=${wait}`);
     if ('failure' in answer) {
       progress.stop();
       return report(io, json, style, answer.failure);
@@ -177,7 +183,8 @@ async function follow(
       else io.stderr.write(progress.paint('yellow', `… ${command.name} still ${last.execution.status} after ${options.timeoutSeconds} s; it goes on without us (slipway ops ${accepted.instance.id})\n`));
       return EXIT.timeout;
     }
-    await new Promise((resolve) => setTimeout(resolve, options.intervalMs));
+    // Only an answer that came back before its wait (a server without ?wait) is spaced by --interval.
+    if (Date.now() - asked < wait * 1000) await new Promise((resolve) => setTimeout(resolve, options.intervalMs));
   }
   const succeeded = last.execution.status === 'SUCCEEDED';
   if (json) io.stdout.write(`${JSON.stringify({ accepted, execution: last.execution, steps: last.steps })}\n`);

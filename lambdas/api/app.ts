@@ -17,7 +17,7 @@ import { compressedHandler, type CompressedAsset } from './compressed';
 import { errorFromHttpException, problemResponse } from './problem';
 import { mount } from './route';
 import { shippedJson } from './shipped-file';
-import { operationProgress } from '../domain/executions';
+import { operationProgress, waitForOperation } from '../domain/executions';
 import { createInstanceRoute, getInstanceRoute, healthRoute, lifecycleRoutes, listInstancesRoute, operationProgressRoute, operationsRoute, providersRoute, ROUTES, switchProviderRoute } from './routes';
 import { corsMiddleware } from './cors';
 import { docsHandler } from './docs';
@@ -172,7 +172,11 @@ export function createApp(options: ApiOptions): Hono<ApiEnv> {
 
   mount(app, operationsRoute, async (c, { params }) => c.json(await listOperations(c.var.deps, params.id, ownersOf(c.get('caller'))), 200));
 
-  mount(app, operationProgressRoute, async (c, { params }) => c.json(await operationProgress(c.var.deps, params.id, params.name, ownersOf(c.get('caller'))), 200));
+  mount(app, operationProgressRoute, async (c, { params, query }) => {
+    const owners = ownersOf(c.get('caller'));
+    const progress = query.wait ? await waitForOperation(c.var.deps, params.id, params.name, owners, query.wait, c.req.raw.signal) : await operationProgress(c.var.deps, params.id, params.name, owners);
+    return c.json(progress, 200);
+  });
 
   for (const operation of ['start', 'stop', 'restart', 'destroy'] as const) {
     mount(app, lifecycleRoutes[operation], async (c, { params }) => accepted(c, await requestOperation(c.var.deps, params.id, ownersOf(c.get('caller')), operation)));

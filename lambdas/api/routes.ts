@@ -31,6 +31,7 @@ import {
   instanceIdParamSchema,
   listQuerySchema,
   operationParamSchema,
+  operationWaitQuerySchema,
   ownerParamSchema,
   ownerQuerySchema,
   registryQuerySchema,
@@ -114,8 +115,8 @@ export const operationProgressRoute = defineRoute({
   method: 'get',
   path: '/v1/instances/{id}/operations/{name}',
   operationId: 'getOperation',
-  summary: 'One operation step by step (state, status, attempts, error in words), for following it; tombstoned instances too',
-  request: { params: operationParamSchema },
+  summary: 'One operation step by step (state, status, attempts, error in words), for following it; tombstoned instances too; `?wait=` holds until it ends',
+  request: { params: operationParamSchema, query: operationWaitQuerySchema },
   responses: { 200: { description: 'Its execution and steps so far', schema: operationProgressSchema } },
   problems: { instance_not_found: 'No instance of the caller has this id', execution_not_found: 'No such operation of this instance' },
 });

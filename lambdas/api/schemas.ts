@@ -6,7 +6,7 @@
  * which module loaded the OpenAPI extension first.
  */
 import * as z from 'zod';
-import { LISTABLE_STATUSES } from '../domain/executions';
+import { LISTABLE_STATUSES, MAX_WAIT_SECONDS } from '../domain/executions';
 import { ownerSchema } from '../domain/owner';
 import { WORKFLOW_NAMES } from '../shared/workflows';
 import { pageLimit } from '../shared/query-params';
@@ -75,6 +75,22 @@ const executionNameSchema = z.string().regex(/^[0-9A-Za-z_-]{1,80}$/, 'an execut
 export const operationParamSchema = z.object({
   id: instanceIdSchema.meta({ param: { name: 'id', in: 'path' } }),
   name: executionNameSchema.meta({ param: { name: 'name', in: 'path' } }),
+});
+
+/** `GET /v1/instances/{id}/operations/{name}?wait=`. */
+export const operationWaitQuerySchema = z.strictObject({
+  wait: z
+    .string()
+    .regex(/^(0|[1-9][0-9]?)$/, `whole seconds, 0 to ${MAX_WAIT_SECONDS}`)
+    .transform(Number)
+    .pipe(z.number().int().min(0).max(MAX_WAIT_SECONDS))
+    .optional()
+    .meta({
+      description: `Hold the request until the operation ends or this many seconds (0 to ${MAX_WAIT_SECONDS}) pass, then answer its state either way: read execution.status (RUNNING or PENDING when the wait ran out)`,
+      type: 'integer',
+      minimum: 0,
+      maximum: MAX_WAIT_SECONDS,
+    }),
 });
 
 /** `/v1/admin/executions/{workflow}/{name}`. */

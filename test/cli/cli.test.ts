@@ -24,13 +24,18 @@ beforeEach(() => {
 async function cli(args: string[], options: { token?: string; env?: Record<string, string> } = {}) {
   let stdout = '';
   let stderr = '';
+  const requests: string[] = [];
   const code = await run([...args, '--interval', '50'], {
     stdout: { write: (text: string) => (stdout += text) },
     stderr: { write: (text: string) => (stderr += text) },
     env: { SLIPWAY_URL: h.api.url, ...(options.token ? { SLIPWAY_TOKEN: options.token } : {}), ...options.env },
     isTTY: false,
+    fetch: (input, init) => {
+      requests.push(`${init?.method ?? 'GET'} ${String(input).slice(h.api.url.length)}`);
+      return fetch(input, init);
+    },
   });
-  return { code, stdout, stderr };
+  return { code, stdout, stderr, requests };
 }
 
 describe('slipway provision --wait', () => {
@@ -102,6 +107,8 @@ describe('slipway lifecycle and reads', () => {
 
     // Assert
     expect(stop.code).toBe(EXIT.ok);
+    // One request that the server holds until the stop ended, no polling.
+    expect(stop.requests).toEqual([`POST /v1/instances/${id}/stop`, `GET /v1/instances/${id}/operations/${id}-stop-v2?wait=20`]);
     expect(stop.stderr).toMatch(/✓ StopMachine/);
     expect(stop.stderr).toMatch(/✓ stop succeeded/);
     expect(ls.stdout.split('\n')[0]).toMatch(/^ID +NAME +STATUS +PROVIDER +CREATED$/);
