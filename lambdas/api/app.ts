@@ -165,12 +165,12 @@ export function createApp(options: ApiOptions): Hono<ApiEnv> {
 
   mount(app, listInstancesRoute, async (c, { query }) => {
     const owner = actingOwner(c.get('caller'), query.owner, 'not_found');
-    return c.json(await listInstances(c.var.deps, owner, { limit: query.limit, cursor: query.cursor }), 200);
+    return c.json(await listInstances(c.var.deps, owner, { limit: query.limit, cursor: query.cursor, filters: { status: query.status, provider: query.provider, name: query.name } }), 200);
   });
 
   mount(app, getInstanceRoute, async (c, { params }) => c.json(toInstanceView(await getVisibleInstance(c.var.deps, params.id, ownersOf(c.get('caller')))), 200));
 
-  mount(app, operationsRoute, async (c, { params }) => c.json(await listOperations(c.var.deps, params.id, ownersOf(c.get('caller'))), 200));
+  mount(app, operationsRoute, async (c, { params, query }) => c.json(await listOperations(c.var.deps, params.id, ownersOf(c.get('caller')), query), 200));
 
   mount(app, operationProgressRoute, async (c, { params, query }) => {
     const owners = ownersOf(c.get('caller'));

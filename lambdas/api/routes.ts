@@ -32,6 +32,7 @@ import {
   listQuerySchema,
   operationParamSchema,
   operationWaitQuerySchema,
+  operationsQuerySchema,
   ownerParamSchema,
   ownerQuerySchema,
   registryQuerySchema,
@@ -105,8 +106,8 @@ export const operationsRoute = defineRoute({
   method: 'get',
   path: '/v1/instances/{id}/operations',
   operationId: 'listOperations',
-  summary: "The instance's executions, newest first: kind, status, times, error and console link",
-  request: { params: instanceIdParamSchema },
+  summary: "The instance's executions, newest first: kind, status, times, error and console link; a destroyed instance's too",
+  request: { params: instanceIdParamSchema, query: operationsQuerySchema },
   responses: { 200: { description: 'Its executions', schema: operationsPageSchema } },
   problems: { instance_not_found: 'No instance of the caller has this id' },
 });

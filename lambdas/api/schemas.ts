@@ -8,6 +8,8 @@
 import * as z from 'zod';
 import { LISTABLE_STATUSES, MAX_WAIT_SECONDS } from '../domain/executions';
 import { ownerSchema } from '../domain/owner';
+import { INSTANCE_STATUSES, type InstanceStatus } from '../domain/instance';
+import { instanceNameSchema } from '../domain/admission';
 import { WORKFLOW_NAMES } from '../shared/workflows';
 import { pageLimit } from '../shared/query-params';
 
@@ -36,6 +38,9 @@ export const ownerQuerySchema = z.strictObject({
 
 export const listQuerySchema = z.strictObject({
   owner: ownerSchema.optional(),
+  status: z.enum(INSTANCE_STATUSES.filter((status) => status !== 'destroyed') as [InstanceStatus, ...InstanceStatus[]]).optional().meta({ description: 'Only instances in this status' }),
+  provider: z.string().min(1).max(64).optional().meta({ description: 'Only instances on this provider' }),
+  name: instanceNameSchema.optional().meta({ description: 'Only the instance with this name (names are unique among an owner’s live instances)' }),
   limit: pageLimit(20, 100),
   cursor: z.string().max(2048).optional(),
 });
@@ -75,6 +80,12 @@ const executionNameSchema = z.string().regex(/^[0-9A-Za-z_-]{1,80}$/, 'an execut
 export const operationParamSchema = z.object({
   id: instanceIdSchema.meta({ param: { name: 'id', in: 'path' } }),
   name: executionNameSchema.meta({ param: { name: 'name', in: 'path' } }),
+});
+
+/** `GET /v1/instances/{id}/operations`. */
+export const operationsQuerySchema = z.strictObject({
+  limit: pageLimit(50, 100),
+  cursor: z.string().max(2048).optional(),
 });
 
 /** `GET /v1/instances/{id}/operations/{name}?wait=`. */

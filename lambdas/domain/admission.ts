@@ -20,9 +20,12 @@ import type { Owner } from './owner';
 import { noteHeld, takeTurn } from './admission-lanes';
 import { admissionItem, isUnresolved, quotaOf, type OwnerItem } from './reservation';
 
+/** An instance's name: unique among its owner's live instances, so it can address one. */
+export const instanceNameSchema = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'lowercase letters, digits and dashes, 1-63 characters');
+
 /** The body of `POST /v1/instances`; strict, so unknown fields (status, owner, …) are refused. */
 export const provisionRequestSchema = z.strictObject({
-  name: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'lowercase letters, digits and dashes, 1-63 characters').optional(),
+  name: instanceNameSchema.optional(),
   provider: z.string().min(1).max(64).optional().meta({ description: 'A configured provider (GET /v1/providers); the default one when absent' }),
   region: z.string().regex(/^[a-z0-9-]{2,32}$/).optional(),
   size: z.enum(MACHINE_SIZES).optional(),

@@ -1,0 +1,97 @@
+/**
+ * Reads as integrators page through them: exact filters on the instance list, no cursor on the
+ * last page (however the page ends), cursors through an instance's operations, and a destroyed
+ * instance's operations still readable by its owner.
+ */
+import { startHarness, type Harness } from '../support/harness';
+import { operateAndWait, provisionRunning } from '../support/instances';
+
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness();
+}, 60_000);
+afterAll(async () => {
+  await h.close();
+});
+
+/** Every page of a listing, following nextCursor; the pages' sizes and the ids in order. */
+async function allPages(token: string, path: string): Promise<{ sizes: number[]; ids: string[] }> {
+  const sizes: number[] = [];
+  const ids: string[] = [];
+  let cursor: string | null = null;
+  do {
+    const sep = path.includes('?') ? '&' : '?';
+    const res = await h.request('GET', `${path}${cursor ? `${sep}cursor=${encodeURIComponent(cursor)}` : ''}`, { token });
+    expect(res.status).toBe(200);
+    sizes.push(res.body.items.length);
+    ids.push(...res.body.items.map((item: { id?: string; name: string }) => item.id ?? item.name));
+    cursor = res.body.nextCursor;
+  } while (cursor);
+  return { sizes, ids };
+}
+
+describe('the instance list', () => {
+  it('answers no nextCursor on a full last page, and pages through every live instance once', async () => {
+    // Arrange: four live instances and a destroyed one among them.
+    const { token, id: first } = await provisionRunning(h, 'reads-pages', { name: 'one' });
+    const others = [];
+    for (const name of ['two', 'three', 'four']) others.push((await provisionRunning(h, 'reads-pages', { name })).id);
+    const gone = (await provisionRunning(h, 'reads-pages', { name: 'gone' })).id;
+    await operateAndWait(h, token, gone, 'destroy');
+
+    // Act
+    const byTwo = await allPages(token, '/v1/instances?limit=2');
+    const byFour = await allPages(token, '/v1/instances?limit=4');
+
+    // Assert
+    const newestFirst = [...others].reverse().concat(first);
+    expect(byTwo).toEqual({ sizes: [2, 2], ids: newestFirst });
+    expect(byFour).toEqual({ sizes: [4], ids: newestFirst });
+  });
+
+  it('filters by status, provider and name, exactly', async () => {
+    // Arrange
+    const { token, id: web } = await provisionRunning(h, 'reads-filters', { name: 'web' });
+    const { id: db } = await provisionRunning(h, 'reads-filters', { name: 'db' });
+    await operateAndWait(h, token, db, 'stop');
+
+    // Act
+    const stopped = await allPages(token, '/v1/instances?status=stopped');
+    const running = await allPages(token, '/v1/instances?status=running&limit=1');
+    const named = await h.request('GET', '/v1/instances?name=web', { token });
+    const onProvider = await allPages(token, `/v1/instances?provider=${h.provider.name}`);
+    const elsewhere = await h.request('GET', '/v1/instances?provider=nowhere', { token });
+    const badStatus = await h.request('GET', '/v1/instances?status=destroyed', { token });
+
+    // Assert
+    expect(stopped.ids).toEqual([db]);
+    expect(running.ids).toEqual([web]);
+    expect(named.body).toEqual({ items: [expect.objectContaining({ id: web, name: 'web' })], nextCursor: null });
+    expect(onProvider.ids).toEqual([db, web]);
+    expect(elsewhere.body).toEqual({ items: [], nextCursor: null });
+    expect([badStatus.status, badStatus.body.code]).toEqual([400, 'validation_failed']);
+  });
+});
+
+describe('an instance’s operations', () => {
+  it('pages newest first with a cursor, and stays readable by its owner after a destroy', async () => {
+    // Arrange: provision, stop, start, destroy.
+    const { token, id } = await provisionRunning(h, 'reads-ops');
+    await operateAndWait(h, token, id, 'stop');
+    await operateAndWait(h, token, id, 'start');
+    await operateAndWait(h, token, id, 'destroy');
+    const stranger = await h.token({ sub: 'reads-ops-stranger' });
+
+    // Act
+    const pages = await allPages(token, `/v1/instances/${id}/operations?limit=3`);
+    const whole = await h.request('GET', `/v1/instances/${id}/operations`, { token });
+    const foreign = await h.request('GET', `/v1/instances/${id}/operations`, { token: stranger });
+
+    // Assert
+    expect(pages).toEqual({ sizes: [3, 1], ids: [`${id}-destroy-v4`, `${id}-start-v3`, `${id}-stop-v2`, `${id}-provision-v1`] });
+    expect(whole.body.items.map((op: { status: string }) => op.status)).toEqual(['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
+    expect(whole.body.nextCursor).toBeNull();
+    expect([foreign.status, foreign.body.code]).toEqual([404, 'instance_not_found']);
+  });
+});
