@@ -26,6 +26,8 @@ export const keys = {
   ownerPartition: (owner: string) => `OWNER#${owner}`,
   /** The owner reservation item: the admission gate, the fencing token and the quota counters. */
   reservation: (owner: string) => ({ pk: `OWNER#${owner}`, sk: 'RESERVATION' }),
+  /** The claim of an instance name in the owner's partition (names are unique among an owner's live instances). */
+  instanceName: (owner: string, name: string) => ({ pk: `OWNER#${owner}`, sk: `NAME#${name}` }),
   /** A retained volume (provider volume ids are unique: Fly's and the local provider's carry a random part). */
   volume: (volumeId: string) => ({ pk: `VOLUME#${volumeId}`, sk: 'VOLUME' }),
   /** Sort-key prefix of an owner's audit records. */

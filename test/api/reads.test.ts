@@ -95,3 +95,44 @@ describe('an instance’s operations', () => {
     expect([foreign.status, foreign.body.code]).toEqual([404, 'instance_not_found']);
   });
 });
+
+describe('instance names', () => {
+  it('are unique among an owner’s live instances, free again once the holder is destroyed, and any owner’s own', async () => {
+    // Arrange
+    const { token, id: holder } = await provisionRunning(h, 'names', { name: 'api' });
+    const other = await h.token({ sub: 'names-other' });
+    const key = (n: number) => ({ 'idempotency-key': `names-key-${n}-${Date.now()}` });
+
+    // Act
+    const taken = await h.request('POST', '/v1/instances', { token, body: { name: 'api' }, headers: key(1) });
+    const elsewhere = await h.request('POST', '/v1/instances', { token: other, body: { name: 'api' }, headers: key(2) });
+    await h.waitForExecution(elsewhere.body.operation.executionArn);
+    await operateAndWait(h, token, holder, 'destroy');
+    const reused = await h.request('POST', '/v1/instances', { token, body: { name: 'api' }, headers: key(3) });
+    await h.waitForExecution(reused.body.operation.executionArn);
+    const byName = await h.request('GET', '/v1/instances?name=api', { token });
+
+    // Assert
+    expect({ status: taken.status, code: taken.body.code, instanceId: taken.body.instanceId, name: taken.body.name }).toEqual({ status: 409, code: 'name_taken', instanceId: holder, name: 'api' });
+    expect(elsewhere.status).toBe(202);
+    expect(reused.status).toBe(202);
+    expect(byName.body.items.map((item: { id: string }) => item.id)).toEqual([reused.body.instance.id]);
+  });
+
+  it('replays the create key after a destroy as the original admission, with current showing the tombstone', async () => {
+    // Arrange
+    const token = await h.token({ sub: 'names-replay' });
+    const headers = { 'idempotency-key': `names-replay-${Date.now()}` };
+    const created = await h.request('POST', '/v1/instances', { token, body: { name: 'again' }, headers });
+    await h.waitForExecution(created.body.operation.executionArn);
+    await operateAndWait(h, token, created.body.instance.id, 'destroy');
+
+    // Act
+    const replayed = await h.request('POST', '/v1/instances', { token, body: { name: 'again' }, headers });
+
+    // Assert: nothing is started again; `current` is the truth.
+    expect(replayed.status).toBe(202);
+    expect(replayed.body.instance).toEqual(created.body.instance);
+    expect(replayed.body.current.status).toBe('destroyed');
+  });
+});
