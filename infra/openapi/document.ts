@@ -73,6 +73,8 @@ function register(registry: OpenAPIRegistry, route: RouteSpec): void {
       ...(request.query ? { query: request.query as never } : {}),
       ...(request.headers ? { headers: request.headers as never } : {}),
       ...(request.body ? { body: { required: !request.bodyOptional, content: { 'application/json': { schema: request.body } } } } : {}),
+      // An action route takes no body, or `{}` (what many SDKs send on every POST): said so, so generated clients may send either.
+      ...(!request.body && route.method === 'post' ? { body: { required: false, description: 'None, or an empty object', content: { 'application/json': { schema: { type: 'object' as const, maxProperties: 0, additionalProperties: false } } } } } : {}),
     },
     responses: {
       ...Object.fromEntries(
