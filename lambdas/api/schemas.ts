@@ -47,7 +47,7 @@ export const listQuerySchema = z.strictObject({
 
 export const idempotencyHeaderSchema = z.object({
   'idempotency-key': z
-    .string()
+    .string({ error: (issue) => (issue.input === undefined ? 'required: send an Idempotency-Key header (the same key makes a retry safe)' : undefined) })
     .regex(/^[A-Za-z0-9_.:-]{8,128}$/, '8-128 characters: letters, digits, _ . : -')
     .meta({ description: 'Required. The same key and body replay the original answer; the same key with another body is refused (422).' }),
 });

@@ -208,6 +208,14 @@ describe('exact input rules', () => {
     expect([res.status, res.body.code, res.body.errors[0].path]).toEqual([400, 'validation_failed', 'query.limit']);
   });
 
+  it('says a missing Idempotency-Key is required, in words', async () => {
+    // Act
+    const res = await h.request('POST', '/v1/instances', { token, body: {} });
+
+    // Assert
+    expect([res.status, res.body.code, res.body.errors]).toEqual([400, 'validation_failed', [{ path: 'headers.idempotency-key', message: 'required: send an Idempotency-Key header (the same key makes a retry safe)' }]]);
+  });
+
   it('takes limit in decimal digits', async () => {
     expect((await h.request('GET', '/v1/instances?limit=100', { token })).status).toBe(200);
   });
