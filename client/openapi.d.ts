@@ -387,7 +387,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Volumes kept after a recovery or a switch, by state (retained, ownership_unverified, cleanup_exhausted), soonest retainUntil first */
+        /** Volumes kept after a recovery or a switch, by state (retained, ownership_unverified, cleanup_exhausted), soonest due first (retained: by retainUntil; parked: by when parked), a page at a time */
         get: operations["listVolumes"];
         put?: never;
         post?: never;
@@ -965,6 +965,8 @@ export interface components {
         RetainedVolumes: {
             state: string;
             items: components["schemas"]["RetainedVolume"][];
+            /** @description More follow: pass it as ?cursor=; null on the last page */
+            nextCursor: string | null;
         };
         VolumeDeleted: {
             volume: components["schemas"]["RetainedVolume"];
@@ -4093,6 +4095,7 @@ export interface operations {
                 state?: "retained" | "ownership_unverified" | "cleanup_exhausted";
                 /** @description Page size, 1 to 200; decimal digits only */
                 limit?: number;
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -4111,7 +4114,7 @@ export interface operations {
                     "application/json": components["schemas"]["RetainedVolumes"];
                 };
             };
-            /** @description `validation_failed`: A parameter, header or the body is not valid (each in errors[]); `malformed_body`: The body is not UTF-8 JSON, or nests deeper than 32 levels */
+            /** @description `validation_failed`: A parameter, header or the body is not valid (each in errors[]); `malformed_body`: The body is not UTF-8 JSON, or nests deeper than 32 levels; `invalid_cursor`: The cursor was not issued for this listing */
             400: {
                 headers: {
                     /** @description The request’s correlation id (the caller’s, or a new one): quote it when asking about the request */
@@ -4121,7 +4124,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "validation_failed" | "malformed_body";
+                        code: "validation_failed" | "malformed_body" | "invalid_cursor";
                         errors?: {
                             /** @description Where: body.name, query.limit, headers.idempotency-key… */
                             path: string;

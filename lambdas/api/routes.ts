@@ -251,7 +251,7 @@ export const listVolumesRoute = defineRoute({
   method: 'get',
   path: '/v1/admin/volumes',
   operationId: 'listVolumes',
-  summary: 'Volumes kept after a recovery or a switch, by state (retained, ownership_unverified, cleanup_exhausted), soonest retainUntil first',
+  summary: 'Volumes kept after a recovery or a switch, by state (retained, ownership_unverified, cleanup_exhausted), soonest due first (retained: by retainUntil; parked: by when parked), a page at a time',
   request: { query: listVolumesQuerySchema },
   responses: { 200: { description: 'Kept volumes', schema: volumesPageSchema } },
 });

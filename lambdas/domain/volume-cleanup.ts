@@ -25,6 +25,7 @@ import type { InstanceItem } from './instance';
 import { readInstance } from './instance-queries';
 import { emitLifecycleEvent } from './lifecycle-events';
 import { mapWithConcurrency } from './operations-history';
+import { pageRetainedVolumes } from './volume-listing';
 import { acquireLease, releaseLease } from './reconcile/lease';
 import type { SweepReport } from './reconcile/reconcile';
 import {
@@ -37,7 +38,6 @@ import {
   refuseVolumeCleanup,
   releaseVolumeCleanup,
   retainedVolumeSchema,
-  waitingRetainedVolumes,
   RETAINED_VOLUME_STATES,
   type RetainedVolume,
 } from './retained-volume';
@@ -280,14 +280,18 @@ export async function deleteRetainedVolumeByOperator(deps: Deps, volumeId: strin
 export const listVolumesQuerySchema = z.strictObject({
   state: z.enum(RETAINED_VOLUME_STATES.filter((state) => state !== 'deleted') as ['retained', 'ownership_unverified', 'cleanup_exhausted']).default('retained'),
   limit: pageLimit(50, 200),
+  cursor: z.string().max(8192).optional(),
 });
 export type ListVolumesQuery = z.infer<typeof listVolumesQuerySchema>;
 
 /** `GET /v1/admin/volumes`: kept volumes in one state, soonest `retainUntil` first. */
-export const volumesPageSchema = z.object({ state: z.string(), items: z.array(retainedVolumeSchema) }).meta({ id: 'RetainedVolumes' });
+export const volumesPageSchema = z
+  .object({ state: z.string(), items: z.array(retainedVolumeSchema), nextCursor: z.string().nullable().meta({ description: 'More follow: pass it as ?cursor=; null on the last page' }) })
+  .meta({ id: 'RetainedVolumes' });
 export type VolumesPage = z.infer<typeof volumesPageSchema>;
 
-/** Kept volumes in one state (from the volumes lane: never a Scan). */
+/** Kept volumes in one state, soonest due first, a page at a time (from the volumes lane: never a Scan). */
 export async function listRetainedVolumes(deps: Deps, query: ListVolumesQuery): Promise<VolumesPage> {
-  return { state: query.state, items: await waitingRetainedVolumes(deps, { limit: query.limit, state: query.state }) };
+  const page = await pageRetainedVolumes(deps, { state: query.state, limit: query.limit, cursor: query.cursor });
+  return { state: query.state, ...page };
 }

@@ -3,6 +3,8 @@
  * last page (however the page ends), cursors through an instance's operations, and a destroyed
  * instance's operations still readable by its owner.
  */
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { retainVolumeItem } from '../../lambdas/domain/retained-volume';
 import { startHarness, type Harness } from '../support/harness';
 import { operateAndWait, provisionRunning } from '../support/instances';
 
@@ -134,5 +136,37 @@ describe('instance names', () => {
     expect(replayed.status).toBe(202);
     expect(replayed.body.instance).toEqual(created.body.instance);
     expect(replayed.body.current.status).toBe('destroyed');
+  });
+});
+
+describe('the kept volumes (admin)', () => {
+  it('pages through every volume of a state once, soonest due first, with no cursor on the last page', async () => {
+    // Arrange: seven retentions, written as a recovery's commit writes them, due over the next days.
+    const deps = h.runtime.deps;
+    const base = Date.now() + 3600_000;
+    const ids = Array.from({ length: 7 }, (_, i) => `vol-reads-${i}`);
+    await deps.db.send(
+      new TransactWriteCommand({
+        TransactItems: ids.map((volumeId, i) =>
+          retainVolumeItem(deps, { volumeId, volumeName: volumeId, provider: 'local', region: 'local', instanceId: 'i-00000000000000000000000001', owner: 'user:reads-volumes', reason: 'recovery', snapshotCount: 1, retainUntil: new Date(base + (7 - i) * 86_400_000) }),
+        ),
+      }),
+    );
+    const admin = await h.token({ sub: 'reads-admin', admin: true });
+
+    // Act
+    const seen: string[] = [];
+    const sizes: number[] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await h.request('GET', `/v1/admin/volumes?state=retained&limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { token: admin });
+      expect(res.status).toBe(200);
+      sizes.push(res.body.items.length);
+      seen.push(...res.body.items.map((v: { volumeId: string }) => v.volumeId));
+      cursor = res.body.nextCursor;
+    } while (cursor);
+
+    // Assert
+    expect({ sizes, seen }).toEqual({ sizes: [3, 3, 1], seen: [...ids].reverse() });
   });
 });
