@@ -31,7 +31,7 @@ export interface CommandSpec {
   /** A provision sends an Idempotency-Key (generated unless `--idempotency-key` is given). */
   idempotent?: boolean;
   /** How the human output renders the answer. */
-  render: 'accepted' | 'instances' | 'instance' | 'operations';
+  render: 'accepted' | 'instances' | 'instance' | 'operations' | 'providers';
 }
 
 const owner: FlagSpec = { name: 'owner', description: 'Act for this owner (user:<you> or an org your token lists)', into: 'query' };
@@ -76,9 +76,25 @@ export const COMMANDS: readonly CommandSpec[] = [
     startsOperation: true,
     render: 'accepted',
   },
-  { name: 'ls', summary: 'List your (or an owner’s) instances', method: 'GET', path: '/v1/instances', args: [], flags: [owner, { name: 'limit', description: 'Page size (1-100)', into: 'query' }, { name: 'cursor', description: 'Next page', into: 'query' }], render: 'instances' },
+  {
+    name: 'ls',
+    summary: 'List your (or an owner’s) instances',
+    method: 'GET',
+    path: '/v1/instances',
+    args: [],
+    flags: [
+      owner,
+      { name: 'status', description: 'Only instances in this status', into: 'query' },
+      { name: 'provider', description: 'Only instances on this provider', into: 'query' },
+      { name: 'name', description: 'Only the instance with this name', into: 'query' },
+      { name: 'limit', description: 'Page size (1-100)', into: 'query' },
+      { name: 'cursor', description: 'Next page', into: 'query' },
+    ],
+    render: 'instances',
+  },
   { name: 'show', summary: 'Show one instance', method: 'GET', path: '/v1/instances/{id}', args: ['id'], flags: [], render: 'instance' },
-  { name: 'ops', summary: "An instance's operations, newest first", method: 'GET', path: '/v1/instances/{id}/operations', args: ['id'], flags: [], render: 'operations' },
+  { name: 'ops', summary: "An instance's operations, newest first", method: 'GET', path: '/v1/instances/{id}/operations', args: ['id'], flags: [{ name: 'cursor', description: 'Older operations', into: 'query' }], render: 'operations' },
+  { name: 'providers', summary: 'The providers this deployment runs, their regions and sizes', method: 'GET', path: '/v1/providers', args: [], flags: [], render: 'providers' },
 ];
 
 /** The progress answer (`GET /v1/instances/{id}/operations/{name}`). */

@@ -8,6 +8,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CLOSED_EXECUTION_STATUSES } from '../lambdas/shared/execution-progress';
 import { COMMANDS, EXIT, exitCodeFor, PROGRESS_PATH, type CommandSpec, type ProgressAnswer } from './commands';
 import { renderAnswer, Progress, type Style } from './output';
+import { createSlipwayClient } from '../client';
 
 /** Where the CLI reads and writes; tests pass their own. */
 export interface CliIo {
@@ -30,9 +31,16 @@ const GLOBAL_FLAGS = {
   'idempotency-key': { type: 'string' },
   'no-color': { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
+  version: { type: 'boolean', default: false },
 } as const satisfies ParseArgsConfig['options'];
 
 const DEFAULT_URL = 'http://127.0.0.1:3000';
+
+/** The package's version, as `--version` prints it. */
+const VERSION: string = (require('../package.json') as { version: string }).version;
+
+/** How long each `--wait` request asks the server to hold (under its 25 s cap). */
+const SERVER_WAIT_SECONDS = 20;
 
 /** A problem the API answered, or the network's failure (status 0). */
 interface Failure {
@@ -52,9 +60,12 @@ function usage(): string {
     '  --token <jwt>       Bearer token (SLIPWAY_TOKEN)',
     '  --wait              Follow the operation step by step until it ends',
     '  --timeout <s>       Give up waiting after this many seconds (default 900)',
+    '  --interval <ms>     Pause between looks when the server does not hold the request (default 1000)',
     '  --json              Print one JSON document on stdout, nothing else',
     '  --idempotency-key   For provision (default: a new one)',
     '  --no-color          No colours (also NO_COLOR)',
+    '  --version           Print the version',
+    '  -h, --help          This help (also: slipway help)',
     '',
     'Exit codes:',
     ...Object.entries(EXIT).map(([name, code]) => `  ${String(code).padStart(2)}  ${name}`),
@@ -70,8 +81,12 @@ const camel = (name: string) => name.replace(/-([a-z])/g, (_m, c: string) => c.t
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const name = argv.find((arg) => !arg.startsWith('-'));
   const command = COMMANDS.find((c) => c.name === name);
+  if (!command && argv.includes('--version')) {
+    io.stdout.write(`slipway ${VERSION}\n`);
+    return EXIT.ok;
+  }
   if (!command) {
-    const asked = argv.includes('--help') || argv.includes('-h') || argv.length === 0;
+    const asked = argv.includes('--help') || argv.includes('-h') || argv.length === 0 || name === 'help';
     (asked ? io.stdout : io.stderr).write(`${asked ? '' : `unknown command${name ? ` "${name}"` : ''}\n\n`}${usage()}`);
     return asked ? EXIT.ok : EXIT.usage;
   }
@@ -163,7 +178,10 @@ async function follow(
   const deadline = Date.now() + options.timeoutSeconds * 1000;
   let last: ProgressAnswer | undefined;
   for (;;) {
-    const answer = await http('GET', path);
+    // The server holds the request until the operation ends (or the wait runs out): no polling loop here.
+    const wait = Math.max(0, Math.min(SERVER_WAIT_SECONDS, Math.ceil((deadline - Date.now()) / 1000)));
+    const asked = Date.now();
+    const answer = await http('GET', `${path}?wait=${wait}`);
     if ('failure' in answer) {
       progress.stop();
       return report(io, json, style, answer.failure);
@@ -177,7 +195,8 @@ async function follow(
       else io.stderr.write(progress.paint('yellow', `… ${command.name} still ${last.execution.status} after ${options.timeoutSeconds} s; it goes on without us (slipway ops ${accepted.instance.id})\n`));
       return EXIT.timeout;
     }
-    await new Promise((resolve) => setTimeout(resolve, options.intervalMs));
+    // Only an answer that came back before its wait (a server without ?wait) is spaced by --interval.
+    if (Date.now() - asked < wait * 1000) await new Promise((resolve) => setTimeout(resolve, options.intervalMs));
   }
   const succeeded = last.execution.status === 'SUCCEEDED';
   if (json) io.stdout.write(`${JSON.stringify({ accepted, execution: last.execution, steps: last.steps })}\n`);
@@ -185,12 +204,24 @@ async function follow(
   return succeeded ? EXIT.ok : EXIT.operationFailed;
 }
 
+/** What to do next, for problems a person can act on. */
+const HINTS: Record<string, (problem: Failure['problem']) => string> = {
+  owner_not_found: () => 'your token may not act for that owner: it names only you and the orgs in its "orgs" claim (or the owner does not exist)',
+  unauthorized: () => 'pass a valid token with --token or SLIPWAY_TOKEN (npm run token mints one locally)',
+  forbidden: () => 'your token lacks the scope this needs ("instances", or "admin" for operator commands)',
+  instance_busy: (p) => `another operation holds it${p.heldBy ? ` (${String(p.heldBy)})` : ''}; wait for it (slipway ops <id>) and retry`,
+  name_taken: (p) => `instance ${String(p.instanceId)} has that name; pick another or destroy it first`,
+  quota_exceeded: (p) => `the owner has its limit${p.limit !== undefined ? ` of ${String(p.limit)}` : ''} of live instances; destroy one first`,
+  unreachable: () => 'is the API running (npm start)? is --url (SLIPWAY_URL) right?',
+};
+
 /** Print an API problem; its exit code. */
 function report(io: CliIo, json: boolean, style: Style, failure: Failure): number {
   if (json) io.stdout.write(`${JSON.stringify({ error: failure.problem, status: failure.status })}\n`);
   else {
     const code = failure.problem.code ? ` (${failure.problem.code}${failure.status ? `, HTTP ${failure.status}` : ''})` : '';
-    const text = `error: ${failure.problem.detail ?? failure.problem.title ?? 'the request failed'}${code}\n`;
+    const hint = HINTS[failure.problem.code ?? ''];
+    const text = `error: ${failure.problem.detail ?? failure.problem.title ?? 'the request failed'}${code}\n${hint ? `hint: ${hint(failure.problem)}\n` : ''}`;
     io.stderr.write(style.color ? `\x1b[31m${text}\x1b[0m` : text);
   }
   return failure.status === 0 ? EXIT.unavailable : exitCodeFor(failure.status);
@@ -198,29 +229,24 @@ function report(io: CliIo, json: boolean, style: Style, failure: Failure): numbe
 
 type Http = (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ body: unknown } | { failure: Failure }>;
 
-/** The API client: bearer token, JSON both ways, problems as values. */
+/**
+ * The API client: the shipped typed client (`slipway/client`, openapi-fetch), with problems and
+ * network failures as values. The CLI's commands are data (method and path template), so it calls
+ * by method and filled path; the typed calls are the client's own.
+ */
 function client(io: CliIo, base: string, token: string): Http {
-  const doFetch = io.fetch ?? fetch;
+  const api = createSlipwayClient({ baseUrl: base, token, fetch: io.fetch });
+  const call = api.request as unknown as (method: string, path: string, init: { body?: unknown; headers?: Record<string, string> }) => Promise<{ data?: unknown; error?: unknown; response: Response }>;
   return async (method, path, body, headers = {}) => {
-    let response: Response;
+    let answer: Awaited<ReturnType<typeof call>>;
     try {
-      response = await doFetch(`${base}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
+      answer = await call(method.toLowerCase(), path, { ...(body === undefined ? {} : { body }), headers: { accept: 'application/json', ...headers } });
     } catch (error) {
       return { failure: { status: 0, problem: { code: 'unreachable', detail: `${base} did not answer (${error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error)})` } } };
     }
-    const text = await response.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch {
-      // Not JSON: keep the text.
-    }
-    if (!response.ok) return { failure: { status: response.status, problem: typeof parsed === 'object' && parsed ? (parsed as Failure['problem']) : { detail: String(parsed || response.statusText) } } };
-    return { body: parsed };
+    const { response, data, error } = answer;
+    if (!response.ok) return { failure: { status: response.status, problem: typeof error === 'object' && error ? (error as Failure['problem']) : { detail: String(error || response.statusText) } } };
+    return { body: data ?? null };
   };
 }
 

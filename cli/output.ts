@@ -159,17 +159,24 @@ export function renderAnswer(render: CommandSpec['render'], body: unknown, style
       ['id', i.id],
       ['name', i.name],
       ['status', i.status],
-      ['provider', `${i.provider} ${i.region} ${i.size}`],
+      ['provider', i.provider],
+      ['region', i.region],
+      ['size', i.size],
       ['endpoint', i.endpoint ?? '-'],
       ['operation', i.currentOperation ? `${i.currentOperation.kind} (${i.currentOperation.executionName})` : '-'],
       ['created', i.createdAt],
       ...errors.map(([field, message]) => [field!, paint(style, 'red', message!)]),
     ]);
   }
-  const page = body as { items: Array<{ name: string; kind: string; status: string; startedAt: string | null; requestedAt: string | null; error: string | null; cause: string | null }> };
+  if (render === 'providers') {
+    const offered = body as { default: string | null; items: Array<{ name: string; kind: string; regions: string[]; sizes: string[] }> };
+    if (offered.items.length === 0) return 'no providers configured\n';
+    return table([['NAME', 'KIND', 'REGIONS', 'SIZES', ''], ...offered.items.map((p) => [p.name, p.kind, p.regions.join(','), p.sizes.join(','), p.name === offered.default ? 'default' : ''])]);
+  }
+  const page = body as { items: Array<{ name: string; kind: string; status: string; startedAt: string | null; requestedAt: string | null; error: string | null; cause: string | null }>; nextCursor?: string | null };
   if (page.items.length === 0) return 'no operations\n';
   return table([
     ['EXECUTION', 'KIND', 'STATUS', 'STARTED', 'ERROR'],
     ...page.items.map((e) => [e.name, e.kind, e.status, e.startedAt ?? e.requestedAt ?? '-', e.error ? `${e.error}${e.cause ? `: ${e.cause}` : ''}` : '']),
-  ]);
+  ]) + (page.nextCursor ? `more: --cursor ${page.nextCursor}\n` : '');
 }

@@ -76,8 +76,8 @@ export const FUNCTION_CATALOG: readonly FunctionDefinition[] = [
     id: 'Api',
     entry: 'lambdas/api/handler.ts',
     description: 'HTTP API: admission, reads, lifecycle operations and the operator console',
-    // Read only by /openapi.json and /console: beside the code, not parsed at every cold start.
-    files: ['lambdas/api/openapi.compressed.json', 'lambdas/api/console/assets.json'],
+    // Read only by /openapi.json, /console and /docs: beside the code, not parsed at every cold start.
+    files: ['lambdas/api/openapi.compressed.json', 'lambdas/api/console/assets.json', 'node_modules/swagger-ui-dist/swagger-ui-bundle.js', 'node_modules/swagger-ui-dist/swagger-ui.css'],
     timeoutSeconds: 29,
     memoryMb: 512,
     // The operator's "run a sweep now" and "settle" run the sweep's rules in the API function; the

@@ -9,6 +9,7 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:cr
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfigError, type Config } from '../shared/config';
 import { InvalidCursorError } from '../shared/errors';
+import { AWS_CLIENT_TIMEOUTS } from './dynamo';
 
 /** Seals and opens cursors. */
 export interface CursorCodec {
@@ -80,7 +81,7 @@ export function cursorCodecFromConfig(config: Config): CursorCodec {
   if (name) {
     let client: SecretsManagerClient | undefined;
     return cursorCodec(async () => {
-      client ??= new SecretsManagerClient({ region: config.AWS_REGION });
+      client ??= new SecretsManagerClient({ region: config.AWS_REGION, requestHandler: { ...AWS_CLIENT_TIMEOUTS } });
       const out = await client.send(new GetSecretValueCommand({ SecretId: name }));
       if (!out.SecretString) throw new ConfigError(`Secret ${name} holds no cursor secret`);
       return out.SecretString;

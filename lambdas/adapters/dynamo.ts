@@ -4,9 +4,18 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { TABLE_KEYS } from './table-definition';
 
+/**
+ * Timeouts of every AWS SDK client slipway makes. Without them a frozen dependency holds each call
+ * (and the API request above it) for as long as the socket stays open. A connection is made in
+ * milliseconds or not at all; a table or workflow call answers in tens of milliseconds, so 5 s is
+ * an outage, not a slow answer. With three attempts a call gives up within ~17 s, under API
+ * Gateway's 29 s, and the API answers 503 `service_unavailable` instead of hanging.
+ */
+export const AWS_CLIENT_TIMEOUTS = { connectionTimeout: 2000, requestTimeout: 5000 } as const;
+
 /** A DocumentClient that drops undefined attributes, so optional fields never need guarding. */
 export function createDocumentClient(options: { region: string; endpoint?: string; credentials?: { accessKeyId: string; secretAccessKey: string } }): DynamoDBDocumentClient {
-  const client = new DynamoDBClient({ region: options.region, endpoint: options.endpoint, credentials: options.credentials, maxAttempts: 3 });
+  const client = new DynamoDBClient({ region: options.region, endpoint: options.endpoint, credentials: options.credentials, maxAttempts: 3, requestHandler: { ...AWS_CLIENT_TIMEOUTS } });
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
 
@@ -17,6 +26,8 @@ export const keys = {
   ownerPartition: (owner: string) => `OWNER#${owner}`,
   /** The owner reservation item: the admission gate, the fencing token and the quota counters. */
   reservation: (owner: string) => ({ pk: `OWNER#${owner}`, sk: 'RESERVATION' }),
+  /** The claim of an instance name in the owner's partition (names are unique among an owner's live instances). */
+  instanceName: (owner: string, name: string) => ({ pk: `OWNER#${owner}`, sk: `NAME#${name}` }),
   /** A retained volume (provider volume ids are unique: Fly's and the local provider's carry a random part). */
   volume: (volumeId: string) => ({ pk: `VOLUME#${volumeId}`, sk: 'VOLUME' }),
   /** Sort-key prefix of an owner's audit records. */

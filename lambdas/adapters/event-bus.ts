@@ -1,9 +1,10 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { EVENT_SOURCE, type EventsPort } from '../shared/events';
+import { AWS_CLIENT_TIMEOUTS } from './dynamo';
 
 /** An EventBridge client (created once per process by the composition root, so warm invocations reuse its connections). */
 export function createEventBridgeClient(options: { region: string; endpoint?: string; credentials?: { accessKeyId: string; secretAccessKey: string } }): EventBridgeClient {
-  return new EventBridgeClient({ region: options.region, endpoint: options.endpoint, credentials: options.credentials, maxAttempts: 3 });
+  return new EventBridgeClient({ region: options.region, endpoint: options.endpoint, credentials: options.credentials, maxAttempts: 3, requestHandler: { ...AWS_CLIENT_TIMEOUTS } });
 }
 
 /**

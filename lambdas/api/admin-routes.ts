@@ -2,6 +2,7 @@ import type { Hono } from 'hono';
 import { adminInstanceView, ownerRegistry } from '../domain/operator-views';
 import { setOwnerQuota } from '../domain/owner';
 import { releaseReservation } from '../domain/reservation';
+import { accepted } from './accepted';
 import type { ApiEnv } from './auth';
 import { mount } from './route';
 import { runSweepNow, settleInstanceByOperator } from '../domain/reconcile/operator';
@@ -63,7 +64,7 @@ export function registerAdminRoutes(app: Hono<ApiEnv>): void {
       200,
     ),
   );
-  mount(app, recoverInstanceRoute, async (c, { params, body }) => c.json(await recoverByOperator(c.var.deps, params.id, c.get('caller').owner, body), 202));
+  mount(app, recoverInstanceRoute, async (c, { params, body }) => accepted(c, await recoverByOperator(c.var.deps, params.id, c.get('caller').owner, body)));
 
   mount(app, listVolumesRoute, async (c, { query }) => c.json(await listRetainedVolumes(c.var.deps, query), 200));
 

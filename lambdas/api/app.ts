@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
-import { swaggerUI } from '@hono/swagger-ui';
 import { admitProvision } from '../domain/admission';
 import { toInstanceView } from '../domain/instance';
 import { getVisibleInstance, listInstances } from '../domain/instance-queries';
@@ -10,7 +9,8 @@ import { requestOperation } from '../domain/lifecycle';
 import { listOperations } from '../domain/operations-history';
 import { requestSwitch } from '../domain/switch-provider';
 import type { Deps } from '../shared/deps';
-import { ForbiddenError, OwnerNotFoundError, PayloadTooLargeError, RouteNotFoundError } from '../shared/errors';
+import { ForbiddenError, MethodNotAllowedError, OwnerNotFoundError, PayloadTooLargeError, RouteNotFoundError } from '../shared/errors';
+import { accepted } from './accepted';
 import { registerAdminRoutes } from './admin-routes';
 import { registerConsole } from './console/serve';
 import { mayActFor, ownersOf, requireScope, type ApiEnv, type Caller, type TokenVerifier } from './auth';
@@ -18,8 +18,10 @@ import { compressedHandler, type CompressedAsset } from './compressed';
 import { errorFromHttpException, problemResponse } from './problem';
 import { mount } from './route';
 import { shippedJson } from './shipped-file';
-import { operationProgress } from '../domain/executions';
-import { createInstanceRoute, getInstanceRoute, healthRoute, lifecycleRoutes, listInstancesRoute, operationProgressRoute, operationsRoute, providersRoute, switchProviderRoute } from './routes';
+import { operationProgress, waitForOperation } from '../domain/executions';
+import { createInstanceRoute, getInstanceRoute, healthRoute, lifecycleRoutes, listInstancesRoute, operationProgressRoute, operationsRoute, providersRoute, ROUTES, switchProviderRoute } from './routes';
+import { corsMiddleware } from './cors';
+import { docsHandler } from './docs';
 
 /** The OpenAPI document, generated at build time (npm run build:openapi), read on first request. */
 const openApiDocument = shippedJson<CompressedAsset>(__dirname, 'openapi.compressed.json');
@@ -30,12 +32,58 @@ const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** The largest request body the API reads; larger ones are refused before they are parsed. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
+/** How long `/healthz` waits for each dependency before it reports it down. */
+export const HEALTH_TIMEOUT_MS = 2000;
+
 /** What the HTTP app needs. */
 export interface ApiOptions {
   deps: Deps;
   verifyToken: TokenVerifier;
-  /** Readiness of every part the API depends on; `/healthz` answers 200 only when true. */
-  isReady?: () => Promise<boolean>;
+  /**
+   * Probes of the parts the API depends on (`table`, `workflows`), each given HEALTH_TIMEOUT_MS and
+   * an abort signal; `/healthz` answers 200 only when every one resolves in time.
+   */
+  readiness?: Record<string, (signal: AbortSignal) => Promise<unknown>>;
+}
+
+/** Paths served outside ROUTES (all GET). */
+const OTHER_GET_PATHS = [/^\/openapi\.json$/, /^\/docs$/, /^\/console(\/.*)?$/];
+const ROUTE_PATTERNS = ROUTES.map((route) => ({ method: route.method.toUpperCase(), pattern: new RegExp(`^${route.path.replace(/\{[^}]+\}/g, '[^/]+')}$`) }));
+
+/** The methods a path takes (HEAD with GET, OPTIONS for preflights); empty when no route has the path. */
+export function allowedMethods(path: string): string[] {
+  const methods = new Set(ROUTE_PATTERNS.filter(({ pattern }) => pattern.test(path)).map(({ method }) => method));
+  if (OTHER_GET_PATHS.some((pattern) => pattern.test(path))) methods.add('GET');
+  if (methods.size === 0) return [];
+  if (methods.has('GET')) methods.add('HEAD');
+  methods.add('OPTIONS');
+  const order = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'];
+  return [...methods].sort((a, b) => order.indexOf(a) - order.indexOf(b));
+}
+
+/** Run every probe, each within HEALTH_TIMEOUT_MS: `up` or `down` per dependency. */
+async function probe(readiness: NonNullable<ApiOptions['readiness']>): Promise<Record<string, 'up' | 'down'>> {
+  const entries = await Promise.all(
+    Object.entries(readiness).map(async ([name, check]) => {
+      const controller = new AbortController();
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          controller.abort();
+          reject(new Error(`${name} did not answer within ${HEALTH_TIMEOUT_MS} ms`));
+        }, HEALTH_TIMEOUT_MS);
+      });
+      try {
+        await Promise.race([check(controller.signal), timedOut]);
+        return [name, 'up'] as const;
+      } catch {
+        return [name, 'down'] as const;
+      } finally {
+        clearTimeout(timer);
+      }
+    }),
+  );
+  return Object.fromEntries(entries);
 }
 
 /** Resolve which owner a request acts for: the caller, or an org its token lists. */
@@ -53,21 +101,32 @@ export function createApp(options: ApiOptions): Hono<ApiEnv> {
 
   // Every failure becomes problem details with a stable code; HTTP status is chosen in problem.ts only.
   app.onError((error, c) => problemResponse(c, error instanceof HTTPException ? errorFromHttpException(error) : error, deps.logger));
-  app.notFound((c) => problemResponse(c, new RouteNotFoundError(c.req.method, c.req.path), deps.logger));
+  // A path that exists under another method is 405 with the methods it takes (RFC 9110 §15.5.6).
+  app.notFound((c) => {
+    const allow = allowedMethods(c.req.path);
+    return problemResponse(c, allow.length > 0 && !allow.includes(c.req.method) ? new MethodNotAllowedError(c.req.method, c.req.path, allow) : new RouteNotFoundError(c.req.method, c.req.path), deps.logger);
+  });
 
-  // Every request gets a correlation id (the caller's, or a new one): it is answered in a header,
-  // logged on every line, and carried into the executions the request starts.
+  // Every request gets a correlation id (the caller's, or a new one): it is answered in a header on
+  // every response (problems included: they are where a caller needs it most), logged on every
+  // line, and carried into the executions the request starts.
   app.use('*', async (c, next) => {
     const offered = c.req.header('x-correlation-id');
     const correlationId = offered && CORRELATION_ID.test(offered) ? offered : randomUUID();
     c.set('deps', { ...deps, correlationId, logger: deps.logger.createChild({ persistentKeys: { correlationId } }) });
-    c.header('x-correlation-id', correlationId);
     await next();
+    // Set on the final response: a problem built by onError or notFound is a new Response.
+    c.res.headers.set('x-correlation-id', correlationId);
   });
 
+  // Preflights answered as API Gateway's CORS configuration answers them on AWS.
+  app.use('*', corsMiddleware());
+
   mount(app, healthRoute, async (c) => {
-    const ready = options.isReady ? await options.isReady().catch(() => false) : true;
-    return ready ? c.json({ status: 'ok' as const }, 200) : c.json({ status: 'starting' as const }, 503);
+    if (!options.readiness) return c.json({ status: 'ok' as const }, 200);
+    const checks = await probe(options.readiness);
+    const up = Object.values(checks).every((state) => state === 'up');
+    return up ? c.json({ status: 'ok' as const, checks }, 200) : c.json({ status: 'unavailable' as const, checks }, 503);
   });
 
   // Refuse oversized bodies while they stream in, before anything parses them.
@@ -96,20 +155,24 @@ export function createApp(options: ApiOptions): Hono<ApiEnv> {
 
   mount(app, listInstancesRoute, async (c, { query }) => {
     const owner = actingOwner(c.get('caller'), query.owner, 'not_found');
-    return c.json(await listInstances(c.var.deps, owner, { limit: query.limit, cursor: query.cursor }), 200);
+    return c.json(await listInstances(c.var.deps, owner, { limit: query.limit, cursor: query.cursor, filters: { status: query.status, provider: query.provider, name: query.name } }), 200);
   });
 
   mount(app, getInstanceRoute, async (c, { params }) => c.json(toInstanceView(await getVisibleInstance(c.var.deps, params.id, ownersOf(c.get('caller')))), 200));
 
-  mount(app, operationsRoute, async (c, { params }) => c.json(await listOperations(c.var.deps, params.id, ownersOf(c.get('caller'))), 200));
+  mount(app, operationsRoute, async (c, { params, query }) => c.json(await listOperations(c.var.deps, params.id, ownersOf(c.get('caller')), query), 200));
 
-  mount(app, operationProgressRoute, async (c, { params }) => c.json(await operationProgress(c.var.deps, params.id, params.name, ownersOf(c.get('caller'))), 200));
+  mount(app, operationProgressRoute, async (c, { params, query }) => {
+    const owners = ownersOf(c.get('caller'));
+    const progress = query.wait ? await waitForOperation(c.var.deps, params.id, params.name, owners, query.wait, c.req.raw.signal) : await operationProgress(c.var.deps, params.id, params.name, owners);
+    return c.json(progress, 200);
+  });
 
   for (const operation of ['start', 'stop', 'restart', 'destroy'] as const) {
-    mount(app, lifecycleRoutes[operation], async (c, { params }) => c.json(await requestOperation(c.var.deps, params.id, ownersOf(c.get('caller')), operation), 202));
+    mount(app, lifecycleRoutes[operation], async (c, { params }) => accepted(c, await requestOperation(c.var.deps, params.id, ownersOf(c.get('caller')), operation)));
   }
 
-  mount(app, switchProviderRoute, async (c, { params, body }) => c.json(await requestSwitch(c.var.deps, params.id, ownersOf(c.get('caller')), body), 202));
+  mount(app, switchProviderRoute, async (c, { params, body }) => accepted(c, await requestSwitch(c.var.deps, params.id, ownersOf(c.get('caller')), body)));
 
   mount(app, providersRoute, async (c) => c.json({ default: c.var.deps.settings.defaultProvider, items: c.var.deps.settings.providers }, 200));
 
@@ -118,7 +181,7 @@ export function createApp(options: ApiOptions): Hono<ApiEnv> {
   // The document is generated from the same route definitions at build time (npm run build:openapi)
   // and shipped compressed beside the code.
   app.get('/openapi.json', compressedHandler(openApiDocument));
-  app.get('/docs', swaggerUI({ url: '/openapi.json' }));
+  app.get('/docs', docsHandler());
   registerConsole(app);
   return app;
 }

@@ -6,9 +6,12 @@
  * which module loaded the OpenAPI extension first.
  */
 import * as z from 'zod';
-import { LISTABLE_STATUSES } from '../domain/executions';
+import { LISTABLE_STATUSES, MAX_WAIT_SECONDS } from '../domain/executions';
 import { ownerSchema } from '../domain/owner';
+import { INSTANCE_STATUSES, type InstanceStatus } from '../domain/instance';
+import { instanceNameSchema } from '../domain/admission';
 import { WORKFLOW_NAMES } from '../shared/workflows';
+import { pageLimit } from '../shared/query-params';
 
 /** RFC 9457 problem details, with a stable machine-readable `code`. */
 export const problemSchema = z
@@ -35,13 +38,16 @@ export const ownerQuerySchema = z.strictObject({
 
 export const listQuerySchema = z.strictObject({
   owner: ownerSchema.optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
+  status: z.enum(INSTANCE_STATUSES.filter((status) => status !== 'destroyed') as [InstanceStatus, ...InstanceStatus[]]).optional().meta({ description: 'Only instances in this status' }),
+  provider: z.string().min(1).max(64).optional().meta({ description: 'Only instances on this provider' }),
+  name: instanceNameSchema.optional().meta({ description: 'Only the instance with this name (names are unique among an owner’s live instances)' }),
+  limit: pageLimit(20, 100),
   cursor: z.string().max(2048).optional(),
 });
 
 export const idempotencyHeaderSchema = z.object({
   'idempotency-key': z
-    .string()
+    .string({ error: (issue) => (issue.input === undefined ? 'required: send an Idempotency-Key header (the same key makes a retry safe)' : undefined) })
     .regex(/^[A-Za-z0-9_.:-]{8,128}$/, '8-128 characters: letters, digits, _ . : -')
     .meta({ description: 'Required. The same key and body replay the original answer; the same key with another body is refused (422).' }),
 });
@@ -51,7 +57,7 @@ export const ownerParamSchema = z.object({
 });
 
 export const registryQuerySchema = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
+  limit: pageLimit(20, 100),
   cursor: z.string().max(2048).optional(),
 });
 
@@ -76,6 +82,28 @@ export const operationParamSchema = z.object({
   name: executionNameSchema.meta({ param: { name: 'name', in: 'path' } }),
 });
 
+/** `GET /v1/instances/{id}/operations`. */
+export const operationsQuerySchema = z.strictObject({
+  limit: pageLimit(50, 100),
+  cursor: z.string().max(2048).optional(),
+});
+
+/** `GET /v1/instances/{id}/operations/{name}?wait=`. */
+export const operationWaitQuerySchema = z.strictObject({
+  wait: z
+    .string()
+    .regex(/^(0|[1-9][0-9]?)$/, `whole seconds, 0 to ${MAX_WAIT_SECONDS}`)
+    .transform(Number)
+    .pipe(z.number().int().min(0).max(MAX_WAIT_SECONDS))
+    .optional()
+    .meta({
+      description: `Hold the request until the operation ends or this many seconds (0 to ${MAX_WAIT_SECONDS}) pass, then answer its state either way: read execution.status (RUNNING or PENDING when the wait ran out)`,
+      type: 'integer',
+      minimum: 0,
+      maximum: MAX_WAIT_SECONDS,
+    }),
+});
+
 /** `/v1/admin/executions/{workflow}/{name}`. */
 export const executionParamSchema = z.object({
   workflow: z.enum(WORKFLOW_NAMES).meta({ param: { name: 'workflow', in: 'path' } }),
@@ -92,18 +120,18 @@ export const executionsQuerySchema = z.strictObject({
   workflow: z.enum(WORKFLOW_NAMES).optional().meta({ description: 'Only this workflow (operation)' }),
   status: z.enum(LISTABLE_STATUSES).optional(),
   instanceId: instanceIdSchema.optional().meta({ description: "Only this instance's executions (from its operations log)" }),
-  limit: z.coerce.number().int().min(1).max(100).default(50),
+  limit: pageLimit(50, 100),
   cursor: mergedCursorSchema,
 });
 
 export const historyQuerySchema = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(1000).default(200),
+  limit: pageLimit(200, 1000),
   reverse: z.enum(['true', 'false']).default('false').transform((value) => value === 'true').meta({ description: 'Newest event first' }),
   cursor: z.string().max(4096).optional(),
 });
 
 export const attentionQuerySchema = z.strictObject({
   band: z.enum(['due', 'parked']).default('due').meta({ description: 'due: what the sweeps see as due now; parked: what is left for an operator' }),
-  limit: z.coerce.number().int().min(1).max(100).default(50),
+  limit: pageLimit(50, 100),
   cursor: mergedCursorSchema,
 });

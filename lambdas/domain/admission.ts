@@ -6,6 +6,7 @@ import { executionArnOf, startNamedExecution } from '../adapters/workflows';
 import {
   ContentionTimeoutError,
   IdempotencyKeyReusedError,
+  NameTakenError,
   ProvisionInProgressError,
   QuotaExceededError,
   ReconciliationPendingError,
@@ -20,9 +21,12 @@ import type { Owner } from './owner';
 import { noteHeld, takeTurn } from './admission-lanes';
 import { admissionItem, isUnresolved, quotaOf, type OwnerItem } from './reservation';
 
+/** An instance's name: unique among its owner's live instances, so it can address one. */
+export const instanceNameSchema = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'lowercase letters, digits and dashes, 1-63 characters');
+
 /** The body of `POST /v1/instances`; strict, so unknown fields (status, owner, …) are refused. */
 export const provisionRequestSchema = z.strictObject({
-  name: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'lowercase letters, digits and dashes, 1-63 characters').optional(),
+  name: instanceNameSchema.optional(),
   provider: z.string().min(1).max(64).optional().meta({ description: 'A configured provider (GET /v1/providers); the default one when absent' }),
   region: z.string().regex(/^[a-z0-9-]{2,32}$/).optional(),
   size: z.enum(MACHINE_SIZES).optional(),
@@ -47,13 +51,18 @@ export interface ProvisionExecutionInput {
 /** What admission answers (202). */
 export const admissionResultSchema = z
   .object({
-    instance: instanceViewSchema.meta({ description: 'The instance as admitted (the same on every replay)' }),
+    // By reference (no field-level metadata), so the document and generated types share Instance.
+    /** The instance as admitted (the same on every replay). */
+    instance: instanceViewSchema,
     operation: z.object({ kind: z.literal('provision'), executionName: z.string(), executionArn: z.string() }),
-    current: instanceViewSchema
-      .optional()
-      .meta({ description: 'Only on a replay of the Idempotency-Key: the instance as it is now (a replay never starts finished work again)' }),
+    /** Only on a replay of the Idempotency-Key: the instance as it is now (a replay never starts finished work again). */
+    current: instanceViewSchema.optional(),
   })
-  .meta({ id: 'Admission' });
+  .meta({
+    id: 'Admission',
+    description:
+      'instance: as admitted (the same on every replay). current: only on a replay of the Idempotency-Key, the instance as it is now; a replay never starts finished work again, so after a destroy it answers 202 with instance.status provisioning and current.status destroyed: read current.',
+  });
 export type AdmissionResult = z.infer<typeof admissionResultSchema>;
 
 /** Attempts at the admission transaction while DynamoDB reports conflicts with concurrent transactions. */
@@ -168,6 +177,8 @@ export async function admitProvision(deps: Deps, owner: Owner, idempotencyKey: s
   const placement = choosePlacement(deps.settings, body);
   const instanceId = instanceIdFor(owner, idempotencyKey);
   const wouldWrite = (state: AdmissionState) => !state.instance && gateVerdict(deps, owner, state.owner) === null;
+  // The ended instance whose name this admission takes over, once a failed name condition showed one.
+  let nameTakeoverFrom: string | undefined;
   for (let attempt = 1; ; attempt++) {
     let release: (() => void) | undefined;
     try {
@@ -183,7 +194,7 @@ export async function admitProvision(deps: Deps, owner: Owner, idempotencyKey: s
       }
       const draft = draftAdmission(deps, owner, instanceId, idempotencyKey, hash, body, placement, smArn, deps.now());
       try {
-        await deps.db.send(new TransactWriteCommand({ TransactItems: admissionWrites(deps, draft) }));
+        await deps.db.send(new TransactWriteCommand({ TransactItems: admissionWrites(deps, draft, nameTakeoverFrom) }));
       } catch (error) {
         const codes = cancellationCodes(error);
         if (codes?.some((c) => c.code === 'ConditionalCheckFailed')) {
@@ -193,6 +204,14 @@ export async function admitProvision(deps: Deps, owner: Owner, idempotencyKey: s
           if (ownerReason?.code === 'ConditionalCheckFailed') {
             const refused = gateVerdict(deps, owner, (ownerReason.item as OwnerItem | undefined) ?? null);
             if (refused) throw held(deps, owner, refused);
+          }
+          const nameReason = codes[2];
+          if (nameReason?.code === 'ConditionalCheckFailed' && body.name) {
+            // The name is held: by a live instance (409), or by one that has ended (taken over on the next try).
+            const holder = nameReason.item?.instanceId as string | undefined;
+            const holderItem = holder ? (await readAdmissionState(deps, owner, holder)).instance : null;
+            if (holder && holderItem && !NAME_FREEING_STATUSES.includes(holderItem.status)) throw new NameTakenError(body.name, holder);
+            nameTakeoverFrom = holder;
           }
           // It changed between our read and write: decide again on what it is now.
           if (attempt >= MAX_ATTEMPTS) throw new ContentionTimeoutError({ cause: error, context: { owner, attempts: attempt } });
@@ -272,6 +291,8 @@ interface Draft {
   idempotencyKey: string;
   deadline: string;
   now: string;
+  /** The name the caller asked for (an instance without one is named by its id, which is unique already). */
+  requestedName?: string;
 }
 
 function draftAdmission(
@@ -309,17 +330,38 @@ function draftAdmission(
     updatedAt: at,
   };
   const deadline = new Date(now.getTime() + deps.settings.reservationDeadlineSeconds * 1000).toISOString();
-  return { item, result: admissionResultOf(item, smArn), owner, idempotencyKey, deadline, now: at };
+  return { item, result: admissionResultOf(item, smArn), owner, idempotencyKey, deadline, now: at, requestedName: body.name };
 }
+
+/**
+ * The claim of a requested name, written with the admission: only when no live instance of the
+ * owner holds it. A name held by an instance that has ended (destroyed, failed) or is gone is
+ * taken over, fenced on that holder (`takeoverFrom`), so two admissions cannot both take it.
+ */
+function nameClaim(deps: Deps, draft: Draft, takeoverFrom: string | undefined): TransactItem {
+  return {
+    Put: {
+      TableName: deps.tableName,
+      Item: { ...keys.instanceName(draft.owner, draft.item.name), instanceId: draft.item.instanceId, owner: draft.owner, name: draft.item.name, at: draft.now },
+      ConditionExpression: takeoverFrom ? 'instanceId = :holder' : 'attribute_not_exists(pk)',
+      ...(takeoverFrom ? { ExpressionAttributeValues: { ':holder': takeoverFrom } } : {}),
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+  };
+}
+
+/** Statuses after which an instance no longer holds its name. */
+const NAME_FREEING_STATUSES: readonly string[] = ['destroyed', 'failed'];
 
 /**
  * Admission's transaction: the instance (new; it is also the key's idempotency record, and on the
  * owner index so listings show it at once) and the owner reservation item (gate, quota slot,
  * fencing token, deadline on the attention index). The instance is first: when both conditions
- * fail, its answer (a replay) is the one that counts.
+ * fail, its answer (a replay) is the one that counts. A requested name is claimed third.
  */
-export function admissionWrites(deps: Deps, draft: Draft): TransactItem[] {
+export function admissionWrites(deps: Deps, draft: Draft, nameTakeoverFrom?: string): TransactItem[] {
   const { item } = draft;
+  const named = draft.requestedName !== undefined;
   return [
     {
       Put: {
@@ -337,6 +379,7 @@ export function admissionWrites(deps: Deps, draft: Draft): TransactItem[] {
       deadline: draft.deadline,
       now: draft.now,
     }),
+    ...(named ? [nameClaim(deps, draft, nameTakeoverFrom)] : []),
   ];
 }
 

@@ -11,6 +11,7 @@ import {
   ListExecutionsCommand,
   type ExecutionListItem,
 } from '@aws-sdk/client-sfn';
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as z from 'zod';
 import { executionArnOf, historyEventView, isExecutionDoesNotExist } from '../adapters/workflows';
 import { stateMachineArn, type Deps } from '../shared/deps';
@@ -334,7 +335,8 @@ export async function operationProgress(deps: Deps, instanceId: string, name: st
   if (!item || !owners.includes(item.owner)) throw new InstanceNotFoundError(instanceId);
   const record = (item.operations ?? []).find((operation) => operation.executionName === name);
   if (!record) throw new ExecutionNotFoundError(name);
-  const [execution] = await describeOperations(deps, [record]);
+  // The instance's current claim is described as such: just claimed and not started yet is PENDING, not LOST.
+  const [execution] = await describeOperations(deps, [record], item.claim);
   const steps =
     execution!.executionArn && execution!.status !== 'PENDING' && execution!.status !== 'LOST' && execution!.status !== 'UNKNOWN'
       ? stepsFromHistory(await wholeHistory(deps, execution!.executionArn)).map((step) => ({
@@ -349,4 +351,39 @@ export async function operationProgress(deps: Deps, instanceId: string, name: st
         }))
       : [];
   return { instanceId, execution: execution!, steps };
+}
+
+/** The longest a request may hold for an operation to end: under API Gateway's 29 s integration timeout, with room for the answer. */
+export const MAX_WAIT_SECONDS = 25;
+/** Statuses after which an operation changes no more (UNKNOWN: no workflow runs its kind here). */
+const FINAL_STATUSES: readonly string[] = ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'LOST', 'UNKNOWN'];
+/** How often a wait looks: soon at first (most operations end in seconds), then every 2 s at most. */
+const WAIT_FIRST_LOOK_MS = 250;
+const WAIT_LONGEST_GAP_MS = 2000;
+
+/**
+ * `GET …/operations/{name}?wait=N`: hold until the operation ends or N seconds pass, then answer
+ * its progress either way (the caller reads `execution.status`). It looks at the execution with
+ * DescribeExecution only (never the table, never the history) at growing gaps — 0.25, 0.375, …
+ * up to 2 s — about 17 calls over a whole 25 s wait, so a waiting client costs Step Functions at
+ * most one call every 2 s. A caller that goes away (`signal`) ends the wait.
+ */
+export async function waitForOperation(deps: Deps, instanceId: string, name: string, owners: readonly string[], waitSeconds: number, signal?: AbortSignal): Promise<OperationProgress> {
+  const item = await readInstance(deps, instanceId);
+  if (!item || !owners.includes(item.owner)) throw new InstanceNotFoundError(instanceId);
+  const record = (item.operations ?? []).find((operation) => operation.executionName === name);
+  if (!record) throw new ExecutionNotFoundError(name);
+  const deadline = Date.now() + Math.min(waitSeconds, MAX_WAIT_SECONDS) * 1000;
+  for (let gap = WAIT_FIRST_LOOK_MS; ; gap = Math.min(gap * 1.5, WAIT_LONGEST_GAP_MS)) {
+    // As the claim it may still be: not started yet reads PENDING (keep waiting), not LOST.
+    const [execution] = await describeOperations(deps, [record], item.claim);
+    const left = deadline - Date.now();
+    if (FINAL_STATUSES.includes(execution!.status) || left <= 0 || signal?.aborted) break;
+    try {
+      await sleep(Math.min(gap, left), undefined, { signal });
+    } catch {
+      break; // the caller went away
+    }
+  }
+  return operationProgress(deps, instanceId, name, owners);
 }

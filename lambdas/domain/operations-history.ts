@@ -2,9 +2,9 @@ import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { executionArnOf, isExecutionDoesNotExist } from '../adapters/workflows';
 import { causeMessage } from '../shared/execution-progress';
 import type { Deps } from '../shared/deps';
-import { publicMessage } from '../shared/errors';
+import { InstanceNotFoundError, InvalidCursorError, publicMessage } from '../shared/errors';
 import type { WorkflowName } from '../shared/workflows';
-import { getVisibleInstance } from './instance-queries';
+import { readInstance } from './instance-queries';
 import * as z from 'zod';
 import { OPERATIONS, type Operation, type OperationRecord } from './instance';
 
@@ -52,7 +52,11 @@ export function toOperationView(execution: ExecutionView): OperationView {
 
 /** An instance's executions, newest first. */
 export const operationsPageSchema = z
-  .object({ instanceId: z.string(), items: z.array(operationViewSchema).meta({ description: 'Newest first' }) })
+  .object({
+    instanceId: z.string(),
+    items: z.array(operationViewSchema).meta({ description: 'Newest first' }),
+    nextCursor: z.string().nullable().meta({ description: 'Older operations follow: pass it as ?cursor=; null on the last page' }),
+  })
   .meta({ id: 'OperationsPage' });
 export type OperationsPage = z.infer<typeof operationsPageSchema>;
 
@@ -135,8 +139,28 @@ export function describeOperations(deps: Deps, log: readonly OperationRecord[], 
   );
 }
 
-/** `GET /v1/instances/{id}/operations`: the executions of an instance the caller may see. */
-export async function listOperations(deps: Deps, instanceId: string, owners: readonly string[]): Promise<OperationsPage> {
-  const item = await getVisibleInstance(deps, instanceId, owners);
-  return { instanceId, items: (await describeOperations(deps, item.operations ?? [], item.claim)).map(toOperationView) };
+/** What an operations cursor continues: one instance's log. */
+const operationsScope = (instanceId: string) => `operations:${instanceId}`;
+
+/**
+ * `GET /v1/instances/{id}/operations`: a page of the executions of an instance the caller owns,
+ * newest first — a destroyed one's too (its tombstone keeps the log, and the owner keeps its
+ * history). Only the page is described (one DescribeExecution each). The cursor names the last
+ * operation answered, so a page boundary holds while newer operations are appended; an operation
+ * the log has since dropped (it keeps the latest ones) ends the listing.
+ */
+export async function listOperations(deps: Deps, instanceId: string, owners: readonly string[], page: { limit: number; cursor?: string } = { limit: 50 }): Promise<OperationsPage> {
+  // The cursor is checked first: a forged one is refused the same whether or not the instance exists.
+  const after = page.cursor ? (await deps.cursors.open(page.cursor, operationsScope(instanceId))).after : undefined;
+  if (page.cursor && typeof after !== 'string') throw new InvalidCursorError();
+  const item = await readInstance(deps, instanceId);
+  if (!item || !owners.includes(item.owner)) throw new InstanceNotFoundError(instanceId);
+  const newestFirst = [...(item.operations ?? [])].reverse();
+  const at = after === undefined ? -1 : newestFirst.findIndex((record) => record.executionName === after);
+  const from = after === undefined ? 0 : at === -1 ? newestFirst.length : at + 1;
+  const records = newestFirst.slice(from, from + page.limit);
+  const more = from + page.limit < newestFirst.length;
+  const nextCursor = more ? await deps.cursors.seal({ after: records.at(-1)!.executionName }, operationsScope(instanceId)) : null;
+  // describeOperations takes the log oldest first.
+  return { instanceId, items: (await describeOperations(deps, [...records].reverse(), item.claim)).map(toOperationView), nextCursor };
 }

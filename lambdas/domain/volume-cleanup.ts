@@ -16,6 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
+import { pageLimit } from '../shared/query-params';
 import type { Deps } from '../shared/deps';
 import { messageOf, VolumeDeleteFailedError, VolumeInUseError, VolumeNotFoundError, VolumeOwnershipUnverifiedError } from '../shared/errors';
 import { after, dueItems } from './attention';
@@ -25,6 +26,7 @@ import { readInstance } from './instance-queries';
 import { emitLifecycleEvent } from './lifecycle-events';
 import { mapWithConcurrency } from './operations-history';
 import type { TransactItem } from './fence';
+import { pageRetainedVolumes } from './volume-listing';
 import { acquireLease, holderFor, leaseTiming, releaseLease, startHeartbeat } from './reconcile/lease';
 import type { SweepReport } from './reconcile/reconcile';
 import {
@@ -37,7 +39,6 @@ import {
   refuseVolumeCleanup,
   releaseVolumeCleanup,
   retainedVolumeSchema,
-  waitingRetainedVolumes,
   RETAINED_VOLUME_STATES,
   type RetainedVolume,
 } from './retained-volume';
@@ -302,15 +303,19 @@ export async function deleteRetainedVolumeByOperator(deps: Deps, volumeId: strin
 /** The query of `GET /v1/admin/volumes`. */
 export const listVolumesQuerySchema = z.strictObject({
   state: z.enum(RETAINED_VOLUME_STATES.filter((state) => state !== 'deleted') as ['retained', 'ownership_unverified', 'cleanup_exhausted']).default('retained'),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  limit: pageLimit(50, 200),
+  cursor: z.string().max(8192).optional(),
 });
 export type ListVolumesQuery = z.infer<typeof listVolumesQuerySchema>;
 
 /** `GET /v1/admin/volumes`: kept volumes in one state, soonest `retainUntil` first. */
-export const volumesPageSchema = z.object({ state: z.string(), items: z.array(retainedVolumeSchema) }).meta({ id: 'RetainedVolumes' });
+export const volumesPageSchema = z
+  .object({ state: z.string(), items: z.array(retainedVolumeSchema), nextCursor: z.string().nullable().meta({ description: 'More follow: pass it as ?cursor=; null on the last page' }) })
+  .meta({ id: 'RetainedVolumes' });
 export type VolumesPage = z.infer<typeof volumesPageSchema>;
 
-/** Kept volumes in one state (from the volumes lane: never a Scan). */
+/** Kept volumes in one state, soonest due first, a page at a time (from the volumes lane: never a Scan). */
 export async function listRetainedVolumes(deps: Deps, query: ListVolumesQuery): Promise<VolumesPage> {
-  return { state: query.state, items: await waitingRetainedVolumes(deps, { limit: query.limit, state: query.state }) };
+  const page = await pageRetainedVolumes(deps, { state: query.state, limit: query.limit, cursor: query.cursor });
+  return { state: query.state, ...page };
 }

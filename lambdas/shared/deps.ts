@@ -3,7 +3,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { cursorCodecFromConfig, type CursorCodec } from '../adapters/cursors';
-import { createDocumentClient } from '../adapters/dynamo';
+import { AWS_CLIENT_TIMEOUTS, createDocumentClient } from '../adapters/dynamo';
 import { createEventBridgeClient, eventBridgeEvents } from '../adapters/event-bus';
 import type { ComputeProvider, ProviderRegistry } from '../providers/compute-provider';
 import { registryOf } from '../providers/registry';
@@ -134,7 +134,7 @@ export function depsFromConfig(config: Config = loadConfig(), overrides: DepsOve
     // X-Ray subsegments for every table call (a no-op where tracing is off, e.g. locally).
     db: overrides.db ?? traced(config, createDocumentClient({ region: config.AWS_REGION, endpoint: config.DYNAMODB_ENDPOINT, credentials })),
     tableName: config.TABLE_NAME,
-    sfn: overrides.sfn ?? traced(config, new SFNClient({ region: config.AWS_REGION, endpoint: config.STEPFUNCTIONS_ENDPOINT, credentials })),
+    sfn: overrides.sfn ?? traced(config, new SFNClient({ region: config.AWS_REGION, endpoint: config.STEPFUNCTIONS_ENDPOINT, credentials, requestHandler: { ...AWS_CLIENT_TIMEOUTS } })),
     stateMachines: overrides.stateMachines ?? stateMachinesFrom(config),
     consoleUrlPrefix: config.EXECUTION_CONSOLE_URL_PREFIX,
     // A function that calls no provider gets none; those that do pass theirs (lambdaHandler).

@@ -62,6 +62,9 @@ export const ErrorNames = {
   VolumeDeleteFailed: 'VolumeDeleteFailed',
   // An HTTP-level refusal a framework middleware made (its own status kept).
   HttpStatus: 'HttpStatus',
+  // A dependency (the table) did not answer, or answered that it is overloaded.
+  ServiceUnavailable: 'ServiceUnavailable',
+  NameTaken: 'NameTaken',
 } as const;
 
 export type ErrorName = (typeof ErrorNames)[keyof typeof ErrorNames];
@@ -423,6 +426,27 @@ export class InvalidCursorError extends SlipwayError {
 export class HttpStatusError extends SlipwayError {
   constructor(readonly status: number, message: string, options: ErrorOptions = {}) {
     super(ErrorNames.HttpStatus, message || `HTTP ${status}`, options);
+  }
+}
+
+/** The path exists, but not with this method; `allow` lists the methods it takes. */
+export class MethodNotAllowedError extends SlipwayError {
+  constructor(method: string, path: string, readonly allow: readonly string[], options: ErrorOptions = {}) {
+    super(ErrorNames.MethodNotAllowed, `${path} does not take ${method}; it takes ${allow.join(', ')}.`, options);
+  }
+}
+
+/** A dependency the request needs (the table) did not answer in time or is overloaded; retry soon. */
+export class ServiceUnavailableError extends SlipwayError {
+  constructor(readonly dependency: string, options: ErrorOptions = {}) {
+    super(ErrorNames.ServiceUnavailable, `The ${dependency} did not answer in time or is overloaded; retry shortly (a provision with the same Idempotency-Key).`, options);
+  }
+}
+
+/** Another live instance of the owner already has this name. */
+export class NameTakenError extends SlipwayError {
+  constructor(readonly instanceName: string, readonly instanceId: string, options: ErrorOptions = {}) {
+    super(ErrorNames.NameTaken, `The name "${instanceName}" is taken by instance ${instanceId}; names are unique per owner.`, options);
   }
 }
 

@@ -124,6 +124,6 @@ describe('validation', () => {
     expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/v1/instances', '/v1/instances/{id}']));
     expect(doc.body.paths['/v1/instances'].post.requestBody.content['application/json'].schema.additionalProperties).toBe(false);
     expect((await h.request('GET', '/docs')).status).toBe(200);
-    expect((await h.request('GET', '/healthz')).body).toEqual({ status: 'ok' });
+    expect((await h.request('GET', '/healthz')).body).toEqual({ status: 'ok', checks: { table: 'up', workflows: 'up' } });
   });
 });

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { EXIT } from '../../cli/commands';
@@ -24,13 +25,19 @@ beforeEach(() => {
 async function cli(args: string[], options: { token?: string; env?: Record<string, string> } = {}) {
   let stdout = '';
   let stderr = '';
+  const requests: string[] = [];
   const code = await run([...args, '--interval', '50'], {
     stdout: { write: (text: string) => (stdout += text) },
     stderr: { write: (text: string) => (stderr += text) },
     env: { SLIPWAY_URL: h.api.url, ...(options.token ? { SLIPWAY_TOKEN: options.token } : {}), ...options.env },
     isTTY: false,
+    fetch: (input, init) => {
+      const request = input instanceof Request ? input : new Request(input, init);
+      requests.push(`${request.method} ${request.url.slice(h.api.url.length)}`);
+      return fetch(request);
+    },
   });
-  return { code, stdout, stderr };
+  return { code, stdout, stderr, requests };
 }
 
 describe('slipway provision --wait', () => {
@@ -102,6 +109,8 @@ describe('slipway lifecycle and reads', () => {
 
     // Assert
     expect(stop.code).toBe(EXIT.ok);
+    // One request that the server holds until the stop ended, no polling.
+    expect(stop.requests).toEqual([`POST /v1/instances/${id}/stop`, `GET /v1/instances/${id}/operations/${id}-stop-v2?wait=20`]);
     expect(stop.stderr).toMatch(/✓ StopMachine/);
     expect(stop.stderr).toMatch(/✓ stop succeeded/);
     expect(ls.stdout.split('\n')[0]).toMatch(/^ID +NAME +STATUS +PROVIDER +CREATED$/);
@@ -159,5 +168,46 @@ describe('slipway lifecycle and reads', () => {
 
     expect(stdout).toMatch(/^usage: slipway <command>/);
     expect(stdout).toContain('switch-provider <id>');
+  });
+});
+
+describe('what the CLI tells a new user', () => {
+  it('prints its version, help on `help`, the providers, and show with labels', async () => {
+    // Arrange
+    const { id, token } = await provisionRunning(h, 'cli-gaps');
+    const pkg = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+
+    // Act
+    const version = await cli(['--version']);
+    const help = await cli(['help']);
+    const providers = await cli(['providers'], { token });
+    const show = await cli(['show', id], { token });
+
+    // Assert
+    expect([version.code, version.stdout]).toEqual([EXIT.ok, `slipway ${pkg.version}\n`]);
+    expect(help.code).toBe(EXIT.ok);
+    expect(help.stdout).toContain('--interval <ms>');
+    expect(help.stdout).toMatch(/^ {2}providers +The providers/m);
+    expect(providers.stdout.split('\n')[0]).toMatch(/^NAME +KIND +REGIONS +SIZES$/);
+    expect(providers.stdout).toMatch(new RegExp(`^${h.provider.name} +local +${h.region} .* default$`, 'm'));
+    expect(show.stdout).toMatch(new RegExp(`^provider +${h.provider.name}$`, 'm'));
+    expect(show.stdout).toMatch(new RegExp(`^region +${h.region}$`, 'm'));
+    expect(show.stdout).toMatch(/^size +\S+$/m);
+  });
+
+  it('explains an owner the token may not act for, and a name already taken', async () => {
+    // Arrange
+    const token = await h.token({ sub: 'cli-hints' });
+    await cli(['provision', '--name', 'taken', '--wait'], { token });
+
+    // Act
+    const owner = await cli(['ls', '--owner', 'org:nope'], { token });
+    const taken = await cli(['provision', '--name', 'taken'], { token });
+
+    // Assert
+    expect(owner.code).toBe(EXIT.notFound);
+    expect(owner.stderr).toContain('hint: your token may not act for that owner');
+    expect(taken.code).toBe(EXIT.conflict);
+    expect(taken.stderr).toMatch(/\(name_taken, HTTP 409\)\nhint: instance i-[0-9a-z]{26} has that name/);
   });
 });

@@ -83,6 +83,7 @@ describe('the escape hatches', () => {
 
     // Assert
     expect(forced.status).toBe(202);
+    expect(forced.headers.get('location')).toBe(`/v1/instances/${id}/operations/${forced.body.operation.executionName}`);
     expect(startUp.actions).toContainEqual(expect.objectContaining({ target: `instance:${id}`, action: 'recovery-failed', detail: expect.stringContaining('starting again') }));
     const after = (await h.instanceItem(id))!;
     expect(after).toMatchObject({ status: 'running', machineId: before.machineId, volumeId: before.volumeId, lastRecoveryError: { code: 'ExecutionLost' } });
