@@ -28,7 +28,7 @@ import { mapWithConcurrency } from './operations-history';
 import type { TransactItem } from './fence';
 import { pageRetainedVolumes } from './volume-listing';
 import { acquireLease, holderFor, leaseTiming, releaseLease, startHeartbeat } from './reconcile/lease';
-import type { SweepReport } from './reconcile/reconcile';
+import { newSweepReport, type SweepReport } from './reconcile/reconcile';
 import {
   beginVolumeCleanup,
   exhaustVolumeCleanup,
@@ -193,23 +193,7 @@ async function cleanUpRetainedVolume(deps: Deps, volumeId: string, cleaner: Clea
 export async function runVolumeCleanup(deps: Deps, options: { alsoWrite?: TransactItem[] } = {}): Promise<SweepReport> {
   const runId = randomUUID();
   const startedAt = deps.now();
-  const report: SweepReport = {
-    sweep: VOLUME_CLEANUP,
-    runId,
-    ran: false,
-    heldBy: null,
-    tookOver: null,
-    describeCalls: 0,
-    deferred: 0,
-    startedAt: startedAt.toISOString(),
-    finishedAt: '',
-    due: 0,
-    itemsRead: 0,
-    oldestDueAgeSeconds: null,
-    actions: [],
-    orphans: [],
-    errors: [],
-  };
+  const report = newSweepReport(VOLUME_CLEANUP, runId, startedAt);
   // The same short, heartbeat-renewed lease as the reconcile sweep's: a dead run blocks nobody for long.
   const holder = holderFor(deps, runId);
   const timing = leaseTiming(deps.settings.volumeCleanupPeriodSeconds);

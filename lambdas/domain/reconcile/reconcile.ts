@@ -50,6 +50,26 @@ export const sweepReportSchema = z
   .meta({ id: 'SweepReport' });
 export type SweepReport = z.infer<typeof sweepReportSchema>;
 
+/** A sweep run's report before it has done anything (every sweep starts from the same one). */
+export function newSweepReport(sweep: string, runId: string, startedAt: Date): SweepReport {
+  return {
+    sweep,
+    runId,
+    ran: false,
+    heldBy: null,
+    tookOver: null,
+    describeCalls: 0,
+    deferred: 0,
+    startedAt: startedAt.toISOString(),
+    finishedAt: '',
+    due: 0,
+    itemsRead: 0,
+    oldestDueAgeSeconds: null,
+    actions: [],
+    orphans: [],
+    errors: [],
+  };
+}
 /**
  * How to run: normally only what is due. `afterRestart` (the local runtime's start, whose Step
  * Functions endpoint lost every execution with the previous process) looks at every item on the
@@ -98,23 +118,7 @@ function subjectOf(item: DueItem): string {
 export async function runReconcile(deps: Deps, options: ReconcileOptions = {}): Promise<SweepReport> {
   const runId = randomUUID();
   const startedAt = deps.now();
-  const report: SweepReport = {
-    sweep: RECONCILE,
-    runId,
-    ran: false,
-    heldBy: null,
-    tookOver: null,
-    describeCalls: 0,
-    deferred: 0,
-    startedAt: startedAt.toISOString(),
-    finishedAt: '',
-    due: 0,
-    itemsRead: 0,
-    oldestDueAgeSeconds: null,
-    actions: [],
-    orphans: [],
-    errors: [],
-  };
+  const report = newSweepReport(RECONCILE, runId, startedAt);
   const holder = holderFor(deps, runId);
   const timing = leaseTiming(deps.settings.sweepPeriodSeconds);
   const lease = await acquireLease(deps, RECONCILE, holder, timing.seconds, { takeOverOwnDeadBoot: options.afterRestart, alsoWrite: options.alsoWrite });
