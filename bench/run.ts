@@ -251,7 +251,7 @@ async function main(): Promise<void> {
   if (chosen.has('recovery')) {
     // Its own world: the sweeps run on their timers here, which would disturb the other scenarios.
     const period = CONFIG.recovery.sweepPeriodSeconds;
-    const recoveryWorld = await startBenchWorld({ sweepTimer: true, settings: { sweepPeriodSeconds: period, driftCheckSeconds: period, orphanScanSeconds: 86_400 } });
+    const recoveryWorld = await startBenchWorld({ sweepTimer: true, settings: { sweepPeriodSeconds: period, orphanScanSeconds: 86_400 } });
     try {
       const figures = await recoveryTimes(recoveryWorld, CONFIG.recovery.samples);
       results.recovery = figures;

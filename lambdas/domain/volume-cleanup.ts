@@ -209,6 +209,7 @@ export async function runVolumeCleanup(deps: Deps, options: { alsoWrite?: Transa
     actions: [],
     orphans: [],
     errors: [],
+    inventory: null,
   };
   // The same short, heartbeat-renewed lease as the reconcile sweep's: a dead run blocks nobody for long.
   const holder = holderFor(deps, runId);

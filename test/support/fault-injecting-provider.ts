@@ -5,6 +5,7 @@
  */
 import type {
   ComputeProvider,
+  FleetPage,
   ForkVolumeSpec,
   ImportVolumeSpec,
   Inventory,
@@ -120,6 +121,9 @@ export class FaultInjectingProvider implements ComputeProvider {
   }
   destroyMachine(machineId: string): Promise<void> {
     return this.invoke('destroyMachine', [machineId], () => this.inner.destroyMachine(machineId));
+  }
+  listNotRunning(cursor?: string): Promise<FleetPage> {
+    return this.invoke('listNotRunning', [cursor], () => this.inner.listNotRunning(cursor));
   }
   findMachines(filter: TagFilter): Promise<Machine[]> {
     return this.invoke('findMachines', [filter], () => this.inner.findMachines(filter));

@@ -70,6 +70,18 @@ export class LocalRecords {
     return records.filter((record): record is MachineRecord => record !== null);
   }
 
+  /** The machine records after id `after` in id order, at most `limit`, and whether more follow (one page of a listing). */
+  async readMachinePage(after: string | undefined, limit: number): Promise<{ records: MachineRecord[]; more: boolean }> {
+    const ids = (await listDir(this.layout.machinesDir()))
+      .filter((file) => file.endsWith('.json'))
+      .map((file) => file.slice(0, -'.json'.length))
+      .filter((id) => after === undefined || id > after)
+      .sort();
+    const page = ids.slice(0, limit);
+    const records = await Promise.all(page.map((id) => this.readMachine(id)));
+    return { records: records.filter((record): record is MachineRecord => record !== null), more: ids.length > limit };
+  }
+
   /** Write a machine record (atomically) and wake whoever waits on that machine. */
   async writeMachine(record: MachineRecord): Promise<void> {
     await writeJsonAtomic(this.layout.machineFile(record.id), { ...record, updatedAt: now() });

@@ -10,7 +10,8 @@
  * - `/wait` holds at most 60 s (`timeout` in seconds; scaled by `secondMs` in tests) then 408
  *   `deadline_exceeded`;
  * - `stop` without a JSON body is refused (superfly/docs issue #2187);
- * - `metadata.KEY=VALUE` list filters; `exit` events with `requested_stop`;
+ * - `metadata.KEY=VALUE` list filters, and the spec's `state`, `include_deleted` and `summary`;
+ *   `exit` events with `requested_stop`;
  * - both token schemes: a macaroon token (`fm2_…`, as `fly tokens deploy` prints it) must come as
  *   `FlyV1 <token>`, any other as `Bearer <token>` (fly-go auth.go `AuthorizationHeader`);
  * - faults (any status, body, Retry-After) injected per operation; capacity bodies in behaviours.ts.
@@ -299,8 +300,18 @@ export async function startFakeFly(options: FakeFlyOptions = {}): Promise<FakeFl
       const query = c.request.query as Record<string, string>;
       const filters = Object.entries(query).filter(([key]) => key.startsWith('metadata.'));
       const inApp = [...machines.values()].filter((m) => m.app === appOf(c));
-      const all = listed(inApp, (m) => m.state !== 'destroyed', view);
-      return answer(200, all.filter((m) => filters.every(([key, value]) => m.config?.metadata?.[key.slice('metadata.'.length)] === value)));
+      // machines-openapi3.json `Machines_list`: `include_deleted` lists destroyed machines too, `state`
+      // is a comma-separated filter, `summary` omits config, checks, events, host_status and nonce.
+      const flag = (value: unknown) => value === true || value === 'true';
+      const states = typeof query.state === 'string' && query.state ? new Set(query.state.split(',')) : null;
+      const all = listed(inApp, (m) => flag(query.include_deleted) || m.state !== 'destroyed', view)
+        .filter((m) => filters.every(([key, value]) => m.config?.metadata?.[key.slice('metadata.'.length)] === value))
+        .filter((m) => !states || states.has(m.state));
+      const summarised = (m: Json): Json => {
+        const { config: _config, checks: _checks, events: _events, host_status: _host, nonce: _nonce, ...rest } = m;
+        return rest;
+      };
+      return answer(200, flag(query.summary) ? all.map(summarised) : all);
     },
     Machines_create: (c) => {
       const body = c.request.requestBody as Json;
