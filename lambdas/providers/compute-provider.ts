@@ -192,6 +192,12 @@ export interface FleetMachine {
   state: MachineState;
 }
 
+/** A machine's unrequested exit, as a provider that can push reports it. */
+export interface MachineExitNotice {
+  machineId: string;
+  instanceId: string;
+}
+
 /** One page of a fleet listing and where the next one starts (null: this was the last). */
 export interface FleetPage {
   machines: FleetMachine[];
@@ -240,6 +246,11 @@ export interface ComputeProvider {
    * lag; it names candidates, a GET by id decides.
    */
   listNotRunning(cursor?: string): Promise<FleetPage>;
+  /**
+   * Where the provider can push (local: it owns the machine processes), call `listener` as soon as
+   * a machine exits without being asked; returns the unsubscribe. Absent (Fly): the next inventory sees it.
+   */
+  onUnrequestedExit?(listener: (exit: MachineExitNotice) => void): () => void;
   /**
    * Wait until the machine is in `state`, at most `timeoutMs` (Fly caps one wait at 60 s).
    * Throws `MachineNotReadyError` on timeout and `MachineStartFailedError` when waiting for

@@ -7,7 +7,7 @@
 import { runReconcile } from '../../lambdas/domain/reconcile/reconcile';
 import type { FleetPage } from '../../lambdas/providers/compute-provider';
 import type { Deps } from '../../lambdas/shared/deps';
-import { startHarness, type Harness } from '../support/harness';
+import { startHarness, testProviderKind as testKind, type Harness } from '../support/harness';
 import { provisionRunning } from '../support/instances';
 import { countingTable } from '../support/counting-table';
 import { executionArn } from '../support/recovery';
@@ -133,5 +133,58 @@ describe('fleet inventory', () => {
     expect(audit.report.inventory).toMatchObject({ audited: true });
     expect(audit.report.actions.find((action) => action.target === `instance:${id}`)).toMatchObject({ action: 'endpoint-corrected' });
     expect((await h.instanceItem(id))!.endpoint).toBe(item.endpoint);
+  });
+});
+
+/** Wait (for the event, bounded) until the instance item satisfies `done`. */
+async function waitForItem(harness: Harness, id: string, done: (item: Awaited<ReturnType<Harness['instanceItem']>>) => boolean): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!done(await harness.instanceItem(id))) {
+    if (Date.now() > deadline) throw new Error(`instance ${id} never got there: ${JSON.stringify(await harness.instanceItem(id))}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+// The push is the local provider's (it owns the machine processes); Fly has none: its exits wait for the inventory.
+(testKind() === 'local' ? describe : describe.skip)('machine exit push (local provider)', () => {
+  let pushed: Harness;
+  beforeAll(async () => {
+    pushed = await startHarness({ env: { MACHINE_EXIT_PUSH: 'true' }, settings: { orphanScanSeconds: 86_400 } });
+  });
+  afterAll(async () => {
+    await pushed.close();
+  });
+
+  it('starts the recovery of a killed machine at once, with no sweep, through the inventory’s own settle', async () => {
+    // Arrange
+    const { id } = await provisionRunning(pushed, 'push-killed');
+    const before = (await pushed.instanceItem(id))!;
+
+    // Act: kill the process; no sweep runs in this harness.
+    await pushed.killMachine(before.machineId!);
+    await waitForItem(pushed, id, (item) => item?.operation === 'recover' || item?.lastRecoveredAt !== undefined);
+
+    // Assert
+    const during = (await pushed.instanceItem(id))!;
+    expect(during.lastStopError).toBeUndefined();
+    await waitForItem(pushed, id, (item) => item?.status === 'running' && !item.claim);
+    const after = (await pushed.instanceItem(id))!;
+    expect(after.machineId).not.toBe(before.machineId);
+    expect(after.lastRecoveredAt).toEqual(expect.any(String));
+  });
+
+  it('pushes nothing for a stop that was asked for', async () => {
+    // Arrange
+    const { id, token } = await provisionRunning(pushed, 'push-stopped');
+
+    // Act
+    const res = await pushed.request('POST', `/v1/instances/${id}/stop`, { token });
+    await pushed.waitForExecution(res.body.operation.executionArn);
+
+    // Assert: stopped by request, no recovery began.
+    const item = (await pushed.instanceItem(id))!;
+    expect(item).toMatchObject({ status: 'stopped' });
+    expect(item.lastRecoveredAt).toBeUndefined();
+    expect(item.claim).toBeUndefined();
   });
 });

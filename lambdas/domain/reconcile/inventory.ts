@@ -20,7 +20,7 @@
  * is a conditional write; the loser reads `skipped`).
  */
 import { batchGetItems, keys } from '../../adapters/dynamo';
-import type { ComputeProvider, FleetMachine, Machine } from '../../providers/compute-provider';
+import type { ComputeProvider, FleetMachine, Machine, MachineExitNotice } from '../../providers/compute-provider';
 import type { Deps } from '../../shared/deps';
 import { messageOf } from '../../shared/errors';
 import type { InstanceItem } from '../instance';
@@ -108,6 +108,20 @@ export async function inventoryFleet(deps: Deps, report: InventoryReport = empty
       report.errors.push({ target: `inventory:${provider.name}`, error: messageOf(error) });
     }
   }
+  return report;
+}
+
+/**
+ * A provider pushed a machine's unrequested exit (the local provider): the same settle as a
+ * sweep's inventory for that one instance — read it, and if the table says it runs on that machine
+ * with nobody acting on it, the drift check (whose GET by id decides).
+ */
+export async function settlePushedExit(deps: Deps, providerName: string, exit: MachineExitNotice): Promise<InventoryReport> {
+  const report = emptyInventoryReport();
+  const instances = await instancesById(deps, [exit.instanceId]);
+  report.instancesRead += instances.size;
+  const instance = instances.get(exit.instanceId);
+  if (runsThere(instance, providerName, exit.machineId)) await checkCandidates(deps, [instance], report);
   return report;
 }
 

@@ -16,6 +16,7 @@ import type {
   FleetPage,
   Inventory,
   Machine,
+  MachineExitNotice,
   MachineHealth,
   MachineSpec,
   MachineState,
@@ -138,6 +139,9 @@ export class LocalComputeProvider implements ComputeProvider {
   }
   destroyMachine(machineId: string): Promise<void> {
     return this.machines.destroyMachine(machineId);
+  }
+  onUnrequestedExit(listener: (exit: MachineExitNotice) => void): () => void {
+    return this.processes.onUnrequestedExit(listener);
   }
   listNotRunning(cursor?: string): Promise<FleetPage> {
     return this.machines.listNotRunning(cursor, this.listPageSize);
