@@ -4,6 +4,7 @@
  * a dead machine is recovered by the next sweep; a listing that lies (stale) is refuted by the GET
  * by id; a paged listing is read to its end; the audit corrects what a state filter cannot see.
  */
+import { inventoryFleet } from '../../lambdas/domain/reconcile/inventory';
 import { runReconcile } from '../../lambdas/domain/reconcile/reconcile';
 import type { FleetPage } from '../../lambdas/providers/compute-provider';
 import type { Deps } from '../../lambdas/shared/deps';
@@ -115,6 +116,24 @@ describe('fleet inventory', () => {
     const started = report.actions.find((action) => action.target === `instance:${id}`);
     expect(started).toMatchObject({ action: 'recovery-started' });
     await h.waitForExecution(executionArn(h, 'recover', started!.detail!.split(':')[0]!));
+  });
+
+  it('starts one recovery when two inventories run at once; the other reads skipped', async () => {
+    // Arrange
+    const { id } = await provisionRunning(h, 'inv-twice');
+    await h.killMachine((await h.instanceItem(id))!.machineId!);
+
+    // Act: two inventories (no lease between them: as a scheduler retry beside an operator's run would be, were the lease lost).
+    const deps = h.later(h.runtime.deps.settings.sweepPeriodSeconds);
+    const reports = await Promise.all([inventoryFleet(deps), inventoryFleet(deps)]);
+
+    // Assert
+    const mine = reports.flatMap((report) => report.actions.filter((action) => action.target === `instance:${id}`)).map((action) => action.action);
+    expect(mine.filter((action) => action === 'recovery-started')).toHaveLength(1);
+    // The other found it claimed: refused at its claim (skipped), or already off its candidates.
+    expect(mine.filter((action) => action !== 'recovery-started').every((action) => action === 'skipped')).toBe(true);
+    const started = reports.flatMap((report) => report.actions).find((action) => action.target === `instance:${id}` && action.action === 'recovery-started')!;
+    expect((await h.waitForExecution(executionArn(h, 'recover', started.detail!.split(':')[0]!))).status).toBe('SUCCEEDED');
   });
 
   it('leaves a changed address to the audit, which corrects it by listing', async () => {
