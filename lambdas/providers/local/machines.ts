@@ -7,7 +7,7 @@ const RUNNING: ReadonlySet<MachineState> = new Set(['started', 'starting']);
 import { byId, isSafeId, newId, now, type LocalLayout } from './layout';
 import { withLock } from './local-store';
 import { STOP_GRACE_MS, type MachineProcesses } from './processes';
-import { PROCESS_STATES, matchesTags, stoppedRecord, toMachine, type LocalRecords, type MachineRecord } from './records';
+import { PROCESS_STATES, inBatches, matchesTags, stoppedRecord, toMachine, type LocalRecords, type MachineRecord } from './records';
 
 /** Fallback poll of `waitForState` for changes no event tells us about (a pid killed from outside). */
 const WAIT_POLL_MS = 100;
@@ -146,7 +146,7 @@ export class LocalMachines {
   async findMachines(filter: TagFilter): Promise<Machine[]> {
     const records = await this.records.readMachines();
     const matching = records.filter((record) => record.state !== 'destroyed' && matchesTags(record.tags, filter));
-    const fresh = await Promise.all(matching.map((record) => this.readMachineFresh(record.id)));
+    const fresh = await inBatches(matching, (record) => this.readMachineFresh(record.id));
     return fresh
       .filter((record): record is MachineRecord => record !== null && record.state !== 'destroyed')
       .sort(byId)
@@ -160,12 +160,10 @@ export class LocalMachines {
    */
   async listNotRunning(cursor: string | undefined, pageSize: number): Promise<FleetPage> {
     const { records, more } = await this.records.readMachinePage(cursor, pageSize);
-    const listed = await Promise.all(
-      records.map(async (record): Promise<FleetMachine> => {
-        const alive = PROCESS_STATES.has(record.state) ? await this.processes.isAlive(record) : true;
-        return { id: record.id, instanceId: record.tags.instance || null, state: alive ? record.state : 'stopped' };
-      }),
-    );
+    const listed = await inBatches(records, async (record): Promise<FleetMachine> => {
+      const alive = PROCESS_STATES.has(record.state) ? await this.processes.isAlive(record) : true;
+      return { id: record.id, instanceId: record.tags.instance || null, state: alive ? record.state : 'stopped' };
+    });
     const last = records.at(-1)?.id;
     return { machines: listed.filter((machine) => !RUNNING.has(machine.state)), cursor: more && last ? last : null };
   }
