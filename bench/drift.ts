@@ -21,7 +21,10 @@ import { LocalLayout } from '../lambdas/providers/local/layout';
 import { isMachineProcess } from '../lambdas/providers/local/local-store';
 import { bootToken } from '../lambdas/providers/local/processes';
 import { LocalRecords, type MachineRecord } from '../lambdas/providers/local/records';
+import { registryOf } from '../lambdas/providers/registry';
+import type { Deps } from '../lambdas/shared/deps';
 import { countingTable } from '../test/support/counting-table';
+import { flyProviderFor, startFakeFly } from '../test/support/fake-fly';
 import { recordCapacity } from './capacity';
 import { writeAll } from './sweep';
 import type { BenchWorld } from './world';
@@ -57,8 +60,8 @@ export interface DriftFigures {
 
 const LIVE_BOOT = 'benchlive';
 
-function instanceItem(i: number, machineId: string): InstanceItem & Record<string, unknown> {
-  const instanceId = `i-benchdrift${String(i).padStart(15, '0')}`;
+function instanceItem(i: number, machineId: string, provider = 'local', prefix = 'benchdrift'): InstanceItem & Record<string, unknown> {
+  const instanceId = `i-${prefix}${String(i).padStart(15, '0')}`;
   const at = new Date(0).toISOString();
   return {
     ...keys.instance(instanceId),
@@ -68,7 +71,7 @@ function instanceItem(i: number, machineId: string): InstanceItem & Record<strin
     owner: `user:bench-drift-${i % 100}`,
     name: instanceId,
     status: 'running',
-    provider: 'local',
+    provider,
     region: 'local',
     size: 'shared-cpu-1x',
     image: 'slipway/hello:1',
@@ -109,8 +112,8 @@ function machineRecord(i: number, instanceId: string, pid: number, dead: boolean
 }
 
 /** Meter one sweep run: provider calls, table reads and writes. */
-async function meteredSweep(world: BenchWorld, running: number, dead: number, options: { audit: boolean }): Promise<DriftSweepCost> {
-  const { deps } = world.runtime;
+async function meteredSweep(world: BenchWorld, running: number, dead: number, options: { audit: boolean; deps?: Deps; providerCalls?: () => string[] }): Promise<DriftSweepCost> {
+  const deps = options.deps ?? world.runtime.deps;
   // The audit runs when its period is over: mark it done now (or long ago) to choose which run this is.
   const auditAt = options.audit ? new Date(0) : new Date();
   await deps.db.send(
@@ -120,12 +123,13 @@ async function meteredSweep(world: BenchWorld, running: number, dead: number, op
   meter.take();
   const table = countingTable(deps.db);
   world.faults.reset();
+  const callsBefore = options.providerCalls?.().length ?? 0;
   const started = performance.now();
   const report = await runReconcile({ ...deps, db: table.db });
   const wallMs = performance.now() - started;
   const consumed = meter.take();
   const providerCalls: Record<string, number> = {};
-  for (const call of world.faults.calls) providerCalls[call.method] = (providerCalls[call.method] ?? 0) + 1;
+  for (const method of options.providerCalls?.().slice(callsBefore) ?? world.faults.calls.map((call) => call.method)) providerCalls[method] = (providerCalls[method] ?? 0) + 1;
   const actions: Record<string, number> = {};
   for (const action of report.actions) actions[action.action] = (actions[action.action] ?? 0) + 1;
   const writes = table.writes();
@@ -176,5 +180,45 @@ export async function driftCost(world: BenchWorld, running: number, deadFraction
     return { running, seedMs, healthy, onePercentDead, afterSettled, audit };
   } finally {
     live.kill('SIGKILL');
+  }
+}
+
+/** What the drift scenario measured on the fake Fly API. */
+export interface FlyDriftFigures {
+  running: number;
+  seedMs: number;
+  healthy: DriftSweepCost;
+  onePercentDead: DriftSweepCost;
+}
+
+/**
+ * The same on the Fly adapter against the fake Fly API (its rate limits, read-after-create and list
+ * lag on): `running` machines seeded into the fake as long-started ones, their instances in the
+ * table; provider calls are the HTTP requests the fake saw (by operation, 429s and retries included).
+ * Fly's app listing has no cursor, so one listing is one request whatever the fleet.
+ */
+export async function driftCostFly(world: BenchWorld, running: number, deadFraction: number): Promise<FlyDriftFigures> {
+  const fake = await startFakeFly();
+  try {
+    const fly = flyProviderFor(fake, 'fly');
+    const deps: Deps = { ...world.runtime.deps, providers: registryOf([fly]) };
+    const seedStart = performance.now();
+    const ids = fake.seedStartedMachines(
+      Array.from({ length: running }, (_, i) => {
+        const instanceId = `i-benchfly${String(i).padStart(15, '0')}`;
+        return { name: `${instanceId}-v1`, metadata: { slipway_instance: instanceId, slipway_owner: `user:bench-drift-${i % 100}`, slipway_reservation: `r-${i}` }, volumeId: `vol-benchdrift${i}` };
+      }),
+    );
+    await writeAll(world, ids.map((machineId, i) => instanceItem(i, machineId, 'fly', 'benchfly')));
+    const seedMs = performance.now() - seedStart;
+    const calls = () => fake.calls.map((call) => call.operationId);
+    const healthy = await meteredSweep(world, running, 0, { audit: false, deps, providerCalls: calls });
+    const dead = Math.round(running * deadFraction);
+    const step = Math.floor(running / dead);
+    for (let k = 0; k < dead; k++) fake.crash(ids[k * step]!);
+    const onePercentDead = await meteredSweep(world, running, dead, { audit: false, deps, providerCalls: calls });
+    return { running, seedMs, healthy, onePercentDead };
+  } finally {
+    await fake.close();
   }
 }

@@ -17,7 +17,7 @@ import { ms, renderTable, writeResults, type Row } from './report';
 import { load, LOAD_CONFIG } from './load';
 import { throughput } from './throughput';
 import { claimLookCost, listenerLatency, sweepCost } from './sweep';
-import { driftCost, type DriftSweepCost } from './drift';
+import { driftCost, driftCostFly, type DriftSweepCost } from './drift';
 import { recoveryTimes } from './recovery';
 import { startBenchWorld } from './world';
 import { workflowsInvoking } from '../infra/workflows';
@@ -29,7 +29,7 @@ const CONFIG = {
   sweep: { sizes: [2_000, 20_000], dueFraction: 0.01, listenerSamples: 20, lostClaims: 200 },
   recovery: { samples: 6, sweepPeriodSeconds: 5 },
   /** Running instances of the drift bench (BENCH_DRIFT_RUNNING to change), 1 % of them dead. */
-  drift: { running: Number(process.env.BENCH_DRIFT_RUNNING ?? 20_000), deadFraction: 0.01 },
+  drift: { running: Number(process.env.BENCH_DRIFT_RUNNING ?? 20_000), flyRunning: Number(process.env.BENCH_DRIFT_FLY_RUNNING ?? 20_000), deadFraction: 0.01 },
   load: LOAD_CONFIG,
 };
 const TARGETS = {
@@ -76,7 +76,7 @@ const NOTES = [
   'Sweep: instances written straight to the table, 1 % due (running, machine gone: each is marked stopped), the rest due tomorrow; one run metered (ConsumedCapacity INDEXES) at each table size, the orphan inventory left out; the smaller table stays on the index during the larger run. Listener: a provision held in CreateVolume, StopExecution, time until the instance reads failed without a claim. Lost claims: stopped instances claimed by a `start` whose execution never started, taken two sweep periods ago (due one period after the claim); the run after them must find nothing; the looks of a claim running its operation’s whole timeout are counted with the sweep’s own rule (nextLookAt), one DescribeExecution each.',
   'End-to-end phase: the real local provider; "running" = provision execution SUCCEEDED and the instance item reads running. Machines are killed by provider shutdown at the end.',
   'Drift (`npm run bench -- drift`, only when asked; BENCH_DRIFT_RUNNING=N for another size): its own local world; N running instances written straight to the table, each with a machine record on the local provider (1,000 records a listing page), all naming one live stand-in process (N machine processes would not fit this machine), then 1 % of the records pointed at a dead process; inside their recovery cooldown, so each dead one is marked stopped (one fenced write) instead of starting a workflow. One reconcile run metered per line: provider calls (FaultInjectingProvider), table items read and keys written (a counting client), WCU (ConsumedCapacity INDEXES). The stopped instances\' machines stay listed (stopped), so each later run reads their instances again: reads follow the stopped machines, writes only what changed.',
-  'Recovery: its own local world with the reconcile sweep on a 5 s timer (the inventory every sweep; the machine-exit push on, as on npm start); a running instance\'s machine process is SIGKILLed (after one to two sweep periods of running, so deaths fall at every phase of the sweep), GET /v1/instances/{id} polled every 50 ms until recovering, then running on a new machine; every other sample has a snapshot (old volume retained), the others not (deleted at once); one instance at a time, so provider calls from the death to running (sweep look + workflow; inventory calls of the orphan scan excluded) are its own.',
+  'Recovery: its own local world with the reconcile sweep on a 5 s timer (the inventory every sweep; the machine-exit push on, as on npm start, unless MACHINE_EXIT_PUSH=false); a running instance\'s machine process is SIGKILLed (after one to two sweep periods of running, so deaths fall at every phase of the sweep), GET /v1/instances/{id} polled every 50 ms until recovering, then running on a new machine; every other sample has a snapshot (old volume retained), the others not (deleted at once); one instance at a time, so provider calls from the death to running (sweep look + workflow; inventory calls of the orphan scan excluded) are its own.',
 ];
 
 /** Distinct messages with their counts. */
@@ -273,6 +273,13 @@ async function main(): Promise<void> {
         ...line('next sweep, dead settled', figures.afterSettled),
         ...line('hourly audit', figures.audit),
       );
+      const fly = await driftCostFly(driftWorld, CONFIG.drift.flyRunning, CONFIG.drift.deadFraction);
+      results.driftFly = fly;
+      rows.push(
+        { metric: `drift on the fake Fly: ${fly.running} started machines seeded`, value: ms(fly.seedMs), target: '' },
+        ...line('Fly, none dead', fly.healthy),
+        ...line(`Fly, ${fly.onePercentDead.dead} dead (1 %)`, fly.onePercentDead),
+      );
     } finally {
       await driftWorld.close();
     }
@@ -281,7 +288,7 @@ async function main(): Promise<void> {
   if (chosen.has('recovery')) {
     // Its own world: the sweeps run on their timers here, which would disturb the other scenarios.
     const period = CONFIG.recovery.sweepPeriodSeconds;
-    const recoveryWorld = await startBenchWorld({ sweepTimer: true, settings: { sweepPeriodSeconds: period, orphanScanSeconds: 86_400 } });
+    const recoveryWorld = await startBenchWorld({ sweepTimer: true, settings: { sweepPeriodSeconds: period, orphanScanSeconds: 86_400, machineExitPush: process.env.MACHINE_EXIT_PUSH !== 'false' } });
     try {
       const figures = await recoveryTimes(recoveryWorld, CONFIG.recovery.samples);
       results.recovery = figures;

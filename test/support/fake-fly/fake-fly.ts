@@ -118,6 +118,11 @@ export interface FakeFly {
   snapshot(volumeId: string): void;
   /** The machine's process dies on its own: `stopped` with an `exit` event, `requested_stop: false`. */
   crash(machineId: string, exitCode?: number): void;
+  /**
+   * Put machines in the app as they would be long after their create (visible and listed, started):
+   * for benches that need a fleet of thousands without creating each one through the API. Returns their ids.
+   */
+  seedStartedMachines(machines: Array<{ name: string; metadata: Record<string, string>; volumeId: string }>): string[];
   /** Hold a lease on a machine as another client would. */
   holdLease(machineId: string, seconds?: number): string;
   /** Make a machine's health check fail (or pass again). */
@@ -617,6 +622,31 @@ export async function startFakeFly(options: FakeFlyOptions = {}): Promise<FakeFl
       const v = volumes.get(volumeId);
       if (!v) throw new Error(`no volume ${volumeId}`);
       takeSnapshot(v, 'created');
+    },
+    seedStartedMachines(seeds) {
+      return seeds.map((seed) => {
+        const m: MachineRecord = {
+          id: flyId(),
+          app,
+          name: seed.name,
+          region: 'ams',
+          state: 'started',
+          config: { metadata: seed.metadata, mounts: [{ volume: seed.volumeId, path: '/data' }], image: 'slipway/hello:1', guest: { cpu_kind: 'shared', cpus: 1, memory_mb: 256 } },
+          instance_id: randomUUID(),
+          private_ip: 'fdaa::1',
+          created_at: now(),
+          updated_at: now(),
+          events: [],
+          checks: [],
+          lease: null,
+          visibleAt: 0,
+          listedAt: 0,
+          delistAt: null,
+          listedView: null,
+        };
+        machines.set(m.id, m);
+        return m.id;
+      });
     },
     crash(machineId, exitCode = 137) {
       const m = machines.get(machineId);
