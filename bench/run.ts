@@ -17,6 +17,7 @@ import { ms, renderTable, writeResults, type Row } from './report';
 import { load, LOAD_CONFIG } from './load';
 import { throughput } from './throughput';
 import { claimLookCost, listenerLatency, sweepCost } from './sweep';
+import { driftCost, driftCostFly, type DriftSweepCost } from './drift';
 import { recoveryTimes } from './recovery';
 import { startBenchWorld } from './world';
 import { workflowsInvoking } from '../infra/workflows';
@@ -27,6 +28,8 @@ const CONFIG = {
   throughput: [16, 32],
   sweep: { sizes: [2_000, 20_000], dueFraction: 0.01, listenerSamples: 20, lostClaims: 200 },
   recovery: { samples: 6, sweepPeriodSeconds: 5 },
+  /** Running instances of the drift bench (BENCH_DRIFT_RUNNING to change), 1 % of them dead. */
+  drift: { running: Number(process.env.BENCH_DRIFT_RUNNING ?? 20_000), flyRunning: Number(process.env.BENCH_DRIFT_FLY_RUNNING ?? 20_000), deadFraction: 0.01 },
   load: LOAD_CONFIG,
 };
 const TARGETS = {
@@ -42,11 +45,13 @@ const TARGETS = {
   sweepItemsReadPerDue: 1.2,
   listenerSettleMs: 2000,
   recoveryMarginSeconds: 10,
+  /** A healthy fleet: provider calls per 1,000 running instances per sweep. */
+  driftCallsPer1000: 1,
 };
 
 /** Scenarios, in the order they run; `npm run bench -- <name>…` runs only those. */
-const SCENARIOS = ['bundles', 'sweep', 'costs', 'admission', 'contention', 'throughput', 'recovery', 'load'] as const;
-/** What `npm run bench` runs when no scenario is named (the load bench only runs when asked for). */
+const SCENARIOS = ['bundles', 'sweep', 'costs', 'admission', 'contention', 'throughput', 'recovery', 'load', 'drift'] as const;
+/** What `npm run bench` runs when no scenario is named (the load and drift benches only run when asked for). */
 const DEFAULT_SCENARIOS: readonly Scenario[] = ['bundles', 'sweep', 'costs', 'admission', 'contention', 'throughput', 'recovery'];
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -70,7 +75,8 @@ const NOTES = [
   'Contention phase: 64 POSTs at once from a client process of its own (connections opened by one untimed burst). createVolume is held by a gate until the round ends, so the winner keeps its reservation as a real provision would; it then fails fast and compensates. Run twice: transaction first (the default: an admission alone transacts at once, those that find its owner\'s turn taken read together) and reads first (every admission reads before its transaction).',
   'Sweep: instances written straight to the table, 1 % due (running, machine gone: each is marked stopped), the rest due tomorrow; one run metered (ConsumedCapacity INDEXES) at each table size, the orphan inventory left out; the smaller table stays on the index during the larger run. Listener: a provision held in CreateVolume, StopExecution, time until the instance reads failed without a claim. Lost claims: stopped instances claimed by a `start` whose execution never started, taken two sweep periods ago (due one period after the claim); the run after them must find nothing; the looks of a claim running its operation’s whole timeout are counted with the sweep’s own rule (nextLookAt), one DescribeExecution each.',
   'End-to-end phase: the real local provider; "running" = provision execution SUCCEEDED and the instance item reads running. Machines are killed by provider shutdown at the end.',
-  'Recovery: its own local world with the reconcile sweep on a 5 s timer and drift checks due every 5 s; a running instance\'s machine process is SIGKILLed (after one to two sweep periods of running, so deaths fall at every phase of the sweep), GET /v1/instances/{id} polled every 50 ms until recovering, then running on a new machine; every other sample has a snapshot (old volume retained), the others not (deleted at once); one instance at a time, so provider calls from the death to running (sweep look + workflow; inventory calls of the orphan scan excluded) are its own.',
+  'Drift (`npm run bench -- drift`, only when asked; BENCH_DRIFT_RUNNING=N for another size): its own local world; N running instances written straight to the table, each with a machine record on the local provider (1,000 records a listing page), all naming one live stand-in process (N machine processes would not fit this machine), then 1 % of the records pointed at a dead process; inside their recovery cooldown, so each dead one is marked stopped (one fenced write) instead of starting a workflow. One reconcile run metered per line: provider calls (FaultInjectingProvider), table items read and keys written (a counting client), WCU (ConsumedCapacity INDEXES). The stopped instances\' machines stay listed (stopped), so each later run reads their instances again: reads follow the stopped machines, writes only what changed.',
+  'Recovery: its own local world with the reconcile sweep on a 5 s timer (the inventory every sweep; the machine-exit push on, as on npm start, unless MACHINE_EXIT_PUSH=false); a running instance\'s machine process is SIGKILLed (after one to two sweep periods of running, so deaths fall at every phase of the sweep), GET /v1/instances/{id} polled every 50 ms until recovering, then running on a new machine; every other sample has a snapshot (old volume retained), the others not (deleted at once); one instance at a time, so provider calls from the death to running (sweep look + workflow; inventory calls of the orphan scan excluded) are its own.',
 ];
 
 /** Distinct messages with their counts. */
@@ -248,10 +254,41 @@ async function main(): Promise<void> {
     await world?.close();
   }
 
+  if (chosen.has('drift')) {
+    // Its own world: 20,000 seeded instances would weigh on the other scenarios' figures.
+    const driftWorld = await startBenchWorld({ settings: { orphanScanSeconds: 86_400 } });
+    try {
+      const figures = await driftCost(driftWorld, CONFIG.drift.running, CONFIG.drift.deadFraction);
+      results.drift = figures;
+      const line = (label: string, run: DriftSweepCost) => [
+        { metric: `drift ${label}: provider calls`, value: Object.entries(run.providerCalls).map(([m, n]) => `${m} ${n}`).join(', ') || '0', target: '' },
+        { metric: `drift ${label}: provider calls per 1,000 running`, value: run.providerCallsPer1000Running.toFixed(3), target: run.dead === 0 && !run.audited ? `<= ${TARGETS.driftCallsPer1000}` : '', ok: run.dead === 0 && !run.audited ? run.providerCallsPer1000Running <= TARGETS.driftCallsPer1000 : undefined },
+        { metric: `drift ${label}: table items read / writes (of them not the lease) / WCU`, value: `${run.tableItemsRead} / ${run.tableWrites} (${run.instanceWrites}) / ${run.writeUnits}`, target: run.dead === 0 ? '= _ / _ (0) / _' : '', ok: run.dead === 0 ? run.instanceWrites === 0 : undefined },
+        { metric: `drift ${label}: actions / wall`, value: `${JSON.stringify(run.actions)} / ${ms(run.wallMs)}`, target: '' },
+      ];
+      rows.push(
+        { metric: `drift: ${figures.running} running instances seeded (local provider records)`, value: ms(figures.seedMs), target: '' },
+        ...line('none dead', figures.healthy),
+        ...line(`${figures.onePercentDead.dead} dead (1 %)`, figures.onePercentDead),
+        ...line('next sweep, dead settled', figures.afterSettled),
+        ...line('hourly audit', figures.audit),
+      );
+      const fly = await driftCostFly(driftWorld, CONFIG.drift.flyRunning, CONFIG.drift.deadFraction);
+      results.driftFly = fly;
+      rows.push(
+        { metric: `drift on the fake Fly: ${fly.running} started machines seeded`, value: ms(fly.seedMs), target: '' },
+        ...line('Fly, none dead', fly.healthy),
+        ...line(`Fly, ${fly.onePercentDead.dead} dead (1 %)`, fly.onePercentDead),
+      );
+    } finally {
+      await driftWorld.close();
+    }
+  }
+
   if (chosen.has('recovery')) {
     // Its own world: the sweeps run on their timers here, which would disturb the other scenarios.
     const period = CONFIG.recovery.sweepPeriodSeconds;
-    const recoveryWorld = await startBenchWorld({ sweepTimer: true, settings: { sweepPeriodSeconds: period, driftCheckSeconds: period, orphanScanSeconds: 86_400 } });
+    const recoveryWorld = await startBenchWorld({ sweepTimer: true, settings: { sweepPeriodSeconds: period, orphanScanSeconds: 86_400, machineExitPush: process.env.MACHINE_EXIT_PUSH !== 'false' } });
     try {
       const figures = await recoveryTimes(recoveryWorld, CONFIG.recovery.samples);
       results.recovery = figures;

@@ -90,8 +90,8 @@ function instanceItem(prefix: string, i: number, due: Date): InstanceItem & Reco
   };
 }
 
-/** Write items 25 at a time, retrying what DynamoDB leaves unprocessed. */
-async function writeAll(world: BenchWorld, items: Record<string, unknown>[]): Promise<void> {
+/** Write items 25 at a time, retrying what DynamoDB leaves unprocessed (the drift bench seeds with it too). */
+export async function writeAll(world: BenchWorld, items: Record<string, unknown>[]): Promise<void> {
   const { db, tableName } = world.runtime.deps;
   const batches: Record<string, unknown>[][] = [];
   for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25));

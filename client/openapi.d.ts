@@ -842,6 +842,19 @@ export interface components {
                 target: string;
                 error: string;
             }[];
+            /** @description The fleet inventory of this run (null when it did not get to it) */
+            inventory: {
+                /** @description Listing pages asked of the providers */
+                pages: number;
+                /** @description Machines not running the listings returned */
+                listed: number;
+                /** @description Instance items read for them (BatchGet) */
+                instancesRead: number;
+                /** @description Running instances whose machine the listing showed not running (each read by id) */
+                candidates: number;
+                /** @description Whether this run was also the full audit (every `FLEET_AUDIT_SECONDS`) */
+                audited: boolean;
+            } | null;
         };
         SettleResult: {
             instanceId: string;

@@ -11,6 +11,7 @@ import { parseConfig } from '../../lambdas/shared/config';
 import { RecordingMetrics } from '../../lambdas/shared/telemetry';
 import { RecordingEvents } from '../../lambdas/shared/events';
 import { machinesBeingDestroyed } from '../../lambdas/domain/reconcile/host-restart';
+import { settlePushedExit } from '../../lambdas/domain/reconcile/inventory';
 import { runReconcile, type ReconcileOptions, type SweepReport } from '../../lambdas/domain/reconcile/reconcile';
 import { depsFromConfig, type Deps, type Settings } from '../../lambdas/shared/deps';
 import { applySubstitutions, readWorkflowDefinition, substitutionsFor } from '../asl';
@@ -195,6 +196,24 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     taskHandlers[localFunctionArn(fn.id)] = handler;
   }
 
+  // Push: a machine process that exits unasked is settled at once, by the sweep's own path for one
+  // instance (settlePushedExit); MACHINE_EXIT_PUSH=false leaves it to the next sweep's inventory.
+  const unsubscribe = deps.settings.machineExitPush
+    ? providers.map((each) =>
+        each.onUnrequestedExit?.((exit) => {
+          void settlePushedExit(deps, each.name, exit)
+            .then((report) => {
+              for (const action of report.actions) deps.logger.info('machine exit settled', { ...action });
+              for (const failure of report.errors) deps.logger.warn('machine exit not settled (the next sweep looks again)', { ...failure });
+            })
+            .catch((error: unknown) => deps.logger.warn('machine exit not settled (the next sweep looks again)', { error: error as Error }));
+        }),
+      )
+    : [];
+  const stopPush = () => {
+    for (const each of unsubscribe) each?.();
+  };
+
   if (options.settleOnStart) await sweep({ afterRestart: true }).catch((error: unknown) => deps.logger.error('start-up settle failed', { error: error as Error }));
   const timers = options.sweepTimer
     ? [startSweepTimer(deps, () => sweep(), () => deps.settings.sweepPeriodSeconds), startSweepTimer(deps, sweepVolumes, () => deps.settings.volumeCleanupPeriodSeconds)]
@@ -210,6 +229,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     sweepVolumes,
     events,
     async close() {
+      stopPush();
       for (const timer of timers) await timer.stop();
       await stepFunctions.close();
       for (const each of providers) await (each as { shutdown?: () => Promise<void> }).shutdown?.();
@@ -217,6 +237,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       deps.db.destroy();
     },
     async crash() {
+      stopPush();
       for (const timer of timers) await timer.stop();
       await stepFunctions.crash();
       for (const each of providers) await (each as { shutdown?: () => Promise<void> }).shutdown?.();

@@ -38,7 +38,7 @@ export const ATTENTION_SUBJECTS: readonly AttentionSubject[] = [
   { subject: 'destroy-retrying', label: 'Destroy that failed or was lost: the sweep runs it again', alarm: 'OldestDueItemAlarm', matches: (item) => isInstance(item) && item.status === 'destroying' && typeof item.claim !== 'string' },
   { subject: 'claim-past-due', label: 'Claimed operation: the sweep looks up its execution', alarm: 'OldestDueItemAlarm', matches: (item) => isInstance(item) && typeof item.claim === 'string' },
   { subject: 'reservation-past-deadline', label: 'Reservation past its deadline', alarm: 'OldestDueItemAlarm', matches: (item) => isReservation(item) && UNRESOLVED_STATUSES.includes(item.status as ReservationStatus) },
-  { subject: 'drift-check', label: 'Running instance due for a drift check', matches: (item) => isInstance(item) && item.status === 'running' },
+  { subject: 'drift-check', label: 'Running instance still on the index (from before the fleet inventory; its next look takes it off)', matches: (item) => isInstance(item) && item.status === 'running' },
   { subject: 'other', label: 'Due for a sweep', matches: () => true },
 ];
 

@@ -1,6 +1,7 @@
 /**
  * The attention index: an item carries `attentionShard`/`attentionAt` only while a sweep must look
- * at it (an unresolved reservation, a claimed instance, a running instance's next drift check) and
+ * at it (an unresolved reservation, a claimed instance, a destroy to retry; never a healthy running
+ * instance: the fleet inventory finds the running ones that drifted) and
  * `attentionAt` says when. The sweep reads only what is due, shard by shard in parallel — never a Scan,
  * so its cost grows with the number of due items, not with the table.
  *

@@ -69,18 +69,16 @@ function fencedUpdateParams(deps: Deps, instanceId: string, claim: string, updat
 }
 
 /**
- * An outcome that also releases the claim: records `lastClaim` and removes the claim. A `running`
- * outcome puts the instance on the drift-check schedule (the sweep checks its machine every
- * `driftCheckSeconds`); any other leaves the attention index.
+ * An outcome that also releases the claim: records `lastClaim` and removes the claim, and leaves
+ * the attention index — a `running` one too: the sweep's fleet inventory (reconcile/inventory.ts)
+ * finds a running instance whose machine stopped, so a healthy one is never rescheduled.
  */
-export function releasing(deps: Deps, instanceId: string, claim: string, outcome: InstanceUpdate): InstanceUpdate {
-  const running = outcome.set?.status === 'running';
+export function releasing(_deps: Deps, _instanceId: string, claim: string, outcome: InstanceUpdate): InstanceUpdate {
   // An outcome may schedule its own next look (a cleanup the sweep must finish).
   const scheduled = outcome.set !== undefined && 'attentionAt' in outcome.set;
-  const attention = running && !scheduled ? attentionAt(keys.instance(instanceId).pk, after(deps.now(), deps.settings.driftCheckSeconds)) : {};
   return {
-    set: { ...outcome.set, ...attention, lastClaim: claim },
-    remove: [...(outcome.remove ?? []), 'claim', 'restartingAt', ...(running || scheduled ? [] : ['attentionShard', 'attentionAt'])],
+    set: { ...outcome.set, lastClaim: claim },
+    remove: [...(outcome.remove ?? []), 'claim', 'restartingAt', ...(scheduled ? [] : ['attentionShard', 'attentionAt'])],
   };
 }
 

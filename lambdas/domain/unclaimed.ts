@@ -46,9 +46,10 @@ export function unscheduleInstance(deps: Deps, item: InstanceItem): Promise<bool
   return updateUnclaimed(deps, item, { remove: ['attentionShard', 'attentionAt'] });
 }
 
-/** A running instance's machine answers at a new address (the local host restarted it): record it, check again later. */
-export function correctEndpoint(deps: Deps, item: InstanceItem, endpoint: string | null, nextCheck: Date): Promise<boolean> {
-  return updateUnclaimed(deps, item, endpoint ? { set: { endpoint, ...attentionAt(item.pk, nextCheck) } } : { set: attentionAt(item.pk, nextCheck), remove: ['endpoint'] });
+/** A running instance's machine answers at a new address (the local host restarted it): record it (and, running, it stays off the attention index). */
+export function correctEndpoint(deps: Deps, item: InstanceItem, endpoint: string | null): Promise<boolean> {
+  const off = ['attentionShard', 'attentionAt'];
+  return updateUnclaimed(deps, item, endpoint ? { set: { endpoint }, remove: off } : { remove: ['endpoint', ...off] });
 }
 
 /** The machine of a running instance stopped without being asked: show `stopped` and why. */

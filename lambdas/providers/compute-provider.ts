@@ -175,6 +175,35 @@ export function machineNameOf(instanceId: string, incarnation: string): string {
   return `${instanceId}-${incarnation}`;
 }
 
+/** The instance a machine name (`machineNameOf`) belongs to, or null for a machine slipway did not name. */
+export function instanceOfMachineName(name: string | undefined): string | null {
+  const match = /^(i-[0-9A-Za-z]+)-/.exec(name ?? '');
+  return match ? match[1]! : null;
+}
+
+/** Machine states a fleet listing asks for: every one but the running ones (`started`, `starting`). */
+export const NOT_RUNNING_STATES: readonly MachineState[] = ['created', 'stopping', 'stopped', 'destroying', 'destroyed'];
+
+/** A machine as a fleet listing shows it: enough to compare with the table, never to act on (act on a GET by id). */
+export interface FleetMachine {
+  id: string;
+  /** The instance it belongs to, by its name (a summary listing carries no metadata). */
+  instanceId: string | null;
+  state: MachineState;
+}
+
+/** A machine's unrequested exit, as a provider that can push reports it. */
+export interface MachineExitNotice {
+  machineId: string;
+  instanceId: string;
+}
+
+/** One page of a fleet listing and where the next one starts (null: this was the last). */
+export interface FleetPage {
+  machines: FleetMachine[];
+  cursor: string | null;
+}
+
 /** The instance a volume name belongs to, or null for a volume slipway did not name. */
 export function instanceOfVolumeName(name: string | undefined): string | null {
   const match = /^s_([0-9a-z]{26})$/.exec(name ?? '');
@@ -211,6 +240,17 @@ export interface ComputeProvider {
   /** Idempotent; stops the machine first when it runs. */
   destroyMachine(machineId: string): Promise<void>;
   findMachines(filter: TagFilter): Promise<Machine[]>;
+  /**
+   * One page of slipway's machines that are NOT running (`NOT_RUNNING_STATES`, destroyed ones
+   * included), after `cursor`: the drift inventory's one listing per sweep. Like every list it may
+   * lag; it names candidates, a GET by id decides.
+   */
+  listNotRunning(cursor?: string): Promise<FleetPage>;
+  /**
+   * Where the provider can push (local: it owns the machine processes), call `listener` as soon as
+   * a machine exits without being asked; returns the unsubscribe. Absent (Fly): the next inventory sees it.
+   */
+  onUnrequestedExit?(listener: (exit: MachineExitNotice) => void): () => void;
   /**
    * Wait until the machine is in `state`, at most `timeoutMs` (Fly caps one wait at 60 s).
    * Throws `MachineNotReadyError` on timeout and `MachineStartFailedError` when waiting for

@@ -56,8 +56,17 @@ const configSchema = z.object({
    * {"start":300}); unnamed operations keep their defaults (operations.ts).
    */
   CLAIM_TIMEOUT_SECONDS: jsonSetting(z.partialRecord(z.enum(OPERATIONS), z.number().int().min(1))).optional(),
-  /** How often the sweep checks a running instance's machine. */
-  DRIFT_CHECK_SECONDS: z.coerce.number().int().min(1).default(300),
+  /**
+   * How often the sweep's fleet inventory is the full audit (every machine listed in full, for what
+   * a state filter cannot see: a machine on the wrong volume, a changed address). Every other run
+   * lists only the machines not running.
+   */
+  FLEET_AUDIT_SECONDS: z.coerce.number().int().min(1).default(3600),
+  /**
+   * The local provider tells the runtime at once when a machine's process exits without being asked
+   * (the same settle the sweep runs for that instance). `false` leaves it to the next sweep.
+   */
+  MACHINE_EXIT_PUSH: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
   /** How old a provider resource nobody accounts for must be before the sweep destroys it. */
   ORPHAN_GRACE_SECONDS: z.coerce.number().int().min(0).default(900),
   /** How often the sweep inventories each provider for orphans. */
@@ -69,7 +78,7 @@ const configSchema = z.object({
   /**
    * After a recovery (successful or not) no automatic recovery of that instance starts for this long:
    * a machine that dies again at once is shown stopped, not recovered in a loop. Must be well over the
-   * sweep period and the drift check, or a recovery could re-trigger at the next look.
+   * sweep period (the fleet inventory's interval), or a recovery could re-trigger at the next look.
    */
   RECOVERY_COOLDOWN_SECONDS: z.coerce.number().int().min(1).default(1800),
   /** How long the old volume of a recovery (when it has snapshots) is kept before the volume-cleanup sweep deletes it. */
@@ -94,9 +103,10 @@ const configSchema = z.object({
   .extend(stateMachineArnVariables as Record<StateMachineArnVariable, z.ZodOptional<z.ZodString>>)
   .superRefine((config, ctx) => {
     // KiloClaw's scar: a cooldown equal to the alarm interval let a recovery re-trigger at once.
-    const look = Math.max(config.SWEEP_PERIOD_SECONDS, config.DRIFT_CHECK_SECONDS);
+    // The inventory looks every sweep period, so the sweep period is the interval that matters.
+    const look = config.SWEEP_PERIOD_SECONDS;
     if (config.RECOVERY_COOLDOWN_SECONDS < 3 * look) {
-      ctx.addIssue({ code: 'custom', path: ['RECOVERY_COOLDOWN_SECONDS'], message: `must be at least 3 x the sweep period and the drift check (${3 * look} s), or a recovery could re-trigger at the next look` });
+      ctx.addIssue({ code: 'custom', path: ['RECOVERY_COOLDOWN_SECONDS'], message: `must be at least 3 x the sweep period (${3 * look} s), or a recovery could re-trigger at the next look` });
     }
   });
 

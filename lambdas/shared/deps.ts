@@ -31,8 +31,10 @@ export interface Settings {
   endedRetentionSeconds: number;
   /** The longest the sweep waits between looks at a claim whose execution still runs (the first look is one sweep period after the claim). */
   claimTimeoutSeconds: Readonly<Record<Operation, number>>;
-  /** How often the sweep checks a running instance's machine. */
-  driftCheckSeconds: number;
+  /** How often the sweep's fleet inventory is the full audit (every machine, in full). */
+  fleetAuditSeconds: number;
+  /** Whether a provider that can push a machine's unrequested exit (local) has the runtime settle it at once. */
+  machineExitPush: boolean;
   /** Age a provider resource nobody accounts for must reach before the sweep destroys it. */
   orphanGraceSeconds: number;
   /** How often the sweep inventories the providers for orphans. */
@@ -102,7 +104,8 @@ export function settingsFrom(config: Config): Settings {
     defaultImage: config.DEFAULT_IMAGE,
     endedRetentionSeconds: 100 * 24 * 3600,
     claimTimeoutSeconds: { ...DEFAULT_CLAIM_TIMEOUT_SECONDS, ...config.CLAIM_TIMEOUT_SECONDS },
-    driftCheckSeconds: config.DRIFT_CHECK_SECONDS,
+    fleetAuditSeconds: config.FLEET_AUDIT_SECONDS,
+    machineExitPush: config.MACHINE_EXIT_PUSH,
     orphanGraceSeconds: config.ORPHAN_GRACE_SECONDS,
     orphanScanSeconds: config.ORPHAN_SCAN_SECONDS,
     reconcileMaxTries: config.RECONCILE_MAX_TRIES,

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { volumeNameOf, type ComputeProvider, type ResourceTags } from '../../lambdas/providers/compute-provider';
+import { machineNameOf, volumeNameOf, type ComputeProvider, type ResourceTags } from '../../lambdas/providers/compute-provider';
 import { LocalComputeProvider } from '../../lambdas/providers/local/local-provider';
 import { MachineStartFailedError, VolumeAttachedError } from '../../lambdas/shared/errors';
 import { flyProviderFor, startFakeFly, type FakeFly } from '../support/fake-fly';
@@ -109,6 +109,33 @@ describe.each(Object.keys(subjects))('the %s provider', (name) => {
     await expect(s.provider.destroyMachine(machine.id)).resolves.toBeUndefined();
     await expect(s.provider.deleteVolume(volume.id)).resolves.toBeUndefined();
     expect(await s.provider.getMachine('m_does_not_exist')).toBeNull();
+  });
+
+  it('lists the machines that are not running (stopped and destroyed ones), each with its instance, and not the running ones', async () => {
+    const make = async () => {
+      const { tags, volumeName } = instance();
+      const volume = await s.provider.createVolume({ name: volumeName, region: s.region, sizeGb: 1, tags });
+      const machine = await s.provider.createMachine({ name: machineNameOf(tags.instance, 'v1'), region: s.region, size: 'shared-cpu-1x', image: 'slipway/hello:1', volumeId: volume.id, mountPath: '/data', tags, env: { SLIPWAY_INSTANCE_ID: tags.instance }, start: true });
+      await s.provider.waitForState(machine.id, 'started', 10_000);
+      return { tags, machine };
+    };
+    const [running, stopped, destroyed] = [await make(), await make(), await make()];
+    await s.provider.stopMachine(stopped.machine.id);
+    await s.provider.waitForState(stopped.machine.id, 'stopped', 10_000);
+    await s.provider.destroyMachine(destroyed.machine.id);
+    await afterListLag();
+
+    const listed = [];
+    let cursor: string | undefined;
+    do {
+      const page = await s.provider.listNotRunning(cursor);
+      listed.push(...page.machines);
+      cursor = page.cursor ?? undefined;
+    } while (cursor);
+
+    expect(listed).toContainEqual({ id: stopped.machine.id, instanceId: stopped.tags.instance, state: 'stopped' });
+    expect(listed).toContainEqual({ id: destroyed.machine.id, instanceId: destroyed.tags.instance, state: 'destroyed' });
+    expect(listed.map((m) => m.id)).not.toContain(running.machine.id);
   });
 
   it('fails a wait for started when the machine stopped instead', async () => {

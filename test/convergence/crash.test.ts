@@ -2,7 +2,7 @@
  * Crash convergence: the whole local stack dies (as with `kill -9`) at a random point of
  * provisions and lifecycle operations — including after an admission and before its StartExecution —
  * at every provider call of an unexpected-stop recovery, and inside a sweep run (right after it took
- * its lease, between its settles), then starts again on the same table and provider state. Within
+ * its lease, between its settles, mid-inventory), then starts again on the same table and provider state. Within
  * two sweep periods nothing is left stuck: no claim held (no `recovering`), no reservation
  * unresolved, no destroy unfinished, every instance agrees with its provider and still has its
  * volume, quota equals the live instances, and the provider holds nothing no instance (or retained
@@ -163,6 +163,66 @@ describe.each(SEEDS)('a crash at a random point (seed %i)', (seed) => {
 
     // Assert
     expect(await violations(h, owners)).toEqual([]);
+  });
+});
+
+/**
+ * Crash points inside the fleet inventory: right after a listing answered (nothing acted on yet),
+ * and at the first recovery's StartExecution (one candidate claimed, the other not yet looked at).
+ */
+const INVENTORY_CRASH_POINTS = ['after-listing', 'first-recovery-start'] as const;
+
+describe.each(INVENTORY_CRASH_POINTS)('a crash mid-inventory (%s)', (point) => {
+  it('converges within two sweep periods after the restart: both dead machines recovered (or shown stopped)', async () => {
+    // Arrange: two running instances whose machines die behind slipway's back.
+    const owners = ['a', 'b'].map((x) => `user:cv-inv-${point}-${x}`);
+    const ids: string[] = [];
+    for (const [i, owner] of owners.entries()) {
+      const token = await h.token({ sub: owner.slice('user:'.length) });
+      const res = await h.request('POST', '/v1/instances', { token, body: {}, headers: { 'idempotency-key': `cv-inv-${point}-${i}` } });
+      await h.waitForExecution(res.body.operation.executionArn);
+      ids.push(res.body.instance.id as string);
+    }
+    for (const id of ids) await h.killMachine((await h.instanceItem(id))!.machineId!);
+    let crashed!: () => void;
+    const died = new Promise<void>((resolve) => (crashed = resolve));
+    const crash = () => {
+      void h.runtime.crash();
+      crashed();
+      return new Promise<never>(() => undefined); // a dead host answers nothing
+    };
+    if (point === 'after-listing') {
+      // Either listing: the plain inventory's, or the audit's when this run is one.
+      const provider = h.provider;
+      const list = provider.listNotRunning.bind(provider);
+      const find = provider.findMachines.bind(provider);
+      provider.listNotRunning = async (cursor) => (await list(cursor), crash());
+      provider.findMachines = async (filter) => (await find(filter), crash());
+    } else {
+      const sfn = h.runtime.deps.sfn;
+      const send = sfn.send.bind(sfn);
+      sfn.send = (async (command: unknown, ...rest: unknown[]) => {
+        if (command instanceof StartExecutionCommand) return crash();
+        return (send as (...a: unknown[]) => unknown)(command, ...rest);
+      }) as typeof sfn.send;
+    }
+
+    // Act: the sweep dies mid-inventory; the stack restarts without its start-up settle (so the
+    // sweeps that follow, not the start-up audit, must finish it), then two sweep periods.
+    await Promise.race([runReconcile(h.later(SWEEP_PERIOD_SECONDS)), died]);
+    await h.crashAndRestart();
+    for (const period of [1, 2]) {
+      await runReconcile(h.later(period * SWEEP_PERIOD_SECONDS + 1));
+      await h.runtime.stepFunctions.idle();
+    }
+
+    // Assert: no claim left, each instance runs on a live machine or is stopped with why.
+    expect(await violations(h, owners)).toEqual([]);
+    for (const id of ids) {
+      const after = (await h.instanceItem(id))!;
+      expect(['running', 'stopped']).toContain(after.status);
+      if (after.status === 'stopped') expect(after.lastRecoveryError ?? after.lastStopError).toBeDefined();
+    }
   });
 });
 

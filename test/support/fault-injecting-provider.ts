@@ -5,6 +5,7 @@
  */
 import type {
   ComputeProvider,
+  FleetPage,
   ForkVolumeSpec,
   ImportVolumeSpec,
   Inventory,
@@ -120,6 +121,14 @@ export class FaultInjectingProvider implements ComputeProvider {
   }
   destroyMachine(machineId: string): Promise<void> {
     return this.invoke('destroyMachine', [machineId], () => this.inner.destroyMachine(machineId));
+  }
+  /** The inner provider's push, when it has one (calls are not faulted: a push is the provider's, not a call). */
+  get onUnrequestedExit(): ComputeProvider['onUnrequestedExit'] {
+    const inner = this.inner;
+    return inner.onUnrequestedExit ? (listener) => inner.onUnrequestedExit!(listener) : undefined;
+  }
+  listNotRunning(cursor?: string): Promise<FleetPage> {
+    return this.invoke('listNotRunning', [cursor], () => this.inner.listNotRunning(cursor));
   }
   findMachines(filter: TagFilter): Promise<Machine[]> {
     return this.invoke('findMachines', [filter], () => this.inner.findMachines(filter));

@@ -98,6 +98,8 @@ export async function startHarness(
             ...(west ? [{ name: west.name, kind: 'local', root: 'unused', regions: [westRegion] }] : []),
           ],
         }),
+        // Tests that kill a machine see what the sweep does; those about the push turn it on.
+        MACHINE_EXIT_PUSH: 'false',
         ...options.env,
       },
       retryDelayScale: 0.01,

@@ -124,8 +124,8 @@ describe('recovery after an unexpected stop', () => {
     const cooldownUntil = Date.parse(first.after.recoveryCooldownUntil!);
     await h.killMachine(first.after.machineId!);
 
-    // Act: a sweep one drift period later (inside the cooldown).
-    const within = await runReconcile(h.later(h.runtime.deps.settings.driftCheckSeconds + 1));
+    // Act: the next sweep (inside the cooldown).
+    const within = await runReconcile(h.later(h.runtime.deps.settings.sweepPeriodSeconds + 1));
 
     // Assert
     expect(cooldownUntil - Date.now()).toBeGreaterThan(3 * h.runtime.deps.settings.sweepPeriodSeconds * 1000);

@@ -7,21 +7,25 @@
  * gone, or was stopped on request behind slipway's back, is shown `stopped` with the reason. One on
  * the wrong volume gets the one mount-repair helper (through a restart, which runs it); a new
  * address is recorded.
+ *
+ * It is asked about an instance only when something says it drifted: the fleet inventory's listing
+ * of machines not running (inventory.ts), the hourly audit, the local provider's push of an exit,
+ * or a running instance still on the attention index from before. Its own GET by id is what
+ * decides (a list may lag; a read by id is the truth), and a healthy instance is not written —
+ * except to take it off the attention index if it is still there.
  */
 import { isClaimRefused } from './refusals';
 import type { Deps } from '../../shared/deps';
-import { after } from '../attention';
 import type { InstanceItem } from '../instance';
 import { requestOperation } from '../lifecycle';
 import { inRecoveryCooldown } from '../recovery';
 import { startRecovery } from '../recovery-requests';
-import { correctEndpoint, markUnexpectedStop, rescheduleInstance } from '../unclaimed';
+import { correctEndpoint, markUnexpectedStop, unscheduleInstance } from '../unclaimed';
 import type { SettleAction } from './actions';
 
 /** Check a running instance's machine and act on what drifted. */
 export async function checkDrift(deps: Deps, instance: InstanceItem): Promise<SettleAction> {
   const target = `instance:${instance.instanceId}`;
-  const next = after(deps.now(), deps.settings.driftCheckSeconds);
   const provider = deps.providers.get(instance.provider);
   const machine = instance.machineId ? await provider.getMachine(instance.machineId) : null;
   if (!machine || !['started', 'starting'].includes(machine.state)) {
@@ -53,9 +57,10 @@ export async function checkDrift(deps: Deps, instance: InstanceItem): Promise<Se
     }
   }
   if (machine.state === 'started' && machine.endpoint !== (instance.endpoint ?? null)) {
-    const corrected = await correctEndpoint(deps, instance, machine.endpoint, next);
+    const corrected = await correctEndpoint(deps, instance, machine.endpoint);
     return { target, action: corrected ? 'endpoint-corrected' : 'skipped', detail: `${instance.endpoint ?? 'none'} → ${machine.endpoint ?? 'none'}` };
   }
-  await rescheduleInstance(deps, instance, next);
+  // A running instance stays off the attention index: the inventory looks at the fleet for it.
+  if ((instance as InstanceItem & { attentionAt?: string }).attentionAt !== undefined) await unscheduleInstance(deps, instance);
   return { target, action: 'healthy', detail: `machine ${machine.id} is ${machine.state}` };
 }

@@ -30,6 +30,8 @@ export interface LeaseItem {
   leaseUntil?: string;
   heartbeatAt?: string;
   lastOrphanScanAt?: string;
+  /** When the last full fleet audit (inventory.ts) finished without errors. */
+  lastFleetAuditAt?: string;
   lastRunAt?: string;
 }
 
@@ -137,15 +139,20 @@ export async function renewLease(deps: Deps, sweep: string, holder: LeaseHolder,
 }
 
 /** Give the lease back (only our own), recording what this run did. */
-export async function releaseLease(deps: Deps, sweep: string, holder: LeaseHolder, record: { lastOrphanScanAt?: string }): Promise<void> {
+export async function releaseLease(deps: Deps, sweep: string, holder: LeaseHolder, record: { lastOrphanScanAt?: string; lastFleetAuditAt?: string }): Promise<void> {
   try {
     await deps.db.send(
       new UpdateCommand({
         TableName: deps.tableName,
         Key: leaseKey(sweep),
-        UpdateExpression: `SET lastRunAt = :now${record.lastOrphanScanAt ? ', lastOrphanScanAt = :scan' : ''} REMOVE holder, holderRuntime, holderBoot, leaseUntil, heartbeatAt`,
+        UpdateExpression: `SET lastRunAt = :now${record.lastOrphanScanAt ? ', lastOrphanScanAt = :scan' : ''}${record.lastFleetAuditAt ? ', lastFleetAuditAt = :audit' : ''} REMOVE holder, holderRuntime, holderBoot, leaseUntil, heartbeatAt`,
         ConditionExpression: 'holder = :holder',
-        ExpressionAttributeValues: { ':holder': holderName(holder), ':now': deps.now().toISOString(), ...(record.lastOrphanScanAt ? { ':scan': record.lastOrphanScanAt } : {}) },
+        ExpressionAttributeValues: {
+          ':holder': holderName(holder),
+          ':now': deps.now().toISOString(),
+          ...(record.lastOrphanScanAt ? { ':scan': record.lastOrphanScanAt } : {}),
+          ...(record.lastFleetAuditAt ? { ':audit': record.lastFleetAuditAt } : {}),
+        },
       }),
     );
   } catch (error) {

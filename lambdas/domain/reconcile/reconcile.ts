@@ -1,6 +1,7 @@
 /**
  * The reconcile sweep: under its lease, read only what is due on the attention index, settle each
- * item with the workflows' own fenced use cases, and now and then collect orphans. Every action is
+ * item with the workflows' own fenced use cases, inventory the fleet (inventory.ts: the machines
+ * not running against the instances said to run on them), and now and then collect orphans. Every action is
  * idempotent, so a duplicated run is harmless; a second pass over a converged world finds nothing due
  * and writes nothing but its lease.
  */
@@ -15,6 +16,7 @@ import type { InstanceItem } from '../instance';
 import { mapWithConcurrency } from '../operations-history';
 import type { ReservationItem } from '../reservation';
 import { acquireLease, holderFor, holderName, leaseTiming, releaseLease, startHeartbeat, type Heartbeat } from './lease';
+import { auditFleet, inventoryFleet } from './inventory';
 import { collectOrphans } from './orphans';
 import { settleInstance, settleReservation, type SettleAction, type SettleContext } from './settle';
 
@@ -46,6 +48,16 @@ export const sweepReportSchema = z
     actions: z.array(z.object({ target: z.string(), action: z.string(), detail: z.string().optional() })),
     orphans: z.array(z.object({ provider: z.string(), kind: z.enum(['machine', 'volume']), id: z.string(), instanceId: z.string(), action: z.enum(['destroyed', 'too-young', 'failed']), detail: z.string().optional() })),
     errors: z.array(z.object({ target: z.string(), error: z.string() })),
+    inventory: z
+      .object({
+        pages: z.number().int().meta({ description: 'Listing pages asked of the providers' }),
+        listed: z.number().int().meta({ description: 'Machines not running the listings returned' }),
+        instancesRead: z.number().int().meta({ description: 'Instance items read for them (BatchGet)' }),
+        candidates: z.number().int().meta({ description: 'Running instances whose machine the listing showed not running (each read by id)' }),
+        audited: z.boolean().meta({ description: 'Whether this run was also the full audit (every `FLEET_AUDIT_SECONDS`)' }),
+      })
+      .nullable()
+      .meta({ description: 'The fleet inventory of this run (null when it did not get to it)' }),
   })
   .meta({ id: 'SweepReport' });
 export type SweepReport = z.infer<typeof sweepReportSchema>;
@@ -68,6 +80,7 @@ export function newSweepReport(sweep: string, runId: string, startedAt: Date): S
     actions: [],
     orphans: [],
     errors: [],
+    inventory: null,
   };
 }
 /**
@@ -143,6 +156,7 @@ export async function runReconcile(deps: Deps, options: ReconcileOptions = {}): 
   const budgetEnds = options.afterRestart ? Number.POSITIVE_INFINITY : startedAt.getTime() + deps.settings.sweepPeriodSeconds * 1000 * RUN_BUDGET_SHARE;
   const withinBudget = () => deps.now().getTime() < budgetEnds && !heartbeat?.lost;
   let orphanScanAt: string | undefined;
+  let fleetAuditAt: string | undefined;
   try {
     const horizon = options.afterRestart ? new Date('9999-12-31T00:00:00Z') : startedAt;
     const due = await dueItems(metered, horizon, BATCH_PER_SHARD);
@@ -169,6 +183,19 @@ export async function runReconcile(deps: Deps, options: ReconcileOptions = {}): 
       else if ('deferred' in result) report.deferred += 1;
     }
 
+    // The fleet inventory: where a running instance's machine stopped (a listing, then a GET by id
+    // of the few it names); every `fleetAuditSeconds` the full audit instead (every machine).
+    if (withinBudget()) {
+      const lastAudit = previous.lastFleetAuditAt ? Date.parse(previous.lastFleetAuditAt) : 0;
+      const sinceAudit = startedAt.getTime() - lastAudit;
+      const audit = options.afterRestart || sinceAudit < 0 || sinceAudit >= deps.settings.fleetAuditSeconds * 1000;
+      const fleet = audit ? await auditFleet(metered) : await inventoryFleet(metered);
+      report.inventory = { pages: fleet.pages, listed: fleet.listed, instancesRead: fleet.instancesRead, candidates: fleet.candidates, audited: audit };
+      report.actions.push(...fleet.actions);
+      report.errors.push(...fleet.errors);
+      if (audit && fleet.errors.length === 0) fleetAuditAt = startedAt.toISOString();
+    }
+
     const lastScan = previous.lastOrphanScanAt ? Date.parse(previous.lastOrphanScanAt) : 0;
     const sinceScan = startedAt.getTime() - lastScan;
     // A last scan "in the future" means clocks disagreed: scan rather than wait for it.
@@ -184,7 +211,7 @@ export async function runReconcile(deps: Deps, options: ReconcileOptions = {}): 
     report.errors.push({ target: 'sweep', error: messageOf(error) });
   } finally {
     heartbeat?.stop();
-    if (lease.taken) await releaseLease(deps, RECONCILE, holder, { lastOrphanScanAt: orphanScanAt }).catch(() => undefined);
+    if (lease.taken) await releaseLease(deps, RECONCILE, holder, { lastOrphanScanAt: orphanScanAt, lastFleetAuditAt: fleetAuditAt }).catch(() => undefined);
   }
   report.describeCalls = meter.calls();
   report.finishedAt = deps.now().toISOString();

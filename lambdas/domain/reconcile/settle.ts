@@ -13,7 +13,7 @@
  * | a switch claim whose execution ended without its outcome, or is lost | roll back (target cleaned and verified, old provider restored, `lastSwitchError`), then a `start` if it was running; unverified → retried with backoff, capped |
  * | a recovery claim whose execution closed without releasing it, or is lost | after its cut-over: retire the old resources and release as the new machine runs; before: destroy what it made (old volume kept), `stopped` + lastRecoveryError + cooldown — and an operator's forced one (of a running instance) starts its old machine again |
  * | a destroy that failed or was lost (`destroying`, no claim) | run again by the sweep, backoff 0, 1, 2, 4 … periods (≤ 1 h); after `reconcileMaxTries` parked for an operator (DestroyParked alarm), quota slot freed then |
- * | a running instance | drift check (drift.ts): an unrequested exit starts a recovery (outside its cooldown) |
+ * | a running instance still on the index (from before the fleet inventory) | drift check (drift.ts), which takes it off the index when healthy; otherwise running instances are found by the fleet inventory (inventory.ts) |
  */
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { startNamedExecution } from '../../adapters/workflows';

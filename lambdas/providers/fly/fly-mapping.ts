@@ -33,6 +33,9 @@ const MACHINE_STATES: Record<string, MachineState> = {
   destroyed: 'destroyed',
 };
 
+/** Fly's states that are not running in the port's terms: what the drift inventory lists (`state=` is comma-separated). */
+export const FLY_NOT_RUNNING_STATES: readonly string[] = Object.keys(MACHINE_STATES).filter((state) => !['started', 'starting'].includes(MACHINE_STATES[state]!));
+
 /** The port's state of a Fly machine state (unknown states read as `created`, never as running). */
 export function machineStateOf(state: string | undefined): MachineState {
   return MACHINE_STATES[state ?? ''] ?? 'created';

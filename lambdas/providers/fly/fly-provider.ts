@@ -24,6 +24,7 @@ import type {
   ComputeProvider,
   ForkVolumeSpec,
   ImportVolumeSpec,
+  FleetPage,
   Inventory,
   Machine,
   MachineHealth,
@@ -35,8 +36,9 @@ import type {
   VolumeSeed,
   VolumeSpec,
 } from '../compute-provider';
+import { instanceOfMachineName } from '../compute-provider';
 import { FlyApi, retryAfterMs, type FlyHttpOptions } from './fly-http';
-import { GUESTS, metadataOf, metadataQuery, toMachine, toSnapshot, toVolume } from './fly-mapping';
+import { FLY_NOT_RUNNING_STATES, GUESTS, machineStateOf, metadataOf, metadataQuery, toMachine, toSnapshot, toVolume } from './fly-mapping';
 import type { components } from './machines-api';
 
 type FlyMachine = components['schemas']['Machine'];
@@ -326,6 +328,21 @@ export class FlyComputeProvider implements ComputeProvider {
       this.client.GET('/apps/{app_name}/machines', { params: { path: { app_name: this.app }, query: metadataQuery(filter) as never } }),
     );
     return (machines ?? []).map((machine) => toMachine(machine, this.app, this.port)).filter((machine) => machine.state !== 'destroyed').sort(byCreation);
+  }
+
+  /**
+   * The app's machines in every state but started/starting, destroyed ones included, in summary
+   * (no config, so the instance is read from the name): `GET /apps/{app}/machines?state=…&
+   * include_deleted=true&summary=true` (machines-openapi3.json `Machines_list`). That listing has no
+   * cursor in the spec (only the org listing pages), so it is one page. slipway owns the app, so
+   * no `metadata.` filter is needed; a machine whose name slipway did not give it is left out.
+   */
+  async listNotRunning(): Promise<FleetPage> {
+    const machines = await this.api.call('list machines not running', () =>
+      this.client.GET('/apps/{app_name}/machines', { params: { path: { app_name: this.app }, query: { state: FLY_NOT_RUNNING_STATES.join(','), include_deleted: true, summary: true } } }),
+    );
+    const fleet = (machines ?? []).map((machine) => ({ id: machine.id ?? '', instanceId: instanceOfMachineName(machine.name), state: machineStateOf(machine.state) }));
+    return { machines: fleet.filter((machine) => machine.id && machine.instanceId), cursor: null };
   }
 
   /** Loops `/wait` (at most 60 s a call, 408 when it runs out) until the state or the caller's timeout. */

@@ -13,8 +13,10 @@ import type {
   ComputeProvider,
   ForkVolumeSpec,
   ImportVolumeSpec,
+  FleetPage,
   Inventory,
   Machine,
+  MachineExitNotice,
   MachineHealth,
   MachineSpec,
   MachineState,
@@ -47,6 +49,8 @@ export interface LocalComputeProviderOptions {
    * snapshots); `npm start`'s default providers turn it on, so a recovery there retains the old volume.
    */
   dailySnapshots?: boolean;
+  /** Records per page of `listNotRunning` (default 1000, as Fly's org listing pages at most). */
+  listPageSize?: number;
 }
 
 /** How old a volume's newest snapshot may be before a start takes another (`dailySnapshots`). */
@@ -62,10 +66,12 @@ export class LocalComputeProvider implements ComputeProvider {
   private readonly machines: LocalMachines;
   private readonly processes: MachineProcesses;
   private readonly dailySnapshots: boolean;
+  private readonly listPageSize: number;
   private readonly layout: LocalLayout;
 
   constructor(options: LocalComputeProviderOptions) {
     this.dailySnapshots = options.dailySnapshots ?? false;
+    this.listPageSize = options.listPageSize ?? 1000;
     const layout = new LocalLayout(options.rootDir);
     this.layout = layout;
     const records = new LocalRecords(layout);
@@ -133,6 +139,12 @@ export class LocalComputeProvider implements ComputeProvider {
   }
   destroyMachine(machineId: string): Promise<void> {
     return this.machines.destroyMachine(machineId);
+  }
+  onUnrequestedExit(listener: (exit: MachineExitNotice) => void): () => void {
+    return this.processes.onUnrequestedExit(listener);
+  }
+  listNotRunning(cursor?: string): Promise<FleetPage> {
+    return this.machines.listNotRunning(cursor, this.listPageSize);
   }
   findMachines(filter: TagFilter): Promise<Machine[]> {
     return this.machines.findMachines(filter);

@@ -1,10 +1,13 @@
 import http from 'node:http';
 import { MachineNotReadyError, MachineStartFailedError, ProviderResourceNotFoundError, VolumeAttachedError, messageOf } from '../../shared/errors';
-import type { Machine, MachineHealth, MachineSpec, MachineState, TagFilter } from '../compute-provider';
+import type { FleetMachine, FleetPage, Machine, MachineHealth, MachineSpec, MachineState, TagFilter } from '../compute-provider';
+
+/** States a fleet listing of machines not running leaves out. */
+const RUNNING: ReadonlySet<MachineState> = new Set(['started', 'starting']);
 import { byId, isSafeId, newId, now, type LocalLayout } from './layout';
 import { withLock } from './local-store';
 import { STOP_GRACE_MS, type MachineProcesses } from './processes';
-import { PROCESS_STATES, matchesTags, stoppedRecord, toMachine, type LocalRecords, type MachineRecord } from './records';
+import { PROCESS_STATES, inBatches, matchesTags, stoppedRecord, toMachine, type LocalRecords, type MachineRecord } from './records';
 
 /** Fallback poll of `waitForState` for changes no event tells us about (a pid killed from outside). */
 const WAIT_POLL_MS = 100;
@@ -143,11 +146,26 @@ export class LocalMachines {
   async findMachines(filter: TagFilter): Promise<Machine[]> {
     const records = await this.records.readMachines();
     const matching = records.filter((record) => record.state !== 'destroyed' && matchesTags(record.tags, filter));
-    const fresh = await Promise.all(matching.map((record) => this.readMachineFresh(record.id)));
+    const fresh = await inBatches(matching, (record) => this.readMachineFresh(record.id));
     return fresh
       .filter((record): record is MachineRecord => record !== null && record.state !== 'destroyed')
       .sort(byId)
       .map(toMachine);
+  }
+
+  /**
+   * One page of the records (`pageSize` of them, in id order) as a listing of those not running:
+   * a record that names a process that is gone reads as stopped here, as a GET would show it, but
+   * the listing writes nothing (the GET by id that confirms it records the exit).
+   */
+  async listNotRunning(cursor: string | undefined, pageSize: number): Promise<FleetPage> {
+    const { records, more } = await this.records.readMachinePage(cursor, pageSize);
+    const listed = await inBatches(records, async (record): Promise<FleetMachine> => {
+      const alive = PROCESS_STATES.has(record.state) ? await this.processes.isAlive(record) : true;
+      return { id: record.id, instanceId: record.tags.instance || null, state: alive ? record.state : 'stopped' };
+    });
+    const last = records.at(-1)?.id;
+    return { machines: listed.filter((machine) => !RUNNING.has(machine.state)), cursor: more && last ? last : null };
   }
 
   async waitForState(machineId: string, state: MachineState, timeoutMs: number): Promise<Machine> {

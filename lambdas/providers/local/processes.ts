@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { ProviderUnavailableError, messageOf } from '../../shared/errors';
+import type { MachineExitNotice } from '../compute-provider';
 import type { LocalLayout } from './layout';
 import { now } from './layout';
 import { isMachineProcess, withLock } from './local-store';
@@ -58,6 +59,7 @@ function trackPid(pid: number): void {
  */
 export class MachineProcesses {
   private readonly children = new Map<string, OwnedChild>();
+  private readonly exitListeners = new Set<(exit: MachineExitNotice) => void>();
   private closed = false;
 
   constructor(
@@ -169,14 +171,26 @@ export class MachineProcesses {
   private async onExit(machineId: string, bootId: string, owned: OwnedChild): Promise<void> {
     // After shutdown() the records stay as they are, as if the host had crashed.
     if (this.closed) return;
-    await withLock(this.layout.machineKey(machineId), async () => {
+    const unrequested = await withLock(this.layout.machineKey(machineId), async () => {
       const record = await this.records.readMachine(machineId);
-      if (record && record.bootId === bootId && PROCESS_STATES.has(record.state)) {
+      if (!record || record.bootId !== bootId) return null;
+      if (PROCESS_STATES.has(record.state)) {
         const requestedStop = record.state === 'stopping';
         await this.records.writeMachine(stoppedRecord(record, { requestedStop, exitCode: owned.exitCode ?? null, at: now() }));
+        return requestedStop ? null : { machineId, instanceId: record.tags.instance };
       }
+      // A read of the record may have seen the dead process first and recorded the exit: still this boot's, still unrequested.
+      return record.state === 'stopped' && record.lastExit?.requestedStop === false ? { machineId, instanceId: record.tags.instance } : null;
     });
     this.children.delete(bootId);
+    // Told after the record says stopped, so whoever settles it reads the exit by id.
+    if (unrequested) for (const listener of this.exitListeners) listener(unrequested);
+  }
+
+  /** Be told of every unrequested exit of a machine process this object started; returns the unsubscribe. */
+  onUnrequestedExit(listener: (exit: MachineExitNotice) => void): () => void {
+    this.exitListeners.add(listener);
+    return () => this.exitListeners.delete(listener);
   }
 
   /** Sends SIGTERM (then SIGKILL after the grace period) and resolves once the process is gone. */

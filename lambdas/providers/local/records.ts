@@ -45,6 +45,16 @@ export interface MachineRecord {
 // Module-wide: waiters hear about writes by any provider object over the same rootDir.
 const machineChanges = new EventEmitter().setMaxListeners(0);
 
+/** Files open at once when many records are read (a fleet of 20,000 must not run out of descriptors). */
+const OPEN_AT_ONCE = 128;
+
+/** `read` of every id, at most OPEN_AT_ONCE at a time, in order. */
+export async function inBatches<T, R>(ids: readonly T[], read: (id: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < ids.length; i += OPEN_AT_ONCE) out.push(...(await Promise.all(ids.slice(i, i + OPEN_AT_ONCE).map(read))));
+  return out;
+}
+
 /** Reads and writes the local provider's records; every write of a machine wakes its waiters. */
 export class LocalRecords {
   constructor(private readonly layout: LocalLayout) {}
@@ -66,8 +76,20 @@ export class LocalRecords {
     const ids = (await listDir(this.layout.machinesDir()))
       .filter((file) => file.endsWith('.json'))
       .map((file) => file.slice(0, -'.json'.length));
-    const records = await Promise.all(ids.map((id) => this.readMachine(id)));
+    const records = await inBatches(ids, (id) => this.readMachine(id));
     return records.filter((record): record is MachineRecord => record !== null);
+  }
+
+  /** The machine records after id `after` in id order, at most `limit`, and whether more follow (one page of a listing). */
+  async readMachinePage(after: string | undefined, limit: number): Promise<{ records: MachineRecord[]; more: boolean }> {
+    const ids = (await listDir(this.layout.machinesDir()))
+      .filter((file) => file.endsWith('.json'))
+      .map((file) => file.slice(0, -'.json'.length))
+      .filter((id) => after === undefined || id > after)
+      .sort();
+    const page = ids.slice(0, limit);
+    const records = await inBatches(page, (id) => this.readMachine(id));
+    return { records: records.filter((record): record is MachineRecord => record !== null), more: ids.length > limit };
   }
 
   /** Write a machine record (atomically) and wake whoever waits on that machine. */

@@ -10,7 +10,8 @@
  * - `/wait` holds at most 60 s (`timeout` in seconds; scaled by `secondMs` in tests) then 408
  *   `deadline_exceeded`;
  * - `stop` without a JSON body is refused (superfly/docs issue #2187);
- * - `metadata.KEY=VALUE` list filters; `exit` events with `requested_stop`;
+ * - `metadata.KEY=VALUE` list filters, and the spec's `state`, `include_deleted` and `summary`;
+ *   `exit` events with `requested_stop`;
  * - both token schemes: a macaroon token (`fm2_…`, as `fly tokens deploy` prints it) must come as
  *   `FlyV1 <token>`, any other as `Bearer <token>` (fly-go auth.go `AuthorizationHeader`);
  * - faults (any status, body, Retry-After) injected per operation; capacity bodies in behaviours.ts.
@@ -117,6 +118,11 @@ export interface FakeFly {
   snapshot(volumeId: string): void;
   /** The machine's process dies on its own: `stopped` with an `exit` event, `requested_stop: false`. */
   crash(machineId: string, exitCode?: number): void;
+  /**
+   * Put machines in the app as they would be long after their create (visible and listed, started):
+   * for benches that need a fleet of thousands without creating each one through the API. Returns their ids.
+   */
+  seedStartedMachines(machines: Array<{ name: string; metadata: Record<string, string>; volumeId: string }>): string[];
   /** Hold a lease on a machine as another client would. */
   holdLease(machineId: string, seconds?: number): string;
   /** Make a machine's health check fail (or pass again). */
@@ -299,8 +305,18 @@ export async function startFakeFly(options: FakeFlyOptions = {}): Promise<FakeFl
       const query = c.request.query as Record<string, string>;
       const filters = Object.entries(query).filter(([key]) => key.startsWith('metadata.'));
       const inApp = [...machines.values()].filter((m) => m.app === appOf(c));
-      const all = listed(inApp, (m) => m.state !== 'destroyed', view);
-      return answer(200, all.filter((m) => filters.every(([key, value]) => m.config?.metadata?.[key.slice('metadata.'.length)] === value)));
+      // machines-openapi3.json `Machines_list`: `include_deleted` lists destroyed machines too, `state`
+      // is a comma-separated filter, `summary` omits config, checks, events, host_status and nonce.
+      const flag = (value: unknown) => value === true || value === 'true';
+      const states = typeof query.state === 'string' && query.state ? new Set(query.state.split(',')) : null;
+      const all = listed(inApp, (m) => flag(query.include_deleted) || m.state !== 'destroyed', view)
+        .filter((m) => filters.every(([key, value]) => m.config?.metadata?.[key.slice('metadata.'.length)] === value))
+        .filter((m) => !states || states.has(m.state));
+      const summarised = (m: Json): Json => {
+        const { config: _config, checks: _checks, events: _events, host_status: _host, nonce: _nonce, ...rest } = m;
+        return rest;
+      };
+      return answer(200, flag(query.summary) ? all.map(summarised) : all);
     },
     Machines_create: (c) => {
       const body = c.request.requestBody as Json;
@@ -606,6 +622,31 @@ export async function startFakeFly(options: FakeFlyOptions = {}): Promise<FakeFl
       const v = volumes.get(volumeId);
       if (!v) throw new Error(`no volume ${volumeId}`);
       takeSnapshot(v, 'created');
+    },
+    seedStartedMachines(seeds) {
+      return seeds.map((seed) => {
+        const m: MachineRecord = {
+          id: flyId(),
+          app,
+          name: seed.name,
+          region: 'ams',
+          state: 'started',
+          config: { metadata: seed.metadata, mounts: [{ volume: seed.volumeId, path: '/data' }], image: 'slipway/hello:1', guest: { cpu_kind: 'shared', cpus: 1, memory_mb: 256 } },
+          instance_id: randomUUID(),
+          private_ip: 'fdaa::1',
+          created_at: now(),
+          updated_at: now(),
+          events: [],
+          checks: [],
+          lease: null,
+          visibleAt: 0,
+          listedAt: 0,
+          delistAt: null,
+          listedView: null,
+        };
+        machines.set(m.id, m);
+        return m.id;
+      });
     },
     crash(machineId, exitCode = 137) {
       const m = machines.get(machineId);
