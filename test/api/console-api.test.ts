@@ -221,11 +221,18 @@ describe('GET /v1/instances/{id}/operations/{name}', () => {
 
 describe('GET /v1/admin/attention', () => {
   it('lists what is due, oldest first, and what is parked for an operator, from the index', async () => {
-    // Arrange: an exhausted cleanup (parked) and a running instance due for its drift check later.
+    // Arrange: an exhausted cleanup (parked), a running instance (off the index: the fleet inventory
+    // watches it), and two cleanup retries due in 20 and 10 minutes.
     const { id } = await provisionRunning(h, 'attention-parked');
     const item = (await h.instanceItem(id))!;
     await recordCleanupTry(h.runtime.deps, item, 10, null, { code: 'CleanupUnverified', message: 'Cleanup try 10: left machines [m-1]', at: new Date().toISOString() });
-    const { id: runningId } = await provisionRunning(h, 'attention-due');
+    const { id: runningId } = await provisionRunning(h, 'attention-running');
+    const retries: string[] = [];
+    for (const minutes of [20, 10]) {
+      const { id: retryId } = await provisionRunning(h, `attention-retry-${minutes}`);
+      await recordCleanupTry(h.runtime.deps, (await h.instanceItem(retryId))!, 1, new Date(Date.now() + minutes * 60_000), { code: 'CleanupUnverified', message: 'Cleanup try 1', at: new Date().toISOString() });
+      retries.push(retryId);
+    }
 
     // Act
     const parked = await h.request('GET', '/v1/admin/attention?band=parked', { token: admin });
@@ -238,15 +245,19 @@ describe('GET /v1/admin/attention', () => {
       expect.objectContaining({ subject: 'cleanup-exhausted', alarm: 'CleanupExhaustedAlarm', kind: 'instance', instanceId: id, owner: 'user:attention-parked', tries: 10, detail: 'Cleanup try 10: left machines [m-1]' }),
     ]);
     expect(dueNow.body.items.map((i: { instanceId: string }) => i.instanceId)).not.toContain(id);
-    expect(dueLater.items.filter((i) => i.instanceId === runningId)).toEqual([expect.objectContaining({ subject: 'drift-check', status: 'running' })]);
+    expect(dueLater.items.map((i) => i.instanceId)).not.toContain(runningId);
     expect(dueLater.items.map((i) => i.instanceId)).not.toContain(id);
+    expect(dueLater.items.filter((i) => retries.includes(i.instanceId!)).map((i) => i.instanceId)).toEqual([retries[1], retries[0]]);
     const since = dueLater.items.map((i) => i.since);
     expect(since).toEqual([...since].sort());
   });
 
   it('pages through every shard without repeating or skipping an item', async () => {
-    // Arrange
-    for (let i = 0; i < 5; i++) await provisionRunning(h, `attention-page-${i}`);
+    // Arrange: five instances on the index (cleanup retries due within the hour)
+    for (let i = 0; i < 5; i++) {
+      const { id } = await provisionRunning(h, `attention-page-${i}`);
+      await recordCleanupTry(h.runtime.deps, (await h.instanceItem(id))!, 1, new Date(Date.now() + (i + 1) * 60_000), { code: 'CleanupUnverified', message: 'Cleanup try 1', at: new Date().toISOString() });
+    }
     const later = h.later(3600);
 
     // Act

@@ -11,6 +11,7 @@ import type { InstanceItem } from '../../lambdas/domain/instance';
 import type { ComputeProvider } from '../../lambdas/providers/compute-provider';
 import type { Deps } from '../../lambdas/shared/deps';
 import { LocalComputeProvider } from '../../lambdas/providers/local/local-provider';
+import { afterListLag } from './consistent';
 import { FaultInjectingProvider } from './fault-injecting-provider';
 import { fakeMachineAnswer, flyProviderFor, startFakeFly, type FakeFly } from './fake-fly';
 
@@ -149,7 +150,13 @@ export async function startHarness(
     },
     waitForExecution: (arn) => harness.runtime.stepFunctions.waitForExecution(arn),
     async killMachine(machineId) {
-      if (fakeFly) return fakeFly.crash(machineId);
+      if (fakeFly) {
+        await fakeFly.crash(machineId);
+        // Fly's lists lag creates: a machine younger than the lag is not listed yet, so the sweep's
+        // inventory would first see this death a period later. A test's death stands for one the
+        // next sweep can see, so it happens to a machine older than the lag.
+        return afterListLag(backend);
+      }
       const pid = await (backend as LocalComputeProvider).processId(machineId);
       if (pid === null) throw new Error(`machine ${machineId} has no process`);
       process.kill(pid, 'SIGKILL');
