@@ -55,6 +55,26 @@ afterAll(async () => {
   await h.close();
 });
 
+/** Crash the whole stack at the k-th call the tripwire sees; resolves when it has. */
+function armCrash(k: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    wire = new Tripwire(k, () => {
+      void h.runtime.crash();
+      resolve();
+    });
+  });
+}
+
+/** The restart as `npm start` makes it (everything in flight settled at once), then the two sweep periods that follow. */
+async function restartAndSweepTwice(): Promise<void> {
+  await h.crashAndRestart({ settleOnStart: true });
+  await h.runtime.stepFunctions.idle();
+  for (const period of [1, 2]) {
+    await runReconcile(h.later(period * SWEEP_PERIOD_SECONDS));
+    await h.runtime.stepFunctions.idle();
+  }
+}
+
 /** Switch an instance to the provider it is not on. */
 async function switchAway(token: string, id: string) {
   const item = await h.instanceItem(id);
@@ -87,22 +107,12 @@ describe.each(SWEEP_CRASH_POINTS)('a crash inside a sweep run (its call %i)', (k
 
     // Act: the schedule's next run dies at its k-th call; the stack restarts as `npm start` does,
     // then the two sweep periods that follow.
-    let crashed!: () => void;
-    const died = new Promise<void>((resolve) => (crashed = resolve));
-    wire = new Tripwire(k, () => {
-      void h.runtime.crash();
-      crashed();
-    });
+    const died = armCrash(k);
     const run = h.later(SWEEP_PERIOD_SECONDS);
     await Promise.race([runReconcile({ ...run, db: trippedClient(run.db, wire), sfn: trippedClient(run.sfn, wire) }), died]);
     const fired = wire.fired;
     wire = new Tripwire(Number.POSITIVE_INFINITY, () => undefined);
-    await h.crashAndRestart({ settleOnStart: true });
-    await h.runtime.stepFunctions.idle();
-    for (const period of [1, 2]) {
-      await runReconcile(h.later(period * SWEEP_PERIOD_SECONDS));
-      await h.runtime.stepFunctions.idle();
-    }
+    await restartAndSweepTwice();
 
     // Assert
     expect(fired).toBe(true);
@@ -116,12 +126,7 @@ describe.each(SEEDS)('a crash at a random point (seed %i)', (seed) => {
     // Arrange: three owners; the stack dies at the k-th provider call or StartExecution.
     const rnd = random(seed);
     const owners = ['a', 'b', 'c'].map((x) => `user:cv-${seed}-${x}`);
-    let crashed!: () => void;
-    const died = new Promise<void>((resolve) => (crashed = resolve));
-    wire = new Tripwire(1 + Math.floor(rnd() * 30), () => {
-      void h.runtime.crash();
-      crashed();
-    });
+    const died = armCrash(1 + Math.floor(rnd() * 30));
     const sfn = h.runtime.deps.sfn;
     const send = sfn.send.bind(sfn);
     sfn.send = (async (command: unknown, ...rest: unknown[]) => {
@@ -152,14 +157,7 @@ describe.each(SEEDS)('a crash at a random point (seed %i)', (seed) => {
     await Promise.race([workload, died]);
     wire = new Tripwire(Number.POSITIVE_INFINITY, () => undefined);
 
-    // The restart as `npm start` makes it (everything in flight settled at once, at the real time),
-    // then the two sweep periods that follow.
-    await h.crashAndRestart({ settleOnStart: true });
-    await h.runtime.stepFunctions.idle();
-    for (const period of [1, 2]) {
-      await runReconcile(h.later(period * SWEEP_PERIOD_SECONDS));
-      await h.runtime.stepFunctions.idle();
-    }
+    await restartAndSweepTwice();
 
     // Assert
     expect(await violations(h, owners)).toEqual([]);
@@ -244,12 +242,7 @@ describe.each(RECOVERY_CRASH_POINTS)('a crash during a recovery (provider call %
     const id = res.body.instance.id as string;
     const before = (await h.instanceItem(id))!;
     if (k % 2 === 0 && k <= 12) await h.backend.createSnapshot(before.volumeId!);
-    let crashed!: () => void;
-    const died = new Promise<void>((resolve) => (crashed = resolve));
-    wire = new Tripwire(k, () => {
-      void h.runtime.crash();
-      crashed();
-    });
+    const died = armCrash(k);
 
     // Act: the machine dies and its recovery starts (forced, so that only its own calls are counted:
     // the sweep's drift check would also look at every other test's instance); the stack dies at the k-th call.
@@ -261,12 +254,7 @@ describe.each(RECOVERY_CRASH_POINTS)('a crash during a recovery (provider call %
     await Promise.race([workload, died]);
     const fired = wire.fired;
     wire = new Tripwire(Number.POSITIVE_INFINITY, () => undefined);
-    await h.crashAndRestart({ settleOnStart: true });
-    await h.runtime.stepFunctions.idle();
-    for (const period of [1, 2]) {
-      await runReconcile(h.later(period * SWEEP_PERIOD_SECONDS));
-      await h.runtime.stepFunctions.idle();
-    }
+    await restartAndSweepTwice();
 
     // Assert
     expect(fired).toBe(true);
