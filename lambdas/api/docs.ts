@@ -10,6 +10,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Context } from 'hono';
 import { RouteNotFoundError } from '../shared/errors';
+import { negotiatedResponse, type EncodedBody } from './compressed';
 
 /** The files of swagger-ui-dist the page loads. */
 export const DOCS_ASSET_FILES = ['swagger-ui-bundle.js', 'swagger-ui.css'] as const;
@@ -46,36 +47,31 @@ function assetPath(dir: string, file: string): string {
   return existsSync(beside) ? beside : path.join(dir, '..', '..', 'node_modules', 'swagger-ui-dist', file);
 }
 
-interface Served {
-  type: string;
-  plain: Uint8Array;
-  gzip?: Uint8Array;
-}
-
 /** The `/docs` handler; each file is read and compressed once per container, on first use. */
 export function docsHandler(dir: string = __dirname) {
-  const cache = new Map<string, Served>();
-  const load = (name: string): Served | undefined => {
+  const cache = new Map<string, EncodedBody>();
+  const served = (type: string, read: () => Uint8Array): EncodedBody => {
+    let plain: Uint8Array | undefined;
+    let gzip: Uint8Array | undefined;
+    const body: EncodedBody = { type, immutable: false, plain: () => (plain ??= read()), gzip: () => (gzip ??= new Uint8Array(gzipSync(body.plain()))) };
+    return body;
+  };
+  const load = (name: string): EncodedBody | undefined => {
     const hit = cache.get(name);
     if (hit) return hit;
-    let served: Served;
-    if (name === 'page') served = { type: 'text/html; charset=utf-8', plain: new TextEncoder().encode(PAGE) };
-    else if (name === 'init.js') served = { type: 'text/javascript; charset=utf-8', plain: new TextEncoder().encode(INIT) };
+    let body: EncodedBody;
+    if (name === 'page') body = served('text/html; charset=utf-8', () => new TextEncoder().encode(PAGE));
+    else if (name === 'init.js') body = served('text/javascript; charset=utf-8', () => new TextEncoder().encode(INIT));
     else if ((DOCS_ASSET_FILES as readonly string[]).includes(name))
-      served = { type: name.endsWith('.css') ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8', plain: new Uint8Array(readFileSync(assetPath(dir, name))) };
+      body = served(name.endsWith('.css') ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8', () => new Uint8Array(readFileSync(assetPath(dir, name))));
     else return undefined;
-    cache.set(name, served);
-    return served;
+    cache.set(name, body);
+    return body;
   };
   return async (c: Context): Promise<Response> => {
     const asset = c.req.query('asset');
-    const served = load(asset ?? 'page');
-    if (!served) throw new RouteNotFoundError('GET', `${c.req.path}?asset=${asset}`);
-    const acceptsGzip = /\bgzip\b/i.test(c.req.header('accept-encoding') ?? '');
-    const body = acceptsGzip ? (served.gzip ??= new Uint8Array(gzipSync(served.plain))) : served.plain;
-    return new Response(body, {
-      status: 200,
-      headers: { 'content-type': served.type, 'cache-control': 'no-cache', vary: 'accept-encoding', ...(acceptsGzip ? { 'content-encoding': 'gzip' } : {}), ...PAGE_HEADERS },
-    });
+    const body = load(asset ?? 'page');
+    if (!body) throw new RouteNotFoundError('GET', `${c.req.path}?asset=${asset}`);
+    return negotiatedResponse(c, body, PAGE_HEADERS);
   };
 }
