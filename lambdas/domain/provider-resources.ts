@@ -191,21 +191,23 @@ export async function destroyTaggedResources(provider: ComputeProvider, owner: s
   const deletedVolumes: string[] = [];
   const handled = new Set<string>();
 
+  /** Destroy one machine unless it is gone already (read by id first: the list may name a deleted one). */
+  const destroyMachineIfLive = async (id: string) => {
+    const machine = await provider.getMachine(id);
+    if (machine && machine.state !== 'destroyed') {
+      assertOwned(machine, owner, instanceId);
+      await provider.destroyMachine(id);
+      destroyedMachines.push(id);
+    }
+    handled.add(id);
+  };
+
   const sweep = async (found: Inventory) => {
     const candidates = [...new Set([...found.volumes.map((v) => v.id), ...ids(options.knownVolumes)])].filter((id) => !volumeIds.has(id) && !kept.has(id));
     const keep = candidates.length > 0 ? await (options.kept ?? NOTHING_KEPT)(candidates) : new Set<string>();
     for (const id of candidates) (keep.has(id) || spareVolumes.has(id) ? kept : volumeIds).add(id);
     for (const id of [...found.machines.map((m) => m.id), ...ids(options.knownMachines)]) if (!spareMachines.has(id)) machineIds.add(id);
-    for (const id of machineIds) {
-      if (handled.has(id)) continue;
-      const machine = await provider.getMachine(id);
-      if (machine && machine.state !== 'destroyed') {
-        assertOwned(machine, owner, instanceId);
-        await provider.destroyMachine(id);
-        destroyedMachines.push(id);
-      }
-      handled.add(id);
-    }
+    for (const id of machineIds) if (!handled.has(id)) await destroyMachineIfLive(id);
     for (const id of volumeIds) {
       if (handled.has(id)) continue;
       const volume = await provider.getVolume(id);
@@ -214,14 +216,8 @@ export async function destroyTaggedResources(provider: ComputeProvider, owner: s
         // A machine the list did not show yet may hold it: the volume's own (consistent) answer names it.
         const holderId = volume.attachedMachineId;
         if (holderId && !handled.has(holderId) && !spareMachines.has(holderId)) {
-          const holder = await provider.getMachine(holderId);
-          if (holder && holder.state !== 'destroyed') {
-            assertOwned(holder, owner, instanceId);
-            await provider.destroyMachine(holderId);
-            destroyedMachines.push(holderId);
-          }
           machineIds.add(holderId);
-          handled.add(holderId);
+          await destroyMachineIfLive(holderId);
         }
         await provider.deleteVolume(id);
         deletedVolumes.push(id);
@@ -232,10 +228,13 @@ export async function destroyTaggedResources(provider: ComputeProvider, owner: s
 
   const began = Date.now();
   await sweep(await provider.inventory(filter));
-  // Lists lag creates: one younger than the lag may be missing from the list above. Wait the lag out once, then list again.
-  const settledAt = options.recentCreates ? began + (provider.listLagMs ?? 0) : 0;
-  if (settledAt > Date.now()) await sleep(settledAt - Date.now());
-  await sweep(await provider.inventory(filter));
+  // Lists lag creates: one younger than the lag may be missing from the list above. Wait the lag out
+  // once, then list again (with no recent create, a second list now would only repeat the first).
+  if (options.recentCreates) {
+    const settledAt = began + (provider.listLagMs ?? 0);
+    if (settledAt > Date.now()) await sleep(settledAt - Date.now());
+    await sweep(await provider.inventory(filter));
+  }
 
   // Verified by GET of each by id, never by the (lagging) list.
   const remainingMachines: string[] = [];
