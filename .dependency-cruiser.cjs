@@ -4,7 +4,7 @@
  * holds only what its handler needs — never the local provider, which only the local runtime uses.
  */
 /** Lambda handler entry points (every catalog entry lives under these). */
-const HANDLERS = '^lambdas/(api/handler|steps/[^/]+|sweeps/[^/]+|events/[^/]+)[.]ts$';
+const HANDLERS = '^lambdas/(api/handler|operations/[^/]+/handlers/[^/]+|sweeps/[^/]+/handler|events/[^/]+)[.]ts$';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {

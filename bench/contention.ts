@@ -1,6 +1,6 @@
 import { fork } from 'node:child_process';
 import path from 'node:path';
-import { ProviderCapacityError } from '../lambdas/shared/errors';
+import { ProviderCapacityError } from '../lambdas/shared/errors/provider';
 import type { BurstAnswer, BurstRequest } from './burst-client';
 import { summarize, timed, type Summary } from './stats';
 import type { BenchWorld } from './world';

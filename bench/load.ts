@@ -10,7 +10,7 @@
  */
 import { fork } from 'node:child_process';
 import path from 'node:path';
-import { ProviderCapacityError } from '../lambdas/shared/errors';
+import { ProviderCapacityError } from '../lambdas/shared/errors/provider';
 import type { LoadClientConfig, LoadRouteFigures, LoadRouteName } from './load-client';
 import type { BenchWorld } from './world';
 

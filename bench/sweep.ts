@@ -18,10 +18,10 @@ import { BatchWriteCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynam
 import { keys } from '../lambdas/adapters/dynamo';
 import { attentionAt } from '../lambdas/domain/attention';
 import type { InstanceItem } from '../lambdas/domain/instance';
-import { leaseKey } from '../lambdas/domain/reconcile/lease';
-import { RECONCILE, runReconcile } from '../lambdas/domain/reconcile/reconcile';
-import { nextLookAt } from '../lambdas/domain/reconcile/settle';
-import type { Deps } from '../lambdas/shared/deps';
+import { leaseKey } from '../lambdas/sweeps/lease';
+import { RECONCILE, runReconcile } from '../lambdas/sweeps/reconcile/sweep';
+import { nextLookAt } from '../lambdas/sweeps/reconcile/settle';
+import type { Deps } from '../lambdas/composition/deps';
 import type { Operation } from '../lambdas/shared/operations';
 import { recordCapacity } from './capacity';
 import { summarize, type Summary } from './stats';

@@ -5,7 +5,7 @@ import { startApiServer, type LocalApiServer } from '../infra/local/api-server';
 import { ensureDevKey, mintDevToken, type DevKey } from '../infra/local/dev-auth';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../infra/local/dynamodb-local';
 import { startLocalRuntime, type LocalRuntime } from '../infra/local/runtime';
-import type { Settings } from '../lambdas/shared/deps';
+import type { Settings } from '../lambdas/composition/deps';
 import type { ComputeProvider } from '../lambdas/providers/compute-provider';
 import { FaultInjectingProvider } from '../test/support/fault-injecting-provider';
 import { LocalComputeProvider } from '../lambdas/providers/local/local-provider';

@@ -9,7 +9,7 @@
  * Which workflows invoke a function is not written here: it is read off the built workflows
  * (`functionsOf` in `infra/workflows`).
  */
-import { ErrorNames, type TransientErrorName } from '../lambdas/shared/errors';
+import { ErrorNames, type TransientErrorName } from '../lambdas/shared/errors/core';
 import { WORKFLOW_NAMES, type WorkflowName } from '../lambdas/shared/workflows';
 
 /** A DynamoDB action a function's code performs (a transaction needs the actions of its items). */
@@ -94,7 +94,7 @@ export const FUNCTION_CATALOG: readonly FunctionDefinition[] = [
   },
   {
     id: 'Reconcile',
-    entry: 'lambdas/sweeps/reconcile.ts',
+    entry: 'lambdas/sweeps/reconcile/handler.ts',
     description: 'Reconcile sweep: settle what is due on the attention index, collect orphans',
     timeoutSeconds: 240,
     memoryMb: 512,
@@ -125,94 +125,94 @@ export const FUNCTION_CATALOG: readonly FunctionDefinition[] = [
   },
   {
     id: 'VolumeCleanup',
-    entry: 'lambdas/sweeps/volume-cleanup.ts',
+    entry: 'lambdas/sweeps/volume-cleanup/handler.ts',
     description: 'Volume-cleanup sweep: delete retained volumes past their date, ownership verified',
     timeoutSeconds: 300,
     memoryMb: 256,
     permissions: { table: ['GetItem', 'Query', 'UpdateItem'], usesProvider: true, publishesEvents: true },
     transientErrors: [],
   },
-  step('MarkProviderWorkStarted', 'lambdas/steps/mark-provider-work-started.ts', 'Move the reservation to provider_work_started (fenced)', {
+  step('MarkProviderWorkStarted', 'lambdas/operations/provision/handlers/mark-provider-work-started.ts', 'Move the reservation to provider_work_started (fenced)', {
     permissions: { table: ['UpdateItem'] },
   }),
-  step('CreateVolume', 'lambdas/steps/create-volume.ts', 'Create or adopt the instance volume', {
+  step('CreateVolume', 'lambdas/operations/provision/handlers/create-volume.ts', 'Create or adopt the instance volume', {
     permissions: { table: ['GetItem', 'UpdateItem', 'BatchGetItem'], usesProvider: true },
     transientErrors: [ProviderUnavailable],
   }),
-  step('CreateMachine', 'lambdas/steps/create-machine.ts', 'Create or adopt the instance machine on its volume', { transientErrors: [ProviderUnavailable] }),
-  step('WaitMachineStarted', 'lambdas/steps/wait-machine-started.ts', 'Wait until the machine is started and healthy', {
+  step('CreateMachine', 'lambdas/operations/provision/handlers/create-machine.ts', 'Create or adopt the instance machine on its volume', { transientErrors: [ProviderUnavailable] }),
+  step('WaitMachineStarted', 'lambdas/operations/machine/handlers/wait-machine-started.ts', 'Wait until the machine is started and healthy', {
     timeoutSeconds: 70,
     permissions: { table: [], usesProvider: true },
     transientErrors: [ProviderUnavailable, MachineNotReady],
   }),
-  step('CommitProvision', 'lambdas/steps/commit-provision.ts', 'Mark the instance running and complete the reservation', tableOnly),
-  step('CompensateProvision', 'lambdas/steps/compensate-provision.ts', 'Destroy what a failed provision made and verify it is gone', {
+  step('CommitProvision', 'lambdas/operations/provision/handlers/commit-provision.ts', 'Mark the instance running and complete the reservation', tableOnly),
+  step('CompensateProvision', 'lambdas/operations/provision/handlers/compensate-provision.ts', 'Destroy what a failed provision made and verify it is gone', {
     timeoutSeconds: 120,
     permissions: cleansUpByTags,
     transientErrors: [ProviderUnavailable],
   }),
-  step('FailProvision', 'lambdas/steps/fail-provision.ts', 'Mark the instance failed and release the reservation', tableOnly),
-  step('EnsureMachineMount', 'lambdas/steps/ensure-machine-mount.ts', 'Repair a machine that does not mount the instance volume', {
+  step('FailProvision', 'lambdas/operations/provision/handlers/fail-provision.ts', 'Mark the instance failed and release the reservation', tableOnly),
+  step('EnsureMachineMount', 'lambdas/operations/machine/handlers/ensure-machine-mount.ts', 'Repair a machine that does not mount the instance volume', {
     timeoutSeconds: 90,
     transientErrors: [ProviderUnavailable],
   }),
-  step('StartMachine', 'lambdas/steps/start-machine.ts', 'Start the instance machine', {
+  step('StartMachine', 'lambdas/operations/machine/handlers/start-machine.ts', 'Start the instance machine', {
     timeoutSeconds: 60,
     permissions: readsAndCallsProvider,
     transientErrors: [ProviderUnavailable],
   }),
-  step('StopMachine', 'lambdas/steps/stop-machine.ts', 'Stop the instance machine and wait until it is stopped', {
+  step('StopMachine', 'lambdas/operations/machine/handlers/stop-machine.ts', 'Stop the instance machine and wait until it is stopped', {
     timeoutSeconds: 70,
     permissions: readsAndCallsProvider,
     transientErrors: [ProviderUnavailable, MachineNotReady],
   }),
-  step('DestroyResources', 'lambdas/steps/destroy-resources.ts', 'Destroy the instance machine and volume after verifying their tags', {
+  step('DestroyResources', 'lambdas/operations/lifecycle/handlers/destroy-resources.ts', 'Destroy the instance machine and volume after verifying their tags', {
     timeoutSeconds: 120,
     permissions: cleansUpByTags,
     transientErrors: [ProviderUnavailable],
   }),
-  step('FinishOperation', 'lambdas/steps/finish-operation.ts', 'Release the claim with the operation outcome (fenced)', tableOnly),
-  step('TombstoneInstance', 'lambdas/steps/tombstone-instance.ts', 'Tombstone the instance, free quota, release its reservation', tableOnly),
-  step('RecordOperationFailure', 'lambdas/steps/record-operation-failure.ts', 'Show the real state and the error, release the claim (fenced)', {
+  step('FinishOperation', 'lambdas/operations/lifecycle/handlers/finish-operation.ts', 'Release the claim with the operation outcome (fenced)', tableOnly),
+  step('TombstoneInstance', 'lambdas/operations/lifecycle/handlers/tombstone-instance.ts', 'Tombstone the instance, free quota, release its reservation', tableOnly),
+  step('RecordOperationFailure', 'lambdas/operations/lifecycle/handlers/record-operation-failure.ts', 'Show the real state and the error, release the claim (fenced)', {
     timeoutSeconds: 60,
   }),
-  step('MarkNeedsReconciliation', 'lambdas/steps/mark-needs-reconciliation.ts', 'Hand an unverified cleanup to the reconcile sweep', tableOnly),
-  step('WriteSwitchTarget', 'lambdas/steps/write-switch-target.ts', 'The provider write of a switch: target recorded, old placement remembered (fenced)', tableOnly),
-  step('RetireSwitchedFrom', 'lambdas/steps/retire-switched-from.ts', 'Destroy the machine a switch moved away from (ownership verified)', {
+  step('MarkNeedsReconciliation', 'lambdas/operations/provision/handlers/mark-needs-reconciliation.ts', 'Hand an unverified cleanup to the reconcile sweep', tableOnly),
+  step('WriteSwitchTarget', 'lambdas/operations/switch/handlers/write-switch-target.ts', 'The provider write of a switch: target recorded, old placement remembered (fenced)', tableOnly),
+  step('RetireSwitchedFrom', 'lambdas/operations/switch/handlers/retire-switched-from.ts', 'Destroy the machine a switch moved away from (ownership verified)', {
     timeoutSeconds: 60,
     permissions: readsAndCallsProvider,
     transientErrors: [ProviderUnavailable],
   }),
-  step('CommitSwitch', 'lambdas/steps/commit-switch.ts', 'Commit a switch: instance on its new provider, claim released, old volume retained', {
+  step('CommitSwitch', 'lambdas/operations/switch/handlers/commit-switch.ts', 'Commit a switch: instance on its new provider, claim released, old volume retained', {
     permissions: { table: ['GetItem', 'UpdateItem', 'PutItem'] },
   }),
-  step('RollbackSwitch', 'lambdas/steps/rollback-switch.ts', 'Destroy what a switch made on its target (verified) and restore the old provider', {
+  step('RollbackSwitch', 'lambdas/operations/switch/handlers/rollback-switch.ts', 'Destroy what a switch made on its target (verified) and restore the old provider', {
     timeoutSeconds: 120,
     permissions: { table: ['GetItem', 'UpdateItem', 'BatchGetItem'], usesProvider: true },
     transientErrors: [ProviderUnavailable],
   }),
-  step('RecordSwitchFailure', 'lambdas/steps/record-switch-failure.ts', "Release a rolled-back switch's claim with the old machine's real state and lastSwitchError", {
+  step('RecordSwitchFailure', 'lambdas/operations/switch/handlers/record-switch-failure.ts', "Release a rolled-back switch's claim with the old machine's real state and lastSwitchError", {
     timeoutSeconds: 60,
   }),
-  step('ForkVolume', 'lambdas/steps/fork-volume.ts', 'Fork the recovery replacement volume (its name recorded first)', {
+  step('ForkVolume', 'lambdas/operations/recover/handlers/fork-volume.ts', 'Fork the recovery replacement volume (its name recorded first)', {
     timeoutSeconds: 120,
     permissions: { table: ['GetItem', 'UpdateItem', 'BatchGetItem'], usesProvider: true },
     transientErrors: [ProviderUnavailable],
   }),
-  step('CutOverRecovery', 'lambdas/steps/cut-over-recovery.ts', 'Point the instance at the replacement and retain the old volume, in one transaction', {
+  step('CutOverRecovery', 'lambdas/operations/recover/handlers/cut-over-recovery.ts', 'Point the instance at the replacement and retain the old volume, in one transaction', {
     // A TransactWriteItems of the instance (UpdateItem) and the retained volume (PutItem).
     permissions: { table: ['GetItem', 'UpdateItem', 'PutItem'], usesProvider: true, publishesEvents: true },
     transientErrors: [ProviderUnavailable],
   }),
-  step('RetireOldResources', 'lambdas/steps/retire-old-resources.ts', 'Destroy the replaced machine and delete the replaced volume unless retained', {
+  step('RetireOldResources', 'lambdas/operations/recover/handlers/retire-old-resources.ts', 'Destroy the replaced machine and delete the replaced volume unless retained', {
     timeoutSeconds: 120,
     permissions: { table: ['GetItem'], usesProvider: true, publishesEvents: true },
     transientErrors: [ProviderUnavailable],
   }),
-  step('FinishRecovery', 'lambdas/steps/finish-recovery.ts', 'Release the recovery claim as running, with the cooldown', {
+  step('FinishRecovery', 'lambdas/operations/recover/handlers/finish-recovery.ts', 'Release the recovery claim as running, with the cooldown', {
     permissions: { table: ['GetItem', 'UpdateItem'], publishesEvents: true },
   }),
-  step('FailRecovery', 'lambdas/steps/fail-recovery.ts', 'Destroy what a failed recovery made and show stopped with lastRecoveryError', {
+  step('FailRecovery', 'lambdas/operations/recover/handlers/fail-recovery.ts', 'Destroy what a failed recovery made and show stopped with lastRecoveryError', {
     timeoutSeconds: 120,
     permissions: { table: ['GetItem', 'UpdateItem', 'BatchGetItem'], usesProvider: true, publishesEvents: true },
     transientErrors: [ProviderUnavailable],

@@ -4,7 +4,7 @@
  * errors its handler declares, never from copied JSON. Plain TypeScript (no aws-cdk-lib), so the
  * local runtime and the `build:asl` script stay light.
  */
-import { TRANSIENT_ERRORS, type RetryPolicy } from '../../lambdas/shared/errors';
+import { TRANSIENT_ERRORS, type RetryPolicy } from '../../lambdas/shared/errors/core';
 import { arnVariable, catalogEntry } from '../function-catalog';
 
 /** One ASL state, as JSON. */

@@ -1,6 +1,6 @@
 /** Pieces several workflows share, written once. */
 import type { LifecycleOperation } from '../../lambdas/domain/claims';
-import { ErrorNames } from '../../lambdas/shared/errors';
+import { ErrorNames } from '../../lambdas/shared/errors/core';
 import { failAs, failWith, task, type CatchTarget, type NamedState } from './builder';
 
 /** Where a lifecycle workflow's failures go: the record-failure tail. */

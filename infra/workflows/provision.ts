@@ -1,5 +1,5 @@
 /** The provision workflow: reservation → volume → machine → started → committed, or compensated. */
-import { ErrorNames } from '../../lambdas/shared/errors';
+import { ErrorNames } from '../../lambdas/shared/errors/core';
 import { failAs, failWith, stateMachine, task, type CatchTarget, type StateMachineDefinition } from './builder';
 
 const TO_COMPENSATION: CatchTarget = { next: 'CompensateProvision', resultPath: '$.failure' };

@@ -1,5 +1,5 @@
 /** The recovery workflow (`recover`): replace a machine that died, on a volume forked from its own, in one shot. */
-import { ErrorNames } from '../../lambdas/shared/errors';
+import { ErrorNames } from '../../lambdas/shared/errors/core';
 import { failAs, failWith, stateMachine, task, type CatchTarget, type StateMachineDefinition } from './builder';
 
 const TO_FAIL_RECOVERY: CatchTarget = { next: 'FailRecovery', resultPath: '$.failure' };

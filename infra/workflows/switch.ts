@@ -5,7 +5,7 @@
  * it rolls back under the claim: destroy what the target got, restore the old provider, start the
  * old machine again if it ran, and record `lastSwitchError`.
  */
-import { ErrorNames } from '../../lambdas/shared/errors';
+import { ErrorNames } from '../../lambdas/shared/errors/core';
 import { choice, failAs, failWith, pass, stateMachine, task, type CatchTarget, type StateMachineDefinition } from './builder';
 
 const TO_ROLLBACK: CatchTarget = { next: 'RollbackSwitch', resultPath: '$.failure' };

@@ -8,7 +8,7 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfigError, type Config } from '../shared/config';
-import { InvalidCursorError } from '../shared/errors';
+import { InvalidCursorError } from '../shared/errors/http';
 import { AWS_CLIENT_TIMEOUTS } from './dynamo';
 
 /** Seals and opens cursors. */

@@ -1,16 +1,16 @@
 import type { Hono } from 'hono';
-import { adminInstanceView, ownerRegistry } from '../domain/operator-views';
+import { adminInstanceView, ownerRegistry } from '../views/operator-views';
 import { setOwnerQuota } from '../domain/owner';
 import { releaseReservation } from '../domain/reservation';
 import { accepted } from './accepted';
 import type { ApiEnv } from './auth';
 import { mount } from './route';
-import { runSweepNow, settleInstanceByOperator } from '../domain/reconcile/operator';
-import { ATTENTION_SUBJECTS, listAttention } from '../domain/attention-view';
-import { LISTABLE_STATUSES } from '../domain/executions';
+import { runSweepNow, settleInstanceByOperator } from '../sweeps/operator';
+import { ATTENTION_SUBJECTS, listAttention } from '../views/attention-view';
+import { LISTABLE_STATUSES } from '../views/executions';
 import { WORKFLOW_NAMES } from '../shared/workflows';
 import { hatchViews } from './console/escape-hatches';
-import { executionDetail, executionHistory, listExecutions } from '../domain/executions';
+import { executionDetail, executionHistory, listExecutions } from '../views/executions';
 import {
   adminInstanceRoute,
   deleteVolumeRoute,
@@ -27,8 +27,8 @@ import {
   runSweepRoute,
   settleInstanceRoute,
 } from './routes';
-import { recoverByOperator } from '../domain/recovery-requests';
-import { deleteRetainedVolumeByOperator, listRetainedVolumes } from '../domain/volume-cleanup';
+import { recoverByOperator } from '../operations/recover/request';
+import { deleteRetainedVolumeByOperator, listRetainedVolumes } from '../sweeps/volume-cleanup/sweep';
 
 /** The `/v1/admin` read views and audited escape hatches; the app's middleware requires scope `admin`. */
 export function registerAdminRoutes(app: Hono<ApiEnv>): void {

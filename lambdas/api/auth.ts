@@ -1,8 +1,8 @@
 import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey, type JSONWebKeySet } from 'jose';
 import * as z from 'zod';
-import { ForbiddenError, UnauthorizedError } from '../shared/errors';
+import { ForbiddenError, UnauthorizedError } from '../shared/errors/http';
 import { userOwner, type Owner } from '../domain/owner';
-import type { Deps } from '../shared/deps';
+import type { Deps } from '../composition/deps';
 
 /** Who is calling, taken only from a verified token. */
 export interface Caller {

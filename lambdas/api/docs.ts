@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Context } from 'hono';
-import { RouteNotFoundError } from '../shared/errors';
+import { RouteNotFoundError } from '../shared/errors/http';
 import { negotiatedResponse, type EncodedBody } from './compressed';
 
 /** The files of swagger-ui-dist the page loads. */

@@ -2,7 +2,7 @@ import type { Context } from 'aws-lambda';
 import { handle } from 'hono/aws-lambda';
 import { loadConfig, required } from '../shared/config';
 import { providersFromConfig } from '../providers/configured';
-import { depsFromConfig } from '../shared/deps';
+import { depsFromConfig } from '../composition/deps';
 import { createTokenVerifier } from './auth';
 import { createApp } from './app';
 

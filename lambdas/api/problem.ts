@@ -2,31 +2,10 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'hono';
 import type { HTTPException } from 'hono/http-exception';
 import * as z from 'zod';
-import {
-  AlreadySwitchingError,
-  ErrorNames,
-  type ErrorName,
-  ExecutionStillRunningError,
-  HttpStatusError,
-  InstanceBusyError,
-  MalformedBodyError,
-  MethodNotAllowedError,
-  NameTakenError,
-  PayloadTooLargeError,
-  ProviderMismatchError,
-  ProvisionInProgressError,
-  QuotaExceededError,
-  ReconciliationPendingError,
-  ReservationNotReleasableError,
-  ServiceUnavailableError,
-  SlipwayError,
-  UnsupportedMediaTypeError,
-  UnknownProviderError,
-  UnsupportedPlacementError,
-  ValidationFailedError,
-  VolumeInUseError,
-  VolumeOwnershipUnverifiedError,
-} from '../shared/errors';
+import { ErrorNames, type ErrorName, SlipwayError } from '../shared/errors/core';
+import { HttpStatusError, MalformedBodyError, MethodNotAllowedError, PayloadTooLargeError, ServiceUnavailableError, UnsupportedMediaTypeError, ValidationFailedError } from '../shared/errors/http';
+import { AlreadySwitchingError, InstanceBusyError, NameTakenError, ProviderMismatchError, ProvisionInProgressError, QuotaExceededError, ReconciliationPendingError, ReservationNotReleasableError, UnknownProviderError, UnsupportedPlacementError, VolumeInUseError, VolumeOwnershipUnverifiedError } from '../shared/errors/refusals';
+import { ExecutionStillRunningError } from '../shared/errors/workflow';
 
 /** RFC 9457 problem details, with a stable machine-readable `code`. */
 export interface Problem {

@@ -6,7 +6,7 @@
  */
 import type { Context, Hono } from 'hono';
 import * as z from 'zod';
-import { MalformedBodyError, UnsupportedMediaTypeError, ValidationFailedError } from '../shared/errors';
+import { MalformedBodyError, UnsupportedMediaTypeError, ValidationFailedError } from '../shared/errors/http';
 import type { ApiEnv } from './auth';
 import type { ProblemCode } from './problem';
 

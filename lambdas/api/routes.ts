@@ -3,22 +3,22 @@
  * them. Response bodies are the domain's own schemas.
  */
 import * as z from 'zod';
-import { admissionResultSchema, provisionRequestSchema } from '../domain/admission';
+import { admissionResultSchema, provisionRequestSchema } from '../operations/provision/request';
 import { instanceViewSchema } from '../domain/instance';
-import { instancePageSchema } from '../domain/instance-queries';
+import { instancePageSchema } from '../views/instance-queries';
 import type { LifecycleOperation } from '../domain/claims';
-import { operationAcceptedSchema } from '../domain/lifecycle';
-import { switchRequestSchema } from '../domain/switch-provider';
-import { operationsPageSchema } from '../domain/operations-history';
-import { adminInstanceViewSchema, ownerRegistrySchema } from '../domain/operator-views';
+import { operationAcceptedSchema } from '../operations/lifecycle/request';
+import { switchRequestSchema } from '../operations/switch/request';
+import { operationsPageSchema } from '../views/operations-history';
+import { adminInstanceViewSchema, ownerRegistrySchema } from '../views/operator-views';
 import { quotaChangeSchema, setQuotaRequestSchema } from '../domain/owner';
 import { releaseRequestSchema, releaseResultSchema } from '../domain/reservation';
-import { settleRequestSchema, settleResultSchema, sweepRequestSchema, SWEEP_NAMES } from '../domain/reconcile/operator';
-import { attentionPageSchema } from '../domain/attention-view';
-import { executionDetailSchema, executionsPageSchema, historyPageSchema, operationProgressSchema } from '../domain/executions';
-import { sweepReportSchema } from '../domain/reconcile/reconcile';
-import { recoverAcceptedSchema, recoverRequestSchema } from '../domain/recovery-requests';
-import { deleteVolumeQuerySchema, listVolumesQuerySchema, volumeDeletedSchema, volumesPageSchema } from '../domain/volume-cleanup';
+import { settleRequestSchema, settleResultSchema, sweepRequestSchema, SWEEP_NAMES } from '../sweeps/operator';
+import { attentionPageSchema } from '../views/attention-view';
+import { executionDetailSchema, executionsPageSchema, historyPageSchema, operationProgressSchema } from '../views/executions';
+import { sweepReportSchema } from '../sweeps/reconcile/sweep';
+import { recoverAcceptedSchema, recoverRequestSchema } from '../operations/recover/request';
+import { deleteVolumeQuerySchema, listVolumesQuerySchema, volumeDeletedSchema, volumesPageSchema } from '../sweeps/volume-cleanup/sweep';
 import { providerOfferingSchema } from '../shared/providers-config';
 import { consoleManifestSchema } from './console/manifest';
 import { defineRoute, type HeaderSpec } from './route';

@@ -6,10 +6,10 @@
  * which module loaded the OpenAPI extension first.
  */
 import * as z from 'zod';
-import { LISTABLE_STATUSES, MAX_WAIT_SECONDS } from '../domain/executions';
+import { LISTABLE_STATUSES, MAX_WAIT_SECONDS } from '../views/executions';
 import { ownerSchema } from '../domain/owner';
 import { INSTANCE_STATUSES, type InstanceStatus } from '../domain/instance';
-import { instanceNameSchema } from '../domain/admission';
+import { instanceNameSchema } from '../operations/provision/request';
 import { WORKFLOW_NAMES } from '../shared/workflows';
 import { pageLimit } from '../shared/query-params';
 

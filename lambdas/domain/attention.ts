@@ -12,7 +12,7 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { attentionShardOf, attentionShards, type AttentionLane } from '../adapters/dynamo';
 import { TABLE_KEYS } from '../adapters/table-definition';
-import type { Deps } from '../shared/deps';
+import type { Deps } from '../composition/deps';
 
 /** The attention attributes that make an item due at `at` (in the reconcile sweep's lane unless told). */
 export function attentionAt(pk: string, at: Date, lane: AttentionLane = 'reconcile'): { attentionShard: string; attentionAt: string } {

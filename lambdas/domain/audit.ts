@@ -2,7 +2,7 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
 import * as z from 'zod';
 import { keys } from '../adapters/dynamo';
-import type { Deps } from '../shared/deps';
+import type { Deps } from '../composition/deps';
 import type { TransactItem } from './fence';
 
 /** Operator actions that leave an audit record. */

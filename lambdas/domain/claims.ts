@@ -1,10 +1,10 @@
 import { TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { attentionShardOf, cancellationCodes, isConditionFailed, isTransactionConflict, keys } from '../adapters/dynamo';
-import type { Deps } from '../shared/deps';
-import { AlreadySwitchingError, InstanceBusyError, InstanceNotFoundError, InvalidStateError, ProviderMismatchError } from '../shared/errors';
+import type { Deps } from '../composition/deps';
+import { AlreadySwitchingError, InstanceBusyError, InstanceNotFoundError, InvalidStateError, ProviderMismatchError } from '../shared/errors/refusals';
 import { alreadyFinishedBy, fencedInstanceUpdate, releasing, updateExpression, type InstanceUpdate, type TransactItem } from './fence';
 import { executionName, type InstanceItem, type InstanceStatus, type Operation } from './instance';
-import { readInstance } from './instance-queries';
+import { readInstance } from '../views/instance-queries';
 
 /** Operations a caller asks for on an existing instance. */
 export type LifecycleOperation = Extract<Operation, 'start' | 'stop' | 'restart' | 'destroy'>;

@@ -1,7 +1,7 @@
 import { GetCommand, UpdateCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { keys, isConditionFailed } from '../adapters/dynamo';
-import type { Deps } from '../shared/deps';
-import { ClaimLostError } from '../shared/errors';
+import type { Deps } from '../composition/deps';
+import { ClaimLostError } from '../shared/errors/workflow';
 import { after, attentionAt } from './attention';
 import type { InstanceItem } from './instance';
 

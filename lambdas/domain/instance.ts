@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { publicMessage } from '../shared/errors';
+import { publicMessage } from '../shared/errors/core';
 import { OPERATIONS, type Operation } from '../shared/operations';
 
 /** Every status an instance can have (ARCHITECTURE §3). */

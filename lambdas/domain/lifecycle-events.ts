@@ -5,7 +5,7 @@
  * and counted (`EventPublishFailed`, alarmed).
  */
 import { randomUUID } from 'node:crypto';
-import type { Deps } from '../shared/deps';
+import type { Deps } from '../composition/deps';
 import type { LifecycleEvent, LifecycleEventType } from '../shared/events';
 
 /** The metric each event is counted as. */

@@ -9,8 +9,8 @@ import { randomInt } from 'node:crypto';
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { cancellationCodes, isTransactionConflict } from '../adapters/dynamo';
-import type { Deps } from '../shared/deps';
-import { ContentionTimeoutError } from '../shared/errors';
+import type { Deps } from '../composition/deps';
+import { ContentionTimeoutError } from '../shared/errors/refusals';
 import { auditPutItem, auditRecord, auditRecordSchema } from './audit';
 import { instanceLimitItem, quotaOf, readOwnerItem } from './reservation';
 

@@ -3,8 +3,8 @@
  * (and refused) before admission, so no provision is ever admitted that cannot run.
  */
 import type { MachineSize } from '../providers/compute-provider';
-import type { Settings } from '../shared/deps';
-import { UnknownProviderError, UnsupportedPlacementError } from '../shared/errors';
+import type { Settings } from '../composition/deps';
+import { UnknownProviderError, UnsupportedPlacementError } from '../shared/errors/refusals';
 import type { ProviderOffering } from '../shared/providers-config';
 
 /** A placement asked for; each part defaults. */

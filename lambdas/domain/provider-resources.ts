@@ -1,5 +1,5 @@
 import type { ComputeProvider, Inventory, Machine, MachineSpec, ResourceTags, Volume, VolumeSeed, VolumeSpec } from '../providers/compute-provider';
-import { MachineNameTakenError, OwnershipMismatchError, ProviderUnavailableError, VolumeAttachedError } from '../shared/errors';
+import { MachineNameTakenError, OwnershipMismatchError, ProviderUnavailableError, VolumeAttachedError } from '../shared/errors/provider';
 
 /** Oldest first, ties broken by id: every concurrent attempt picks the same winner. */
 function byAge<T extends { createdAt: string; id: string }>(a: T, b: T): number {

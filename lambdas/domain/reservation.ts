@@ -10,19 +10,14 @@ import { randomInt } from 'node:crypto';
 import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { attentionShardOf, cancellationCodes, isConditionFailed, isTransactionConflict, keys } from '../adapters/dynamo';
-import type { Deps } from '../shared/deps';
-import {
-  ContentionTimeoutError,
-  ExecutionStillRunningError,
-  ReservationLostError,
-  ReservationNotFoundError,
-  ReservationNotReleasableError,
-} from '../shared/errors';
+import type { Deps } from '../composition/deps';
+import { ContentionTimeoutError, ReservationNotFoundError, ReservationNotReleasableError } from '../shared/errors/refusals';
+import { ExecutionStillRunningError, ReservationLostError } from '../shared/errors/workflow';
 import { auditPutItem, auditRecord, auditRecordSchema } from './audit';
 import { attentionAt } from './attention';
 import { fencedUpdateItem, updateExpression, type ItemUpdate, type TransactItem } from './fence';
-import { readInstance } from './instance-queries';
-import { describeOperation } from './operations-history';
+import { readInstance } from '../views/instance-queries';
+import { describeOperation } from '../views/operations-history';
 
 /** Reservation states (ARCHITECTURE §2). */
 export const RESERVATION_STATUSES = ['admitted', 'provider_work_started', 'completed', 'released', 'needs_reconciliation'] as const;

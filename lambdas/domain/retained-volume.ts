@@ -10,7 +10,7 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { batchGetItems, isConditionFailed, keys, ttlAfter } from '../adapters/dynamo';
-import type { Deps } from '../shared/deps';
+import type { Deps } from '../composition/deps';
 import { after, attentionAt, parkedAttention, queryLane } from './attention';
 import { updateExpression, type InstanceUpdate, type TransactItem } from './fence';
 

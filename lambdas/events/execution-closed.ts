@@ -1,8 +1,8 @@
 import * as z from 'zod';
-import { executionClosedSchema, settleAfterExecution } from '../domain/reconcile/execution-closed';
+import { executionClosedSchema, settleAfterExecution } from '../sweeps/reconcile/execution-closed';
 import { providersFromConfig } from '../providers/configured';
-import { lambdaHandler, type Deps } from '../shared/deps';
-import { InvalidStepInputError } from '../shared/errors';
+import { lambdaHandler, type Deps } from '../composition/deps';
+import { InvalidStepInputError } from '../shared/errors/workflow';
 
 /** The EventBridge event "Step Functions Execution Status Change" (its detail is the execution). */
 const eventSchema = z.object({ detail: executionClosedSchema });

@@ -1,4 +1,4 @@
-import { ProviderResourceNotFoundError } from '../shared/errors';
+import { ProviderResourceNotFoundError } from '../shared/errors/provider';
 import type { ComputeProvider, ProviderRegistry } from './compute-provider';
 
 /**

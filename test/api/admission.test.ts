@@ -1,7 +1,7 @@
 import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../../lambdas/adapters/dynamo';
-import { instanceIdFor } from '../../lambdas/domain/admission';
+import { instanceIdFor } from '../../lambdas/operations/provision/request';
 import { startHarness, type Harness } from '../support/harness';
 import { operateAndWait } from '../support/instances';
 

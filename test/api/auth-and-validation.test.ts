@@ -1,7 +1,7 @@
 import { SignJWT, generateKeyPair } from 'jose';
 import { DEV_AUDIENCE, DEV_ISSUER } from '../../infra/local/dev-auth';
 import { keys } from '../../lambdas/adapters/dynamo';
-import { instanceIdFor } from '../../lambdas/domain/admission';
+import { instanceIdFor } from '../../lambdas/operations/provision/request';
 import { startHarness, type Harness } from '../support/harness';
 
 let h: Harness;

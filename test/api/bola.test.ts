@@ -1,6 +1,6 @@
 import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { keys } from '../../lambdas/adapters/dynamo';
-import { instanceIdFor } from '../../lambdas/domain/admission';
+import { instanceIdFor } from '../../lambdas/operations/provision/request';
 import { startHarness, type Harness } from '../support/harness';
 import { provisionRunning } from '../support/instances';
 

@@ -3,9 +3,9 @@ import { applySubstitutions, readWorkflowDefinition, substitutionsFor } from '..
 import { localFunctionArn } from '../../infra/local/runtime';
 import { executionArnOf } from '../../lambdas/adapters/workflows';
 import { ROUTES } from '../../lambdas/api/routes';
-import { listAttention } from '../../lambdas/domain/attention-view';
-import { recordCleanupTry } from '../../lambdas/domain/unclaimed';
-import { ProviderCapacityError } from '../../lambdas/shared/errors';
+import { listAttention } from '../../lambdas/views/attention-view';
+import { recordCleanupTry } from '../../lambdas/sweeps/reconcile/unclaimed';
+import { ProviderCapacityError } from '../../lambdas/shared/errors/provider';
 import { startHarness, type Harness } from '../support/harness';
 import { operateAndWait, provisionRunning } from '../support/instances';
 

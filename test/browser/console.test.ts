@@ -1,7 +1,7 @@
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { ComputeProvider } from '../../lambdas/providers/compute-provider';
-import { ProviderCapacityError, ProviderUnavailableError } from '../../lambdas/shared/errors';
+import { ProviderCapacityError, ProviderUnavailableError } from '../../lambdas/shared/errors/provider';
 import { launchChromium, screenshot } from '../support/browser';
 import { startHarness, type Harness } from '../support/harness';
 import { provisionRunning } from '../support/instances';

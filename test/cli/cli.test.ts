@@ -4,7 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { EXIT } from '../../cli/commands';
 import { run } from '../../cli/main';
-import { ProviderCapacityError } from '../../lambdas/shared/errors';
+import { ProviderCapacityError } from '../../lambdas/shared/errors/provider';
 import { startHarness, type Harness } from '../support/harness';
 import { provisionRunning } from '../support/instances';
 

@@ -11,15 +11,7 @@ import { volumeNameOf, type ResourceTags } from '../../lambdas/providers/compute
 import { FlyComputeProvider } from '../../lambdas/providers/fly/fly-provider';
 import { destroyTaggedResources } from '../../lambdas/domain/provider-resources';
 import { machineNameOf } from '../../lambdas/providers/compute-provider';
-import {
-  MachineNameTakenError,
-  MachineNotReadyError,
-  MachineStartFailedError,
-  ProviderCapacityError,
-  ProviderRejectedError,
-  ProviderUnavailableError,
-  VolumeAttachedError,
-} from '../../lambdas/shared/errors';
+import { MachineNameTakenError, MachineNotReadyError, MachineStartFailedError, ProviderCapacityError, ProviderRejectedError, ProviderUnavailableError, VolumeAttachedError } from '../../lambdas/shared/errors/provider';
 import { CAPACITY_ANSWERS, flyProviderFor, startFakeFly, type FakeFly } from '../support/fake-fly';
 
 let fake: FakeFly;

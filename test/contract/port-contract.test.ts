@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { machineNameOf, volumeNameOf, type ComputeProvider, type ResourceTags } from '../../lambdas/providers/compute-provider';
 import { LocalComputeProvider } from '../../lambdas/providers/local/local-provider';
-import { MachineStartFailedError, VolumeAttachedError } from '../../lambdas/shared/errors';
+import { MachineStartFailedError, VolumeAttachedError } from '../../lambdas/shared/errors/provider';
 import { flyProviderFor, startFakeFly, type FakeFly } from '../support/fake-fly';
 
 interface Subject {

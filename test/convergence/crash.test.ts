@@ -9,7 +9,7 @@
  * volume) owns.
  */
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { runReconcile } from '../../lambdas/domain/reconcile/reconcile';
+import { runReconcile } from '../../lambdas/sweeps/reconcile/sweep';
 import { Tripwire, trippedClient, trippedProvider, violations } from '../support/convergence';
 import { startHarness, testProviderKind, type Harness } from '../support/harness';
 import { operate } from '../support/instances';

@@ -12,9 +12,9 @@
  * explore other interleavings. fast-check prints the seed and the shrunk sequence of a failure.
  */
 import fc from 'fast-check';
-import { runReconcile } from '../../lambdas/domain/reconcile/reconcile';
-import { runVolumeCleanup } from '../../lambdas/domain/volume-cleanup';
-import { ProviderUnavailableError } from '../../lambdas/shared/errors';
+import { runReconcile } from '../../lambdas/sweeps/reconcile/sweep';
+import { runVolumeCleanup } from '../../lambdas/sweeps/volume-cleanup/sweep';
+import { ProviderUnavailableError } from '../../lambdas/shared/errors/provider';
 import type { ProviderMethod } from '../support/fault-injecting-provider';
 import { instancesOf, Tripwire, trippedDeps, violations } from '../support/convergence';
 import { startHarness, testProviderKind, type Harness } from '../support/harness';

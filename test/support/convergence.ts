@@ -9,7 +9,7 @@ import type { InstanceItem } from '../../lambdas/domain/instance';
 import { retainedVolumesById } from '../../lambdas/domain/retained-volume';
 import type { ComputeProvider } from '../../lambdas/providers/compute-provider';
 import { registryOf } from '../../lambdas/providers/registry';
-import type { Deps } from '../../lambdas/shared/deps';
+import type { Deps } from '../../lambdas/composition/deps';
 import type { Harness } from './harness';
 import { settledInventory } from './consistent';
 

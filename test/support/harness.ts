@@ -9,7 +9,7 @@ import { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from '
 import { keys } from '../../lambdas/adapters/dynamo';
 import type { InstanceItem } from '../../lambdas/domain/instance';
 import type { ComputeProvider } from '../../lambdas/providers/compute-provider';
-import type { Deps } from '../../lambdas/shared/deps';
+import type { Deps } from '../../lambdas/composition/deps';
 import { LocalComputeProvider } from '../../lambdas/providers/local/local-provider';
 import { afterListLag } from './consistent';
 import { FaultInjectingProvider } from './fault-injecting-provider';

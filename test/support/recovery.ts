@@ -1,5 +1,5 @@
 /** Helpers of the recovery and volume-cleanup suites: find a recovery's execution, kill and recover. */
-import { runReconcile } from '../../lambdas/domain/reconcile/reconcile';
+import { runReconcile } from '../../lambdas/sweeps/reconcile/sweep';
 import type { InstanceItem } from '../../lambdas/domain/instance';
 import type { Harness } from './harness';
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { FUNCTION_CATALOG, arnVariable } from '../../infra/function-catalog';
 import { LAMBDA_SERVICE_ERRORS } from '../../infra/workflows/builder';
 import { STATEMACHINES_DIR } from '../../infra/workflows';
-import * as errors from '../../lambdas/shared/errors';
+import * as errors from '../../lambdas/shared/errors/core';
 import { WORKFLOW_NAMES } from '../../lambdas/shared/workflows';
 
 /** Lambda errors Step Functions may report besides the service errors above. */

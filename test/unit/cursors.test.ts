@@ -1,6 +1,6 @@
 import { cursorCodec } from '../../lambdas/adapters/cursors';
 import { ConfigError } from '../../lambdas/shared/config';
-import { InvalidCursorError } from '../../lambdas/shared/errors';
+import { InvalidCursorError } from '../../lambdas/shared/errors/http';
 
 const SECRET = 'a-test-secret-of-at-least-thirty-two-characters';
 const KEY = { pk: 'INSTANCE#i-1', sk: 'INSTANCE', ownerPk: 'OWNER#user:alice', ownerSk: '2026-01-01T00:00:00.000Z#i-1' };

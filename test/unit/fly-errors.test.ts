@@ -5,7 +5,8 @@
  */
 import { authorizationHeader, classify } from '../../lambdas/providers/fly/fly-http';
 import { volumeStateOf } from '../../lambdas/providers/fly/fly-mapping';
-import { ErrorNames, MachineNameTakenError } from '../../lambdas/shared/errors';
+import { ErrorNames } from '../../lambdas/shared/errors/core';
+import { MachineNameTakenError } from '../../lambdas/shared/errors/provider';
 
 const answer = (status: number) => new Response(null, { status });
 

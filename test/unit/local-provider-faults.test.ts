@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { VolumeSpec } from '../../lambdas/providers/compute-provider';
 import { FaultInjectingProvider } from '../support/fault-injecting-provider';
 import { LocalComputeProvider } from '../../lambdas/providers/local/local-provider';
-import { ProviderCapacityError, ProviderUnavailableError } from '../../lambdas/shared/errors';
+import { ProviderCapacityError, ProviderUnavailableError } from '../../lambdas/shared/errors/provider';
 
 const spec: VolumeSpec = {
   name: 'vol',

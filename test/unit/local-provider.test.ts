@@ -4,12 +4,7 @@ import path from 'node:path';
 
 import type { MachineSpec, ResourceTags } from '../../lambdas/providers/compute-provider';
 import { LocalComputeProvider } from '../../lambdas/providers/local/local-provider';
-import {
-  MachineNotReadyError,
-  MachineStartFailedError,
-  ProviderResourceNotFoundError,
-  VolumeAttachedError,
-} from '../../lambdas/shared/errors';
+import { MachineNotReadyError, MachineStartFailedError, ProviderResourceNotFoundError, VolumeAttachedError } from '../../lambdas/shared/errors/provider';
 
 const START_MS = 5_000;
 const BOOT_LINE = /^started \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z machine=m_[0-9a-z]{26}$/;

@@ -4,7 +4,8 @@ import { OPENAPI_COMPRESSED_FILE, OPENAPI_FILE, renderOpenApiDocument } from '..
 import { ROUTES } from '../../lambdas/api/routes';
 import { problemsOf } from '../../lambdas/api/route';
 import { extensionsOf, PROBLEM_CODES, PROBLEM_EXTRAS, problemCodeOf as PROBLEM_CODE_OF } from '../../lambdas/api/problem';
-import { InstanceBusyError, MethodNotAllowedError, NameTakenError, ProviderMismatchError, QuotaExceededError, ValidationFailedError } from '../../lambdas/shared/errors';
+import { MethodNotAllowedError, ValidationFailedError } from '../../lambdas/shared/errors/http';
+import { InstanceBusyError, NameTakenError, ProviderMismatchError, QuotaExceededError } from '../../lambdas/shared/errors/refusals';
 
 describe('the OpenAPI document', () => {
   it('is committed exactly as the route definitions make it (run `npm run build:openapi` after changing routes)', () => {

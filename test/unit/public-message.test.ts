@@ -1,4 +1,4 @@
-import { publicMessage } from '../../lambdas/shared/errors';
+import { publicMessage } from '../../lambdas/shared/errors/core';
 
 describe('what callers are shown of an error message', () => {
   it.each([

@@ -1,6 +1,6 @@
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { createTokenVerifier } from '../../lambdas/api/auth';
-import { UnauthorizedError } from '../../lambdas/shared/errors';
+import { UnauthorizedError } from '../../lambdas/shared/errors/http';
 
 async function setup() {
   const { privateKey, publicKey } = await generateKeyPair('ES256');

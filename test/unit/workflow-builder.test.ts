@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { catalogEntry } from '../../infra/function-catalog';
 import { LAMBDA_SERVICE_ERRORS, TASK_TIMEOUT_MARGIN_SECONDS, worstCaseSeconds, type AslState } from '../../infra/workflows/builder';
 import { WORKFLOW_DEFINITIONS, definitionFile, renderDefinition } from '../../infra/workflows';
-import { TRANSIENT_ERRORS } from '../../lambdas/shared/errors';
+import { TRANSIENT_ERRORS } from '../../lambdas/shared/errors/core';
 import { WORKFLOW_NAMES } from '../../lambdas/shared/workflows';
 
 const tasksOf = (workflow: (typeof WORKFLOW_NAMES)[number]) =>

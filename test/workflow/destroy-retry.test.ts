@@ -7,8 +7,8 @@
  */
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../../lambdas/adapters/dynamo';
-import { runReconcile } from '../../lambdas/domain/reconcile/reconcile';
-import { ProviderUnavailableError } from '../../lambdas/shared/errors';
+import { runReconcile } from '../../lambdas/sweeps/reconcile/sweep';
+import { ProviderUnavailableError } from '../../lambdas/shared/errors/provider';
 import type { RecordingMetrics } from '../../lambdas/shared/telemetry';
 import { settledInventory } from '../support/consistent';
 import { startHarness, type Harness } from '../support/harness';

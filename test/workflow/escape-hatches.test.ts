@@ -4,8 +4,8 @@
  */
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { claimInstance } from '../../lambdas/domain/claims';
-import { leaseKey } from '../../lambdas/domain/reconcile/lease';
-import { RECONCILE, runReconcile } from '../../lambdas/domain/reconcile/reconcile';
+import { leaseKey } from '../../lambdas/sweeps/lease';
+import { RECONCILE, runReconcile } from '../../lambdas/sweeps/reconcile/sweep';
 import { startHarness, type Harness } from '../support/harness';
 import { provisionRunning } from '../support/instances';
 import { gate } from '../support/sfn-helpers';

@@ -4,10 +4,10 @@
  * a dead machine is recovered by the next sweep; a listing that lies (stale) is refuted by the GET
  * by id; a paged listing is read to its end; the audit corrects what a state filter cannot see.
  */
-import { inventoryFleet } from '../../lambdas/domain/reconcile/inventory';
-import { runReconcile } from '../../lambdas/domain/reconcile/reconcile';
+import { inventoryFleet } from '../../lambdas/sweeps/reconcile/inventory';
+import { runReconcile } from '../../lambdas/sweeps/reconcile/sweep';
 import type { FleetPage } from '../../lambdas/providers/compute-provider';
-import type { Deps } from '../../lambdas/shared/deps';
+import type { Deps } from '../../lambdas/composition/deps';
 import { startHarness, testProviderKind as testKind, type Harness } from '../support/harness';
 import { provisionRunning } from '../support/instances';
 import { countingTable } from '../support/counting-table';

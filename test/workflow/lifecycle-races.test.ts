@@ -3,7 +3,7 @@ import { settledInventory } from '../support/consistent';
 import fc from 'fast-check';
 import { executionArnOf } from '../../lambdas/adapters/workflows';
 import type { LifecycleOperation } from '../../lambdas/domain/claims';
-import { ProviderCapacityError } from '../../lambdas/shared/errors';
+import { ProviderCapacityError } from '../../lambdas/shared/errors/provider';
 import { startHarness, type Harness } from '../support/harness';
 import { operate, operateAndWait, provisionRunning } from '../support/instances';
 import { slowProvider } from '../support/slow-provider';

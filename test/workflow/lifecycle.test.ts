@@ -1,7 +1,7 @@
 import { keys } from '../../lambdas/adapters/dynamo';
 import { settledInventory } from '../support/consistent';
-import { ProviderCapacityError } from '../../lambdas/shared/errors';
-import { MOUNT_PATH } from '../../lambdas/domain/mount-repair';
+import { ProviderCapacityError } from '../../lambdas/shared/errors/provider';
+import { MOUNT_PATH } from '../../lambdas/operations/machine/mount-repair';
 import { volumeNameOf } from '../../lambdas/providers/compute-provider';
 import { startHarness, type Harness } from '../support/harness';
 import { operate, operateAndWait, provisionRunning } from '../support/instances';

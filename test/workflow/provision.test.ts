@@ -1,6 +1,6 @@
 import { keys } from '../../lambdas/adapters/dynamo';
 import { settledInventory } from '../support/consistent';
-import { ProviderUnavailableError, ProviderCapacityError } from '../../lambdas/shared/errors';
+import { ProviderUnavailableError, ProviderCapacityError } from '../../lambdas/shared/errors/provider';
 import type { RecordingMetrics } from '../../lambdas/shared/telemetry';
 import { startHarness, type Harness } from '../support/harness';
 

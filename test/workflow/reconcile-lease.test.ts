@@ -7,9 +7,9 @@
  */
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { claimInstance } from '../../lambdas/domain/claims';
-import { leaseHolder, leaseKey } from '../../lambdas/domain/reconcile/lease';
-import { RECONCILE, runReconcile } from '../../lambdas/domain/reconcile/reconcile';
-import type { Deps } from '../../lambdas/shared/deps';
+import { leaseHolder, leaseKey } from '../../lambdas/sweeps/lease';
+import { RECONCILE, runReconcile } from '../../lambdas/sweeps/reconcile/sweep';
+import type { Deps } from '../../lambdas/composition/deps';
 import type { RecordingMetrics } from '../../lambdas/shared/telemetry';
 import { startHarness, type Harness } from '../support/harness';
 import { operate, provisionRunning } from '../support/instances';

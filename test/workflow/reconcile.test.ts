@@ -6,12 +6,12 @@
 import { StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../../lambdas/adapters/dynamo';
-import { instanceIdFor } from '../../lambdas/domain/admission';
+import { instanceIdFor } from '../../lambdas/operations/provision/request';
 import { claimInstance } from '../../lambdas/domain/claims';
-import { runReconcile } from '../../lambdas/domain/reconcile/reconcile';
+import { runReconcile } from '../../lambdas/sweeps/reconcile/sweep';
 import { volumeNameOf } from '../../lambdas/providers/compute-provider';
 import type { RecordingMetrics } from '../../lambdas/shared/telemetry';
-import { ProviderUnavailableError } from '../../lambdas/shared/errors';
+import { ProviderUnavailableError } from '../../lambdas/shared/errors/provider';
 import { startHarness, type Harness } from '../support/harness';
 import { operate, operateAndWait, provisionRunning } from '../support/instances';
 import { gate } from '../support/sfn-helpers';

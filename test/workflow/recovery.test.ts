@@ -5,10 +5,10 @@
  * nothing the recovery made, the old volume intact, `stopped` with lastRecoveryError and a cooldown.
  */
 import { keys } from '../../lambdas/adapters/dynamo';
-import { runReconcile } from '../../lambdas/domain/reconcile/reconcile';
-import { runVolumeCleanup } from '../../lambdas/domain/volume-cleanup';
+import { runReconcile } from '../../lambdas/sweeps/reconcile/sweep';
+import { runVolumeCleanup } from '../../lambdas/sweeps/volume-cleanup/sweep';
 import type { ProviderMethod } from '../support/fault-injecting-provider';
-import { ProviderCapacityError } from '../../lambdas/shared/errors';
+import { ProviderCapacityError } from '../../lambdas/shared/errors/provider';
 import type { RecordingMetrics } from '../../lambdas/shared/telemetry';
 import { startHarness, type Harness } from '../support/harness';
 import { operate, operateAndWait, provisionRunning } from '../support/instances';

@@ -5,9 +5,9 @@
  * leave the alarms firing, or worse, watching nothing.
  */
 import { SWEEP_HEARTBEAT_METRIC } from '../../infra/orchestration-stack';
-import { runReconcile } from '../../lambdas/domain/reconcile/reconcile';
-import { runVolumeCleanup } from '../../lambdas/domain/volume-cleanup';
-import { ProviderUnavailableError } from '../../lambdas/shared/errors';
+import { runReconcile } from '../../lambdas/sweeps/reconcile/sweep';
+import { runVolumeCleanup } from '../../lambdas/sweeps/volume-cleanup/sweep';
+import { ProviderUnavailableError } from '../../lambdas/shared/errors/provider';
 import type { RecordingMetrics } from '../../lambdas/shared/telemetry';
 import { startHarness, type Harness } from '../support/harness';
 

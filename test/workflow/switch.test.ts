@@ -5,9 +5,9 @@
  * either completes the switch or rolls it back fully.
  */
 import { keys } from '../../lambdas/adapters/dynamo';
-import { runReconcile } from '../../lambdas/domain/reconcile/reconcile';
-import { requestSwitch } from '../../lambdas/domain/switch-provider';
-import { DataTransferUnsupportedError, ProviderCapacityError } from '../../lambdas/shared/errors';
+import { runReconcile } from '../../lambdas/sweeps/reconcile/sweep';
+import { requestSwitch } from '../../lambdas/operations/switch/request';
+import { DataTransferUnsupportedError, ProviderCapacityError } from '../../lambdas/shared/errors/provider';
 import type { ProviderMethod } from '../support/fault-injecting-provider';
 import { startHarness, type Harness } from '../support/harness';
 import { operate, operateAndWait, provisionRunning } from '../support/instances';

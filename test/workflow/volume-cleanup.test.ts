@@ -6,8 +6,8 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../../lambdas/adapters/dynamo';
 import { claimInstance } from '../../lambdas/domain/claims';
-import { runVolumeCleanup } from '../../lambdas/domain/volume-cleanup';
-import { ProviderUnavailableError } from '../../lambdas/shared/errors';
+import { runVolumeCleanup } from '../../lambdas/sweeps/volume-cleanup/sweep';
+import { ProviderUnavailableError } from '../../lambdas/shared/errors/provider';
 import type { RecordingMetrics } from '../../lambdas/shared/telemetry';
 import { startHarness, type Harness } from '../support/harness';
 import { provisionRunning } from '../support/instances';

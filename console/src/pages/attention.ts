@@ -2,7 +2,7 @@
  * What needs attention: what the sweeps see as due now and what is parked for an operator (the
  * alarms' subjects), from the attention index; and the hatch that runs a sweep now.
  */
-import type { AttentionItem, AttentionPage } from '../../../lambdas/domain/attention-view';
+import type { AttentionItem, AttentionPage } from '../../../lambdas/views/attention-view';
 import { hatchBar, wireHatches } from '../hatches';
 import { api, html, link, pagedTable, query, routes, time, type Html } from '../lib';
 import type { PageContext } from '../page';

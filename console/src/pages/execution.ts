@@ -2,7 +2,7 @@
  * One execution: its state graph drawn from the ASL it ran, coloured by its history and redrawn
  * as the history grows while it runs; each state's input, output, error and cause on selection.
  */
-import type { ExecutionDetail, HistoryPage } from '../../../lambdas/domain/executions';
+import type { ExecutionDetail, HistoryPage } from '../../../lambdas/views/executions';
 import { causeMessage, stepsFromHistory, type HistoryEventView, type StepView } from '../../../lambdas/shared/execution-progress';
 import { renderGraph, statusWord } from '../graph';
 import { api, badge, duration, html, link, pretty, problemText, query, raw, routes, time } from '../lib';

@@ -1,5 +1,5 @@
 /** Every workflow's recent executions, newest first, filtered by workflow, status and instance; paged. */
-import type { ExecutionRow, ExecutionsPage } from '../../../lambdas/domain/executions';
+import type { ExecutionRow, ExecutionsPage } from '../../../lambdas/views/executions';
 import { api, badge, duration, html, link, metrics, pagedTable, query, routes, time, type Html } from '../lib';
 import type { PageContext } from '../page';
 

@@ -3,7 +3,7 @@
  * reservation, its last errors, its retained volumes, what the provider reports now, its
  * operations, and the escape hatches for it.
  */
-import type { OwnerRegistryView } from '../../../lambdas/domain/operator-views';
+import type { OwnerRegistryView } from '../../../lambdas/views/operator-views';
 import { hatchBar, wireHatches } from '../hatches';
 import { api, asJson, badge, html, link, problemText, routes, time, type Html } from '../lib';
 import type { PageContext } from '../page';

@@ -1,5 +1,5 @@
 /** An owner's registry: instances (tombstones too), reservation, quota, the audit trail, and the hatches for them. */
-import type { OwnerRegistryView } from '../../../lambdas/domain/operator-views';
+import type { OwnerRegistryView } from '../../../lambdas/views/operator-views';
 import type { AuditRecord } from '../../../lambdas/domain/audit';
 import { hatchBar, wireHatches } from '../hatches';
 import { api, asJson, badge, html, link, problemText, query, routes, time, type Html } from '../lib';

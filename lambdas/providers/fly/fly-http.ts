@@ -7,16 +7,8 @@
  */
 import createClient, { type Client } from 'openapi-fetch';
 import { randomInt } from 'node:crypto';
-import {
-  MachineNameTakenError,
-  ProviderCapacityError,
-  ProviderRejectedError,
-  ProviderResourceNotFoundError,
-  ProviderUnavailableError,
-  messageOf,
-  VolumeAttachedError,
-  type SlipwayError,
-} from '../../shared/errors';
+import { messageOf, type SlipwayError } from '../../shared/errors/core';
+import { MachineNameTakenError, ProviderCapacityError, ProviderRejectedError, ProviderResourceNotFoundError, ProviderUnavailableError, VolumeAttachedError } from '../../shared/errors/provider';
 import type { paths } from './machines-api';
 
 /** The typed client. */

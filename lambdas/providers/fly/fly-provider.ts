@@ -19,7 +19,7 @@
  * Machines run with `restart.policy = "no"`: slipway's reconcile sweep sees an exit and recovers the
  * instance itself, instead of Fly restarting it on the same (possibly bad) volume unseen.
  */
-import { DataTransferUnsupportedError, ProviderUnavailableError, MachineNotReadyError, MachineStartFailedError, ProviderResourceNotFoundError, VolumeAttachedError } from '../../shared/errors';
+import { DataTransferUnsupportedError, ProviderUnavailableError, MachineNotReadyError, MachineStartFailedError, ProviderResourceNotFoundError, VolumeAttachedError } from '../../shared/errors/provider';
 import type {
   ComputeProvider,
   ForkVolumeSpec,

@@ -1,5 +1,6 @@
 import http from 'node:http';
-import { MachineNotReadyError, MachineStartFailedError, ProviderResourceNotFoundError, VolumeAttachedError, messageOf } from '../../shared/errors';
+import { messageOf } from '../../shared/errors/core';
+import { MachineNotReadyError, MachineStartFailedError, ProviderResourceNotFoundError, VolumeAttachedError } from '../../shared/errors/provider';
 import type { FleetMachine, FleetPage, Machine, MachineHealth, MachineSpec, MachineState, TagFilter } from '../compute-provider';
 
 /** States a fleet listing of machines not running leaves out. */

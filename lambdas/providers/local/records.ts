@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
-import { ProviderResourceNotFoundError } from '../../shared/errors';
+import { ProviderResourceNotFoundError } from '../../shared/errors/provider';
 import type { Machine, MachineExit, MachineState, ResourceTags, Snapshot, TagFilter, Volume } from '../compute-provider';
 import { byId, isSafeId, now, type LocalLayout } from './layout';
 import { listDir, readJson, writeJsonAtomic } from './local-store';

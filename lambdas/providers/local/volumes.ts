@@ -1,6 +1,7 @@
 import { cp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DataTransferUnsupportedError, ProviderResourceNotFoundError, ProviderUnavailableError, VolumeAttachedError, messageOf } from '../../shared/errors';
+import { messageOf } from '../../shared/errors/core';
+import { DataTransferUnsupportedError, ProviderResourceNotFoundError, ProviderUnavailableError, VolumeAttachedError } from '../../shared/errors/provider';
 import type { ForkVolumeSpec, ImportVolumeSpec, Snapshot, TagFilter, Volume, VolumeSeed, VolumeSpec } from '../compute-provider';
 import { byId, isSafeId, newId, now, type LocalLayout } from './layout';
 import { directorySize, listDir, withLock, writeJsonAtomic } from './local-store';

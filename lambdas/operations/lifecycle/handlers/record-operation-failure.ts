@@ -1,0 +1,18 @@
+import * as z from 'zod';
+import { recordOperationFailure } from '../outcome';
+import { providersFromConfig } from '../../../providers/configured';
+import { defineStep } from '../../define-step';
+import { failureRecord, providerStepInput, stepFailureSchema } from '../../step-schemas';
+
+const input = providerStepInput.extend({
+  operation: z.enum(['start', 'stop', 'restart', 'destroy']),
+  failure: stepFailureSchema,
+});
+
+/**
+ * Catch target of every lifecycle workflow: make the failure visible at once, in the step that
+ * catches it, fenced by the claim — so it can never overwrite another operation's state.
+ */
+export const step = defineStep('RecordOperationFailure', input, (deps, input) => recordOperationFailure(deps, { ...input, error: failureRecord(input.failure) }), { providers: providersFromConfig });
+
+export const { handler, createHandler } = step;

@@ -1,9 +1,0 @@
-import { destroyResources } from '../domain/machine-operations';
-import { providersFromConfig } from '../providers/configured';
-import { defineStep } from './define-step';
-import { providerStepInput } from './schemas';
-
-/** Destroy the instance's machine and volume after verifying their tags, and prove nothing is left. */
-export const step = defineStep('DestroyResources', providerStepInput, destroyResources, { providers: providersFromConfig });
-
-export const { handler, createHandler } = step;

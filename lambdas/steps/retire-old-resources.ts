@@ -1,9 +1,0 @@
-import { retireReplacedResources } from '../domain/recovery';
-import { providersFromConfig } from '../providers/configured';
-import { defineStep } from './define-step';
-import { providerStepInput } from './schemas';
-
-/** Destroy the machine a recovery replaced and, unless retained, delete the volume it replaced (ownership verified). */
-export const step = defineStep('RetireOldResources', providerStepInput, retireReplacedResources, { providers: providersFromConfig });
-
-export const { handler, createHandler } = step;

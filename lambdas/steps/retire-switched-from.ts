@@ -1,9 +1,0 @@
-import { retireSwitchedFrom } from '../domain/switching';
-import { providersFromConfig } from '../providers/configured';
-import { defineStep } from './define-step';
-import { fencedStepInput } from './schemas';
-
-/** Destroy the machine a switch moved away from (ownership verified); the old volume stays for the commit to retain. */
-export const step = defineStep('RetireSwitchedFrom', fencedStepInput, retireSwitchedFrom, { providers: providersFromConfig });
-
-export const { handler, createHandler } = step;
