@@ -37,10 +37,10 @@ export interface ItemKey {
 
 /** One item of a TransactWriteItems. */
 export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
-/** The parameters of an UpdateItem (also an `Update` transaction item). */
-export type UpdateParams = UpdateCommandInput;
-/** The parameters of a PutItem (also a `Put` transaction item). */
-export type PutParams = PutCommandInput;
+/** The parameters of an UpdateItem, in the shape an `Update` transaction item also takes. */
+export type UpdateParams = NonNullable<TransactItem['Update']> & Pick<UpdateCommandInput, 'ReturnValues'>;
+/** The parameters of a PutItem, in the shape a `Put` transaction item also takes. */
+export type PutParams = NonNullable<TransactItem['Put']> & Pick<PutCommandInput, 'ReturnValues'>;
 /** The parameters of a Query (table or index). */
 export type QueryParams = Omit<QueryCommandInput, 'TableName'>;
 

@@ -1,15 +1,14 @@
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { TABLE_KEYS } from '../adapters/table-definition';
-import { keys } from '../adapters/dynamo';
 import type { Deps } from '../composition/deps';
 import { InstanceNotFoundError } from '../shared/errors/refusals';
 import * as z from 'zod';
 import { instanceViewSchema, toInstanceView, type InstanceItem } from '../domain/instance';
+import { getInstance } from '../store/instance';
+import { queryPage } from '../store/table';
 
 /** Read an instance item (strongly consistent), or null. */
-export async function readInstance(deps: Deps, instanceId: string): Promise<InstanceItem | null> {
-  const out = await deps.db.send(new GetCommand({ TableName: deps.tableName, Key: keys.instance(instanceId), ConsistentRead: true }));
-  return (out.Item as InstanceItem | undefined) ?? null;
+export function readInstance(deps: Deps, instanceId: string): Promise<InstanceItem | null> {
+  return getInstance(deps, instanceId);
 }
 
 /**
@@ -72,21 +71,18 @@ export async function listInstances(
   const items: InstanceItem[] = [];
   let pages = 0;
   do {
-    const out = await deps.db.send(
-      new QueryCommand({
-        TableName: deps.tableName,
-        IndexName: index.name,
-        KeyConditionExpression: '#pk = :pk',
-        ...(conditions.length ? { FilterExpression: conditions.join(' AND ') } : {}),
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-        ScanIndexForward: false,
-        Limit: options.limit + 1 - items.length,
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    items.push(...((out.Items as InstanceItem[] | undefined) ?? []));
-    startKey = out.LastEvaluatedKey;
+    const out = await queryPage<InstanceItem>(deps, {
+      IndexName: index.name,
+      KeyConditionExpression: '#pk = :pk',
+      ...(conditions.length ? { FilterExpression: conditions.join(' AND ') } : {}),
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      ScanIndexForward: false,
+      Limit: options.limit + 1 - items.length,
+      ExclusiveStartKey: startKey,
+    });
+    items.push(...out.items);
+    startKey = out.lastKey;
     pages++;
   } while (startKey && items.length <= options.limit && pages < MAX_PAGES_READ);
   const page = items.slice(0, options.limit);
