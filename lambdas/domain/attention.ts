@@ -9,10 +9,10 @@
  * their `attentionAt` is `parked#<when>`, which sorts after every ISO date, so no sweep ever reads
  * them as due, while the operator console still finds them with one Query per shard.
  */
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { attentionShardOf, attentionShards, type AttentionLane } from '../adapters/dynamo';
 import { TABLE_KEYS } from '../adapters/table-definition';
 import type { Deps } from '../composition/deps';
+import { queryPage } from '../store/table';
 
 /** The attention attributes that make an item due at `at` (in the reconcile sweep's lane unless told). */
 export function attentionAt(pk: string, at: Date, lane: AttentionLane = 'reconcile'): { attentionShard: string; attentionAt: string } {
@@ -46,18 +46,15 @@ export async function attentionShardPage(
   start: Record<string, unknown> | undefined,
 ): Promise<{ items: DueItem[]; last: Record<string, unknown> | undefined }> {
   const index = TABLE_KEYS.attentionIndex;
-  const out = await deps.db.send(
-    new QueryCommand({
-      TableName: deps.tableName,
-      IndexName: index.name,
-      KeyConditionExpression: band === 'due' ? '#shard = :shard AND #at <= :now' : '#shard = :shard AND begins_with(#at, :parked)',
-      ExpressionAttributeNames: { '#shard': index.partitionKey, '#at': index.sortKey },
-      ExpressionAttributeValues: band === 'due' ? { ':shard': shard, ':now': now.toISOString() } : { ':shard': shard, ':parked': PARKED_PREFIX },
-      Limit: limit,
-      ExclusiveStartKey: start,
-    }),
-  );
-  return { items: (out.Items ?? []) as DueItem[], last: out.LastEvaluatedKey };
+  const out = await queryPage<DueItem>(deps, {
+    IndexName: index.name,
+    KeyConditionExpression: band === 'due' ? '#shard = :shard AND #at <= :now' : '#shard = :shard AND begins_with(#at, :parked)',
+    ExpressionAttributeNames: { '#shard': index.partitionKey, '#at': index.sortKey },
+    ExpressionAttributeValues: band === 'due' ? { ':shard': shard, ':now': now.toISOString() } : { ':shard': shard, ':parked': PARKED_PREFIX },
+    Limit: limit,
+    ExclusiveStartKey: start,
+  });
+  return { items: out.items, last: out.lastKey };
 }
 
 /** The index key of an item (what ExclusiveStartKey needs to continue after it). */
@@ -100,21 +97,18 @@ export async function queryLane(deps: Deps, lane: AttentionLane, options: { unti
       let queries = 0;
       let start: Record<string, unknown> | undefined;
       do {
-        const out = await deps.db.send(
-          new QueryCommand({
-            TableName: deps.tableName,
-            IndexName: index.name,
-            KeyConditionExpression: options.until ? '#shard = :shard AND #at <= :until' : '#shard = :shard',
-            ...filter,
-            ExpressionAttributeNames: { '#shard': index.partitionKey, ...(options.until ? { '#at': index.sortKey } : {}), ...whereNames },
-            ExpressionAttributeValues: { ':shard': shard, ...(options.until ? { ':until': options.until.toISOString() } : {}), ...whereValues },
-            Limit: options.limitPerShard - items.length,
-            ExclusiveStartKey: start,
-          }),
-        );
+        const out = await queryPage<DueItem>(deps, {
+          IndexName: index.name,
+          KeyConditionExpression: options.until ? '#shard = :shard AND #at <= :until' : '#shard = :shard',
+          ...filter,
+          ExpressionAttributeNames: { '#shard': index.partitionKey, ...(options.until ? { '#at': index.sortKey } : {}), ...whereNames },
+          ExpressionAttributeValues: { ':shard': shard, ...(options.until ? { ':until': options.until.toISOString() } : {}), ...whereValues },
+          Limit: options.limitPerShard - items.length,
+          ExclusiveStartKey: start,
+        });
         queries += 1;
-        items.push(...((out.Items ?? []) as DueItem[]));
-        start = out.LastEvaluatedKey;
+        items.push(...out.items);
+        start = out.lastKey;
       } while (start && items.length < options.limitPerShard);
       return { items, queries };
     }),

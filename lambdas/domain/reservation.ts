@@ -7,15 +7,17 @@
  * transaction). This module owns its shape, its rules and every write to it.
  */
 import { randomInt } from 'node:crypto';
-import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import { attentionShardOf, cancellationCodes, isConditionFailed, isTransactionConflict, keys } from '../adapters/dynamo';
+import { attentionShardOf, keys } from '../adapters/dynamo';
 import type { Deps } from '../composition/deps';
 import { ContentionTimeoutError, ReservationNotFoundError, ReservationNotReleasableError } from '../shared/errors/refusals';
 import { ExecutionStillRunningError, ReservationLostError } from '../shared/errors/workflow';
 import { auditPutItem, auditRecord, auditRecordSchema } from './audit';
 import { attentionAt } from './attention';
-import { fencedUpdateItem, updateExpression, type ItemUpdate, type TransactItem } from './fence';
+import { fencedUpdateItem, type ItemUpdate, type TransactItem } from './fence';
+import { ConditionFailedError, TransactionConditionFailedError, TransactionConflictError } from '../store/errors';
+import { getOwnerItem, ownerItemUpdateParams, updateOwnerItem, type OwnerItemCondition } from '../store/reservation';
+import { transactWrite } from '../store/table';
 import { readInstance } from '../views/instance-queries';
 import { describeOperation } from '../views/operations-history';
 
@@ -107,8 +109,7 @@ const HOLDS_A_SLOT = 'activeInstances >= :qOne';
 
 /** Read the owner item (strongly consistent), or null. */
 export async function readOwnerItem(deps: Deps, owner: string): Promise<OwnerItem | null> {
-  const out = await deps.db.send(new GetCommand({ TableName: deps.tableName, Key: keys.reservation(owner), ConsistentRead: true }));
-  return (out.Item as OwnerItem | undefined) ?? null;
+  return getOwnerItem<OwnerItem>(deps, owner);
 }
 
 /** The reservation an owner item holds (null before the owner's first provision). */
@@ -122,22 +123,8 @@ export async function readReservation(deps: Deps, owner: string): Promise<Reserv
 }
 
 /** An update of the owner item as a transaction item: `update` applied only under `condition`. */
-function ownerItemUpdate(
-  deps: Deps,
-  owner: string,
-  update: ItemUpdate,
-  condition: { expression: string; names?: Record<string, string>; values?: Record<string, unknown> },
-  at: string = deps.now().toISOString(),
-): NonNullable<TransactItem['Update']> {
-  const built = updateExpression({ ...update, set: { ...update.set, updatedAt: at } });
-  return {
-    TableName: deps.tableName,
-    Key: keys.reservation(owner),
-    UpdateExpression: built.expression,
-    ConditionExpression: condition.expression,
-    ExpressionAttributeNames: { ...built.names, ...condition.names },
-    ExpressionAttributeValues: { ...built.values, ...condition.values },
-  };
+function ownerItemUpdate(deps: Deps, owner: string, update: ItemUpdate, condition: OwnerItemCondition, at: string = deps.now().toISOString()): NonNullable<TransactItem['Update']> {
+  return ownerItemUpdateParams(deps, owner, update, condition, at);
 }
 
 /** What admission writes into the reservation. */
@@ -264,12 +251,11 @@ export async function finishWithOwnerItem(deps: Deps, fixed: TransactItem[], own
   for (let attempt = 1; ; attempt++) {
     const part = await ownerPart();
     try {
-      await deps.db.send(new TransactWriteCommand({ TransactItems: [...fixed, ...(part ? [part] : [])] }));
+      await transactWrite(deps, [...fixed, ...(part ? [part] : [])]);
       return;
     } catch (error) {
-      const codes = cancellationCodes(error);
-      const ownerPartLost = !!part && codes?.[fixed.length]?.code === 'ConditionalCheckFailed' && !codes.slice(0, fixed.length).some((c) => c.code === 'ConditionalCheckFailed');
-      if (!(ownerPartLost || isTransactionConflict(error)) || attempt >= OUTCOME_ATTEMPTS) throw error;
+      const ownerPartLost = !!part && error instanceof TransactionConditionFailedError && error.failedOnlyFrom(fixed.length);
+      if (!(ownerPartLost || error instanceof TransactionConflictError) || attempt >= OUTCOME_ATTEMPTS) throw error;
       await new Promise((resolve) => setTimeout(resolve, randomInt(1, 5 * 2 ** attempt)));
     }
   }
@@ -283,20 +269,16 @@ export async function finishWithOwnerItem(deps: Deps, fixed: TransactItem[], own
 export async function markProviderWorkStarted(deps: Deps, input: { owner: string; instanceId: string }): Promise<{ version: number }> {
   const from = fromCondition('startProviderWork');
   try {
-    const out = await deps.db.send(
-      new UpdateCommand({
-        ...ownerItemUpdate(
-          deps,
-          input.owner,
-          { set: { status: RESERVATION_RULES.startProviderWork.to } },
-          { expression: `instanceId = :instanceId AND ${from.expression}`, names: { '#status': 'status' }, values: { ':instanceId': input.instanceId, ...from.values } },
-        ),
-        ReturnValues: 'ALL_NEW',
-      }),
+    const updated = await updateOwnerItem<OwnerItem>(
+      deps,
+      input.owner,
+      { set: { status: RESERVATION_RULES.startProviderWork.to } },
+      { expression: `instanceId = :instanceId AND ${from.expression}`, names: { '#status': 'status' }, values: { ':instanceId': input.instanceId, ...from.values } },
+      deps.now().toISOString(),
     );
-    return { version: Number(out.Attributes?.version) };
+    return { version: Number(updated.version) };
   } catch (error) {
-    if (isConditionFailed(error)) throw new ReservationLostError(`The reservation of ${input.owner} no longer belongs to ${input.instanceId}.`, { cause: error });
+    if (error instanceof ConditionFailedError) throw new ReservationLostError(`The reservation of ${input.owner} no longer belongs to ${input.instanceId}.`, { cause: error });
     throw error;
   }
 }
@@ -304,17 +286,19 @@ export async function markProviderWorkStarted(deps: Deps, input: { owner: string
 /** Apply a sweep's bookkeeping update to a reservation unless it moved on since it was read. */
 async function updateIfUnchanged(deps: Deps, reservation: ReservationItem, update: ItemUpdate): Promise<void> {
   try {
-    await deps.db.send(
-      new UpdateCommand(
-        ownerItemUpdate(deps, reservation.owner, update, {
-          expression: '#version = :version AND #status = :status',
-          names: { '#version': 'version', '#status': 'status' },
-          values: { ':version': reservation.version, ':status': reservation.status },
-        }),
-      ),
+    await updateOwnerItem(
+      deps,
+      reservation.owner,
+      update,
+      {
+        expression: '#version = :version AND #status = :status',
+        names: { '#version': 'version', '#status': 'status' },
+        values: { ':version': reservation.version, ':status': reservation.status },
+      },
+      deps.now().toISOString(),
     );
   } catch (error) {
-    if (!isConditionFailed(error)) throw error; // it moved on: the next look follows its new state
+    if (!(error instanceof ConditionFailedError)) throw error; // it moved on: the next look follows its new state
   }
 }
 
@@ -394,10 +378,9 @@ export async function releaseReservation(deps: Deps, owner: string, actor: strin
     };
     const due = stillClaimed ? [fencedUpdateItem(deps, current.instanceId, current.executionName, { set: attentionAt(keys.instance(current.instanceId).pk, deps.now()) })] : [];
     try {
-      await deps.db.send(new TransactWriteCommand({ TransactItems: [release, auditPutItem(deps, audit), ...due] }));
+      await transactWrite(deps, [release, auditPutItem(deps, audit), ...due]);
     } catch (error) {
-      const fenceLost = cancellationCodes(error)?.some((c) => c.code === 'ConditionalCheckFailed') ?? false;
-      if (!fenceLost && !isTransactionConflict(error)) throw error;
+      if (!(error instanceof TransactionConditionFailedError) && !(error instanceof TransactionConflictError)) throw error;
       if (attempt >= RELEASE_ATTEMPTS) throw new ContentionTimeoutError({ cause: error, context: { owner, attempts: attempt } });
       // The reservation (or its instance) moved since we read it: decide again on what it is now.
       await new Promise((resolve) => setTimeout(resolve, randomInt(1, 10 * 2 ** attempt)));
