@@ -1,0 +1,60 @@
+/**
+ * Retained volumes (`VOLUME#<id>` / `VOLUME`) in the table: their key, their strongly consistent
+ * reads and the cleanup's conditional writes (taking the cleanup lease, and every write fenced by
+ * its holder). The states and which write moves a volume from which are the domain's
+ * (`domain/retained-volume.ts`).
+ */
+import { keys } from '../adapters/dynamo';
+import type { RetainedVolume, RetainedVolumeState } from '../domain/retained-volume';
+import { updateExpression, type InstanceUpdate } from './expression';
+import { batchGetItems, getItem, updateItem, type TableDeps } from './table';
+
+/** One retained volume's item (strongly consistent), or null. */
+export function getRetainedVolume(deps: TableDeps, volumeId: string): Promise<RetainedVolume | null> {
+  return getItem<RetainedVolume>(deps, keys.volume(volumeId));
+}
+
+/** Retained-volume items by volume id (consistent BatchGetItem); absent ones are left out. */
+export function getRetainedVolumes(deps: TableDeps, volumeIds: readonly string[]): Promise<RetainedVolume[]> {
+  return batchGetItems<RetainedVolume>(deps, [...new Set(volumeIds)].map((id) => keys.volume(id)));
+}
+
+/**
+ * Take the cleanup lease: only a volume in one of `from`, and only when no lease is held or the held
+ * one ended before `now`. Returns the taken item; a lost condition is a ConditionFailedError carrying the volume as found.
+ */
+export async function takeCleanupLease(deps: TableDeps, volumeId: string, holder: string, from: readonly RetainedVolumeState[], now: Date, until: Date): Promise<RetainedVolume> {
+  return (await updateItem<RetainedVolume>(deps, {
+    TableName: deps.tableName,
+    Key: keys.volume(volumeId),
+    UpdateExpression: 'SET cleanupHolder = :holder, cleanupLeaseUntil = :until',
+    ConditionExpression: `attribute_exists(pk) AND #state IN (${from.map((_, i) => `:from${i}`).join(', ')}) AND (attribute_not_exists(cleanupLeaseUntil) OR cleanupLeaseUntil < :now)`,
+    ExpressionAttributeNames: { '#state': 'state' },
+    ExpressionAttributeValues: {
+      ':holder': holder,
+      ':until': until.toISOString(),
+      ':now': now.toISOString(),
+      ...Object.fromEntries(from.map((state, i) => [`:from${i}`, state])),
+    },
+  }))!;
+}
+
+/**
+ * A write of the cleanup that holds the volume, giving the lease back: conditional on the holder and,
+ * when given, on the volume being in one of `from`. A lost fence is a ConditionFailedError carrying the volume as found.
+ */
+export async function updateHeldVolume(deps: TableDeps, volumeId: string, holder: string, from: readonly RetainedVolumeState[], update: InstanceUpdate): Promise<void> {
+  const { expression, names, values } = updateExpression({ set: update.set, remove: [...(update.remove ?? []), 'cleanupHolder', 'cleanupLeaseUntil'] });
+  await updateItem(
+    deps,
+    {
+      TableName: deps.tableName,
+      Key: keys.volume(volumeId),
+      UpdateExpression: expression,
+      ConditionExpression: `#fenceHolder = :fenceHolder${from.length ? ` AND #fenceState IN (${from.map((_, i) => `:fenceFrom${i}`).join(', ')})` : ''}`,
+      ExpressionAttributeNames: { ...names, '#fenceHolder': 'cleanupHolder', ...(from.length ? { '#fenceState': 'state' } : {}) },
+      ExpressionAttributeValues: { ...values, ':fenceHolder': holder, ...Object.fromEntries(from.map((state, i) => [`:fenceFrom${i}`, state])) },
+    },
+    'NONE',
+  );
+}
