@@ -1,7 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DynamoDBDocumentClient, type BatchGetCommandInput, type BatchGetCommandOutput } from '@aws-sdk/lib-dynamodb';
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TABLE_KEYS } from './table-definition';
 
 /**
@@ -71,41 +69,4 @@ export function attentionShards(lane: AttentionLane): string[] {
 /** Epoch seconds for the TTL attribute. */
 export function ttlAfter(now: Date, seconds: number): number {
   return Math.floor(now.getTime() / 1000) + seconds;
-}
-
-/** Cancellation reason codes of a failed transaction, in item order. */
-export function cancellationCodes(error: unknown): Array<{ code: string; item?: Record<string, unknown> }> | null {
-  if (!(error instanceof TransactionCanceledException)) return null;
-  return (error.CancellationReasons ?? []).map((reason) => ({
-    code: reason.Code ?? 'None',
-    // Cancellation reasons are not unmarshalled by the DocumentClient.
-    item: reason.Item ? (unmarshall(reason.Item) as Record<string, unknown>) : undefined,
-  }));
-}
-
-/** True when a transaction was cancelled only because another transaction touched the same items. */
-export function isTransactionConflict(error: unknown): boolean {
-  const codes = cancellationCodes(error);
-  if (codes) return codes.some((c) => c.code === 'TransactionConflict') && !codes.some((c) => c.code === 'ConditionalCheckFailed');
-  const name = (error as { name?: string } | null)?.name;
-  return name === 'TransactionConflictException' || name === 'TransactionInProgressException';
-}
-
-/** True for a single-item conditional write that lost its condition. */
-export function isConditionFailed(error: unknown): boolean {
-  return (error as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
-}
-
-/** Read items by key (BatchGetItem, 100 keys a call, consistent), following unprocessed keys; absent ones are left out. */
-export async function batchGetItems<T>(db: DynamoDBDocumentClient, tableName: string, itemKeys: ReadonlyArray<{ pk: string; sk: string }>): Promise<T[]> {
-  const found: T[] = [];
-  for (let i = 0; i < itemKeys.length; i += 100) {
-    let request: BatchGetCommandInput['RequestItems'] = { [tableName]: { Keys: itemKeys.slice(i, i + 100), ConsistentRead: true } };
-    while (request && Object.keys(request).length > 0) {
-      const out: BatchGetCommandOutput = await db.send(new BatchGetCommand({ RequestItems: request }));
-      found.push(...((out.Responses?.[tableName] ?? []) as T[]));
-      request = out.UnprocessedKeys;
-    }
-  }
-  return found;
 }

@@ -108,3 +108,71 @@ export async function writeClaim(deps: TableDeps, write: ClaimWrite, alsoWrite: 
   await transactWrite(deps, [{ Update: update }, ...alsoWrite]);
   return (await getInstance(deps, write.instanceId))!;
 }
+
+/**
+ * The parameters of an update of an instance no operation holds (the reconcile sweep's), fenced by
+ * no claim and by the version and status it was read with; with `holdsSlot`, only while it still
+ * counts toward its owner's quota.
+ */
+function unclaimedParams(deps: ClockedTableDeps, item: Pick<InstanceItem, 'instanceId' | 'version' | 'status'>, update: InstanceUpdate, holdsSlot: boolean): UpdateParams {
+  const { expression, names, values } = updateExpression({ ...update, set: { ...update.set, updatedAt: deps.now().toISOString() } });
+  return {
+    TableName: deps.tableName,
+    Key: keys.instance(item.instanceId),
+    UpdateExpression: expression,
+    ConditionExpression: 'attribute_not_exists(claim) AND #fenceVersion = :fenceVersion AND #fenceStatus = :fenceStatus' + (holdsSlot ? ' AND countsTowardQuota = :holdsSlot' : ''),
+    ExpressionAttributeNames: { ...names, '#fenceVersion': 'version', '#fenceStatus': 'status' },
+    ExpressionAttributeValues: { ...values, ':fenceVersion': item.version, ':fenceStatus': item.status, ...(holdsSlot ? { ':holdsSlot': true } : {}) },
+  };
+}
+
+/** Update an instance that is still unclaimed as read; a lost fence is a ConditionFailedError carrying the instance as found. */
+export async function updateInstanceUnclaimed(deps: ClockedTableDeps, item: Pick<InstanceItem, 'instanceId' | 'version' | 'status'>, update: InstanceUpdate): Promise<void> {
+  await updateItem(deps, unclaimedParams(deps, item, update, false), 'NONE');
+}
+
+/** The same update as a transaction item; with `holdsSlot`, also fenced on the instance still holding its quota slot. */
+export function unclaimedInstanceItem(deps: ClockedTableDeps, item: Pick<InstanceItem, 'instanceId' | 'version' | 'status'>, update: InstanceUpdate, options: { holdsSlot?: boolean } = {}): TransactItem {
+  return { Update: unclaimedParams(deps, item, update, options.holdsSlot ?? false) };
+}
+
+/** An operator's settle lock on an instance as stored (`operatorSettle`): who, why, until when, and whether it ended. */
+export interface SettleLockRecord {
+  id: string;
+  actor: string;
+  reason: string;
+  until: string;
+  done?: boolean;
+}
+
+/**
+ * Take an operator's settle lock on the instance, as the first item of a transaction: free when
+ * there is none, its lock lapsed, or it ended and was not this very request (same actor and reason).
+ */
+export function settleLockItem(deps: TableDeps, instanceId: string, lock: SettleLockRecord, now: Date): TransactItem {
+  return {
+    Update: {
+      TableName: deps.tableName,
+      Key: keys.instance(instanceId),
+      UpdateExpression: 'SET operatorSettle = :lock',
+      ConditionExpression:
+        'attribute_exists(pk) AND (attribute_not_exists(operatorSettle) OR operatorSettle.#until < :now OR (operatorSettle.done = :true AND (operatorSettle.actor <> :actor OR operatorSettle.reason <> :reason)))',
+      ExpressionAttributeNames: { '#until': 'until' },
+      ExpressionAttributeValues: { ':lock': lock, ':now': now.toISOString(), ':true': true, ':actor': lock.actor, ':reason': lock.reason },
+    },
+  };
+}
+
+/** End the settle lock `id` (kept as `done` until `until`, with what the settle did), as a transaction item. */
+export function settleLockEndItem(deps: TableDeps, instanceId: string, id: string, until: string, outcome: string[]): TransactItem {
+  return {
+    Update: {
+      TableName: deps.tableName,
+      Key: keys.instance(instanceId),
+      UpdateExpression: 'SET operatorSettle.#until = :until, operatorSettle.done = :true, operatorSettle.outcome = :outcome',
+      ConditionExpression: 'operatorSettle.id = :id',
+      ExpressionAttributeNames: { '#until': 'until' },
+      ExpressionAttributeValues: { ':id': id, ':until': until, ':true': true, ':outcome': outcome },
+    },
+  };
+}
