@@ -38,5 +38,5 @@ export function auditOutcomeItem(deps: Deps, record: AuditRecord, outcome: strin
 
 /** The owner's most recent audit records, newest first. */
 export function recentAuditRecords(deps: Deps, owner: string, limit = 20): Promise<AuditRecord[]> {
-  return queryAuditRecords(deps, owner, limit);
+  return queryAuditRecords<AuditRecord>(deps, owner, limit);
 }

@@ -123,7 +123,7 @@ export function retainVolumeItem(deps: Deps, request: RetainRequest): TransactIt
 
 /** Retained-volume items by volume id (BatchGetItem); absent ids are not in the map. */
 export async function retainedVolumesById(deps: Deps, volumeIds: readonly string[]): Promise<Map<string, RetainedVolume>> {
-  const items = await getRetainedVolumes(deps, volumeIds);
+  const items = await getRetainedVolumes<RetainedVolume>(deps, volumeIds);
   return new Map(items.map((item) => [item.volumeId, item]));
 }
 
@@ -167,7 +167,7 @@ const parked = (deps: Deps, volumeId: string) => parkedAttention(keys.volume(vol
 
 /** One retained volume's item (strongly consistent), or null. */
 export async function readRetainedVolume(deps: Deps, volumeId: string): Promise<RetainedVolume | null> {
-  return getRetainedVolume(deps, volumeId);
+  return getRetainedVolume<RetainedVolume>(deps, volumeId);
 }
 
 /**
@@ -179,7 +179,7 @@ export async function beginVolumeCleanup(deps: Deps, volumeId: string, holder: s
   const now = deps.now();
   const from = RETAINED_VOLUME_RULES.delete.from;
   try {
-    return await takeCleanupLease(deps, volumeId, holder, from, now, after(now, CLEANUP_LEASE_SECONDS));
+    return await takeCleanupLease<RetainedVolume>(deps, volumeId, holder, from, now, after(now, CLEANUP_LEASE_SECONDS));
   } catch (error) {
     if (error instanceof ConditionFailedError) return null;
     throw error;

@@ -4,7 +4,9 @@
  * domain's (`domain/audit.ts`).
  */
 import { keys } from '../adapters/dynamo';
-import type { AuditRecord } from '../domain/audit';
+
+/** What the store needs of an audit record (its shape is the domain's, which imports this module). */
+type AuditRecord = { id: string; owner: string; at: string } & Record<string, unknown>;
 import { putItem, queryPage, type TableDeps, type TransactItem } from './table';
 
 /** The audit record as a transaction item, so it is stored in the same transaction as the change it records. */
@@ -37,12 +39,12 @@ export function auditOutcomeUpdate(deps: TableDeps, record: AuditRecord, outcome
 }
 
 /** The owner's most recent audit records, newest first. */
-export async function queryAuditRecords(deps: TableDeps, owner: string, limit: number): Promise<AuditRecord[]> {
-  const out = await queryPage<AuditRecord & { pk: string; sk: string; type: string }>(deps, {
+export async function queryAuditRecords<T>(deps: TableDeps, owner: string, limit: number): Promise<T[]> {
+  const out = await queryPage<Record<string, unknown>>(deps, {
     KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
     ExpressionAttributeValues: { ':pk': keys.ownerPartition(owner), ':prefix': keys.auditPrefix },
     ScanIndexForward: false,
     Limit: limit,
   });
-  return out.items.map(({ pk: _pk, sk: _sk, type: _type, ...record }) => record);
+  return out.items.map(({ pk: _pk, sk: _sk, type: _type, ...record }) => record as T);
 }

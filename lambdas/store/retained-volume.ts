@@ -5,26 +5,25 @@
  * (`domain/retained-volume.ts`).
  */
 import { keys } from '../adapters/dynamo';
-import type { RetainedVolume, RetainedVolumeState } from '../domain/retained-volume';
 import { updateExpression, type InstanceUpdate } from './expression';
 import { batchGetItems, getItem, updateItem, type TableDeps } from './table';
 
 /** One retained volume's item (strongly consistent), or null. */
-export function getRetainedVolume(deps: TableDeps, volumeId: string): Promise<RetainedVolume | null> {
-  return getItem<RetainedVolume>(deps, keys.volume(volumeId));
+export function getRetainedVolume<T>(deps: TableDeps, volumeId: string): Promise<T | null> {
+  return getItem<T>(deps, keys.volume(volumeId));
 }
 
 /** Retained-volume items by volume id (consistent BatchGetItem); absent ones are left out. */
-export function getRetainedVolumes(deps: TableDeps, volumeIds: readonly string[]): Promise<RetainedVolume[]> {
-  return batchGetItems<RetainedVolume>(deps, [...new Set(volumeIds)].map((id) => keys.volume(id)));
+export function getRetainedVolumes<T>(deps: TableDeps, volumeIds: readonly string[]): Promise<T[]> {
+  return batchGetItems<T>(deps, [...new Set(volumeIds)].map((id) => keys.volume(id)));
 }
 
 /**
  * Take the cleanup lease: only a volume in one of `from`, and only when no lease is held or the held
  * one ended before `now`. Returns the taken item; a lost condition is a ConditionFailedError carrying the volume as found.
  */
-export async function takeCleanupLease(deps: TableDeps, volumeId: string, holder: string, from: readonly RetainedVolumeState[], now: Date, until: Date): Promise<RetainedVolume> {
-  return (await updateItem<RetainedVolume>(deps, {
+export async function takeCleanupLease<T>(deps: TableDeps, volumeId: string, holder: string, from: readonly string[], now: Date, until: Date): Promise<T> {
+  return (await updateItem<T>(deps, {
     TableName: deps.tableName,
     Key: keys.volume(volumeId),
     UpdateExpression: 'SET cleanupHolder = :holder, cleanupLeaseUntil = :until',
@@ -43,7 +42,7 @@ export async function takeCleanupLease(deps: TableDeps, volumeId: string, holder
  * A write of the cleanup that holds the volume, giving the lease back: conditional on the holder and,
  * when given, on the volume being in one of `from`. A lost fence is a ConditionFailedError carrying the volume as found.
  */
-export async function updateHeldVolume(deps: TableDeps, volumeId: string, holder: string, from: readonly RetainedVolumeState[], update: InstanceUpdate): Promise<void> {
+export async function updateHeldVolume(deps: TableDeps, volumeId: string, holder: string, from: readonly string[], update: InstanceUpdate): Promise<void> {
   const { expression, names, values } = updateExpression({ set: update.set, remove: [...(update.remove ?? []), 'cleanupHolder', 'cleanupLeaseUntil'] });
   await updateItem(
     deps,
