@@ -8,7 +8,7 @@
  */
 import { randomInt } from 'node:crypto';
 import * as z from 'zod';
-import { attentionShardOf, keys } from '../adapters/dynamo';
+import { keys } from '../adapters/dynamo';
 import type { Deps } from '../composition/deps';
 import { ContentionTimeoutError, ReservationNotFoundError, ReservationNotReleasableError } from '../shared/errors/refusals';
 import { ExecutionStillRunningError, ReservationLostError } from '../shared/errors/workflow';
@@ -16,7 +16,7 @@ import { auditPutItem, auditRecord, auditRecordSchema } from './audit';
 import { attentionAt } from './attention';
 import { fencedUpdateItem, type ItemUpdate, type TransactItem } from './fence';
 import { ConditionFailedError, TransactionConditionFailedError, TransactionConflictError } from '../store/errors';
-import { getOwnerItem, ownerItemUpdateParams, updateOwnerItem, type OwnerItemCondition } from '../store/reservation';
+import { admissionUpdateParams, getOwnerItem, ownerItemUpdateParams, updateOwnerItem, type OwnerItemFence } from '../store/reservation';
 import { transactWrite } from '../store/table';
 import { readInstance } from '../views/instance-queries';
 import { describeOperation } from '../views/operations-history';
@@ -91,22 +91,6 @@ export function isUnresolved(item: OwnerItem | null): item is ReservationItem {
   return !!item?.status && UNRESOLVED_STATUSES.includes(item.status);
 }
 
-/** `#status IN (:from0, …)` with its values, for a transition's condition. */
-function fromCondition(transition: ReservationTransition): { expression: string; values: Record<string, string> } {
-  const values = Object.fromEntries(RESERVATION_RULES[transition].from.map((status, i) => [`:from${i}`, status]));
-  return { expression: `#status IN (${Object.keys(values).join(', ')})`, values };
-}
-
-/**
- * The quota condition: the owner holds fewer slots than its limit (the configured default while it
- * has none). Written out because DynamoDB conditions cannot fall back to a default value.
- */
-const BELOW_LIMIT =
-  '((attribute_not_exists(instanceLimit) AND (attribute_not_exists(activeInstances) OR activeInstances < :qDefault)) OR ' +
-  '(attribute_not_exists(activeInstances) AND instanceLimit > :qZero) OR activeInstances < instanceLimit)';
-/** A slot may be given back only while one is held: the counter never goes below zero. */
-const HOLDS_A_SLOT = 'activeInstances >= :qOne';
-
 /** Read the owner item (strongly consistent), or null. */
 export async function readOwnerItem(deps: Deps, owner: string): Promise<OwnerItem | null> {
   return getOwnerItem<OwnerItem>(deps, owner);
@@ -123,8 +107,8 @@ export async function readReservation(deps: Deps, owner: string): Promise<Reserv
 }
 
 /** An update of the owner item as a transaction item: `update` applied only under `condition`. */
-function ownerItemUpdate(deps: Deps, owner: string, update: ItemUpdate, condition: OwnerItemCondition, at: string = deps.now().toISOString()): NonNullable<TransactItem['Update']> {
-  return ownerItemUpdateParams(deps, owner, update, condition, at);
+function ownerItemUpdate(deps: Deps, owner: string, update: ItemUpdate, fence: OwnerItemFence, at: string = deps.now().toISOString()): NonNullable<TransactItem['Update']> {
+  return ownerItemUpdateParams(deps, owner, update, fence, at);
 }
 
 /** What admission writes into the reservation. */
@@ -145,35 +129,14 @@ export interface ReservationAdmission {
  * condition the old item comes back, so admission can say who holds the gate or which limit applied.
  */
 export function admissionItem(deps: Deps, admission: ReservationAdmission): TransactItem {
-  const from = fromCondition('admit');
   return {
-    Update: {
-      TableName: deps.tableName,
-      Key: keys.reservation(admission.owner),
-      UpdateExpression:
-        'SET #type = :type, #owner = :owner, #status = :to, #version = if_not_exists(#version, :zero) + :one, instanceId = :instanceId, executionName = :executionName, ' +
-        'idempotencyKey = :key, deadline = :deadline, updatedAt = :now, attentionShard = :shard, attentionAt = :deadline ' +
-        `ADD activeInstances :one REMOVE ${PER_RESERVATION_ATTRIBUTES.join(', ')}`,
-      ConditionExpression: `(attribute_not_exists(#status) OR ${from.expression}) AND ${BELOW_LIMIT}`,
-      ExpressionAttributeNames: { '#type': 'type', '#owner': 'owner', '#status': 'status', '#version': 'version' },
-      ExpressionAttributeValues: {
-        ':type': 'reservation',
-        ':owner': admission.owner,
-        ':to': RESERVATION_RULES.admit.to,
-        ':zero': 0,
-        ':one': 1,
-        ':instanceId': admission.instanceId,
-        ':executionName': admission.executionName,
-        ':key': admission.idempotencyKey,
-        ':deadline': admission.deadline,
-        ':now': admission.now,
-        ':shard': attentionShardOf(keys.reservation(admission.owner).pk),
-        ':qDefault': deps.settings.defaultInstanceLimit,
-        ':qZero': 0,
-        ...from.values,
-      },
-      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-    },
+    Update: admissionUpdateParams(deps, {
+      ...admission,
+      to: RESERVATION_RULES.admit.to,
+      from: RESERVATION_RULES.admit.from,
+      defaultLimit: deps.settings.defaultInstanceLimit,
+      clear: PER_RESERVATION_ATTRIBUTES,
+    }),
   };
 }
 
@@ -198,10 +161,8 @@ export interface OutcomeOptions {
  */
 export function outcomeItem(deps: Deps, owner: string, instanceId: string, transition: OutcomeTransition, options: OutcomeOptions = {}): TransactItem {
   const to = RESERVATION_RULES[transition].to;
-  const from = fromCondition(transition);
   const unresolved = UNRESOLVED_STATUSES.includes(to);
   const now = deps.now();
-  const fence = [`instanceId = :instanceId`, from.expression, ...(options.version ? ['#version = :version'] : []), ...(options.returnSlot ? [HOLDS_A_SLOT] : [])];
   return {
     Update: ownerItemUpdate(
       deps,
@@ -211,18 +172,14 @@ export function outcomeItem(deps: Deps, owner: string, instanceId: string, trans
         ...(options.returnSlot ? { add: { activeInstances: -1 } } : {}),
         remove: unresolved ? [] : ['attentionShard', 'attentionAt'],
       },
-      {
-        expression: fence.join(' AND '),
-        names: { '#status': 'status', ...(options.version ? { '#version': 'version' } : {}) },
-        values: { ':instanceId': instanceId, ...from.values, ...(options.version ? { ':version': options.version } : {}), ...(options.returnSlot ? { ':qOne': 1 } : {}) },
-      },
+      { instanceId, statusIn: RESERVATION_RULES[transition].from, ...(options.version ? { version: options.version } : {}), holdsSlot: options.returnSlot },
     ),
   };
 }
 
 /** Give one quota slot back, as a transaction item; never below zero. */
 function returnSlotItem(deps: Deps, owner: string): TransactItem {
-  return { Update: ownerItemUpdate(deps, owner, { add: { activeInstances: -1 } }, { expression: HOLDS_A_SLOT, values: { ':qOne': 1 } }) };
+  return { Update: ownerItemUpdate(deps, owner, { add: { activeInstances: -1 } }, { holdsSlot: true }) };
 }
 
 /**
@@ -267,13 +224,12 @@ export async function finishWithOwnerItem(deps: Deps, fixed: TransactItem[], own
  * steps carry and tag resources with).
  */
 export async function markProviderWorkStarted(deps: Deps, input: { owner: string; instanceId: string }): Promise<{ version: number }> {
-  const from = fromCondition('startProviderWork');
   try {
     const updated = await updateOwnerItem<OwnerItem>(
       deps,
       input.owner,
       { set: { status: RESERVATION_RULES.startProviderWork.to } },
-      { expression: `instanceId = :instanceId AND ${from.expression}`, names: { '#status': 'status' }, values: { ':instanceId': input.instanceId, ...from.values } },
+      { instanceId: input.instanceId, statusIn: RESERVATION_RULES.startProviderWork.from },
       deps.now().toISOString(),
     );
     return { version: Number(updated.version) };
@@ -290,11 +246,7 @@ async function updateIfUnchanged(deps: Deps, reservation: ReservationItem, updat
       deps,
       reservation.owner,
       update,
-      {
-        expression: '#version = :version AND #status = :status',
-        names: { '#version': 'version', '#status': 'status' },
-        values: { ':version': reservation.version, ':status': reservation.status },
-      },
+      { version: reservation.version, status: reservation.status },
       deps.now().toISOString(),
     );
   } catch (error) {
@@ -322,7 +274,7 @@ export function instanceLimitItem(deps: Deps, owner: string, limit: number, befo
       deps,
       owner,
       { set: { type: 'reservation', owner, instanceLimit: limit } },
-      before === null ? { expression: 'attribute_not_exists(instanceLimit)' } : { expression: 'instanceLimit = :before', values: { ':before': before } },
+      { instanceLimit: before },
     ),
   };
 }
@@ -372,7 +324,7 @@ export async function releaseReservation(deps: Deps, owner: string, actor: strin
         deps,
         owner,
         { set: { status: RESERVATION_RULES.operatorRelease.to, releasedBy: actor, releasedAt: audit.at, releaseReason: request.reason }, remove: ['attentionShard', 'attentionAt'] },
-        { expression: '#status = :status AND #version = :version', names: { '#status': 'status', '#version': 'version' }, values: { ':status': current.status, ':version': current.version } },
+        { status: current.status, version: current.version },
         audit.at,
       ),
     };
