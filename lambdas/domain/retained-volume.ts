@@ -13,7 +13,7 @@ import type { Deps } from '../composition/deps';
 import { after, attentionAt, parkedAttention, queryLane } from './attention';
 import { type InstanceUpdate, type TransactItem } from './fence';
 import { ConditionFailedError } from '../store/errors';
-import { getRetainedVolume, getRetainedVolumes, takeCleanupLease, updateHeldVolume } from '../store/retained-volume';
+import { getRetainedVolume, getRetainedVolumes, retainedVolumePut, takeCleanupLease, updateHeldVolume } from '../store/retained-volume';
 
 /** Where a retained volume is in its life. */
 export const RETAINED_VOLUME_STATES = ['retained', 'deleted', 'ownership_unverified', 'cleanup_exhausted'] as const;
@@ -92,33 +92,23 @@ export interface RetainRequest {
  */
 export function retainVolumeItem(deps: Deps, request: RetainRequest): TransactItem {
   const now = deps.now().toISOString();
-  const key = keys.volume(request.volumeId);
-  return {
-    Put: {
-      TableName: deps.tableName,
-      Item: {
-        ...key,
-        type: 'volume',
-        volumeId: request.volumeId,
-        volumeName: request.volumeName,
-        provider: request.provider,
-        region: request.region,
-        instanceId: request.instanceId,
-        owner: request.owner,
-        reason: request.reason,
-        snapshotCount: request.snapshotCount,
-        retainUntil: request.retainUntil.toISOString(),
-        state: RETAINED_VOLUME_RULES.retain.to,
-        tries: 0,
-        createdAt: now,
-        updatedAt: now,
-        ...attentionAt(key.pk, request.retainUntil, 'volumes'),
-      },
-      // A volume id is retained once; only the same instance's replay may write it again.
-      ConditionExpression: 'attribute_not_exists(pk) OR instanceId = :instanceId',
-      ExpressionAttributeValues: { ':instanceId': request.instanceId },
-    },
-  };
+  return retainedVolumePut(deps, {
+    type: 'volume',
+    volumeId: request.volumeId,
+    volumeName: request.volumeName,
+    provider: request.provider,
+    region: request.region,
+    instanceId: request.instanceId,
+    owner: request.owner,
+    reason: request.reason,
+    snapshotCount: request.snapshotCount,
+    retainUntil: request.retainUntil.toISOString(),
+    state: RETAINED_VOLUME_RULES.retain.to,
+    tries: 0,
+    createdAt: now,
+    updatedAt: now,
+    ...attentionAt(keys.volume(request.volumeId).pk, request.retainUntil, 'volumes'),
+  });
 }
 
 /** Retained-volume items by volume id (BatchGetItem); absent ids are not in the map. */

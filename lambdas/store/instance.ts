@@ -7,7 +7,7 @@
 import { attentionShardOf, keys } from '../adapters/dynamo';
 import type { InstanceItem, InstanceStatus } from '../domain/instance';
 import { updateExpression, type InstanceUpdate } from './expression';
-import { getItem, transactWrite, updateItem, type TableDeps, type TransactItem, type UpdateParams } from './table';
+import { batchGetItems, getItem, transactWrite, updateItem, type TableDeps, type TransactItem, type UpdateParams } from './table';
 
 /** What a fenced write needs beyond the table: the clock that stamps `updatedAt`. */
 export type ClockedTableDeps = TableDeps & { now(): Date };
@@ -15,6 +15,27 @@ export type ClockedTableDeps = TableDeps & { now(): Date };
 /** Read an instance item (strongly consistent), or null. */
 export function getInstance(deps: TableDeps, instanceId: string): Promise<InstanceItem | null> {
   return getItem<InstanceItem>(deps, keys.instance(instanceId));
+}
+
+/** Instance items by id (consistent BatchGetItem); absent ones are left out. */
+export function getInstances(deps: TableDeps, instanceIds: readonly string[]): Promise<InstanceItem[]> {
+  return batchGetItems<InstanceItem>(deps, instanceIds.map((id) => keys.instance(id)));
+}
+
+/**
+ * A new instance as a transaction item, on the owner index so listings show it at once. Written
+ * only if no item has its key (the id derives from the Idempotency-Key): a lost condition returns
+ * the existing instance (`ALL_OLD`), which is the replay's answer.
+ */
+export function newInstancePut(deps: TableDeps, item: InstanceItem): TransactItem {
+  return {
+    Put: {
+      TableName: deps.tableName,
+      Item: { ...item, ...keys.ownerIndex(item.owner, item.createdAt, item.instanceId) },
+      ConditionExpression: 'attribute_not_exists(pk)',
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+  };
 }
 
 /** The parameters of an instance update conditional on `claim = :mine` (also stamps updatedAt). */

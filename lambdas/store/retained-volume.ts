@@ -6,7 +6,7 @@
  */
 import { keys } from '../adapters/dynamo';
 import { updateExpression, type InstanceUpdate } from './expression';
-import { batchGetItems, getItem, updateItem, type TableDeps } from './table';
+import { batchGetItems, getItem, updateItem, type TableDeps, type TransactItem } from './table';
 
 /** One retained volume's item (strongly consistent), or null. */
 export function getRetainedVolume<T>(deps: TableDeps, volumeId: string): Promise<T | null> {
@@ -16,6 +16,21 @@ export function getRetainedVolume<T>(deps: TableDeps, volumeId: string): Promise
 /** Retained-volume items by volume id (consistent BatchGetItem); absent ones are left out. */
 export function getRetainedVolumes<T>(deps: TableDeps, volumeIds: readonly string[]): Promise<T[]> {
   return batchGetItems<T>(deps, [...new Set(volumeIds)].map((id) => keys.volume(id)));
+}
+
+/**
+ * The retention of a volume as a transaction item: `item` under the volume's key, written once per
+ * volume id; only the same instance's replay may write it again.
+ */
+export function retainedVolumePut(deps: TableDeps, item: { volumeId: string; instanceId: string } & Record<string, unknown>): TransactItem {
+  return {
+    Put: {
+      TableName: deps.tableName,
+      Item: { ...keys.volume(item.volumeId), ...item },
+      ConditionExpression: 'attribute_not_exists(pk) OR instanceId = :instanceId',
+      ExpressionAttributeValues: { ':instanceId': item.instanceId },
+    },
+  };
 }
 
 /**

@@ -2,6 +2,8 @@ import { createHash, randomInt } from 'node:crypto';
 import * as z from 'zod';
 import { keys } from '../../adapters/dynamo';
 import { TransactionConditionFailedError, TransactionConflictError } from '../../store/errors';
+import { newInstancePut } from '../../store/instance';
+import { nameClaimPut } from '../../store/instance-name';
 import { batchGetItems, transactWrite } from '../../store/table';
 import { executionArnOf, startNamedExecution } from '../../adapters/workflows';
 import { ContentionTimeoutError, IdempotencyKeyReusedError, NameTakenError, ProvisionInProgressError, QuotaExceededError, ReconciliationPendingError } from '../../shared/errors/refusals';
@@ -325,15 +327,7 @@ function draftAdmission(
  * taken over, fenced on that holder (`takeoverFrom`), so two admissions cannot both take it.
  */
 function nameClaim(deps: Deps, draft: Draft, takeoverFrom: string | undefined): TransactItem {
-  return {
-    Put: {
-      TableName: deps.tableName,
-      Item: { ...keys.instanceName(draft.owner, draft.item.name), instanceId: draft.item.instanceId, owner: draft.owner, name: draft.item.name, at: draft.now },
-      ConditionExpression: takeoverFrom ? 'instanceId = :holder' : 'attribute_not_exists(pk)',
-      ...(takeoverFrom ? { ExpressionAttributeValues: { ':holder': takeoverFrom } } : {}),
-      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-    },
-  };
+  return nameClaimPut(deps, { owner: draft.owner, name: draft.item.name, instanceId: draft.item.instanceId, at: draft.now }, takeoverFrom);
 }
 
 /** Statuses after which an instance no longer holds its name. */
@@ -349,14 +343,8 @@ export function admissionWrites(deps: Deps, draft: Draft, nameTakeoverFrom?: str
   const { item } = draft;
   const named = draft.requestedName !== undefined;
   return [
-    {
-      Put: {
-        TableName: deps.tableName,
-        Item: { ...item, ...keys.ownerIndex(draft.owner, item.createdAt, item.instanceId) },
-        ConditionExpression: 'attribute_not_exists(pk)',
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      },
-    },
+    // The instance is its owner's (`draftAdmission`), so the owner index is the draft owner's.
+    newInstancePut(deps, item),
     admissionItem(deps, {
       owner: draft.owner,
       instanceId: item.instanceId,
