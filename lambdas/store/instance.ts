@@ -5,9 +5,10 @@
  * this module owns the expressions and hands back lost conditions as named errors with the record.
  */
 import { attentionShardOf, keys } from '../adapters/dynamo';
+import { TABLE_KEYS } from '../adapters/table-definition';
 import type { InstanceItem, InstanceStatus } from '../domain/instance';
 import { updateExpression, type InstanceUpdate } from './expression';
-import { batchGetItems, getItem, transactWrite, updateItem, type TableDeps, type TransactItem, type UpdateParams } from './table';
+import { batchGetItems, getItem, queryPage, transactWrite, updateItem, type QueryPage, type TableDeps, type TransactItem, type UpdateParams } from './table';
 
 /** What a fenced write needs beyond the table: the clock that stamps `updatedAt`. */
 export type ClockedTableDeps = TableDeps & { now(): Date };
@@ -196,4 +197,35 @@ export function settleLockEndItem(deps: TableDeps, instanceId: string, id: strin
       ExpressionAttributeValues: { ':id': id, ':until': until, ':true': true, ':outcome': outcome },
     },
   };
+}
+
+/**
+ * One page of an owner's instances on the owner index, newest first, after `start`: without
+ * tombstones unless `includeTombstones`, narrowed by exact `equals` filters (applied after `Limit`,
+ * as DynamoDB does).
+ */
+export function ownerInstancesPage(
+  deps: TableDeps,
+  owner: string,
+  options: { includeTombstones: boolean; equals: Record<string, string>; limit: number; start?: Record<string, unknown> },
+): Promise<QueryPage<InstanceItem>> {
+  const index = TABLE_KEYS.ownerIndex;
+  const conditions: string[] = options.includeTombstones ? [] : ['#status <> :destroyed'];
+  const names: Record<string, string> = { '#pk': index.partitionKey, ...(options.includeTombstones ? {} : { '#status': 'status' }) };
+  const values: Record<string, unknown> = { ':pk': keys.ownerPartition(owner), ...(options.includeTombstones ? {} : { ':destroyed': 'destroyed' }) };
+  for (const [field, value] of Object.entries(options.equals)) {
+    conditions.push(`#f_${field} = :f_${field}`);
+    names[`#f_${field}`] = field;
+    values[`:f_${field}`] = value;
+  }
+  return queryPage<InstanceItem>(deps, {
+    IndexName: index.name,
+    KeyConditionExpression: '#pk = :pk',
+    ...(conditions.length ? { FilterExpression: conditions.join(' AND ') } : {}),
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+    ScanIndexForward: false,
+    Limit: options.limit,
+    ExclusiveStartKey: options.start,
+  });
 }

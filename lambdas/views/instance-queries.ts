@@ -3,8 +3,7 @@ import type { Deps } from '../composition/deps';
 import { InstanceNotFoundError } from '../shared/errors/refusals';
 import * as z from 'zod';
 import { instanceViewSchema, toInstanceView, type InstanceItem } from '../domain/instance';
-import { getInstance } from '../store/instance';
-import { queryPage } from '../store/table';
+import { getInstance, ownerInstancesPage } from '../store/instance';
 
 /** Read an instance item (strongly consistent), or null. */
 export function readInstance(deps: Deps, instanceId: string): Promise<InstanceItem | null> {
@@ -58,29 +57,15 @@ export async function listInstances(
   const scope = cursorScope(owner, options.includeTombstones === true, filters);
   // Only a cursor this API sealed for this very listing opens (InvalidCursor otherwise).
   let startKey = options.cursor ? await deps.cursors.open(options.cursor, scope) : undefined;
-  const conditions: string[] = options.includeTombstones ? [] : ['#status <> :destroyed'];
-  const names: Record<string, string> = { '#pk': index.partitionKey, ...(options.includeTombstones ? {} : { '#status': 'status' }) };
-  const values: Record<string, unknown> = { ':pk': `OWNER#${owner}`, ...(options.includeTombstones ? {} : { ':destroyed': 'destroyed' }) };
+  const equals: Record<string, string> = {};
   for (const field of ['status', 'provider', 'name'] as const) {
     const value = filters[field];
-    if (value === undefined) continue;
-    conditions.push(`#f_${field} = :f_${field}`);
-    names[`#f_${field}`] = field;
-    values[`:f_${field}`] = value;
+    if (value !== undefined) equals[field] = value;
   }
   const items: InstanceItem[] = [];
   let pages = 0;
   do {
-    const out = await queryPage<InstanceItem>(deps, {
-      IndexName: index.name,
-      KeyConditionExpression: '#pk = :pk',
-      ...(conditions.length ? { FilterExpression: conditions.join(' AND ') } : {}),
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
-      ScanIndexForward: false,
-      Limit: options.limit + 1 - items.length,
-      ExclusiveStartKey: startKey,
-    });
+    const out = await ownerInstancesPage(deps, owner, { includeTombstones: options.includeTombstones === true, equals, limit: options.limit + 1 - items.length, start: startKey });
     items.push(...out.items);
     startKey = out.lastKey;
     pages++;

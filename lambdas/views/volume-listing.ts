@@ -10,7 +10,7 @@ import { TABLE_KEYS } from '../adapters/table-definition';
 import type { Deps } from '../composition/deps';
 import { InvalidCursorError } from '../shared/errors/http';
 import type { RetainedVolume } from '../domain/retained-volume';
-import { queryPage } from '../store/table';
+import { attentionIndexPage } from '../store/attention';
 
 /** Per shard: where it continues (an index key), 0 = from its start, 1 = read to its end. */
 type Position = Record<string, unknown> | 0 | 1;
@@ -35,14 +35,10 @@ export async function pageRetainedVolumes(deps: Deps, options: { state: string; 
       const items: Array<RetainedVolume & Record<string, unknown>> = [];
       let start: Record<string, unknown> | undefined = position === 0 ? undefined : position;
       do {
-        const out = await queryPage<RetainedVolume & Record<string, unknown>>(deps, {
-          IndexName: index.name,
-          KeyConditionExpression: '#shard = :shard',
-          FilterExpression: '#state = :state',
-          ExpressionAttributeNames: { '#shard': index.partitionKey, '#state': 'state' },
-          ExpressionAttributeValues: { ':shard': shard, ':state': options.state },
-          Limit: options.limit - items.length,
-          ExclusiveStartKey: start,
+        const out = await attentionIndexPage<RetainedVolume & Record<string, unknown>>(deps, shard, 'all', {
+          limit: options.limit - items.length,
+          start,
+          where: { state: options.state },
         });
         items.push(...out.items);
         start = out.lastKey;
