@@ -16,7 +16,7 @@ import { auditPutItem, auditRecord, auditRecordSchema } from './audit';
 import { attentionAt } from './attention';
 import { fencedUpdateItem, type ItemUpdate, type TransactItem } from './fence';
 import { ConditionFailedError, TransactionConditionFailedError, TransactionConflictError } from '../store/errors';
-import { admissionUpdateParams, getOwnerItem, ownerItemUpdateParams, updateOwnerItem, type OwnerItemFence } from '../store/reservation';
+import { admissionUpdateParams, getOwnerItem, ownerItemUpdateParams, updateOwnerItem, type AdmissionWrite, type OwnerItemFence } from '../store/reservation';
 import { transactWrite } from '../store/table';
 import { readInstance } from '../views/instance-queries';
 import { describeOperation } from '../views/operations-history';
@@ -106,20 +106,13 @@ export async function readReservation(deps: Deps, owner: string): Promise<Reserv
   return reservationOf(await readOwnerItem(deps, owner));
 }
 
-/** An update of the owner item as a transaction item: `update` applied only under `condition`. */
+/** An update of the owner item as a transaction item: `update` applied only under `fence`. */
 function ownerItemUpdate(deps: Deps, owner: string, update: ItemUpdate, fence: OwnerItemFence, at: string = deps.now().toISOString()): NonNullable<TransactItem['Update']> {
   return ownerItemUpdateParams(deps, owner, update, fence, at);
 }
 
-/** What admission writes into the reservation. */
-export interface ReservationAdmission {
-  owner: string;
-  instanceId: string;
-  executionName: string;
-  idempotencyKey: string;
-  deadline: string;
-  now: string;
-}
+/** What admission writes into the reservation (the rule's parts come from RESERVATION_RULES). */
+export type ReservationAdmission = Omit<AdmissionWrite, 'to' | 'from' | 'defaultLimit' | 'clear'>;
 
 /**
  * Admission's write, as a transaction item: take the gate (none unresolved) and a quota slot (below
