@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { finishOperation } from '../outcome';
-import { defineStep } from '../../define-step';
+import { defineStep, TABLE_ONLY } from '../../define-step';
 import { fencedStepInput } from '../../step-schemas';
 
 const input = fencedStepInput.extend({
@@ -9,6 +9,13 @@ const input = fencedStepInput.extend({
 });
 
 /** Release the claim with the operation's outcome, fenced by the claim. */
-export const step = defineStep('FinishOperation', input, finishOperation);
+export const FinishOperation = defineStep({
+  name: 'FinishOperation',
+  description: 'Release the claim with the operation outcome (fenced)',
+  file: __filename,
+  input,
+  run: finishOperation,
+  permissions: TABLE_ONLY,
+});
 
-export const { handler, createHandler } = step;
+export const { handler, createHandler } = FinishOperation;
