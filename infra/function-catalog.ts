@@ -13,7 +13,8 @@
  * (`functionsOf` in `infra/workflows`).
  */
 import type { StepPermissions, StepSpec, TableAction } from '../lambdas/operations/define-step';
-import { WORKFLOW_DEFINITIONS } from '../lambdas/operations/registry';
+import { SETTLE_STARTS } from '../lambdas/operations/registry';
+import { WORKFLOW_DEFINITIONS } from '../lambdas/operations/workflows';
 import { stepsOf } from '../lambdas/operations/workflow-builder';
 import type { TransientErrorName } from '../lambdas/shared/errors/core';
 import { WORKFLOW_NAMES, type WorkflowName } from '../lambdas/shared/workflows';
@@ -65,6 +66,23 @@ function fromStep(step: StepSpec): FunctionDefinition {
 /** Every step some workflow runs, once, in the order the workflows first run them. */
 const STEPS: readonly StepSpec[] = [...new Set(WORKFLOW_NAMES.flatMap((workflow) => stepsOf(WORKFLOW_DEFINITIONS[workflow])))];
 
+/**
+ * What the reconcile sweep starts beyond the settle rules: a recovery of an unexpected stop (drift,
+ * inventory), a mount repair (restart), a failed or lost destroy, again.
+ */
+const SWEEP_STARTS: readonly WorkflowName[] = ['recover', 'restart', 'destroy'];
+
+/**
+ * The workflow grants of a function that settles lost executions: it starts what any operation's
+ * settle rule may start (its spec says: a provision that never started, the old machine after a lost
+ * switch or forced recovery) plus `also`, and describes every other workflow, since a claim of any
+ * operation may be the one it settles. Derived, so a new operation is described without a line here.
+ */
+function settlesAndStarts(also: readonly WorkflowName[]): Pick<FunctionPermissions, 'startsWorkflows' | 'describesWorkflows'> {
+  const starts = WORKFLOW_NAMES.filter((workflow) => SETTLE_STARTS.includes(workflow) || also.includes(workflow));
+  return { startsWorkflows: starts, describesWorkflows: WORKFLOW_NAMES.filter((workflow) => !starts.includes(workflow)) };
+}
+
 /** All functions. */
 export const FUNCTION_CATALOG: readonly FunctionDefinition[] = [
   {
@@ -79,7 +97,7 @@ export const FUNCTION_CATALOG: readonly FunctionDefinition[] = [
     // operator console reads every workflow's executions (a workflow added later is inspected too).
     permissions: {
       table: ['GetItem', 'Query', 'UpdateItem', 'PutItem', 'BatchGetItem'],
-      startsWorkflows: ['provision', 'start', 'stop', 'restart', 'destroy', 'switch', 'recover'],
+      startsWorkflows: [...WORKFLOW_NAMES],
       inspectsWorkflows: WORKFLOW_NAMES,
       usesProvider: true,
       // A forced recovery, an early volume delete and the sweeps run from the API publish events.
@@ -95,9 +113,7 @@ export const FUNCTION_CATALOG: readonly FunctionDefinition[] = [
     memoryMb: 512,
     permissions: {
       table: ['GetItem', 'Query', 'UpdateItem', 'BatchGetItem'],
-      // Recovery of an unexpected stop; mount repair (restart); a provision that never started; the old machine after a lost switch or forced recovery (start); a failed or lost destroy, again (destroy).
-      startsWorkflows: ['provision', 'restart', 'start', 'recover', 'destroy'],
-      describesWorkflows: ['stop', 'switch'],
+      ...settlesAndStarts(SWEEP_STARTS),
       usesProvider: true,
       publishesEvents: true,
     },
@@ -111,8 +127,8 @@ export const FUNCTION_CATALOG: readonly FunctionDefinition[] = [
     memoryMb: 256,
     permissions: {
       table: ['GetItem', 'UpdateItem', 'BatchGetItem'],
-      startsWorkflows: ['provision', 'restart', 'start', 'recover'],
-      describesWorkflows: ['stop', 'destroy', 'switch'],
+      // It settles only the claim (and reservation) of the execution that closed: no drift check, no destroy retry.
+      ...settlesAndStarts([]),
       usesProvider: true,
       publishesEvents: true,
     },

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { WORKFLOW_NAMES, type WorkflowName } from '../../lambdas/shared/workflows';
 import { arnVariable } from '../../lambdas/operations/workflow-builder';
 import { FUNCTION_CATALOG, type FunctionDefinition } from '../function-catalog';
-import { WORKFLOW_DEFINITIONS } from '../../lambdas/operations/registry';
+import { WORKFLOW_DEFINITIONS } from '../../lambdas/operations/workflows';
 
 export { WORKFLOW_DEFINITIONS };
 

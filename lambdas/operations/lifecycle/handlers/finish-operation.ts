@@ -2,9 +2,10 @@ import * as z from 'zod';
 import { finishOperation } from '../outcome';
 import { defineStep, TABLE_ONLY } from '../../define-step';
 import { fencedStepInput } from '../../step-schemas';
+import { FINISHED_OPERATIONS } from '../../registry';
 
 const input = fencedStepInput.extend({
-  operation: z.enum(['start', 'stop', 'restart']),
+  operation: z.enum(FINISHED_OPERATIONS),
   endpoint: z.string().nullable().optional(),
 });
 

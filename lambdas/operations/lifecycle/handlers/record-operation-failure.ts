@@ -3,9 +3,10 @@ import { recordOperationFailure } from '../outcome';
 import { providersFromConfig } from '../../../providers/configured';
 import { defineStep } from '../../define-step';
 import { failureRecord, providerStepInput, stepFailureSchema } from '../../step-schemas';
+import { LIFECYCLE_OPERATIONS } from '../../registry';
 
 const input = providerStepInput.extend({
-  operation: z.enum(['start', 'stop', 'restart', 'destroy']),
+  operation: z.enum(LIFECYCLE_OPERATIONS),
   failure: stepFailureSchema,
 });
 
