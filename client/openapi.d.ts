@@ -566,7 +566,7 @@ export interface components {
             instance: components["schemas"]["Instance"];
             operation: {
                 /** @enum {string} */
-                kind: "start" | "stop" | "restart" | "destroy" | "switch" | "recover";
+                kind: "start" | "stop" | "restart" | "destroy" | "recover" | "switch";
                 executionName: string;
                 executionArn: string;
             };
@@ -871,7 +871,7 @@ export interface components {
         };
         ExecutionRow: {
             /** @enum {string} */
-            workflow: "provision" | "start" | "stop" | "restart" | "destroy" | "switch" | "recover";
+            workflow: "provision" | "start" | "stop" | "restart" | "destroy" | "recover" | "switch";
             name: string;
             /** @description Read off the execution name; null for names slipway did not make */
             instanceId: string | null;
@@ -887,7 +887,7 @@ export interface components {
         };
         ExecutionDetail: {
             /** @enum {string} */
-            workflow: "provision" | "start" | "stop" | "restart" | "destroy" | "switch" | "recover";
+            workflow: "provision" | "start" | "stop" | "restart" | "destroy" | "recover" | "switch";
             name: string;
             instanceId: string | null;
             executionArn: string;
@@ -979,7 +979,7 @@ export interface components {
             instance: components["schemas"]["Instance"];
             operation: {
                 /** @enum {string} */
-                kind: "start" | "stop" | "restart" | "destroy" | "switch" | "recover";
+                kind: "start" | "stop" | "restart" | "destroy" | "recover" | "switch";
                 executionName: string;
                 executionArn: string;
             };
@@ -3380,7 +3380,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Only this workflow (operation) */
-                workflow?: "provision" | "start" | "stop" | "restart" | "destroy" | "switch" | "recover";
+                workflow?: "provision" | "start" | "stop" | "restart" | "destroy" | "recover" | "switch";
                 status?: "RUNNING" | "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "ABORTED" | "PENDING_REDRIVE";
                 /** @description Only this instance's executions (from its operations log) */
                 instanceId?: string;
@@ -3506,7 +3506,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                workflow: "provision" | "start" | "stop" | "restart" | "destroy" | "switch" | "recover";
+                workflow: "provision" | "start" | "stop" | "restart" | "destroy" | "recover" | "switch";
                 name: string;
             };
             cookie?: never;
@@ -3631,7 +3631,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                workflow: "provision" | "start" | "stop" | "restart" | "destroy" | "switch" | "recover";
+                workflow: "provision" | "start" | "stop" | "restart" | "destroy" | "recover" | "switch";
                 name: string;
             };
             cookie?: never;

@@ -17,7 +17,9 @@ import { depsFromConfig, type Deps, type Settings } from '../../lambdas/composit
 import { applySubstitutions, readWorkflowDefinition, substitutionsFor } from '../asl';
 import { WORKFLOW_NAMES, stateMachineArnEnvVar } from '../../lambdas/shared/workflows';
 import { FUNCTION_CATALOG } from '../function-catalog';
-import { stateMachineNameOf, workflowsInvoking } from '../workflows';
+import { stateMachineNameOf } from '../workflows';
+import { WORKFLOW_DEFINITIONS } from '../../lambdas/operations/workflows';
+import { stepsOf } from '../../lambdas/operations/workflow-builder';
 import { ensureTable, LOCAL_CREDENTIALS } from './dynamodb-local';
 import { startLocalStepFunctions, type ExecutionClosedEvent, type LocalStepFunctions } from './stepfunctions';
 
@@ -188,12 +190,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const sweepVolumes = () => volumeCleanup({ sweep: 'volume-cleanup' });
 
   const byId: Record<string, (input: unknown) => Promise<unknown>> = {};
-  for (const fn of FUNCTION_CATALOG.filter((f) => workflowsInvoking(f.id).length > 0)) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const mod = require(path.join(REPO_ROOT, fn.entry)) as HandlerModule;
-    const handler = mod.createHandler(deps);
-    byId[fn.id] = handler;
-    taskHandlers[localFunctionArn(fn.id)] = handler;
+  // Every step of every workflow, from the StepSpecs the workflows were built from (the same handler modules the bundles hold).
+  for (const step of new Set(WORKFLOW_NAMES.flatMap((workflow) => stepsOf(WORKFLOW_DEFINITIONS[workflow])))) {
+    const handler = step.createHandler(deps);
+    byId[step.name] = handler;
+    taskHandlers[localFunctionArn(step.name)] = handler;
   }
 
   // Push: a machine process that exits unasked is settled at once, by the sweep's own path for one

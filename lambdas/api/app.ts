@@ -13,6 +13,7 @@ import { ForbiddenError, MethodNotAllowedError, PayloadTooLargeError, RouteNotFo
 import { OwnerNotFoundError } from '../shared/errors/refusals';
 import { accepted } from './accepted';
 import { registerAdminRoutes } from './admin-routes';
+import { LIFECYCLE_OPERATIONS } from '../operations/registry';
 import { registerConsole } from './console/serve';
 import { mayActFor, ownersOf, requireScope, type ApiEnv, type Caller, type TokenVerifier } from './auth';
 import { compressedHandler, type CompressedAsset } from './compressed';
@@ -169,7 +170,7 @@ export function createApp(options: ApiOptions): Hono<ApiEnv> {
     return c.json(progress, 200);
   });
 
-  for (const operation of ['start', 'stop', 'restart', 'destroy'] as const) {
+  for (const operation of LIFECYCLE_OPERATIONS) {
     mount(app, lifecycleRoutes[operation], async (c, { params }) => accepted(c, await requestOperation(c.var.deps, params.id, ownersOf(c.get('caller')), operation)));
   }
 

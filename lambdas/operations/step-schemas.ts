@@ -35,3 +35,9 @@ export function failureMessage(failure: StepFailure): string {
 export function failureRecord(failure: StepFailure): { message: string; code: string } {
   return { message: failureMessage(failure), code: failure.Error };
 }
+
+/** Who a fenced step acts for and under which claim: the input of every step, inferred from its schema. */
+export type FencedStepInput = z.infer<typeof fencedStepInput>;
+
+/** A fenced step that calls the instance's compute provider. */
+export type ProviderStepInput = z.infer<typeof providerStepInput>;

@@ -10,9 +10,9 @@ import { requireClaim, type InstanceUpdate } from '../../domain/fence';
 import type { ErrorRecord, InstanceItem } from '../../domain/instance';
 import { recordOutcome } from '../../shared/telemetry';
 import { recordDestroyFailure } from './tombstone';
+import { OPERATIONS, type FinishedOperation, type LifecycleOperation } from '../registry';
 
-/** Operations that end in FinishOperation. */
-export type FinishedOperation = 'start' | 'stop' | 'restart';
+export type { FinishedOperation } from '../registry';
 
 /** What a successful operation leaves behind; a success clears that operation's last error. */
 function successOf(operation: FinishedOperation, endpoint: string | null | undefined): InstanceUpdate {
@@ -56,7 +56,7 @@ async function failureOf(provider: ComputeProvider, instance: InstanceItem, oper
     case 'restart':
     case 'stop': {
       const endpoint = await runsHealthy(provider, instance.machineId);
-      const errorField = operation === 'stop' ? 'lastStopError' : 'lastStartError';
+      const errorField = OPERATIONS[operation].errorField;
       if (endpoint) return { set: { status: 'running', endpoint, [errorField]: error } };
       if (operation === 'restart') await stopQuietly(provider, instance.machineId);
       return { set: { status: 'stopped', [errorField]: error }, remove: ['endpoint'] };
@@ -74,7 +74,7 @@ export async function recordOperationFailure(
     instanceId: string;
     claim: string;
     provider: string;
-    operation: FinishedOperation | 'destroy';
+    operation: LifecycleOperation;
     error: { message: string; code: string };
     executionStartedAt?: string;
   },
