@@ -9,7 +9,7 @@
  * their `attentionAt` is `parked#<when>`, which sorts after every ISO date, so no sweep ever reads
  * them as due, while the operator console still finds them with one Query per shard.
  */
-import { attentionShardOf, attentionShards, type AttentionLane } from '../adapters/dynamo';
+import { attentionShardOf, attentionShards, type AttentionLane } from '../store/keys';
 import { TABLE_KEYS } from '../adapters/table-definition';
 import type { Deps } from '../composition/deps';
 import { attentionIndexPage } from '../store/attention';

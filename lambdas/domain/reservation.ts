@@ -8,7 +8,7 @@
  */
 import { randomInt } from 'node:crypto';
 import * as z from 'zod';
-import { keys } from '../adapters/dynamo';
+import { keys } from '../store/keys';
 import type { Deps } from '../composition/deps';
 import { ContentionTimeoutError, ReservationNotFoundError, ReservationNotReleasableError } from '../shared/errors/refusals';
 import { ExecutionStillRunningError, ReservationLostError } from '../shared/errors/workflow';

@@ -8,7 +8,7 @@
  * listing read that lane. Every cleanup write is fenced by a per-item lease (`beginVolumeCleanup`).
  */
 import * as z from 'zod';
-import { keys, ttlAfter } from '../adapters/dynamo';
+import { keys, ttlAfter } from '../store/keys';
 import type { Deps } from '../composition/deps';
 import { after, attentionAt, parkedAttention, queryLane } from './attention';
 import { type InstanceUpdate, type TransactItem } from './fence';

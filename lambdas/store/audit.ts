@@ -3,7 +3,7 @@
  * overwrites, the outcome added later and the owner's newest records. The record's shape is the
  * domain's (`domain/audit.ts`).
  */
-import { keys } from '../adapters/dynamo';
+import { keys } from './keys';
 
 /** What the store needs of an audit record (its shape is the domain's, which imports this module). */
 type AuditRecord = { id: string; owner: string; at: string } & Record<string, unknown>;

@@ -3,7 +3,7 @@
  * are unique among an owner's live instances. Which statuses free a name is admission's rule
  * (`operations/provision/request.ts`); this module owns the item and its condition.
  */
-import { keys } from '../adapters/dynamo';
+import { keys } from './keys';
 import type { TableDeps, TransactItem } from './table';
 
 /** Who claims which name, when. */

@@ -4,7 +4,7 @@
  * The claim rules and what an outcome records are the domain's (`domain/claims.ts`, `domain/fence.ts`);
  * this module owns the expressions and hands back lost conditions as named errors with the record.
  */
-import { attentionShardOf, keys } from '../adapters/dynamo';
+import { attentionShardOf, keys } from './keys';
 import { TABLE_KEYS } from '../adapters/table-definition';
 import type { InstanceItem, InstanceStatus } from '../domain/instance';
 import { updateExpression, type InstanceUpdate } from './expression';

@@ -4,7 +4,7 @@
  * the quota conditions) are the domain's (`domain/reservation.ts`); lost conditions come back as
  * the store's named errors.
  */
-import { attentionShardOf, keys } from '../adapters/dynamo';
+import { attentionShardOf, keys } from './keys';
 import { updateExpression, type ItemUpdate } from './expression';
 import { getItem, updateItem, type TableDeps, type UpdateParams } from './table';
 

@@ -4,7 +4,7 @@
  * its holder). The states and which write moves a volume from which are the domain's
  * (`domain/retained-volume.ts`).
  */
-import { keys } from '../adapters/dynamo';
+import { keys } from './keys';
 import { updateExpression, type InstanceUpdate } from './expression';
 import { batchGetItems, getItem, updateItem, type TableDeps, type TransactItem } from './table';
 

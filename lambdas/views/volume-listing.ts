@@ -5,7 +5,7 @@
  * what it gave, as the attention view pages (`attention-view.ts`): pages never repeat or skip a
  * volume, and the last page has no cursor. Cost: one Query per shard per page, never a Scan.
  */
-import { attentionShards } from '../adapters/dynamo';
+import { attentionShards } from '../store/keys';
 import { TABLE_KEYS } from '../adapters/table-definition';
 import type { Deps } from '../composition/deps';
 import { InvalidCursorError } from '../shared/errors/http';

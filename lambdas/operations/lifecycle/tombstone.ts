@@ -1,4 +1,4 @@
-import { keys, ttlAfter } from '../../adapters/dynamo';
+import { keys, ttlAfter } from '../../store/keys';
 import { TransactionConditionFailedError } from '../../store/errors';
 import type { Deps } from '../../composition/deps';
 import { ClaimLostError } from '../../shared/errors/workflow';

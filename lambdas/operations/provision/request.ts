@@ -1,6 +1,6 @@
 import { createHash, randomInt } from 'node:crypto';
 import * as z from 'zod';
-import { keys } from '../../adapters/dynamo';
+import { keys } from '../../store/keys';
 import { TransactionConditionFailedError, TransactionConflictError } from '../../store/errors';
 import { newInstancePut } from '../../store/instance';
 import { nameClaimPut } from '../../store/instance-name';
