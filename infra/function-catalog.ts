@@ -10,29 +10,11 @@
  * (`functionsOf` in `infra/workflows`).
  */
 import { ErrorNames, type TransientErrorName } from '../lambdas/shared/errors/core';
-import { WORKFLOW_NAMES, type WorkflowName } from '../lambdas/shared/workflows';
+import type { FunctionPermissions } from '../lambdas/shared/function-permissions';
+import { SWEEP_LIST } from '../lambdas/sweeps/registry';
+import { WORKFLOW_NAMES } from '../lambdas/shared/workflows';
 
-/** A DynamoDB action a function's code performs (a transaction needs the actions of its items). */
-export type TableAction = 'GetItem' | 'Query' | 'UpdateItem' | 'PutItem' | 'BatchGetItem';
-
-/** What a function may touch; the CDK stack grants exactly this, never wildcards. */
-export interface FunctionPermissions {
-  /** Its actions on the table (Query also on the indexes); none for a function that never reads it. */
-  table: readonly TableAction[];
-  /** Workflows whose executions it may start and describe. */
-  startsWorkflows?: WorkflowName[];
-  /** Workflows whose executions it may describe without starting them. */
-  describesWorkflows?: WorkflowName[];
-  /**
-   * Workflows it inspects for operators: list their executions, read each execution's history and
-   * the definition it ran (ListExecutions, GetExecutionHistory, DescribeStateMachineForExecution).
-   */
-  inspectsWorkflows?: readonly WorkflowName[];
-  /** Calls the compute provider (secrets / network for real providers). */
-  usesProvider?: boolean;
-  /** Publishes lifecycle events (PutEvents on slipway's bus, and nothing else). */
-  publishesEvents?: boolean;
-}
+export type { FunctionPermissions, TableAction } from '../lambdas/shared/function-permissions';
 
 /** One Lambda function. */
 export interface FunctionDefinition {
@@ -92,22 +74,8 @@ export const FUNCTION_CATALOG: readonly FunctionDefinition[] = [
     },
     transientErrors: [],
   },
-  {
-    id: 'Reconcile',
-    entry: 'lambdas/sweeps/reconcile/handler.ts',
-    description: 'Reconcile sweep: settle what is due on the attention index, collect orphans',
-    timeoutSeconds: 240,
-    memoryMb: 512,
-    permissions: {
-      table: ['GetItem', 'Query', 'UpdateItem', 'BatchGetItem'],
-      // Recovery of an unexpected stop; mount repair (restart); a provision that never started; the old machine after a lost switch or forced recovery (start); a failed or lost destroy, again (destroy).
-      startsWorkflows: ['provision', 'restart', 'start', 'recover', 'destroy'],
-      describesWorkflows: ['stop', 'switch'],
-      usesProvider: true,
-      publishesEvents: true,
-    },
-    transientErrors: [],
-  },
+  // The sweeps' functions, from their specs (lambdas/sweeps/registry.ts).
+  ...SWEEP_LIST.map((sweep): FunctionDefinition => ({ ...sweep.function, transientErrors: [] })),
   {
     id: 'ExecutionClosed',
     entry: 'lambdas/events/execution-closed.ts',
@@ -121,15 +89,6 @@ export const FUNCTION_CATALOG: readonly FunctionDefinition[] = [
       usesProvider: true,
       publishesEvents: true,
     },
-    transientErrors: [],
-  },
-  {
-    id: 'VolumeCleanup',
-    entry: 'lambdas/sweeps/volume-cleanup/handler.ts',
-    description: 'Volume-cleanup sweep: delete retained volumes past their date, ownership verified',
-    timeoutSeconds: 300,
-    memoryMb: 256,
-    permissions: { table: ['GetItem', 'Query', 'UpdateItem'], usesProvider: true, publishesEvents: true },
     transientErrors: [],
   },
   step('MarkProviderWorkStarted', 'lambdas/operations/provision/handlers/mark-provider-work-started.ts', 'Move the reservation to provider_work_started (fenced)', {

@@ -14,13 +14,9 @@ import { auditOutcomeItem, auditPutItem, auditRecord, auditRecordSchema, type Au
 import type { InstanceItem } from '../domain/instance';
 import { readInstance } from '../views/instance-queries';
 import { leaseHolder } from './lease';
-import { RECONCILE, runReconcile, type SweepReport } from './reconcile/sweep';
+import type { SweepReport } from './report';
 import { settleInstanceNow } from './reconcile/settle';
-import { runVolumeCleanup, VOLUME_CLEANUP } from './volume-cleanup/sweep';
-
-/** Sweeps an operator may run by name. */
-export const SWEEP_NAMES = [RECONCILE, VOLUME_CLEANUP] as const;
-export type SweepName = (typeof SWEEP_NAMES)[number];
+import { SWEEPS, type SweepName } from './registry';
 
 /** The optional body of `POST /v1/admin/sweeps/{name}`: why the operator runs it (logged with the run). */
 export const sweepRequestSchema = z.strictObject({ reason: z.string().trim().min(3).max(500) });
@@ -30,7 +26,8 @@ export type SweepRequest = z.infer<typeof sweepRequestSchema>;
 export async function runSweepNow(deps: Deps, name: SweepName, actor: string, request?: SweepRequest): Promise<SweepReport> {
   const audit = auditRecord(deps, { owner: actor, action: 'sweep.run', actor, reason: request?.reason ?? '(no reason given)', before: { sweep: name } });
   const alsoWrite = [auditPutItem(deps, audit)];
-  const report = name === VOLUME_CLEANUP ? await runVolumeCleanup(deps, { alsoWrite }) : await runReconcile(deps, { alsoWrite });
+  // Only a registered name reaches here (the route's enum is the registry's); each runs its own sweep.
+  const report = await SWEEPS[name].run(deps, { alsoWrite });
   if (!report.ran) throw new SweepRunningError(name, report.heldBy ?? (await leaseHolder(deps, name))?.holder ?? null);
   deps.logger.info('audit: sweep run by operator', { audit });
   return report;

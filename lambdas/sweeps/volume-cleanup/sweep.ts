@@ -29,7 +29,9 @@ import { mapWithConcurrency } from '../../views/operations-history';
 import type { TransactItem } from '../../domain/fence';
 import { pageRetainedVolumes } from '../../views/volume-listing';
 import { acquireLease, holderFor, leaseTiming, releaseLease, startHeartbeat } from '../lease';
-import { newSweepReport, type SweepReport } from '../reconcile/sweep';
+import { newSweepReport, type SweepReport } from '../report';
+import type { SweepPeriodSetting } from '../spec';
+import type { AttentionLane } from '../../adapters/dynamo';
 import {
   beginVolumeCleanup,
   exhaustVolumeCleanup,
@@ -46,6 +48,10 @@ import {
 
 /** The sweep's name (its lease, its metrics dimension, `POST /v1/admin/sweeps/volume-cleanup`). */
 export const VOLUME_CLEANUP = 'volume-cleanup';
+/** The attention lane it reads (retained volumes, due at their `retainUntil`). */
+export const VOLUME_CLEANUP_LANE = 'volumes' satisfies AttentionLane;
+/** The setting that gives its period (and its lease's). */
+export const VOLUME_CLEANUP_PERIOD = 'volumeCleanupPeriodSeconds' satisfies SweepPeriodSetting;
 
 /** Due volumes read per shard per run (16 shards); the rest wait for the next run. */
 const BATCH_PER_SHARD = 10;
@@ -197,7 +203,7 @@ export async function runVolumeCleanup(deps: Deps, options: { alsoWrite?: Transa
   const report = newSweepReport(VOLUME_CLEANUP, runId, startedAt);
   // The same short, heartbeat-renewed lease as the reconcile sweep's: a dead run blocks nobody for long.
   const holder = holderFor(deps, runId);
-  const timing = leaseTiming(deps.settings.volumeCleanupPeriodSeconds);
+  const timing = leaseTiming(deps.settings[VOLUME_CLEANUP_PERIOD]);
   const lease = await acquireLease(deps, VOLUME_CLEANUP, holder, timing.seconds, { alsoWrite: options.alsoWrite });
   if (!lease.taken) {
     report.heldBy = lease.heldBy.holder ?? null;
@@ -209,7 +215,7 @@ export async function runVolumeCleanup(deps: Deps, options: { alsoWrite?: Transa
   report.ran = true;
   const heartbeat = startHeartbeat(deps, VOLUME_CLEANUP, holder, timing);
   try {
-    const due = await dueItems(deps, startedAt, BATCH_PER_SHARD, 'volumes');
+    const due = await dueItems(deps, startedAt, BATCH_PER_SHARD, VOLUME_CLEANUP_LANE);
     report.due = due.items.length;
     report.itemsRead = due.itemsRead;
     const oldest = due.items[0];

@@ -1,0 +1,27 @@
+/**
+ * What a Lambda function may touch, as the function catalog (infra) grants it. Declared here, in
+ * lambdas, so a sweep's spec can state its own function's grants (infra reads them, never the reverse).
+ */
+import type { WorkflowName } from './workflows';
+
+/** A DynamoDB action a function's code performs (a transaction needs the actions of its items). */
+export type TableAction = 'GetItem' | 'Query' | 'UpdateItem' | 'PutItem' | 'BatchGetItem';
+
+/** What a function may touch; the CDK stack grants exactly this, never wildcards. */
+export interface FunctionPermissions {
+  /** Its actions on the table (Query also on the indexes); none for a function that never reads it. */
+  table: readonly TableAction[];
+  /** Workflows whose executions it may start and describe. */
+  startsWorkflows?: WorkflowName[];
+  /** Workflows whose executions it may describe without starting them. */
+  describesWorkflows?: WorkflowName[];
+  /**
+   * Workflows it inspects for operators: list their executions, read each execution's history and
+   * the definition it ran (ListExecutions, GetExecutionHistory, DescribeStateMachineForExecution).
+   */
+  inspectsWorkflows?: readonly WorkflowName[];
+  /** Calls the compute provider (secrets / network for real providers). */
+  usesProvider?: boolean;
+  /** Publishes lifecycle events (PutEvents on slipway's bus, and nothing else). */
+  publishesEvents?: boolean;
+}
