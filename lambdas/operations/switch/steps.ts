@@ -16,6 +16,7 @@ import { alreadyFinishedBy, claimReleaseItem, fencedInstanceUpdate, requireClaim
 import type { ErrorRecord, InstanceItem, SwitchedFrom } from '../../domain/instance';
 import { readInstance } from '../../views/instance-queries';
 import { assertOwned, destroyTaggedResources, type CleanupReport } from '../../domain/provider-resources';
+import { healthyEndpoint } from '../../domain/machine-health';
 import { keptVolumesOf, retainVolumeItem } from '../../domain/retained-volume';
 
 /** How long the volume a switch moved away from is kept (like a recovery's). */
@@ -173,7 +174,8 @@ export async function recordSwitchFailure(deps: Deps, input: SwitchStep & { erro
   if (alreadyFinishedBy(current, input.claim)) return { status: current!.status };
   const instance = await requireClaim(deps, input.instanceId, input.claim);
   const lastSwitchError: ErrorRecord = { ...input.error, at: deps.now().toISOString() };
-  const endpoint = await healthyEndpoint(deps, instance);
+  // Not rolled back (`switchingFrom` still set): the machine it names is the target's, never the instance's yet.
+  const endpoint = instance.switchingFrom || !instance.machineId ? null : await healthyEndpoint(deps.providers.get(instance.provider), instance.machineId);
   const outcome: InstanceUpdate = endpoint
     ? { set: { status: 'running', endpoint, lastSwitchError }, remove: ['switchTarget', 'switchingFrom', 'reconcileTries', 'cleanupExhaustedAt'] }
     : { set: { status: 'stopped', lastSwitchError }, remove: ['switchTarget', 'switchingFrom', 'endpoint', 'reconcileTries', 'cleanupExhaustedAt'] };
@@ -182,12 +184,3 @@ export async function recordSwitchFailure(deps: Deps, input: SwitchStep & { erro
   return { status: String(outcome.set?.status) };
 }
 
-/** The instance's machine endpoint when it runs and answers its health check now, else null. */
-async function healthyEndpoint(deps: Deps, instance: InstanceItem): Promise<string | null> {
-  if (!instance.machineId || instance.switchingFrom) return null;
-  const provider = deps.providers.get(instance.provider);
-  const machine = await provider.getMachine(instance.machineId).catch(() => null);
-  if (machine?.state !== 'started') return null;
-  const health = await provider.probeHealth(machine.id).catch(() => null);
-  return health?.healthy ? (machine.endpoint ?? null) : null;
-}
