@@ -19,7 +19,8 @@ import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { startNamedExecution } from '../../adapters/workflows';
 import { stateMachineArn, type Deps } from '../../composition/deps';
 import type { Operation } from '../../shared/operations';
-import { causeMessage, messageOf } from '../../shared/errors/core';
+import { messageOf } from '../../shared/errors/core';
+import { causeMessage } from '../../shared/execution-progress';
 import { ClaimLostError, WorkflowUnavailableError } from '../../shared/errors/workflow';
 import { provisionExecutionInput } from '../../operations/provision/request';
 import { after, attentionAt, parkedAttention } from '../../domain/attention';
@@ -55,7 +56,7 @@ export interface SettleContext {
 /** Why a claim's execution no longer runs, as the error recorded on the instance. */
 function lostError(kind: string, status: string, error: string | null, cause: string | null): { code: string; message: string } {
   if (status === 'LOST' || status === 'PENDING') return { code: 'ExecutionLost', message: `The ${kind} execution no longer exists (it never started, or its runtime restarted); the operation did not finish.` };
-  const why = cause ? causeMessage(cause).slice(0, 300) : '';
+  const why = causeMessage(cause)?.slice(0, 300) ?? '';
   return { code: error ?? `Execution${status}`, message: `The ${kind} execution ended ${status}${error ? ` (${error}${why ? `: ${why}` : ''})` : ''} without recording its outcome.` };
 }
 
