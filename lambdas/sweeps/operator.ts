@@ -13,6 +13,7 @@ import { InstanceNotFoundError, SweepRunningError } from '../shared/errors/refus
 import { auditOutcomeItem, auditPutItem, auditRecord, auditRecordSchema, type AuditRecord } from '../domain/audit';
 import type { InstanceItem } from '../domain/instance';
 import { readInstance } from '../views/instance-queries';
+import { pause } from '../shared/retry';
 import { leaseHolder } from './lease';
 import type { SweepReport } from './report';
 import { settleInstanceNow } from './reconcile/settle';
@@ -120,7 +121,7 @@ async function takeSettleLock(deps: Deps, instanceId: string, audit: AuditRecord
       const held = current.operatorSettle;
       if (held && held.until >= now.toISOString() && (!held.done || (held.actor === audit.actor && held.reason === audit.reason))) return held;
       // The other transaction had not committed yet, or its lock was released meanwhile: try again.
-      await new Promise((resolve) => setTimeout(resolve, 5 * attempt));
+      await pause(5 * attempt);
     }
   }
 }

@@ -21,6 +21,7 @@ import { stateMachineArn, type Deps } from '../../composition/deps';
 import type { Operation } from '../../shared/operations';
 import { messageOf } from '../../shared/errors/core';
 import { causeMessage } from '../../shared/execution-progress';
+import { backoff } from '../../shared/retry';
 import { ClaimLostError, WorkflowUnavailableError } from '../../shared/errors/workflow';
 import { provisionExecutionInput } from '../../operations/provision/request';
 import { after, attentionAt, parkedAttention } from '../../domain/attention';
@@ -254,7 +255,7 @@ async function retryRollbackLater(deps: Deps, instance: InstanceItem, why: strin
 
 /** Backoff of the next cleanup try: 1, 2, 4 … minutes, at most an hour. */
 function cleanupBackoffSeconds(tries: number): number {
-  return Math.min(60 * 2 ** Math.max(0, tries - 1), 3600);
+  return backoff(tries - 1, { base: 60, cap: 3600 });
 }
 
 /**

@@ -17,6 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { pageLimit } from '../../shared/query-params';
+import { backoff } from '../../shared/retry';
 import type { Deps } from '../../composition/deps';
 import { messageOf } from '../../shared/errors/core';
 import { VolumeDeleteFailedError, VolumeInUseError, VolumeNotFoundError, VolumeOwnershipUnverifiedError } from '../../shared/errors/refusals';
@@ -59,7 +60,7 @@ const BATCH_PER_SHARD = 10;
 const CONCURRENCY = 4;
 /** Backoff of the next try after a failed delete: 15 min, doubling, at most a day. */
 function backoffSeconds(tries: number): number {
-  return Math.min(900 * 2 ** Math.max(0, tries - 1), 24 * 3600);
+  return backoff(tries - 1, { base: 900, cap: 24 * 3600 });
 }
 
 /** What one cleanup of one volume did. */
