@@ -19,9 +19,6 @@ import { assertOwned, destroyTaggedResources, type CleanupReport } from '../../d
 import { healthyEndpoint } from '../../domain/machine-health';
 import { keptVolumesOf, retainVolumeItem } from '../../domain/retained-volume';
 
-/** How long the volume a switch moved away from is kept (like a recovery's). */
-export const SWITCH_RETENTION_DAYS = 7;
-
 /** Who a switch step acts for, under which claim. */
 export interface SwitchStep {
   instanceId: string;
@@ -96,8 +93,8 @@ export async function retireSwitchedFrom(deps: Deps, input: SwitchStep): Promise
 
 /**
  * The commit, one transaction: the instance on its new provider (running with its new endpoint, or
- * stopped, as it was), the claim released — and the old volume recorded as retained until
- * `SWITCH_RETENTION_DAYS` from now, so it is never unaccounted for. A replay after it committed is a no-op.
+ * stopped, as it was), the claim released — and the old volume recorded as retained for
+ * `volumeRetentionSeconds` (like a recovery's), so it is never unaccounted for. A replay after it committed is a no-op.
  */
 export async function commitSwitch(deps: Deps, input: SwitchStep & { oldVolume: RetiredVolume | null; endpoint?: string | null }): Promise<{ status: string }> {
   // A replay of this very step after it committed: nothing to do.
@@ -117,7 +114,7 @@ export async function commitSwitch(deps: Deps, input: SwitchStep & { oldVolume: 
           instanceId: instance.instanceId,
           owner: instance.owner,
           reason: 'switch',
-          retainUntil: after(now, SWITCH_RETENTION_DAYS * 24 * 3600),
+          retainUntil: after(now, deps.settings.volumeRetentionSeconds),
         }),
       ]
     : [];
