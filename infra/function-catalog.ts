@@ -10,22 +10,14 @@
  * (`functionsOf` in `infra/workflows`).
  */
 import { ErrorNames, type TransientErrorName } from '../lambdas/shared/errors/core';
-import type { FunctionPermissions } from '../lambdas/shared/function-permissions';
+import type { FunctionEntry, FunctionPermissions } from '../lambdas/shared/function-permissions';
 import { SWEEP_LIST } from '../lambdas/sweeps/registry';
 import { WORKFLOW_NAMES } from '../lambdas/shared/workflows';
 
 export type { FunctionPermissions, TableAction } from '../lambdas/shared/function-permissions';
 
-/** One Lambda function. */
-export interface FunctionDefinition {
-  /** Logical id: the CDK construct id, the Task state's name and the ASL substitution `${<id>FunctionArn}`. */
-  id: string;
-  /** Handler module, relative to the repository root. */
-  entry: string;
-  description: string;
-  timeoutSeconds: number;
-  memoryMb: number;
-  permissions: FunctionPermissions;
+/** One Lambda function: its entry (id, handler, limits, permissions) and what the catalog adds. */
+export interface FunctionDefinition extends FunctionEntry {
   /** The transient errors its handler throws; a Task state retries exactly these (and Lambda's own). */
   transientErrors: readonly TransientErrorName[];
   /** Files (repository-relative) shipped beside the bundle, read at run time by base name (`lambdas/api/shipped-file.ts`). */

@@ -1,6 +1,7 @@
 /**
- * What a Lambda function may touch, as the function catalog (infra) grants it. Declared here, in
- * lambdas, so a sweep's spec can state its own function's grants (infra reads them, never the reverse).
+ * A Lambda function as the function catalog (infra) lists it: its entry, its limits and what it may
+ * touch. Declared here, in lambdas, so a sweep's spec can state its own function (infra reads it,
+ * never the reverse).
  */
 import type { WorkflowName } from './workflows';
 
@@ -24,4 +25,16 @@ export interface FunctionPermissions {
   usesProvider?: boolean;
   /** Publishes lifecycle events (PutEvents on slipway's bus, and nothing else). */
   publishesEvents?: boolean;
+}
+
+/** A function's entry in the catalog, as a spec in lambdas can state it. */
+export interface FunctionEntry {
+  /** Logical id: the CDK construct id, the Task state's name and the ASL substitution `${<id>FunctionArn}`. */
+  id: string;
+  /** Handler module, relative to the repository root. */
+  entry: string;
+  description: string;
+  timeoutSeconds: number;
+  memoryMb: number;
+  permissions: FunctionPermissions;
 }

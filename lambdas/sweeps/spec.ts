@@ -8,7 +8,7 @@
 import type { AttentionLane } from '../adapters/dynamo';
 import type { Deps, Settings } from '../composition/deps';
 import type { TransactItem } from '../domain/fence';
-import type { FunctionPermissions } from '../shared/function-permissions';
+import type { FunctionEntry } from '../shared/function-permissions';
 import { leaseKey, leaseTiming } from './lease';
 import type { SweepReport } from './report';
 
@@ -45,17 +45,8 @@ export interface SweepAlarm {
   description: string;
 }
 
-/** The sweep's function, as the function catalog lists it. */
-export interface SweepFunction {
-  /** Its catalog id (CDK construct id); the schedule and "stopped" alarm are named after it. */
-  id: string;
-  /** Handler module, relative to the repository root. */
-  entry: string;
-  description: string;
-  timeoutSeconds: number;
-  memoryMb: number;
-  permissions: FunctionPermissions;
-}
+/** The sweep's function, as the function catalog lists it; its id also names its schedule and "stopped" alarm. */
+export type SweepFunction = FunctionEntry;
 
 /** What the operator's "run now" passes a run: items written in the transaction that takes the lease (its audit record). */
 export interface SweepRunOptions {
