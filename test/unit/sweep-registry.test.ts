@@ -6,7 +6,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { FUNCTION_CATALOG } from '../../infra/function-catalog';
-import { settingsFrom } from '../../lambdas/composition/deps';
+import { settingsFrom, type Deps } from '../../lambdas/composition/deps';
+import { ErrorNames } from '../../lambdas/shared/errors/core';
 import { parseConfig } from '../../lambdas/shared/config';
 import { leaseKey, leaseTiming } from '../../lambdas/sweeps/lease';
 import { reconcileSweep } from '../../lambdas/sweeps/reconcile/spec';
@@ -54,5 +55,14 @@ describe('the sweep registry', () => {
     expect(settings[spec.schedule.setting]).toBe(42);
     expect(spec.lease.timing(settings)).toEqual(leaseTiming(42));
     expect(spec.lease.key).toEqual(leaseKey(spec.name));
+  });
+
+  it.each(SWEEP_LIST.map((spec) => [spec.name, spec] as const))("has %s's handler refuse any scheduled event but its own, before it touches anything", async (name, spec) => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { createHandler } = require(path.join(ROOT, spec.function.entry)) as { createHandler: (deps: Deps) => (event: unknown) => Promise<unknown> };
+    const run = createHandler({} as Deps);
+
+    await expect(run({ sweep: `${name}-not` })).rejects.toMatchObject({ name: ErrorNames.InvalidStepInput });
+    await expect(run({ sweep: name, extra: true })).rejects.toMatchObject({ name: ErrorNames.InvalidStepInput });
   });
 });
