@@ -65,4 +65,15 @@ describe('the sweep registry', () => {
     await expect(run({ sweep: `${name}-not` })).rejects.toMatchObject({ name: ErrorNames.InvalidStepInput });
     await expect(run({ sweep: name, extra: true })).rejects.toMatchObject({ name: ErrorNames.InvalidStepInput });
   });
+
+  it.each(SWEEP_LIST.map((spec) => [spec.name, spec] as const))("lets the API function run %s now with no grant its own function lacks (an operator's run-now runs in the API)", (_name, spec) => {
+    const api = FUNCTION_CATALOG.find((fn) => fn.id === 'Api')!.permissions;
+    const sweep = spec.function.permissions;
+    const mayDescribe = [...(api.startsWorkflows ?? []), ...(api.describesWorkflows ?? [])];
+
+    expect(sweep.table.filter((action) => !api.table.includes(action))).toEqual([]);
+    expect((sweep.startsWorkflows ?? []).filter((workflow) => !(api.startsWorkflows ?? []).includes(workflow))).toEqual([]);
+    expect((sweep.describesWorkflows ?? []).filter((workflow) => !mayDescribe.includes(workflow))).toEqual([]);
+    expect([Boolean(sweep.usesProvider) && !api.usesProvider, Boolean(sweep.publishesEvents) && !api.publishesEvents]).toEqual([false, false]);
+  });
 });
