@@ -12,38 +12,19 @@
  * Which workflows invoke a function is not written here: it is read off the built workflows
  * (`functionsOf` in `infra/workflows`).
  */
-import type { StepPermissions, StepSpec, TableAction } from '../lambdas/operations/define-step';
-import { SETTLE_STARTS } from '../lambdas/operations/registry';
+import type { StepSpec } from '../lambdas/operations/define-step';
+import { settlesAndStarts } from '../lambdas/operations/settle-grants';
 import { WORKFLOW_DEFINITIONS } from '../lambdas/operations/workflows';
 import { stepsOf } from '../lambdas/operations/workflow-builder';
 import type { TransientErrorName } from '../lambdas/shared/errors/core';
-import { WORKFLOW_NAMES, type WorkflowName } from '../lambdas/shared/workflows';
+import type { FunctionEntry } from '../lambdas/shared/function-permissions';
+import { WORKFLOW_NAMES } from '../lambdas/shared/workflows';
+import { SWEEP_LIST } from '../lambdas/sweeps/registry';
 
-export type { TableAction };
+export type { FunctionPermissions, TableAction } from '../lambdas/shared/function-permissions';
 
-/** What a function may touch; the CDK stack grants exactly this, never wildcards. */
-export interface FunctionPermissions extends StepPermissions {
-  /** Workflows whose executions it may start and describe. */
-  startsWorkflows?: WorkflowName[];
-  /** Workflows whose executions it may describe without starting them. */
-  describesWorkflows?: WorkflowName[];
-  /**
-   * Workflows it inspects for operators: list their executions, read each execution's history and
-   * the definition it ran (ListExecutions, GetExecutionHistory, DescribeStateMachineForExecution).
-   */
-  inspectsWorkflows?: readonly WorkflowName[];
-}
-
-/** One Lambda function. */
-export interface FunctionDefinition {
-  /** Logical id: the CDK construct id, the Task state's name and the ASL substitution `${<id>FunctionArn}`. */
-  id: string;
-  /** Handler module, relative to the repository root. */
-  entry: string;
-  description: string;
-  timeoutSeconds: number;
-  memoryMb: number;
-  permissions: FunctionPermissions;
+/** One Lambda function: its entry (id, handler, limits, permissions) and what the catalog adds. */
+export interface FunctionDefinition extends FunctionEntry {
   /** The transient errors its handler throws; a Task state retries exactly these (and Lambda's own). */
   transientErrors: readonly TransientErrorName[];
   /** Files (repository-relative) shipped beside the bundle, read at run time by base name (`lambdas/api/shipped-file.ts`). */
@@ -66,22 +47,6 @@ function fromStep(step: StepSpec): FunctionDefinition {
 /** Every step some workflow runs, once, in the order the workflows first run them. */
 const STEPS: readonly StepSpec[] = [...new Set(WORKFLOW_NAMES.flatMap((workflow) => stepsOf(WORKFLOW_DEFINITIONS[workflow])))];
 
-/**
- * What the reconcile sweep starts beyond the settle rules: a recovery of an unexpected stop (drift,
- * inventory), a mount repair (restart), a failed or lost destroy, again.
- */
-const SWEEP_STARTS: readonly WorkflowName[] = ['recover', 'restart', 'destroy'];
-
-/**
- * The workflow grants of a function that settles lost executions: it starts what any operation's
- * settle rule may start (its spec says: a provision that never started, the old machine after a lost
- * switch or forced recovery) plus `also`, and describes every other workflow, since a claim of any
- * operation may be the one it settles. Derived, so a new operation is described without a line here.
- */
-function settlesAndStarts(also: readonly WorkflowName[]): Pick<FunctionPermissions, 'startsWorkflows' | 'describesWorkflows'> {
-  const starts = WORKFLOW_NAMES.filter((workflow) => SETTLE_STARTS.includes(workflow) || also.includes(workflow));
-  return { startsWorkflows: starts, describesWorkflows: WORKFLOW_NAMES.filter((workflow) => !starts.includes(workflow)) };
-}
 
 /** All functions. */
 export const FUNCTION_CATALOG: readonly FunctionDefinition[] = [
@@ -105,20 +70,8 @@ export const FUNCTION_CATALOG: readonly FunctionDefinition[] = [
     },
     transientErrors: [],
   },
-  {
-    id: 'Reconcile',
-    entry: 'lambdas/sweeps/reconcile/handler.ts',
-    description: 'Reconcile sweep: settle what is due on the attention index, collect orphans',
-    timeoutSeconds: 240,
-    memoryMb: 512,
-    permissions: {
-      table: ['GetItem', 'Query', 'UpdateItem', 'BatchGetItem'],
-      ...settlesAndStarts(SWEEP_STARTS),
-      usesProvider: true,
-      publishesEvents: true,
-    },
-    transientErrors: [],
-  },
+  // The sweeps' functions, from their specs (lambdas/sweeps/registry.ts).
+  ...SWEEP_LIST.map((sweep): FunctionDefinition => ({ ...sweep.function, transientErrors: [] })),
   {
     id: 'ExecutionClosed',
     entry: 'lambdas/events/execution-closed.ts',
@@ -132,15 +85,6 @@ export const FUNCTION_CATALOG: readonly FunctionDefinition[] = [
       usesProvider: true,
       publishesEvents: true,
     },
-    transientErrors: [],
-  },
-  {
-    id: 'VolumeCleanup',
-    entry: 'lambdas/sweeps/volume-cleanup/handler.ts',
-    description: 'Volume-cleanup sweep: delete retained volumes past their date, ownership verified',
-    timeoutSeconds: 300,
-    memoryMb: 256,
-    permissions: { table: ['GetItem', 'Query', 'UpdateItem'], usesProvider: true, publishesEvents: true },
     transientErrors: [],
   },
   ...STEPS.map(fromStep),

@@ -4,7 +4,6 @@ import { ConditionFailedError } from '../store/errors';
 import type { InstanceUpdate } from '../store/expression';
 import type { TransactItem } from '../store/table';
 import { fencedInstanceItem, getInstance, updateInstanceFenced } from '../store/instance';
-import { after, attentionAt } from './attention';
 import type { InstanceItem } from './instance';
 
 // The expression types and the transaction item type live in the store; re-exported for the use cases that build updates.

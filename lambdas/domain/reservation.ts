@@ -6,7 +6,6 @@
  * quota slot is one update expression (DynamoDB refuses two operations on one item in a
  * transaction). This module owns its shape, its rules and every write to it.
  */
-import { randomInt } from 'node:crypto';
 import * as z from 'zod';
 import { keys } from '../store/keys';
 import type { Deps } from '../composition/deps';
@@ -20,6 +19,7 @@ import { admissionUpdateParams, getOwnerItem, ownerItemUpdateParams, updateOwner
 import { transactWrite } from '../store/table';
 import { readInstance } from '../views/instance-queries';
 import { describeOperation } from '../views/operations-history';
+import { backoff, jitter, pause, retry } from '../shared/retry';
 
 /** Reservation states (ARCHITECTURE §2). */
 export const RESERVATION_STATUSES = ['admitted', 'provider_work_started', 'completed', 'released', 'needs_reconciliation'] as const;
@@ -198,17 +198,16 @@ const OUTCOME_ATTEMPTS = 4;
  * write). A failure of the fixed items is the caller's to explain.
  */
 export async function finishWithOwnerItem(deps: Deps, fixed: TransactItem[], ownerPart: () => Promise<TransactItem | null>): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    const part = await ownerPart();
-    try {
+  let part: TransactItem | null = null;
+  const ownerPartLost = (error: unknown) => !!part && error instanceof TransactionConditionFailedError && error.failedOnlyFrom(fixed.length);
+  await retry(
+    async () => {
+      part = null;
+      part = await ownerPart();
       await transactWrite(deps, [...fixed, ...(part ? [part] : [])]);
-      return;
-    } catch (error) {
-      const ownerPartLost = !!part && error instanceof TransactionConditionFailedError && error.failedOnlyFrom(fixed.length);
-      if (!(ownerPartLost || error instanceof TransactionConflictError) || attempt >= OUTCOME_ATTEMPTS) throw error;
-      await new Promise((resolve) => setTimeout(resolve, randomInt(1, 5 * 2 ** attempt)));
-    }
-  }
+    },
+    { attempts: OUTCOME_ATTEMPTS, retryable: (error) => ownerPartLost(error) || error instanceof TransactionConflictError, delayMs: (attempt) => jitter(backoff(attempt, { base: 5 }), 1) },
+  );
 }
 
 /**
@@ -328,7 +327,7 @@ export async function releaseReservation(deps: Deps, owner: string, actor: strin
       if (!(error instanceof TransactionConditionFailedError) && !(error instanceof TransactionConflictError)) throw error;
       if (attempt >= RELEASE_ATTEMPTS) throw new ContentionTimeoutError({ cause: error, context: { owner, attempts: attempt } });
       // The reservation (or its instance) moved since we read it: decide again on what it is now.
-      await new Promise((resolve) => setTimeout(resolve, randomInt(1, 10 * 2 ** attempt)));
+      await pause(jitter(backoff(attempt, { base: 10 }), 1));
       continue;
     }
     deps.logger.info('audit: reservation released by operator', { audit, instanceMadeDue: stillClaimed });

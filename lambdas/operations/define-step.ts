@@ -4,19 +4,7 @@ import type * as z from 'zod';
 import { lambdaHandler, type Deps, type ProvidersFactory } from '../composition/deps';
 import type { TransientErrorName } from '../shared/errors/core';
 import { InvalidStepInputError } from '../shared/errors/workflow';
-
-/** A DynamoDB action a function's code performs (a transaction needs the actions of its items). */
-export type TableAction = 'GetItem' | 'Query' | 'UpdateItem' | 'PutItem' | 'BatchGetItem';
-
-/** What a step's function may touch; the CDK stack grants exactly this, never wildcards. */
-export interface StepPermissions {
-  /** Its actions on the table (Query also on the indexes); none for a function that never reads it. */
-  table: readonly TableAction[];
-  /** Calls the compute provider (secrets / network for real providers). */
-  usesProvider?: boolean;
-  /** Publishes lifecycle events (PutEvents on slipway's bus, and nothing else). */
-  publishesEvents?: boolean;
-}
+import type { StepPermissions } from '../shared/function-permissions';
 
 /** A step: one zod schema for its input, one use case, the same in Lambda and in the local runtime. */
 export interface StepModule<O> {

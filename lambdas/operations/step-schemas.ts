@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { causeMessage } from '../shared/execution-progress';
 
 /** Fields every fenced step receives: who, which instance, and the claim (the execution name). */
 export const fencedStepInput = z.object({
@@ -18,17 +19,9 @@ export const providerStepInput = fencedStepInput.extend({ provider: z.string().m
 export const stepFailureSchema = z.object({ Error: z.string(), Cause: z.string().optional() });
 export type StepFailure = z.infer<typeof stepFailureSchema>;
 
-/** A readable message from a Catch result: the Lambda error message inside Cause, else the error name. */
+/** A readable message from a Catch result: the Lambda error message inside Cause (or Cause itself), else the error name. */
 export function failureMessage(failure: StepFailure): string {
-  if (failure.Cause) {
-    try {
-      const cause = JSON.parse(failure.Cause) as { errorMessage?: string };
-      if (cause.errorMessage) return cause.errorMessage;
-    } catch {
-      return failure.Cause;
-    }
-  }
-  return failure.Error;
+  return causeMessage(failure.Cause) || failure.Error;
 }
 
 /** The error to record for a caught failure: its readable message and its stable name. */

@@ -4,6 +4,7 @@
  * by the claim, so they can never overwrite another operation's state.
  */
 import type { ComputeProvider } from '../../providers/compute-provider';
+import { healthyEndpoint } from '../../domain/machine-health';
 import type { Deps } from '../../composition/deps';
 import { releaseClaim } from '../../domain/claims';
 import { requireClaim, type InstanceUpdate } from '../../domain/fence';
@@ -37,15 +38,6 @@ async function stopQuietly(provider: ComputeProvider, machineId: string | undefi
   await provider.stopMachine(machineId).catch(() => undefined);
 }
 
-/** The machine's endpoint when it runs and answers, as the provider sees it now; else null. */
-async function runsHealthy(provider: ComputeProvider, machineId: string | undefined): Promise<string | null> {
-  if (!machineId) return null;
-  const machine = await provider.getMachine(machineId).catch(() => null);
-  if (machine?.state !== 'started') return null;
-  const health = await provider.probeHealth(machineId).catch(() => null);
-  return health?.healthy ? (machine.endpoint ?? null) : null;
-}
-
 /** The visible outcome of a failed operation: the real provider state plus the error. */
 async function failureOf(provider: ComputeProvider, instance: InstanceItem, operation: FinishedOperation, error: ErrorRecord): Promise<InstanceUpdate> {
   switch (operation) {
@@ -55,7 +47,7 @@ async function failureOf(provider: ComputeProvider, instance: InstanceItem, oper
     }
     case 'restart':
     case 'stop': {
-      const endpoint = await runsHealthy(provider, instance.machineId);
+      const endpoint = await healthyEndpoint(provider, instance.machineId);
       const errorField = OPERATIONS[operation].errorField;
       if (endpoint) return { set: { status: 'running', endpoint, [errorField]: error } };
       if (operation === 'restart') await stopQuietly(provider, instance.machineId);

@@ -15,14 +15,6 @@ export const operationAcceptedSchema = z
   .meta({ id: 'OperationAccepted' });
 export type OperationAccepted = z.infer<typeof operationAcceptedSchema>;
 
-/** The input every lifecycle execution gets; the steps read the rest from the instance item. */
-export interface LifecycleExecutionInput {
-  instanceId: string;
-  owner: string;
-  provider: string;
-  operation: ClaimedOperation;
-}
-
 /**
  * Claim the instance, then start the operation's workflow under the claim's deterministic name.
  * If the workflow cannot be started, the claim is handed back (fenced) so the instance is not

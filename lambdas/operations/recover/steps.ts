@@ -32,6 +32,7 @@ import { readInstance } from '../../views/instance-queries';
 import { emitLifecycleEvent } from '../../domain/lifecycle-events';
 import { MOUNT_PATH } from '../machine/mount-repair';
 import { assertOwned, createOrAdoptMachine, createOrAdoptVolume, destroyTaggedResources } from '../../domain/provider-resources';
+import { probeMachine } from '../../domain/machine-health';
 import { keptVolumeIds, keptVolumesOf, retainVolumeItem } from '../../domain/retained-volume';
 import type { ProviderStepInput } from '../step-schemas';
 
@@ -379,14 +380,12 @@ export async function failRecovery(
     }
   }
   // The real state of the machine it meant to replace: a forced recovery's StopMachine may have failed.
-  const old = instance.machineId ? await provider.getMachine(instance.machineId).catch(() => null) : null;
-  const health = old?.state === 'started' ? await provider.probeHealth(old.id).catch(() => null) : null;
-  const runs = old?.state === 'started' && health?.healthy === true;
+  const { machine: old, healthy: runs } = await probeMachine(provider, instance.machineId);
   if (old && old.state === 'starting') await provider.stopMachine(old.id).catch(() => undefined);
   const why = pending?.reason ? ` (after: ${pending.reason})` : '';
   const error = { code: input.error.code, message: `Recovery failed${why}: ${input.error.message}. Cleanup: ${cleanup}. The old volume ${instance.volumeId ?? ''} is untouched.`, at: deps.now().toISOString() };
   const outcome: InstanceUpdate = runs
-    ? { set: { status: 'running', lastRecoveryError: error, recoveryCooldownUntil: cooldownFrom(deps), ...(old.endpoint ? { endpoint: old.endpoint } : {}) }, remove: ['recovery'] }
+    ? { set: { status: 'running', lastRecoveryError: error, recoveryCooldownUntil: cooldownFrom(deps), ...(old?.endpoint ? { endpoint: old.endpoint } : {}) }, remove: ['recovery'] }
     : { set: { status: 'stopped', lastRecoveryError: error, recoveryCooldownUntil: cooldownFrom(deps) }, remove: ['recovery', 'endpoint'] };
   const released = await releaseClaim(deps, instance.instanceId, input.claim, outcome);
   if (released !== null) {

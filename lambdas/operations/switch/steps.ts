@@ -16,11 +16,10 @@ import { alreadyFinishedBy, claimReleaseItem, fencedInstanceUpdate, requireClaim
 import type { ErrorRecord, InstanceItem, SwitchedFrom } from '../../domain/instance';
 import { readInstance } from '../../views/instance-queries';
 import { assertOwned, destroyTaggedResources, type CleanupReport } from '../../domain/provider-resources';
+import { healthyEndpoint } from '../../domain/machine-health';
 import { keptVolumesOf, retainVolumeItem } from '../../domain/retained-volume';
 import type { FencedStepInput } from '../step-schemas';
 
-/** How long the volume a switch moved away from is kept (like a recovery's). */
-export const SWITCH_RETENTION_DAYS = 7;
 
 /** The old volume as the commit retains it. */
 export interface RetiredVolume {
@@ -88,8 +87,8 @@ export async function retireSwitchedFrom(deps: Deps, input: FencedStepInput): Pr
 
 /**
  * The commit, one transaction: the instance on its new provider (running with its new endpoint, or
- * stopped, as it was), the claim released — and the old volume recorded as retained until
- * `SWITCH_RETENTION_DAYS` from now, so it is never unaccounted for. A replay after it committed is a no-op.
+ * stopped, as it was), the claim released — and the old volume recorded as retained for
+ * `volumeRetentionSeconds` (like a recovery's), so it is never unaccounted for. A replay after it committed is a no-op.
  */
 export async function commitSwitch(deps: Deps, input: FencedStepInput & { oldVolume: RetiredVolume | null; endpoint?: string | null }): Promise<{ status: string }> {
   // A replay of this very step after it committed: nothing to do.
@@ -109,7 +108,7 @@ export async function commitSwitch(deps: Deps, input: FencedStepInput & { oldVol
           instanceId: instance.instanceId,
           owner: instance.owner,
           reason: 'switch',
-          retainUntil: after(now, SWITCH_RETENTION_DAYS * 24 * 3600),
+          retainUntil: after(now, deps.settings.volumeRetentionSeconds),
         }),
       ]
     : [];
@@ -166,7 +165,8 @@ export async function recordSwitchFailure(deps: Deps, input: FencedStepInput & {
   if (alreadyFinishedBy(current, input.claim)) return { status: current!.status };
   const instance = await requireClaim(deps, input.instanceId, input.claim);
   const lastSwitchError: ErrorRecord = { ...input.error, at: deps.now().toISOString() };
-  const endpoint = await healthyEndpoint(deps, instance);
+  // Not rolled back (`switchingFrom` still set): the machine it names is the target's, never the instance's yet.
+  const endpoint = instance.switchingFrom || !instance.machineId ? null : await healthyEndpoint(deps.providers.get(instance.provider), instance.machineId);
   const outcome: InstanceUpdate = endpoint
     ? { set: { status: 'running', endpoint, lastSwitchError }, remove: ['switchTarget', 'switchingFrom', 'reconcileTries', 'cleanupExhaustedAt'] }
     : { set: { status: 'stopped', lastSwitchError }, remove: ['switchTarget', 'switchingFrom', 'endpoint', 'reconcileTries', 'cleanupExhaustedAt'] };
@@ -175,12 +175,3 @@ export async function recordSwitchFailure(deps: Deps, input: FencedStepInput & {
   return { status: String(outcome.set?.status) };
 }
 
-/** The instance's machine endpoint when it runs and answers its health check now, else null. */
-async function healthyEndpoint(deps: Deps, instance: InstanceItem): Promise<string | null> {
-  if (!instance.machineId || instance.switchingFrom) return null;
-  const provider = deps.providers.get(instance.provider);
-  const machine = await provider.getMachine(instance.machineId).catch(() => null);
-  if (machine?.state !== 'started') return null;
-  const health = await provider.probeHealth(machine.id).catch(() => null);
-  return health?.healthy ? (machine.endpoint ?? null) : null;
-}

@@ -18,7 +18,9 @@
 import { transactWrite } from '../../store/table';
 import type { Deps } from '../../composition/deps';
 import type { Operation } from '../../shared/operations';
-import { causeMessage, messageOf } from '../../shared/errors/core';
+import { messageOf } from '../../shared/errors/core';
+import { causeMessage } from '../../shared/execution-progress';
+import { backoff } from '../../shared/retry';
 import { ClaimLostError, WorkflowUnavailableError } from '../../shared/errors/workflow';
 import { after, attentionAt } from '../../domain/attention';
 import { fencedInstanceUpdate } from '../../domain/fence';
@@ -51,7 +53,7 @@ export interface SettleContext {
 /** Why a claim's execution no longer runs, as the error recorded on the instance. */
 function lostError(kind: string, status: string, error: string | null, cause: string | null): { code: string; message: string } {
   if (status === 'LOST' || status === 'PENDING') return { code: 'ExecutionLost', message: `The ${kind} execution no longer exists (it never started, or its runtime restarted); the operation did not finish.` };
-  const why = cause ? causeMessage(cause).slice(0, 300) : '';
+  const why = causeMessage(cause)?.slice(0, 300) ?? '';
   return { code: error ?? `Execution${status}`, message: `The ${kind} execution ended ${status}${error ? ` (${error}${why ? `: ${why}` : ''})` : ''} without recording its outcome.` };
 }
 
@@ -150,7 +152,7 @@ async function startAgain(deps: Deps, instance: InstanceItem): Promise<string> {
 
 /** Backoff of the next cleanup try: 1, 2, 4 … minutes, at most an hour. */
 function cleanupBackoffSeconds(tries: number): number {
-  return Math.min(60 * 2 ** Math.max(0, tries - 1), 3600);
+  return backoff(tries - 1, { base: 60, cap: 3600 });
 }
 
 /**
