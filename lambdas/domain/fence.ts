@@ -6,8 +6,8 @@ import type { TransactItem } from '../store/table';
 import { fencedInstanceItem, getInstance, updateInstanceFenced } from '../store/instance';
 import type { InstanceItem } from './instance';
 
-// The expression types and the transaction item type live in the store; re-exported for the use cases that build updates.
-export { updateExpression, type InstanceUpdate, type ItemUpdate } from '../store/expression';
+// The update and transaction item types live in the store; re-exported for the use cases that describe updates.
+export type { InstanceUpdate, ItemUpdate } from '../store/expression';
 export type { TransactItem } from '../store/table';
 
 /**
