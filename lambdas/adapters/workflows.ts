@@ -1,4 +1,4 @@
-import { ExecutionAlreadyExists, ExecutionDoesNotExist, StartExecutionCommand, type HistoryEvent, type SFNClient } from '@aws-sdk/client-sfn';
+import { ExecutionAlreadyExists, ExecutionDoesNotExist, StartExecutionCommand, StopExecutionCommand, type HistoryEvent, type SFNClient } from '@aws-sdk/client-sfn';
 import type { HistoryEventView } from '../shared/execution-progress';
 
 /** Result of asking Step Functions to run an execution. */
@@ -34,6 +34,22 @@ export async function startNamedExecution(
     if (error instanceof ExecutionAlreadyExists || (error as { name?: string }).name === 'ExecutionAlreadyExists') {
       return { executionArn: executionArnOf(stateMachineArn, name), started: false };
     }
+    throw error;
+  }
+}
+
+/**
+ * Stop an execution (StopExecution). Step Functions answers success for one that has already
+ * closed (it stays as it ended), so a repeated stop is harmless; one that does not exist (never
+ * started, or the local endpoint restarted) answers false. A Task's Lambda invocation in flight is
+ * not interrupted: its result is ignored, and the steps' fences refuse what it would still write.
+ */
+export async function stopExecution(sfn: SFNClient, executionArn: string, reason: { error: string; cause: string }): Promise<boolean> {
+  try {
+    await sfn.send(new StopExecutionCommand({ executionArn, error: reason.error, cause: reason.cause }));
+    return true;
+  } catch (error) {
+    if (isExecutionDoesNotExist(error)) return false;
     throw error;
   }
 }

@@ -65,6 +65,9 @@ export const ErrorNames = {
   // A dependency (the table) did not answer, or answered that it is overloaded.
   ServiceUnavailable: 'ServiceUnavailable',
   NameTaken: 'NameTaken',
+  // Cancelling an operation.
+  OperationEnded: 'OperationEnded',
+  OperationNotCancellable: 'OperationNotCancellable',
 } as const;
 
 export type ErrorName = (typeof ErrorNames)[keyof typeof ErrorNames];

@@ -5,7 +5,7 @@
  * | what is found | what settles it |
  * |---|---|
  * | a claim younger than a sweep period | not due yet |
- * | a claim whose execution still runs | nothing; look again after as long as it has run (≤ the operation's timeout) |
+ * | a claim whose execution still runs | nothing; look again after as long as it has run (≤ the operation's timeout) — unless a cancel is recorded for it: stopped again, then settled as below with `cancelled` |
  * | a lifecycle claim whose execution closed without releasing it, or is lost | `recordOperationFailure`: the real provider state plus the operation's last…Error, claim released |
  * | a provision claim whose execution ended without an outcome, or is lost | destroy what its tags name, verify, `failProvision` (reservation released if still its, quota returned); unverified → `markNeedsReconciliation` |
  * | an admitted reservation whose execution never started | start it by its deterministic name |
@@ -39,6 +39,7 @@ import { checkDrift } from './drift';
 import { isClaimRefused } from './refusals';
 import { requestOperation } from '../../operations/lifecycle/request';
 import { recordSwitchFailure, rollbackSwitch } from '../../operations/switch/steps';
+import { cancelledError, cancelRequestFor, stopCancelledExecution } from '../../domain/cancel-request';
 
 export type { SettleAction } from './actions';
 
@@ -98,7 +99,10 @@ async function settleClaim(deps: Deps, instance: InstanceItem, context: SettleCo
   const requestedAt = instance.operations?.find((record) => record.executionName === claim)?.requestedAt;
   const described = await describeOperation(deps, { kind, executionName: claim, requestedAt });
   // After a restart of the workflow service nothing is about to start: a missing execution is lost.
-  const execution = described.status === 'PENDING' && context.afterRestart ? { ...described, status: 'LOST' as const } : described;
+  let execution = described.status === 'PENDING' && context.afterRestart ? { ...described, status: 'LOST' as const } : described;
+  // A cancel recorded whose StopExecution never came (its request died after the write): stop it now, then settle.
+  const cancel = cancelRequestFor(instance, claim);
+  if (execution.status === 'RUNNING' && cancel && (await stopCancelledExecution(deps, kind, cancel))) execution = await describeOperation(deps, { kind, executionName: claim, requestedAt });
   if (execution.status === 'RUNNING') {
     await rescheduleClaimed(deps, instance, nextLookAt(deps, kind, requestedAt));
     return { target, action: 'waiting', detail: `${claim} is RUNNING` };
@@ -109,12 +113,12 @@ async function settleClaim(deps: Deps, instance: InstanceItem, context: SettleCo
     await rescheduleClaimed(deps, instance, new Date(Math.max(graceEnds, deps.now().getTime()) + 1000));
     return { target, action: 'waiting', detail: `${claim} is PENDING (claimed at ${requestedAt})` };
   }
-  const error = lostError(kind, execution.status, execution.error, execution.cause);
+  const error = cancel ? cancelledError(kind, cancel) : lostError(kind, execution.status, execution.error, execution.cause);
   if (kind === 'provision') {
     // Never started (admission died before StartExecution, or the local runtime lost it before its
     // first step): start it now rather than fail it.
     const reservation = await readReservation(deps, instance.owner);
-    if (execution.status === 'LOST' && reservation?.executionName === claim && reservation.status === 'admitted') {
+    if (!cancel && execution.status === 'LOST' && reservation?.executionName === claim && reservation.status === 'admitted') {
       return (await startIfNeverStarted(deps, reservation, instance)) ?? { target, action: 'waiting', detail: `${claim} exists again` };
     }
     return settleLostProvision(deps, instance, error);
