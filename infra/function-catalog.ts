@@ -11,6 +11,7 @@
  */
 import { ErrorNames, type TransientErrorName } from '../lambdas/shared/errors/core';
 import { WORKFLOW_NAMES, type WorkflowName } from '../lambdas/shared/workflows';
+import { CANCELLABLE_OPERATIONS } from '../lambdas/domain/cancel-request';
 
 /** A DynamoDB action a function's code performs (a transaction needs the actions of its items). */
 export type TableAction = 'GetItem' | 'Query' | 'UpdateItem' | 'PutItem' | 'BatchGetItem';
@@ -23,6 +24,8 @@ export interface FunctionPermissions {
   startsWorkflows?: WorkflowName[];
   /** Workflows whose executions it may describe without starting them. */
   describesWorkflows?: WorkflowName[];
+  /** Workflows whose executions it may stop (a cancel); each must also be one it starts or describes. */
+  stopsWorkflows?: readonly WorkflowName[];
   /**
    * Workflows it inspects for operators: list their executions, read each execution's history and
    * the definition it ran (ListExecutions, GetExecutionHistory, DescribeStateMachineForExecution).
@@ -86,6 +89,8 @@ export const FUNCTION_CATALOG: readonly FunctionDefinition[] = [
       table: ['GetItem', 'Query', 'UpdateItem', 'PutItem', 'BatchGetItem'],
       startsWorkflows: ['provision', 'start', 'stop', 'restart', 'destroy', 'switch', 'recover'],
       inspectsWorkflows: WORKFLOW_NAMES,
+      // An owner's cancel stops the execution and settles it.
+      stopsWorkflows: CANCELLABLE_OPERATIONS,
       usesProvider: true,
       // A forced recovery, an early volume delete and the sweeps run from the API publish events.
       publishesEvents: true,
@@ -103,6 +108,8 @@ export const FUNCTION_CATALOG: readonly FunctionDefinition[] = [
       // Recovery of an unexpected stop; mount repair (restart); a provision that never started; the old machine after a lost switch or forced recovery (start); a failed or lost destroy, again (destroy).
       startsWorkflows: ['provision', 'restart', 'start', 'recover', 'destroy'],
       describesWorkflows: ['stop', 'switch'],
+      // A cancel whose request died before its StopExecution: the sweep stops it.
+      stopsWorkflows: CANCELLABLE_OPERATIONS,
       usesProvider: true,
       publishesEvents: true,
     },
