@@ -12,7 +12,7 @@ import { gate, type Gate } from '../support/sfn-helpers';
 let h: Harness;
 
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({ secondProvider: true });
 });
 afterAll(async () => {
   await h.close();
@@ -139,6 +139,37 @@ describe('cancelling an operation', () => {
     // The stop call in flight still reaches the provider once let through (Step Functions does not
     // interrupt a running Task); the fleet inventory then finds the stopped machine of a running instance.
     parked.open();
+  });
+
+  it('cancels a switch held at its machine create on the target: rolled back to the old provider, running again, lastSwitchError code cancelled', async () => {
+    // Arrange
+    const { id, token } = await provisionRunning(h, 'cancel-switch');
+    const before = (await h.instanceItem(id))!;
+    const west = h.west!;
+    const parked = gate();
+    const inner = west.provider.inner;
+    const original = inner.createMachine.bind(inner);
+    inner.createMachine = async (spec: Parameters<typeof original>[0]) => {
+      inner.createMachine = original;
+      await parked.pass();
+      return original(spec);
+    };
+    const sw = await h.request('POST', `/v1/instances/${id}/switch-provider`, { token, body: { provider: west.name } });
+    await parked.entered;
+    const targetVolume = (await h.instanceItem(id))!.volumeId!;
+
+    // Act
+    const res = await h.request('DELETE', sw.headers.get('location')!, { token });
+    const restart = (await h.instanceItem(id))!;
+    if (restart.claim) await h.waitForExecution(`${h.runtime.deps.stateMachines.start.replace(':stateMachine:', ':execution:')}:${restart.claim}`);
+    parked.open();
+
+    // Assert: the old provider again, the target's volume gone (by GET by id), and a start of the old machine.
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ settled: true, instance: { provider: h.provider.name, lastSwitchError: { code: 'cancelled' } }, operation: { status: 'ABORTED' } });
+    expect(restart.operation).toBe('start');
+    expect(await h.instanceItem(id)).toMatchObject({ status: 'running', provider: h.provider.name, machineId: before.machineId, volumeId: before.volumeId });
+    expect(gone(await west.backend.getVolume(targetVolume))).toBe(true);
   });
 
   it('refuses an operation that has ended with 409 operation_ended, and a destroy with 409 operation_not_cancellable', async () => {
