@@ -4,7 +4,7 @@
  * stop the execution, then settle it at once by the rule a lost execution takes (settle.ts), which
  * records `cancelled` as the operation's last…Error. Every step converges: a request that dies
  * after the write leaves a claim whose cancel the reconcile sweep finds (the write makes it due
- * within a sweep period), stops again and settles; a settle that outlasts SETTLE_BOUND_MS is left
+ * within a sweep period), stops again and settles; a settle that outlasts `cancelSettleMs` (10 s) is left
  * to the execution-closed listener and the sweep, and the answer says it is not settled yet.
  */
 import * as z from 'zod';
@@ -19,9 +19,6 @@ import { ClaimLostError, ExecutionNotFoundError } from '../shared/errors/workflo
 import { settleInstanceNow } from '../sweeps/reconcile/settle';
 import { readInstance } from '../views/instance-queries';
 import { describeOperations, operationViewSchema, toOperationView } from '../views/operations-history';
-
-/** How long the API settles a cancelled operation itself before it answers "not settled yet" (under API Gateway's 29 s). */
-export const SETTLE_BOUND_MS = 10_000;
 
 /** What a cancel answers: the instance and the operation as they are now, and the recorded request. */
 export const cancellationSchema = z
@@ -74,7 +71,7 @@ export async function cancelOperation(deps: Deps, instanceId: string, name: stri
 /** Stop the execution (again), settle the claim within the bound, and answer what the instance is now. */
 async function stopAndSettle(deps: Deps, instanceId: string, record: OperationRecord, request: CancelRequest): Promise<Cancellation> {
   await stopCancelledExecution(deps, record.kind, request);
-  await settleWithin(deps, instanceId, SETTLE_BOUND_MS);
+  await settleWithin(deps, instanceId, deps.settings.cancelSettleMs);
   const item = await readInstance(deps, instanceId);
   if (!item) throw new InstanceNotFoundError(instanceId);
   return answer(deps, item, record, request);

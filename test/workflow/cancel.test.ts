@@ -115,6 +115,42 @@ describe('cancelling an operation', () => {
     await h.waitForExecution(next.body.operation.executionArn);
   });
 
+  it('answers 202 (not settled yet) when the settle outlasts its bound, and a repeat answers 200 once it has settled', async () => {
+    // Arrange: the provision hangs at its machine create, and the settle's cleanup at the volume delete.
+    const { parked, made } = holdNextCreate('createMachine', 'before');
+    const sub = 'cancel-bounded';
+    const { token, id, executionName } = await provision(sub, 'cancel-bounded-1');
+    await parked.entered;
+    const cleanup = gate();
+    const inner = h.provider.inner;
+    const deleteVolume = inner.deleteVolume.bind(inner);
+    inner.deleteVolume = async (volumeId: string) => {
+      await cleanup.pass();
+      return deleteVolume(volumeId);
+    };
+    const settings = h.runtime.deps.settings;
+    const bound = settings.cancelSettleMs;
+    settings.cancelSettleMs = 200;
+
+    // Act
+    const res = await h.request('DELETE', `/v1/instances/${id}/operations/${executionName}`, { token });
+    settings.cancelSettleMs = bound;
+    await cleanup.entered;
+    inner.deleteVolume = deleteVolume;
+    cleanup.open();
+    parked.open();
+    await made;
+    const settled = await eventually(async () => (await h.instanceItem(id))?.claim === undefined);
+    const again = await h.request('DELETE', `/v1/instances/${id}/operations/${executionName}`, { token });
+
+    // Assert
+    expect(res.status).toBe(202);
+    expect(res.headers.get('location')).toBe(`/v1/instances/${id}/operations/${executionName}`);
+    expect(res.body).toMatchObject({ settled: false, instance: { status: 'provisioning', currentOperation: { executionName } }, operation: { status: 'ABORTED' } });
+    expect(settled).toBe(true);
+    expect([again.status, again.body.settled, again.body.cancel, again.body.instance.status, again.body.instance.lastStartError?.code]).toEqual([200, true, res.body.cancel, 'failed', 'cancelled']);
+  });
+
   it('cancels a stop held at the provider: the instance shows the machine as it is (running), lastStopError code cancelled', async () => {
     // Arrange
     const { id, token } = await provisionRunning(h, 'cancel-stop');
