@@ -3,6 +3,7 @@
  * positional arguments and flags, and whether `--wait` can follow the operation it starts. A test
  * keeps every command's route mounted by the API.
  */
+import { LIFECYCLE_OPERATIONS, OPERATIONS, type LifecycleOperation } from '../lambdas/operations/registry';
 
 /** A flag a command takes: `--name value` (or a boolean `--flag`). */
 export interface FlagSpec {
@@ -34,6 +35,12 @@ export interface CommandSpec {
   render: 'accepted' | 'instances' | 'instance' | 'operations' | 'providers' | 'cancelled';
 }
 
+/** A lifecycle operation's command, from its spec (`slipway start <id>` → `POST /v1/instances/{id}/start`). */
+function lifecycleCommand(operation: LifecycleOperation): CommandSpec {
+  const { method, path, command } = OPERATIONS[operation].lifecycle;
+  return { name: operation, summary: command, method: method === 'delete' ? 'DELETE' : 'POST', path, args: ['id'], flags: [], startsOperation: true, render: 'accepted' };
+}
+
 const owner: FlagSpec = { name: 'owner', description: 'Act for this owner (user:<you> or an org your token lists)', into: 'query' };
 
 /** Every command, in the order `--help` lists them. */
@@ -56,10 +63,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     idempotent: true,
     render: 'accepted',
   },
-  { name: 'start', summary: 'Start an instance', method: 'POST', path: '/v1/instances/{id}/start', args: ['id'], flags: [], startsOperation: true, render: 'accepted' },
-  { name: 'stop', summary: 'Stop an instance', method: 'POST', path: '/v1/instances/{id}/stop', args: ['id'], flags: [], startsOperation: true, render: 'accepted' },
-  { name: 'restart', summary: 'Restart an instance', method: 'POST', path: '/v1/instances/{id}/restart', args: ['id'], flags: [], startsOperation: true, render: 'accepted' },
-  { name: 'destroy', summary: 'Destroy an instance (machine and volume)', method: 'DELETE', path: '/v1/instances/{id}', args: ['id'], flags: [], startsOperation: true, render: 'accepted' },
+  ...LIFECYCLE_OPERATIONS.map(lifecycleCommand),
   {
     name: 'switch-provider',
     summary: 'Move an instance to another provider',

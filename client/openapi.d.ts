@@ -581,7 +581,7 @@ export interface components {
             instance: components["schemas"]["Instance"];
             operation: {
                 /** @enum {string} */
-                kind: "start" | "stop" | "restart" | "destroy" | "switch" | "recover";
+                kind: "start" | "stop" | "restart" | "destroy" | "recover" | "switch";
                 executionName: string;
                 executionArn: string;
             };
@@ -886,7 +886,7 @@ export interface components {
         };
         ExecutionRow: {
             /** @enum {string} */
-            workflow: "provision" | "start" | "stop" | "restart" | "destroy" | "switch" | "recover";
+            workflow: "provision" | "start" | "stop" | "restart" | "destroy" | "recover" | "switch";
             name: string;
             /** @description Read off the execution name; null for names slipway did not make */
             instanceId: string | null;
@@ -902,7 +902,7 @@ export interface components {
         };
         ExecutionDetail: {
             /** @enum {string} */
-            workflow: "provision" | "start" | "stop" | "restart" | "destroy" | "switch" | "recover";
+            workflow: "provision" | "start" | "stop" | "restart" | "destroy" | "recover" | "switch";
             name: string;
             instanceId: string | null;
             executionArn: string;
@@ -994,7 +994,7 @@ export interface components {
             instance: components["schemas"]["Instance"];
             operation: {
                 /** @enum {string} */
-                kind: "start" | "stop" | "restart" | "destroy" | "switch" | "recover";
+                kind: "start" | "stop" | "restart" | "destroy" | "recover" | "switch";
                 executionName: string;
                 executionArn: string;
             };
@@ -3547,7 +3547,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Only this workflow (operation) */
-                workflow?: "provision" | "start" | "stop" | "restart" | "destroy" | "switch" | "recover";
+                workflow?: "provision" | "start" | "stop" | "restart" | "destroy" | "recover" | "switch";
                 status?: "RUNNING" | "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "ABORTED" | "PENDING_REDRIVE";
                 /** @description Only this instance's executions (from its operations log) */
                 instanceId?: string;
@@ -3673,7 +3673,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                workflow: "provision" | "start" | "stop" | "restart" | "destroy" | "switch" | "recover";
+                workflow: "provision" | "start" | "stop" | "restart" | "destroy" | "recover" | "switch";
                 name: string;
             };
             cookie?: never;
@@ -3798,7 +3798,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                workflow: "provision" | "start" | "stop" | "restart" | "destroy" | "switch" | "recover";
+                workflow: "provision" | "start" | "stop" | "restart" | "destroy" | "recover" | "switch";
                 name: string;
             };
             cookie?: never;

@@ -18,6 +18,9 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { createTableInput } from '../lambdas/adapters/table-definition';
 import { WORKFLOW_NAMES, stateMachineArnEnvVar, type WorkflowName } from '../lambdas/shared/workflows';
+import { settingDefault } from '../lambdas/shared/config';
+import { SWEEP_LIST } from '../lambdas/sweeps/registry';
+import { SWEEP_HEARTBEAT_METRIC } from '../lambdas/sweeps/spec';
 import { ALARM_PERIOD, heartbeatAlarm, notifyingAlarm } from './constructs/alarms';
 import type { DeployedProviders, ProviderSecret } from './deploy-providers';
 import { CatalogFunction } from './constructs/catalog-function';
@@ -38,11 +41,8 @@ export interface OrchestrationStackProps extends StackProps {
 /** The catalog id of the function behind the HTTP API. */
 const API_FUNCTION_ID = 'Api';
 
-/**
- * The metric every sweep run that holds its lease records (`emitSweepMetrics` in the sweeps); its
- * absence is how a stopped sweep is noticed.
- */
-export const SWEEP_HEARTBEAT_METRIC = 'SweepDuration';
+/** The metric every sweep run that holds its lease records (its absence is how a stopped sweep is noticed); declared with the sweeps. */
+export { SWEEP_HEARTBEAT_METRIC } from '../lambdas/sweeps/spec';
 
 /** The methods /v1 serves; OPTIONS is deliberately absent (API Gateway answers preflights itself). */
 export const V1_METHODS = ['GET', 'POST', 'PUT', 'DELETE'] as const;
@@ -282,8 +282,9 @@ export class OrchestrationStack extends Stack {
   }
 
   /**
-   * Self-healing: EventBridge Scheduler runs the reconcile sweep every minute and the volume-cleanup
-   * sweep every hour (flexible windows, retries); an EventBridge rule hands every failed, timed-out
+   * Self-healing: EventBridge Scheduler runs each sweep of the registry (`lambdas/sweeps/registry.ts`:
+   * reconcile every minute, volume cleanup every hour) in its flexible window, with retries, and
+   * raises the alarms its spec names; an EventBridge rule hands every failed, timed-out
    * or aborted execution of slipway's state machines to the listener at once. All three invoke
    * asynchronously, so two queues keep what fails: the targets' dead-letter queue holds invocations
    * Scheduler or EventBridge could not deliver; each function's on-failure destination holds the
@@ -305,7 +306,6 @@ export class OrchestrationStack extends Stack {
         target: new schedulerTargets.LambdaInvoke(fn, { input: scheduler.ScheduleTargetInput.fromObject({ sweep }), deadLetterQueue: deadLetters, retryAttempts: 2, maxEventAge }),
       });
     };
-    sweepSchedule('ReconcileSchedule', functions.Reconcile!, 'reconcile', Duration.minutes(1), Duration.minutes(1), Duration.minutes(5));
     keepFailures(functions.ExecutionClosed!, Duration.hours(1));
     new events.Rule(this, 'ExecutionClosedRule', {
       description: 'slipway: failed, timed-out or aborted executions, settled at once',
@@ -326,49 +326,34 @@ export class OrchestrationStack extends Stack {
       description: 'slipway: a sweep or listener run threw on every try (Lambda retried it twice); its event and error are in the FailedRuns queue',
       topic: this.alarmTopic,
     });
-    // A sweep that stopped running publishes nothing, which a "missing is fine" alarm never notices.
-    // Every run that holds its lease records SweepDuration; no sample for two periods is an alarm.
-    const heartbeat = (id: string, sweep: string, period: Duration, description: string) =>
-      heartbeatAlarm(this, id, {
-        metric: new cloudwatch.Metric({ namespace: 'slipway', metricName: SWEEP_HEARTBEAT_METRIC, dimensionsMap: { service: 'slipway', sweep }, period, statistic: 'SampleCount' }),
-        description,
+    // Each sweep from its spec: its schedule, its "stopped" alarm and the alarms on its metrics.
+    // A sweep that stopped running publishes nothing, which a "missing is fine" alarm never notices:
+    // every run that holds its lease records SweepDuration, and no sample for two periods is an alarm.
+    for (const sweep of SWEEP_LIST) {
+      const fn = functions[sweep.function.id]!;
+      const { schedule } = sweep;
+      // On AWS the sweep runs at its period setting's default (the deployed function keeps that default too).
+      const every = Duration.seconds(settingDefault(schedule.variable));
+      sweepSchedule(`${sweep.function.id}Schedule`, fn, sweep.name, every, Duration.seconds(schedule.windowSeconds), Duration.seconds(schedule.maxEventAgeSeconds));
+      heartbeatAlarm(this, `${sweep.function.id}StoppedAlarm`, {
+        metric: new cloudwatch.Metric({ namespace: 'slipway', metricName: SWEEP_HEARTBEAT_METRIC, dimensionsMap: { service: 'slipway', sweep: sweep.name }, period: Duration.seconds(sweep.stopped.periodSeconds), statistic: 'SampleCount' }),
+        description: sweep.stopped.description,
         topic: this.alarmTopic,
       });
-    // Runs are at most 2 minutes apart (1-minute rate, 1-minute window): two empty 5-minute periods mean it stopped.
-    heartbeat('ReconcileStoppedAlarm', 'reconcile', ALARM_PERIOD, 'slipway reconcile: the sweep has not run for 10 minutes (schedule disabled, function failing at init, or the lease never freed)');
-
-    const sweepMetric = (metricName: string, statistic: string) =>
-      new cloudwatch.Metric({ namespace: 'slipway', metricName, dimensionsMap: { service: 'slipway', sweep: 'reconcile' }, period: ALARM_PERIOD, statistic });
-    notifyingAlarm(this, 'OldestDueItemAlarm', { metric: sweepMetric('OldestDueAgeSeconds', 'Maximum'), threshold: 900, description: 'slipway reconcile: an item has been due for 15 minutes (the sweep is not keeping up, or failing)', topic: this.alarmTopic });
-    notifyingAlarm(this, 'NeedsReconciliationAlarm', { metric: sweepMetric('NeedsReconciliation', 'Maximum'), description: 'slipway reconcile: a provision needs reconciliation (its cleanup is not verified yet)', topic: this.alarmTopic });
-    notifyingAlarm(this, 'SweepErrorsAlarm', { metric: sweepMetric('SweepErrors', 'Sum'), description: 'slipway reconcile: items the sweep failed to settle', topic: this.alarmTopic });
-    notifyingAlarm(this, 'CleanupExhaustedAlarm', {
-      metric: new cloudwatch.Metric({ namespace: 'slipway', metricName: 'CleanupExhausted', dimensionsMap: { service: 'slipway' }, period: ALARM_PERIOD, statistic: 'Sum' }),
-      description: 'slipway reconcile: a cleanup exhausted its tries and is left for an operator',
+      for (const alarm of sweep.alarms) {
+        notifyingAlarm(this, alarm.id, {
+          metric: new cloudwatch.Metric({ namespace: 'slipway', metricName: alarm.metric, dimensionsMap: { service: 'slipway', ...(alarm.perSweep ? { sweep: sweep.name } : {}) }, period: ALARM_PERIOD, statistic: alarm.statistic }),
+          threshold: alarm.threshold,
+          description: alarm.description,
+          topic: this.alarmTopic,
+        });
+      }
+    }
+    notifyingAlarm(this, 'EventPublishFailedAlarm', {
+      metric: new cloudwatch.Metric({ namespace: 'slipway', metricName: 'EventPublishFailed', dimensionsMap: { service: 'slipway' }, period: ALARM_PERIOD, statistic: 'Sum' }),
+      description: 'slipway: lifecycle events could not be put on the event bus',
       topic: this.alarmTopic,
     });
-    notifyingAlarm(this, 'DestroyParkedAlarm', {
-      metric: new cloudwatch.Metric({ namespace: 'slipway', metricName: 'DestroyParked', dimensionsMap: { service: 'slipway' }, period: ALARM_PERIOD, statistic: 'Sum' }),
-      description: 'slipway reconcile: a destroy failed its capped retries and is parked for an operator (console: Attention, parked)',
-      topic: this.alarmTopic,
-    });
-    sweepSchedule('VolumeCleanupSchedule', functions.VolumeCleanup!, 'volume-cleanup', Duration.hours(1), Duration.minutes(15), Duration.hours(1));
-    // Runs are at most 75 minutes apart (hourly, 15-minute window), so one clock hour may see none; two cannot.
-    heartbeat('VolumeCleanupStoppedAlarm', 'volume-cleanup', Duration.hours(1), 'slipway volume cleanup: the sweep has not run for two hours');
-    const slipwayMetric = (metricName: string, dimensionsMap: Record<string, string> = {}) =>
-      new cloudwatch.Metric({ namespace: 'slipway', metricName, dimensionsMap: { service: 'slipway', ...dimensionsMap }, period: ALARM_PERIOD, statistic: 'Sum' });
-    notifyingAlarm(this, 'VolumeOwnershipUnverifiedAlarm', {
-      metric: slipwayMetric('VolumeOwnershipUnverified'),
-      description: 'slipway volume cleanup: a retained volume (or the machine on it) could not be proven to be its instance\'s; it was not deleted (GET /v1/admin/volumes?state=ownership_unverified)',
-      topic: this.alarmTopic,
-    });
-    notifyingAlarm(this, 'VolumeCleanupExhaustedAlarm', {
-      metric: slipwayMetric('VolumeCleanupExhausted'),
-      description: 'slipway volume cleanup: a retained volume could not be deleted after its capped tries (GET /v1/admin/volumes?state=cleanup_exhausted)',
-      topic: this.alarmTopic,
-    });
-    notifyingAlarm(this, 'VolumeCleanupSweepErrorsAlarm', { metric: slipwayMetric('SweepErrors', { sweep: 'volume-cleanup' }), description: 'slipway volume cleanup: volumes the sweep failed to handle', topic: this.alarmTopic });
-    notifyingAlarm(this, 'EventPublishFailedAlarm', { metric: slipwayMetric('EventPublishFailed'), description: 'slipway: lifecycle events could not be put on the event bus', topic: this.alarmTopic });
   }
 
   /** Errors and throttles of one function raise alarms. */

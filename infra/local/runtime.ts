@@ -12,12 +12,16 @@ import { RecordingMetrics } from '../../lambdas/shared/telemetry';
 import { RecordingEvents } from '../../lambdas/shared/events';
 import { machinesBeingDestroyed } from '../../lambdas/sweeps/reconcile/host-restart';
 import { settlePushedExit } from '../../lambdas/sweeps/reconcile/inventory';
-import { runReconcile, type ReconcileOptions, type SweepReport } from '../../lambdas/sweeps/reconcile/sweep';
+import { runReconcile, type ReconcileOptions } from '../../lambdas/sweeps/reconcile/sweep';
+import type { SweepReport } from '../../lambdas/sweeps/report';
+import { SWEEP_LIST, type SweepName } from '../../lambdas/sweeps/registry';
 import { depsFromConfig, type Deps, type Settings } from '../../lambdas/composition/deps';
 import { applySubstitutions, readWorkflowDefinition, substitutionsFor } from '../asl';
 import { WORKFLOW_NAMES, stateMachineArnEnvVar } from '../../lambdas/shared/workflows';
 import { FUNCTION_CATALOG } from '../function-catalog';
-import { stateMachineNameOf, workflowsInvoking } from '../workflows';
+import { stateMachineNameOf } from '../workflows';
+import { WORKFLOW_DEFINITIONS } from '../../lambdas/operations/workflows';
+import { stepsOf } from '../../lambdas/operations/workflow-builder';
 import { ensureTable, LOCAL_CREDENTIALS } from './dynamodb-local';
 import { startLocalStepFunctions, type ExecutionClosedEvent, type LocalStepFunctions } from './stepfunctions';
 
@@ -67,9 +71,9 @@ export interface LocalRuntimeOptions {
   /** Configuration as a Lambda reads it (e.g. `process.env`); endpoints and ARNs are set here. */
   env?: NodeJS.ProcessEnv;
   /**
-   * Run the reconcile sweep on a timer every `SWEEP_PERIOD_SECONDS` and the volume-cleanup sweep
-   * every `VOLUME_CLEANUP_PERIOD_SECONDS` (what EventBridge Scheduler does on AWS). Off unless
-   * asked: tests run the sweeps themselves.
+   * Run each sweep of the registry on a timer at its period setting (reconcile every
+   * `SWEEP_PERIOD_SECONDS`, volume cleanup every `VOLUME_CLEANUP_PERIOD_SECONDS`: what EventBridge
+   * Scheduler does on AWS). Off unless asked: tests run the sweeps themselves.
    */
   sweepTimer?: boolean;
   /**
@@ -182,18 +186,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     return (require(path.join(REPO_ROOT, entry)) as HandlerModule).createHandler(deps);
   };
   listener = load('ExecutionClosed');
-  const reconcile = load('Reconcile') as unknown as (event: unknown) => Promise<SweepReport>;
-  const sweep = (sweepOptions: ReconcileOptions = {}) => (sweepOptions.afterRestart ? runReconcile(deps, sweepOptions) : reconcile({ sweep: 'reconcile' }));
-  const volumeCleanup = load('VolumeCleanup') as unknown as (event: unknown) => Promise<SweepReport>;
-  const sweepVolumes = () => volumeCleanup({ sweep: 'volume-cleanup' });
+  // Each sweep through the handler its schedule invokes, with the event the schedule sends.
+  const sweepHandlers = new Map(SWEEP_LIST.map((spec) => [spec.name, load(spec.function.id) as unknown as (event: unknown) => Promise<SweepReport>]));
+  const runSweep = (name: SweepName) => sweepHandlers.get(name)!({ sweep: name });
+  const sweep = (sweepOptions: ReconcileOptions = {}) => (sweepOptions.afterRestart ? runReconcile(deps, sweepOptions) : runSweep('reconcile'));
+  const sweepVolumes = () => runSweep('volume-cleanup');
 
   const byId: Record<string, (input: unknown) => Promise<unknown>> = {};
-  for (const fn of FUNCTION_CATALOG.filter((f) => workflowsInvoking(f.id).length > 0)) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const mod = require(path.join(REPO_ROOT, fn.entry)) as HandlerModule;
-    const handler = mod.createHandler(deps);
-    byId[fn.id] = handler;
-    taskHandlers[localFunctionArn(fn.id)] = handler;
+  // Every step of every workflow, from the StepSpecs the workflows were built from (the same handler modules the bundles hold).
+  for (const step of new Set(WORKFLOW_NAMES.flatMap((workflow) => stepsOf(WORKFLOW_DEFINITIONS[workflow])))) {
+    const handler = step.createHandler(deps);
+    byId[step.name] = handler;
+    taskHandlers[localFunctionArn(step.name)] = handler;
   }
 
   // Push: a machine process that exits unasked is settled at once, by the sweep's own path for one
@@ -216,7 +220,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
   if (options.settleOnStart) await sweep({ afterRestart: true }).catch((error: unknown) => deps.logger.error('start-up settle failed', { error: error as Error }));
   const timers = options.sweepTimer
-    ? [startSweepTimer(deps, () => sweep(), () => deps.settings.sweepPeriodSeconds), startSweepTimer(deps, sweepVolumes, () => deps.settings.volumeCleanupPeriodSeconds)]
+    ? SWEEP_LIST.map((spec) => startSweepTimer(deps, () => runSweep(spec.name), () => deps.settings[spec.schedule.setting]))
     : [];
 
   return {

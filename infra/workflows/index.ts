@@ -1,19 +1,15 @@
 /**
- * Every workflow's definition, built from the catalog, and what is read off them: which functions
+ * Every workflow's definition, built from its steps' StepSpecs, and what is read off them: which functions
  * each invokes. `npm run build:asl` writes them to `statemachines/<name>.asl.json`, which the CDK
  * stack and the local runtime load; a unit test keeps the committed files equal to these.
  */
 import path from 'node:path';
 import { WORKFLOW_NAMES, type WorkflowName } from '../../lambdas/shared/workflows';
-import { FUNCTION_CATALOG, arnVariable, type FunctionDefinition } from '../function-catalog';
-import type { StateMachineDefinition } from './builder';
-import { destroy, restart, start, stop } from './lifecycle';
-import { provision } from './provision';
-import { recover } from './recovery';
-import { switchProvider } from './switch';
+import { arnVariable } from '../../lambdas/operations/workflow-builder';
+import { FUNCTION_CATALOG, type FunctionDefinition } from '../function-catalog';
+import { WORKFLOW_DEFINITIONS } from '../../lambdas/operations/workflows';
 
-/** The definition of each workflow. */
-export const WORKFLOW_DEFINITIONS: Readonly<Record<WorkflowName, StateMachineDefinition>> = { provision, start, stop, restart, destroy, switch: switchProvider, recover };
+export { WORKFLOW_DEFINITIONS };
 
 /** Directory of the generated `*.asl.json` files. */
 export const STATEMACHINES_DIR = path.resolve(__dirname, '..', '..', 'statemachines');

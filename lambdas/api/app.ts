@@ -14,6 +14,7 @@ import { OwnerNotFoundError } from '../shared/errors/refusals';
 import { accepted, operationLocation } from './accepted';
 import { cancelOperation } from '../operations/cancel';
 import { registerAdminRoutes } from './admin-routes';
+import { LIFECYCLE_OPERATIONS } from '../operations/registry';
 import { registerConsole } from './console/serve';
 import { mayActFor, ownersOf, requireScope, type ApiEnv, type Caller, type TokenVerifier } from './auth';
 import { compressedHandler, type CompressedAsset } from './compressed';
@@ -177,7 +178,7 @@ export function createApp(options: ApiOptions): Hono<ApiEnv> {
     return c.json(cancelled, cancelled.settled ? 200 : 202);
   });
 
-  for (const operation of ['start', 'stop', 'restart', 'destroy'] as const) {
+  for (const operation of LIFECYCLE_OPERATIONS) {
     mount(app, lifecycleRoutes[operation], async (c, { params }) => accepted(c, await requestOperation(c.var.deps, params.id, ownersOf(c.get('caller')), operation)));
   }
 

@@ -6,7 +6,7 @@ import * as z from 'zod';
 import { admissionResultSchema, provisionRequestSchema } from '../operations/provision/request';
 import { instanceViewSchema } from '../domain/instance';
 import { instancePageSchema } from '../views/instance-queries';
-import type { LifecycleOperation } from '../domain/claims';
+import { LIFECYCLE_OPERATIONS, OPERATIONS, type LifecycleOperation } from '../operations/registry';
 import { operationAcceptedSchema } from '../operations/lifecycle/request';
 import { switchRequestSchema } from '../operations/switch/request';
 import { operationsPageSchema } from '../views/operations-history';
@@ -14,10 +14,11 @@ import { cancellationSchema } from '../operations/cancel';
 import { adminInstanceViewSchema, ownerRegistrySchema } from '../views/operator-views';
 import { quotaChangeSchema, setQuotaRequestSchema } from '../domain/owner';
 import { releaseRequestSchema, releaseResultSchema } from '../domain/reservation';
-import { settleRequestSchema, settleResultSchema, sweepRequestSchema, SWEEP_NAMES } from '../sweeps/operator';
+import { settleRequestSchema, settleResultSchema, sweepRequestSchema } from '../sweeps/operator';
+import { SWEEP_NAMES } from '../sweeps/registry';
 import { attentionPageSchema } from '../views/attention-view';
 import { executionDetailSchema, executionsPageSchema, historyPageSchema, operationProgressSchema } from '../views/executions';
-import { sweepReportSchema } from '../sweeps/reconcile/sweep';
+import { sweepReportSchema } from '../sweeps/report';
 import { recoverAcceptedSchema, recoverRequestSchema } from '../operations/recover/request';
 import { deleteVolumeQuerySchema, listVolumesQuerySchema, volumeDeletedSchema, volumesPageSchema } from '../sweeps/volume-cleanup/sweep';
 import { providerOfferingSchema } from '../shared/providers-config';
@@ -145,10 +146,10 @@ export const cancelOperationRoute = defineRoute({
 /** A lifecycle route: claim first, then the workflow; the loser of a race gets 409 and causes nothing. */
 function lifecycleRoute<const O extends LifecycleOperation>(operation: O) {
   return defineRoute({
-    method: operation === 'destroy' ? 'delete' : 'post',
-    path: operation === 'destroy' ? '/v1/instances/{id}' : `/v1/instances/{id}/${operation}`,
+    method: OPERATIONS[operation].lifecycle.method,
+    path: OPERATIONS[operation].lifecycle.path,
     operationId: `${operation}Instance` as const,
-    summary: operation === 'destroy' ? 'Destroy the instance (machine and volume)' : `${operation.charAt(0).toUpperCase()}${operation.slice(1)} the instance`,
+    summary: OPERATIONS[operation].lifecycle.summary,
     request: { params: instanceIdParamSchema },
     responses: { 202: { description: 'Claimed; the operation runs', schema: operationAcceptedSchema, headers: OPERATION_LOCATION } },
     problems: {
@@ -160,12 +161,8 @@ function lifecycleRoute<const O extends LifecycleOperation>(operation: O) {
   });
 }
 
-export const lifecycleRoutes = {
-  start: lifecycleRoute('start'),
-  stop: lifecycleRoute('stop'),
-  restart: lifecycleRoute('restart'),
-  destroy: lifecycleRoute('destroy'),
-};
+/** Each lifecycle operation's route, as its spec states it. */
+export const lifecycleRoutes = Object.fromEntries(LIFECYCLE_OPERATIONS.map((operation) => [operation, lifecycleRoute(operation)])) as { [O in LifecycleOperation]: ReturnType<typeof lifecycleRoute<O>> };
 
 export const switchProviderRoute = defineRoute({
   method: 'post',

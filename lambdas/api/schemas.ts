@@ -66,13 +66,6 @@ export function problemResponse(description: string) {
   return { description, content: { 'application/problem+json': { schema: problemSchema } } } as const;
 }
 
-/** Problem responses every authenticated route may give. */
-export const problemResponses = {
-  400: problemResponse('Invalid request'),
-  401: problemResponse('Missing or invalid token'),
-  403: problemResponse('Token lacks the scope or owner'),
-} as const;
-
 /** An execution name as Step Functions allows it. */
 const executionNameSchema = z.string().regex(/^[0-9A-Za-z_-]{1,80}$/, 'an execution name such as i-01j…-provision-v1');
 

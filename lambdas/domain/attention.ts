@@ -30,9 +30,6 @@ export function parkedAttention(pk: string, at: Date, lane: AttentionLane = 'rec
 /** Which part of the index to read: what is due now, or what is parked for an operator. */
 export type AttentionBand = 'due' | 'parked';
 
-/** Where one shard's read stands: after this item's index key, or done. */
-export type ShardPosition = Record<string, unknown> | 'done' | undefined;
-
 /**
  * One page of a band of one shard, oldest first, after `start`: at most `limit` items. The key
  * condition keeps the band exact, so a page never reads an item of the other band.

@@ -3,32 +3,20 @@ import { attentionShardOf, cancellationCodes, isConditionFailed, isTransactionCo
 import type { Deps } from '../composition/deps';
 import { AlreadySwitchingError, InstanceBusyError, InstanceNotFoundError, InvalidStateError, ProviderMismatchError } from '../shared/errors/refusals';
 import { alreadyFinishedBy, fencedInstanceUpdate, releasing, updateExpression, type InstanceUpdate, type TransactItem } from './fence';
-import { executionName, type InstanceItem, type InstanceStatus, type Operation } from './instance';
+import { executionName, type InstanceItem, type InstanceStatus } from './instance';
 import { readInstance } from '../views/instance-queries';
+import { CLAIMED_OPERATIONS, OPERATIONS, type ClaimedOperation } from '../operations/registry';
 
-/** Operations a caller asks for on an existing instance. */
-export type LifecycleOperation = Extract<Operation, 'start' | 'stop' | 'restart' | 'destroy'>;
-
-/** Operations that begin by claiming an existing instance: the caller's, a switch, and the recovery the sweep (or an operator) starts. */
-export type ClaimedOperation = LifecycleOperation | Extract<Operation, 'switch' | 'recover'>;
+export type { ClaimedOperation, LifecycleOperation } from '../operations/registry';
 
 /**
- * The claim rules, in one table: from which statuses an operation may claim an instance, and the
- * transitional status it shows from the claim until its workflow finishes.
+ * The claim rules: from which statuses an operation may claim an instance, and the transitional
+ * status it shows from the claim until its workflow finishes. Each operation's spec states its own
+ * (`lambdas/operations/<op>/spec.ts`); typed here, so a status that is not one does not compile.
  */
-export const CLAIM_RULES: Record<ClaimedOperation, { from: readonly InstanceStatus[]; to: InstanceStatus }> = {
-  start: { from: ['stopped'], to: 'starting' },
-  stop: { from: ['running'], to: 'stopping' },
-  // Restart shows `restarting` from claim to finish, so polls never see a transient `stopped`.
-  restart: { from: ['running', 'stopped'], to: 'restarting' },
-  // A destroy that failed leaves `destroying` without a claim: it stays retryable.
-  destroy: { from: ['running', 'stopped', 'failed', 'destroying'], to: 'destroying' },
-  // The pre-claim of a provider switch: nothing is stopped or written before it is won.
-  switch: { from: ['running', 'stopped'], to: 'switching' },
-  // The sweep recovers a running instance whose machine died; an operator may force one on a running
-  // one. A stopped instance is refused: a recovery ends running, and the owner stopped it.
-  recover: { from: ['running'], to: 'recovering' },
-};
+export const CLAIM_RULES: Record<ClaimedOperation, { from: readonly InstanceStatus[]; to: InstanceStatus }> = Object.fromEntries(
+  CLAIMED_OPERATIONS.map((operation) => [operation, OPERATIONS[operation].claim]),
+) as { [K in ClaimedOperation]: (typeof OPERATIONS)[K]['claim'] };
 
 /** How many operations an instance remembers for `GET …/operations`. */
 const OPERATION_LOG_LENGTH = 50;

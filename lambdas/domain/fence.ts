@@ -2,7 +2,6 @@ import { GetCommand, UpdateCommand, type TransactWriteCommandInput } from '@aws-
 import { keys, isConditionFailed } from '../adapters/dynamo';
 import type { Deps } from '../composition/deps';
 import { ClaimLostError } from '../shared/errors/workflow';
-import { after, attentionAt } from './attention';
 import type { InstanceItem } from './instance';
 
 /** An update expression with its names and values, applied only while the claim is ours. */

@@ -6,7 +6,6 @@
  * quota slot is one update expression (DynamoDB refuses two operations on one item in a
  * transaction). This module owns its shape, its rules and every write to it.
  */
-import { randomInt } from 'node:crypto';
 import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { attentionShardOf, cancellationCodes, isConditionFailed, isTransactionConflict, keys } from '../adapters/dynamo';
@@ -18,6 +17,7 @@ import { attentionAt } from './attention';
 import { fencedUpdateItem, updateExpression, type ItemUpdate, type TransactItem } from './fence';
 import { readInstance } from '../views/instance-queries';
 import { describeOperation } from '../views/operations-history';
+import { backoff, jitter, pause, retry } from '../shared/retry';
 
 /** Reservation states (ARCHITECTURE §2). */
 export const RESERVATION_STATUSES = ['admitted', 'provider_work_started', 'completed', 'released', 'needs_reconciliation'] as const;
@@ -261,18 +261,19 @@ const OUTCOME_ATTEMPTS = 4;
  * write). A failure of the fixed items is the caller's to explain.
  */
 export async function finishWithOwnerItem(deps: Deps, fixed: TransactItem[], ownerPart: () => Promise<TransactItem | null>): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    const part = await ownerPart();
-    try {
+  let part: TransactItem | null = null;
+  const ownerPartLost = (error: unknown) => {
+    const codes = cancellationCodes(error);
+    return !!part && codes?.[fixed.length]?.code === 'ConditionalCheckFailed' && !codes.slice(0, fixed.length).some((c) => c.code === 'ConditionalCheckFailed');
+  };
+  await retry(
+    async () => {
+      part = null;
+      part = await ownerPart();
       await deps.db.send(new TransactWriteCommand({ TransactItems: [...fixed, ...(part ? [part] : [])] }));
-      return;
-    } catch (error) {
-      const codes = cancellationCodes(error);
-      const ownerPartLost = !!part && codes?.[fixed.length]?.code === 'ConditionalCheckFailed' && !codes.slice(0, fixed.length).some((c) => c.code === 'ConditionalCheckFailed');
-      if (!(ownerPartLost || isTransactionConflict(error)) || attempt >= OUTCOME_ATTEMPTS) throw error;
-      await new Promise((resolve) => setTimeout(resolve, randomInt(1, 5 * 2 ** attempt)));
-    }
-  }
+    },
+    { attempts: OUTCOME_ATTEMPTS, retryable: (error) => ownerPartLost(error) || isTransactionConflict(error), delayMs: (attempt) => jitter(backoff(attempt, { base: 5 }), 1) },
+  );
 }
 
 /**
@@ -400,7 +401,7 @@ export async function releaseReservation(deps: Deps, owner: string, actor: strin
       if (!fenceLost && !isTransactionConflict(error)) throw error;
       if (attempt >= RELEASE_ATTEMPTS) throw new ContentionTimeoutError({ cause: error, context: { owner, attempts: attempt } });
       // The reservation (or its instance) moved since we read it: decide again on what it is now.
-      await new Promise((resolve) => setTimeout(resolve, randomInt(1, 10 * 2 ** attempt)));
+      await pause(jitter(backoff(attempt, { base: 10 }), 1));
       continue;
     }
     deps.logger.info('audit: reservation released by operator', { audit, instanceMadeDue: stillClaimed });

@@ -11,7 +11,7 @@ import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { batchGetItems, isConditionFailed, keys, ttlAfter } from '../adapters/dynamo';
 import type { Deps } from '../composition/deps';
-import { after, attentionAt, parkedAttention, queryLane } from './attention';
+import { after, attentionAt, parkedAttention } from './attention';
 import { updateExpression, type InstanceUpdate, type TransactItem } from './fence';
 
 /** Where a retained volume is in its life. */
@@ -136,18 +136,6 @@ export async function keptVolumeIds(deps: Deps, volumeIds: readonly string[]): P
 /** The kept-volume lookup the provider cleanups and adoptions take (`provider-resources.ts`). */
 export function keptVolumesOf(deps: Deps): (volumeIds: string[]) => Promise<ReadonlySet<string>> {
   return (volumeIds) => keptVolumeIds(deps, volumeIds);
-}
-
-/**
- * Volumes on the volumes lane (`retained` ones, and those parked for an operator), soonest
- * `retainUntil` first: at most `limit`, those due by `until` and in `state` when given. Reads the
- * 16 shards in parallel; never a Scan.
- */
-export async function waitingRetainedVolumes(deps: Deps, options: { limit: number; until?: Date; state?: RetainedVolumeState }): Promise<RetainedVolume[]> {
-  const { items } = await queryLane(deps, 'volumes', { until: options.until, limitPerShard: options.limit, where: options.state ? { state: options.state } : undefined });
-  return (items as unknown as RetainedVolume[])
-    .sort((a, b) => a.retainUntil.localeCompare(b.retainUntil) || a.volumeId.localeCompare(b.volumeId))
-    .slice(0, options.limit);
 }
 
 /** How long a cleanup holds one volume: longer than destroying its machine and deleting it can take. */

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { causeMessage } from '../shared/execution-progress';
 
 /** Fields every fenced step receives: who, which instance, and the claim (the execution name). */
 export const fencedStepInput = z.object({
@@ -18,20 +19,18 @@ export const providerStepInput = fencedStepInput.extend({ provider: z.string().m
 export const stepFailureSchema = z.object({ Error: z.string(), Cause: z.string().optional() });
 export type StepFailure = z.infer<typeof stepFailureSchema>;
 
-/** A readable message from a Catch result: the Lambda error message inside Cause, else the error name. */
+/** A readable message from a Catch result: the Lambda error message inside Cause (or Cause itself), else the error name. */
 export function failureMessage(failure: StepFailure): string {
-  if (failure.Cause) {
-    try {
-      const cause = JSON.parse(failure.Cause) as { errorMessage?: string };
-      if (cause.errorMessage) return cause.errorMessage;
-    } catch {
-      return failure.Cause;
-    }
-  }
-  return failure.Error;
+  return causeMessage(failure.Cause) || failure.Error;
 }
 
 /** The error to record for a caught failure: its readable message and its stable name. */
 export function failureRecord(failure: StepFailure): { message: string; code: string } {
   return { message: failureMessage(failure), code: failure.Error };
 }
+
+/** Who a fenced step acts for and under which claim: the input of every step, inferred from its schema. */
+export type FencedStepInput = z.infer<typeof fencedStepInput>;
+
+/** A fenced step that calls the instance's compute provider. */
+export type ProviderStepInput = z.infer<typeof providerStepInput>;

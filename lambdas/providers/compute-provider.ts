@@ -1,6 +1,6 @@
 /**
- * The provider port: what slipway needs from a compute provider (the `local` provider here, Fly
- * Machines later). Use cases depend on this interface only.
+ * The provider port: what slipway needs from a compute provider (the `local` provider, whose
+ * machines are processes on this host, and Fly Machines). Use cases depend on this interface only.
  *
  * Contract every adapter keeps:
  * - Every machine carries ownership tags (owner, instance, reservation); `findMachines` filters by

@@ -131,6 +131,11 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
   return result.data;
 }
 
+/** A setting's default: what a deployment runs with where its variable is not set (a sweep's scheduled period). */
+export function settingDefault<K extends keyof typeof configSchema.shape>(name: K): z.output<(typeof configSchema.shape)[K]> {
+  return configSchema.shape[name].parse(undefined) as z.output<(typeof configSchema.shape)[K]>;
+}
+
 let cached: Config | undefined;
 
 /** The process configuration, parsed on first use and reused by warm invocations. */

@@ -1,9 +1,11 @@
 /**
- * The workflows slipway runs, listed once. Runtime code needs only their names (to find a state
- * machine's ARN in configuration); the definitions are built in `infra/workflows/` and written to
- * `statemachines/<name>.asl.json`.
+ * The workflows slipway runs: one per operation, named after it (the registry lists them). Runtime
+ * code needs only their names (to find a state machine's ARN in configuration); the definitions are
+ * built in `lambdas/operations/<op>/workflow.ts` and written to `statemachines/<name>.asl.json`.
  */
-export const WORKFLOW_NAMES = ['provision', 'start', 'stop', 'restart', 'destroy', 'switch', 'recover'] as const;
+import { OPERATION_NAMES } from '../operations/registry';
+
+export const WORKFLOW_NAMES = OPERATION_NAMES;
 
 /**
  * A workflow's name; also the operation it runs (the recovery workflow is `recover`, like its

@@ -13,14 +13,11 @@ import { InstanceNotFoundError, SweepRunningError } from '../shared/errors/refus
 import { auditOutcomeItem, auditPutItem, auditRecord, auditRecordSchema, type AuditRecord } from '../domain/audit';
 import type { InstanceItem } from '../domain/instance';
 import { readInstance } from '../views/instance-queries';
+import { pause } from '../shared/retry';
 import { leaseHolder } from './lease';
-import { RECONCILE, runReconcile, type SweepReport } from './reconcile/sweep';
+import type { SweepReport } from './report';
 import { settleInstanceNow } from './reconcile/settle';
-import { runVolumeCleanup, VOLUME_CLEANUP } from './volume-cleanup/sweep';
-
-/** Sweeps an operator may run by name. */
-export const SWEEP_NAMES = [RECONCILE, VOLUME_CLEANUP] as const;
-export type SweepName = (typeof SWEEP_NAMES)[number];
+import { SWEEPS, type SweepName } from './registry';
 
 /** The optional body of `POST /v1/admin/sweeps/{name}`: why the operator runs it (logged with the run). */
 export const sweepRequestSchema = z.strictObject({ reason: z.string().trim().min(3).max(500) });
@@ -30,7 +27,8 @@ export type SweepRequest = z.infer<typeof sweepRequestSchema>;
 export async function runSweepNow(deps: Deps, name: SweepName, actor: string, request?: SweepRequest): Promise<SweepReport> {
   const audit = auditRecord(deps, { owner: actor, action: 'sweep.run', actor, reason: request?.reason ?? '(no reason given)', before: { sweep: name } });
   const alsoWrite = [auditPutItem(deps, audit)];
-  const report = name === VOLUME_CLEANUP ? await runVolumeCleanup(deps, { alsoWrite }) : await runReconcile(deps, { alsoWrite });
+  // Only a registered name reaches here (the route's enum is the registry's); each runs its own sweep.
+  const report = await SWEEPS[name].run(deps, { alsoWrite });
   if (!report.ran) throw new SweepRunningError(name, report.heldBy ?? (await leaseHolder(deps, name))?.holder ?? null);
   deps.logger.info('audit: sweep run by operator', { audit });
   return report;
@@ -123,7 +121,7 @@ async function takeSettleLock(deps: Deps, instanceId: string, audit: AuditRecord
       const held = current.operatorSettle;
       if (held && held.until >= now.toISOString() && (!held.done || (held.actor === audit.actor && held.reason === audit.reason))) return held;
       // The other transaction had not committed yet, or its lock was released meanwhile: try again.
-      await new Promise((resolve) => setTimeout(resolve, 5 * attempt));
+      await pause(5 * attempt);
     }
   }
 }

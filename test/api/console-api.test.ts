@@ -5,6 +5,8 @@ import { executionArnOf } from '../../lambdas/adapters/workflows';
 import { ROUTES } from '../../lambdas/api/routes';
 import { listAttention } from '../../lambdas/views/attention-view';
 import { recordCleanupTry } from '../../lambdas/sweeps/reconcile/unclaimed';
+import { leaseHolder } from '../../lambdas/sweeps/lease';
+import { SWEEP_NAMES } from '../../lambdas/sweeps/registry';
 import { ProviderCapacityError } from '../../lambdas/shared/errors/provider';
 import { startHarness, type Harness } from '../support/harness';
 import { operateAndWait, provisionRunning } from '../support/instances';
@@ -324,6 +326,19 @@ describe('the operator console', () => {
 
     expect([withReason.status, bare.status, tooShort.status]).toEqual([200, 200, 400]);
     expect(withReason.body).toMatchObject({ sweep: 'reconcile', ran: true });
+  });
+
+  it('runs each registered sweep by its name, and refuses a name no sweep has with a problem, running nothing', async () => {
+    const ran = await Promise.all(SWEEP_NAMES.map((name) => h.request('POST', `/v1/admin/sweeps/${name}`, { token: admin })));
+    const leasesBefore = await Promise.all(SWEEP_NAMES.map((name) => leaseHolder(h.runtime.deps, name)));
+    const unknown = await h.request('POST', '/v1/admin/sweeps/reconcile-everything', { token: admin, body: { reason: 'no such sweep' } });
+    const leasesAfter = await Promise.all(SWEEP_NAMES.map((name) => leaseHolder(h.runtime.deps, name)));
+
+    expect(ran.map((res) => [res.status, res.body.sweep])).toEqual(SWEEP_NAMES.map((name) => [200, name]));
+    expect(unknown.status).toBe(400);
+    expect(unknown.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(unknown.body).toMatchObject({ status: 400, code: 'validation_failed', errors: [{ path: 'params.name', message: `Invalid option: expected one of ${SWEEP_NAMES.map((name) => `"${name}"`).join('|')}` }] });
+    expect(leasesAfter).toEqual(leasesBefore);
   });
 
   it('gives a token without the admin scope none of its data: 403 on every admin route', async () => {

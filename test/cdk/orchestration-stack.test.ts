@@ -1,4 +1,5 @@
-import type { CfnElement } from 'aws-cdk-lib';
+import { Duration, type CfnElement } from 'aws-cdk-lib';
+import { ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { applySubstitutions, readWorkflowDefinition, variablesIn } from '../../infra/asl';
@@ -6,6 +7,8 @@ import { FUNCTION_CATALOG, arnVariable } from '../../infra/function-catalog';
 import { SWEEP_HEARTBEAT_METRIC, TABLE_INDEX_NAMES, tableOperations } from '../../infra/orchestration-stack';
 import { functionsOf } from '../../infra/workflows';
 import { providersSettingSchema } from '../../lambdas/shared/providers-config';
+import { settingDefault } from '../../lambdas/shared/config';
+import { SWEEP_LIST } from '../../lambdas/sweeps/registry';
 import { WORKFLOW_NAMES, stateMachineArnEnvVar, type WorkflowName } from '../../lambdas/shared/workflows';
 import { CANCELLABLE_OPERATIONS } from '../../lambdas/domain/cancel-request';
 import { ACCOUNT, REGION, TEST_PROVIDERS, render, resourcesOf, synthesize, type CfnResource, type Synthesized } from './support/synth';
@@ -592,6 +595,19 @@ describe('self-healing', () => {
     expect(render(props.Target.Arn)).toBe(`<GetAtt ${logicalId(synth.orchestration.functions.VolumeCleanup!)}.Arn>`);
     expect(props.Target.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 3600, MaximumRetryAttempts: 2 });
     expect(props.Target.DeadLetterConfig.Arn).toEqual(scheduleOf('reconcile').Target.DeadLetterConfig.Arn);
+  });
+
+  it.each(SWEEP_LIST.map((spec) => [spec.name, spec] as const))('schedules the %s sweep of the registry at its period setting\'s default, and raises each alarm its spec names', (name, spec) => {
+    const props = scheduleOf(name);
+    const alarms = spec.alarms.map((alarm) => alarmNamed(alarm.id));
+
+    expect(props.ScheduleExpression).toBe(ScheduleExpression.rate(Duration.seconds(settingDefault(spec.schedule.variable))).expressionString);
+    expect(render(props.Target.Arn)).toBe(`<GetAtt ${logicalId(synth.orchestration.functions[spec.function.id]!)}.Arn>`);
+    expect(props.Target.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: spec.schedule.maxEventAgeSeconds, MaximumRetryAttempts: 2 });
+    expect(alarmNamed(`${spec.function.id}StoppedAlarm`)).toMatchObject({ MetricName: SWEEP_HEARTBEAT_METRIC, Period: spec.stopped.periodSeconds });
+    expect(alarms.map((alarm) => [alarm.MetricName, alarm.Statistic, alarm.Threshold, alarm.Dimensions])).toEqual(
+      spec.alarms.map((alarm) => [alarm.metric, alarm.statistic, alarm.threshold ?? 1, [{ Name: 'service', Value: 'slipway' }, ...(alarm.perSweep ? [{ Name: 'sweep', Value: name }] : [])]]),
+    );
   });
 
   it('has one lifecycle event bus, named after the stack, and publishes its name', () => {

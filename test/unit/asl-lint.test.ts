@@ -7,7 +7,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { FUNCTION_CATALOG, arnVariable } from '../../infra/function-catalog';
-import { LAMBDA_SERVICE_ERRORS } from '../../infra/workflows/builder';
+import { LAMBDA_SERVICE_ERRORS } from '../../lambdas/operations/workflow-builder';
 import { STATEMACHINES_DIR } from '../../infra/workflows';
 import * as errors from '../../lambdas/shared/errors/core';
 import { WORKFLOW_NAMES } from '../../lambdas/shared/workflows';

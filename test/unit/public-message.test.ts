@@ -1,4 +1,5 @@
 import { publicMessage } from '../../lambdas/shared/errors/core';
+import { failureMessage } from '../../lambdas/operations/step-schemas';
 
 describe('what callers are shown of an error message', () => {
   it.each([
@@ -19,5 +20,18 @@ describe('what callers are shown of an error message', () => {
 
   it('shows at most 500 characters', () => {
     expect(publicMessage('x'.repeat(2000))).toHaveLength(500);
+  });
+});
+
+describe('the message a caught step failure records', () => {
+  const payload = JSON.stringify({ errorType: 'ProviderCapacity', errorMessage: 'no capacity in ord', trace: ['ProviderCapacity: no capacity in ord'] });
+
+  it.each([
+    ["the Lambda runtime payload's errorMessage", { Error: 'ProviderCapacity', Cause: payload }, 'no capacity in ord'],
+    ['a plain Cause as it is', { Error: 'States.Timeout', Cause: 'The task timed out' }, 'The task timed out'],
+    ['the error name when there is no Cause', { Error: 'States.Timeout' }, 'States.Timeout'],
+    ['the error name when the payload message is empty', { Error: 'Boom', Cause: JSON.stringify({ errorType: 'Boom', errorMessage: '' }) }, 'Boom'],
+  ])('is %s', (_label, failure, message) => {
+    expect(failureMessage(failure)).toBe(message);
   });
 });

@@ -17,9 +17,11 @@ import { settledInventory } from '../support/consistent';
 
 let h: Harness;
 let west: NonNullable<Harness['west']>;
+/** The configured retention (not the 7-day default), so a switch that ignored the setting is seen. */
+const VOLUME_RETENTION_SECONDS = 36 * 3600;
 
 beforeAll(async () => {
-  h = await startHarness({ secondProvider: true });
+  h = await startHarness({ secondProvider: true, settings: { volumeRetentionSeconds: VOLUME_RETENTION_SECONDS } });
   west = h.west!;
 });
 afterAll(async () => {
@@ -50,8 +52,10 @@ describe('switch-provider', () => {
     const oldData = await dataOf(token, id);
 
     // Act
+    const startedAt = Date.now();
     const res = await switchTo(token, id, { provider: west.name, expectedProvider: h.provider.name });
     const closed = await h.waitForExecution(res.body.operation.executionArn);
+    const closedAt = Date.now();
 
     // Assert
     expect(res.status).toBe(202);
@@ -66,7 +70,9 @@ describe('switch-provider', () => {
     expect(await h.backend.getVolume(before!.volumeId!)).toMatchObject({ state: expect.not.stringMatching('destroyed') });
     const retained = await h.item(keys.volume(before!.volumeId!));
     expect(retained).toMatchObject({ state: 'retained', reason: 'switch', provider: h.provider.name, instanceId: id, owner: 'user:sw-basic' });
-    expect(Date.parse(retained!.retainUntil as string) - Date.now()).toBeGreaterThan(6.9 * 24 * 3600 * 1000);
+    // Retained for VOLUME_RETENTION_SECONDS from the commit, like a recovery's old volume.
+    const retainedFor = Date.parse(retained!.retainUntil as string) - VOLUME_RETENTION_SECONDS * 1000;
+    expect([retainedFor >= startedAt, retainedFor <= closedAt]).toEqual([true, true]);
     const onWest = await settledInventory(west.backend, { instance: id });
     expect([onWest.machines.map((m) => m.id), onWest.volumes.map((v) => v.id)]).toEqual([[after.machineId], [after.volumeId]]);
     const ops = (await h.request('GET', `/v1/instances/${id}/operations`, { token })).body;

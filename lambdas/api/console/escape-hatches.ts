@@ -4,7 +4,7 @@
  * reason as `{ "reason": … }` in the body (or as `?reason=` for a DELETE, which carries no body)
  * and refuses to send it without one. A new audited route joins the console with one entry here.
  */
-import { SWEEP_NAMES } from '../../sweeps/operator';
+import { SWEEP_NAMES } from '../../sweeps/registry';
 import type { RouteSpec } from '../route';
 import { deleteVolumeRoute, recoverInstanceRoute, releaseRoute, runSweepRoute, settleInstanceRoute } from '../routes';
 import type { HatchPage, HatchView } from './manifest';

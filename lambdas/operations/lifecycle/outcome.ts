@@ -4,15 +4,16 @@
  * by the claim, so they can never overwrite another operation's state.
  */
 import type { ComputeProvider } from '../../providers/compute-provider';
+import { healthyEndpoint } from '../../domain/machine-health';
 import type { Deps } from '../../composition/deps';
 import { releaseClaim } from '../../domain/claims';
 import { requireClaim, type InstanceUpdate } from '../../domain/fence';
 import type { ErrorRecord, InstanceItem } from '../../domain/instance';
 import { recordOutcome } from '../../shared/telemetry';
 import { recordDestroyFailure } from './tombstone';
+import { OPERATIONS, type FinishedOperation, type LifecycleOperation } from '../registry';
 
-/** Operations that end in FinishOperation. */
-export type FinishedOperation = 'start' | 'stop' | 'restart';
+export type { FinishedOperation } from '../registry';
 
 /** What a successful operation leaves behind; a success clears that operation's last error. */
 function successOf(operation: FinishedOperation, endpoint: string | null | undefined): InstanceUpdate {
@@ -37,15 +38,6 @@ async function stopQuietly(provider: ComputeProvider, machineId: string | undefi
   await provider.stopMachine(machineId).catch(() => undefined);
 }
 
-/** The machine's endpoint when it runs and answers, as the provider sees it now; else null. */
-async function runsHealthy(provider: ComputeProvider, machineId: string | undefined): Promise<string | null> {
-  if (!machineId) return null;
-  const machine = await provider.getMachine(machineId).catch(() => null);
-  if (machine?.state !== 'started') return null;
-  const health = await provider.probeHealth(machineId).catch(() => null);
-  return health?.healthy ? (machine.endpoint ?? null) : null;
-}
-
 /** The visible outcome of a failed operation: the real provider state plus the error. */
 async function failureOf(provider: ComputeProvider, instance: InstanceItem, operation: FinishedOperation, error: ErrorRecord): Promise<InstanceUpdate> {
   switch (operation) {
@@ -55,8 +47,8 @@ async function failureOf(provider: ComputeProvider, instance: InstanceItem, oper
     }
     case 'restart':
     case 'stop': {
-      const endpoint = await runsHealthy(provider, instance.machineId);
-      const errorField = operation === 'stop' ? 'lastStopError' : 'lastStartError';
+      const endpoint = await healthyEndpoint(provider, instance.machineId);
+      const errorField = OPERATIONS[operation].errorField;
       if (endpoint) return { set: { status: 'running', endpoint, [errorField]: error } };
       if (operation === 'restart') await stopQuietly(provider, instance.machineId);
       return { set: { status: 'stopped', [errorField]: error }, remove: ['endpoint'] };
@@ -74,7 +66,7 @@ export async function recordOperationFailure(
     instanceId: string;
     claim: string;
     provider: string;
-    operation: FinishedOperation | 'destroy';
+    operation: LifecycleOperation;
     error: { message: string; code: string };
     executionStartedAt?: string;
   },

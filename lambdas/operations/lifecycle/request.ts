@@ -4,23 +4,16 @@ import { WorkflowUnavailableError } from '../../shared/errors/workflow';
 import { claimInstance, releaseClaim, type Claim, type ClaimedOperation, type ClaimExpectation, type ClaimOptions } from '../../domain/claims';
 import * as z from 'zod';
 import { instanceViewSchema, toInstanceView } from '../../domain/instance';
+import { CLAIMED_OPERATIONS } from '../registry';
 
 /** What a request for an operation on an existing instance answers (202). */
 export const operationAcceptedSchema = z
   .object({
     instance: instanceViewSchema,
-    operation: z.object({ kind: z.enum(['start', 'stop', 'restart', 'destroy', 'switch', 'recover']), executionName: z.string(), executionArn: z.string() }),
+    operation: z.object({ kind: z.enum(CLAIMED_OPERATIONS), executionName: z.string(), executionArn: z.string() }),
   })
   .meta({ id: 'OperationAccepted' });
 export type OperationAccepted = z.infer<typeof operationAcceptedSchema>;
-
-/** The input every lifecycle execution gets; the steps read the rest from the instance item. */
-export interface LifecycleExecutionInput {
-  instanceId: string;
-  owner: string;
-  provider: string;
-  operation: ClaimedOperation;
-}
 
 /**
  * Claim the instance, then start the operation's workflow under the claim's deterministic name.

@@ -8,6 +8,7 @@ import type { ErrorRecord, InstanceItem } from '../../domain/instance';
 import { readInstance } from '../../views/instance-queries';
 import { finishWithOwnerItem, outcomeIfHeld } from '../../domain/reservation';
 import { recordOutcome } from '../../shared/telemetry';
+import { backoff } from '../../shared/retry';
 
 /**
  * Finish a destroy, in one transaction: tombstone the instance (TTL), free its quota slot exactly
@@ -44,7 +45,7 @@ export async function tombstoneInstance(deps: Deps, input: { instanceId: string;
  * then after 1, 2, 4 … sweep periods, at most an hour apart.
  */
 export function destroyRetryAt(deps: Deps, tries: number): Date {
-  const seconds = tries <= 1 ? 0 : Math.min(deps.settings.sweepPeriodSeconds * 2 ** (tries - 2), 3600);
+  const seconds = tries <= 1 ? 0 : backoff(tries - 2, { base: deps.settings.sweepPeriodSeconds, cap: 3600 });
   return after(deps.now(), seconds);
 }
 

@@ -10,14 +10,7 @@ import { CleanupUnverifiedError } from '../../shared/errors/workflow';
 import { fencedInstanceUpdate, requireClaim } from '../../domain/fence';
 import { ensureMachineOnVolume } from './mount-repair';
 import { assertOwned, destroyTaggedResources, type CleanupReport } from '../../domain/provider-resources';
-
-/** Who a machine step acts for, under which claim, on which provider. */
-export interface MachineStep {
-  instanceId: string;
-  owner: string;
-  claim: string;
-  provider: string;
-}
+import type { ProviderStepInput } from '../step-schemas';
 
 /** One wait for `started` stays well under the Task timeout; the ASL retries MachineNotReady with backoff. */
 const WAIT_STARTED_MS = 20_000;
@@ -25,7 +18,7 @@ const WAIT_STARTED_MS = 20_000;
 const WAIT_STOPPED_MS = 30_000;
 
 /** Make sure the machine mounts the instance's volume, repairing it (the one mount-repair helper) when it does not. */
-export async function ensureMachineMount(deps: Deps, input: MachineStep): Promise<{ machineId: string; repaired: boolean }> {
+export async function ensureMachineMount(deps: Deps, input: ProviderStepInput): Promise<{ machineId: string; repaired: boolean }> {
   const instance = await requireClaim(deps, input.instanceId, input.claim);
   const { machine, repaired } = await ensureMachineOnVolume(deps.providers.get(input.provider), instance);
   if (machine.id !== instance.machineId) await fencedInstanceUpdate(deps, input.instanceId, input.claim, { set: { machineId: machine.id } });
@@ -34,7 +27,7 @@ export async function ensureMachineMount(deps: Deps, input: MachineStep): Promis
 }
 
 /** Start the machine (a started one is left as is), only while the claim is ours. */
-export async function startMachine(deps: Deps, input: MachineStep & { machineId: string }): Promise<{ machineId: string }> {
+export async function startMachine(deps: Deps, input: ProviderStepInput & { machineId: string }): Promise<{ machineId: string }> {
   await requireClaim(deps, input.instanceId, input.claim);
   const provider = deps.providers.get(input.provider);
   const machine = await provider.getMachine(input.machineId);
@@ -46,7 +39,7 @@ export async function startMachine(deps: Deps, input: MachineStep & { machineId:
  * Wait until the machine is started and answers its health check. Not started yet, or not healthy
  * yet, is MachineNotReady (retried); a machine that stopped instead is MachineStartFailed.
  */
-export async function waitMachineStarted(deps: Deps, input: MachineStep & { machineId: string }): Promise<{ endpoint: string | null }> {
+export async function waitMachineStarted(deps: Deps, input: ProviderStepInput & { machineId: string }): Promise<{ endpoint: string | null }> {
   const provider = deps.providers.get(input.provider);
   const machine = await provider.waitForState(input.machineId, 'started', WAIT_STARTED_MS);
   const health = await provider.probeHealth(input.machineId);
@@ -55,7 +48,7 @@ export async function waitMachineStarted(deps: Deps, input: MachineStep & { mach
 }
 
 /** Stop the instance's machine and wait until it is stopped (idempotent: a stopped one is fine). */
-export async function stopMachine(deps: Deps, input: MachineStep): Promise<{ machineId: string | null }> {
+export async function stopMachine(deps: Deps, input: ProviderStepInput): Promise<{ machineId: string | null }> {
   const instance = await requireClaim(deps, input.instanceId, input.claim);
   if (!instance.machineId) return { machineId: null };
   const provider = deps.providers.get(input.provider);
@@ -71,7 +64,7 @@ export async function stopMachine(deps: Deps, input: MachineStep): Promise<{ mac
  * (never touch what we cannot prove we own); everything tagged with it goes, and a second
  * inventory must come back empty.
  */
-export async function destroyResources(deps: Deps, input: MachineStep): Promise<CleanupReport> {
+export async function destroyResources(deps: Deps, input: ProviderStepInput): Promise<CleanupReport> {
   const instance = await requireClaim(deps, input.instanceId, input.claim);
   const provider = deps.providers.get(input.provider);
   const machine = instance.machineId ? await provider.getMachine(instance.machineId) : null;

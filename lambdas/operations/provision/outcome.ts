@@ -6,15 +6,7 @@ import { readInstance } from '../../views/instance-queries';
 import { finishWithOwnerItem, outcomeIfHeld, outcomeItem } from '../../domain/reservation';
 import { attentionAt } from '../../domain/attention';
 import { recordOutcome } from '../../shared/telemetry';
-
-/** Who a provision's final step acts for, and under which claim. */
-interface Fenced {
-  instanceId: string;
-  owner: string;
-  claim: string;
-  /** When the execution started, for the duration metric. */
-  executionStartedAt?: string;
-}
+import type { FencedStepInput } from '../step-schemas';
 
 /**
  * Finish a provision in one transaction: the instance update (fenced by the claim, which it
@@ -22,7 +14,7 @@ interface Fenced {
  * admitted for) and any quota slot returned, as one update of the one item. Replaying the same
  * final step is a no-op success.
  */
-async function finishProvision(deps: Deps, input: Fenced, instance: InstanceUpdate, ownerPart: () => Promise<TransactItem | null>): Promise<void> {
+async function finishProvision(deps: Deps, input: FencedStepInput, instance: InstanceUpdate, ownerPart: () => Promise<TransactItem | null>): Promise<void> {
   try {
     await finishWithOwnerItem(deps, [claimReleaseItem(deps, input.instanceId, input.claim, instance)], ownerPart);
   } catch (error) {
@@ -36,7 +28,7 @@ async function finishProvision(deps: Deps, input: Fenced, instance: InstanceUpda
 }
 
 /** The provision succeeded: instance running, reservation completed. */
-export async function commitProvision(deps: Deps, input: Fenced & { reservationVersion: number; machineId: string; volumeId: string; endpoint: string | null }): Promise<void> {
+export async function commitProvision(deps: Deps, input: FencedStepInput & { reservationVersion: number; machineId: string; volumeId: string; endpoint: string | null }): Promise<void> {
   await finishProvision(
     deps,
     input,
@@ -51,7 +43,7 @@ export async function commitProvision(deps: Deps, input: Fenced & { reservationV
  * released (if it is still this provision's: an operator's earlier release must not block this),
  * quota returned.
  */
-export async function failProvision(deps: Deps, input: Fenced & { error: { message: string; code: string } }): Promise<void> {
+export async function failProvision(deps: Deps, input: FencedStepInput & { error: { message: string; code: string } }): Promise<void> {
   const now = deps.now();
   await finishProvision(
     deps,
@@ -71,7 +63,7 @@ export async function failProvision(deps: Deps, input: Fenced & { error: { messa
  * sweep cleans up, verifies, then frees the slot and the reservation (`needs_reconciliation`, if it
  * is still this provision's).
  */
-export async function markNeedsReconciliation(deps: Deps, input: Fenced & { error: { message: string; code: string } }): Promise<void> {
+export async function markNeedsReconciliation(deps: Deps, input: FencedStepInput & { error: { message: string; code: string } }): Promise<void> {
   const now = deps.now();
   await finishProvision(
     deps,

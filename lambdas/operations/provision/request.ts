@@ -1,4 +1,4 @@
-import { createHash, randomInt } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { BatchGetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { cancellationCodes, isTransactionConflict, keys } from '../../adapters/dynamo';
@@ -10,6 +10,7 @@ import type { TransactItem } from '../../domain/fence';
 import { MACHINE_SIZES } from '../../providers/compute-provider';
 import { executionName, instanceViewSchema, toInstanceView, type InstanceItem } from '../../domain/instance';
 import { choosePlacement, type Placement } from '../../domain/placement';
+import { backoff, jitter, pause } from '../../shared/retry';
 import type { Owner } from '../../domain/owner';
 import { noteHeld, takeTurn } from './admission-lanes';
 import { admissionItem, isUnresolved, quotaOf, type OwnerItem } from '../../domain/reservation';
@@ -183,7 +184,7 @@ export async function admitProvision(deps: Deps, owner: Owner, idempotencyKey: s
         const refused = gateVerdict(deps, owner, turn.state.owner);
         if (refused) throw held(deps, owner, refused);
         // After a conflict with another process, spread the next try so the same contenders do not collide again in lockstep.
-        if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, randomInt(0, 2 ** Math.min(attempt, 6))));
+        if (attempt > 1) await pause(jitter(backoff(attempt, { base: 1, cap: 64 })));
       }
       const draft = draftAdmission(deps, owner, instanceId, idempotencyKey, hash, body, placement, smArn, deps.now());
       try {

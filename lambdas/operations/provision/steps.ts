@@ -12,14 +12,7 @@ import { messageOf } from '../../shared/errors/core';
 import { fencedInstanceUpdate, requireClaim } from '../../domain/fence';
 import { MOUNT_PATH } from '../machine/mount-repair';
 import { createOrAdoptMachine, createOrAdoptVolume, destroyTaggedResources, provisionTags, type CleanupReport, type VolumeOrigin } from '../../domain/provider-resources';
-
-/** Who a provision step acts for, and under which claim. */
-export interface ProvisionStep {
-  instanceId: string;
-  owner: string;
-  claim: string;
-  provider: string;
-}
+import type { ProviderStepInput } from '../step-schemas';
 
 /** Where a switch's new volume takes its data from: the old volume on the old provider. */
 export interface SeedSource {
@@ -34,7 +27,7 @@ export interface SeedSource {
  */
 export async function createVolume(
   deps: Deps,
-  input: ProvisionStep & { region: string; sizeGb: number; generation: number; seedFrom?: SeedSource; data?: 'copy' | 'fresh' },
+  input: ProviderStepInput & { region: string; sizeGb: number; generation: number; seedFrom?: SeedSource; data?: 'copy' | 'fresh' },
 ): Promise<{ volumeId: string; adopted: boolean }> {
   // Check the claim before the side effect: a stale execution must not create anything.
   const instance = await requireClaim(deps, input.instanceId, input.claim);
@@ -70,7 +63,7 @@ async function seedOrigin(deps: Deps, from: SeedSource | undefined): Promise<Vol
 /** Create (or adopt) the instance's machine on its volume and record its id, fenced by the claim. */
 export async function createMachine(
   deps: Deps,
-  input: ProvisionStep & { region: string; size: string; image: string; volumeId: string; generation: number; start?: boolean },
+  input: ProviderStepInput & { region: string; size: string; image: string; volumeId: string; generation: number; start?: boolean },
 ): Promise<{ machineId: string; adopted: boolean }> {
   await requireClaim(deps, input.instanceId, input.claim);
   const provider = deps.providers.get(input.provider);
@@ -100,7 +93,7 @@ export async function createMachine(
  * orphan collector stays the backstop if this fails). An adopted one existed before the settle,
  * whose cleanup covers it.
  */
-async function recordCreated(deps: Deps, input: ProvisionStep, ids: Record<string, string>, undo: (() => Promise<void>) | null): Promise<void> {
+async function recordCreated(deps: Deps, input: ProviderStepInput, ids: Record<string, string>, undo: (() => Promise<void>) | null): Promise<void> {
   try {
     await fencedInstanceUpdate(deps, input.instanceId, input.claim, { set: ids });
   } catch (error) {
@@ -117,7 +110,7 @@ async function recordCreated(deps: Deps, input: ProvisionStep, ids: Record<strin
  * GET of each by id. A create may have been sent until now, so the list is trusted only after the
  * provider's list lag. Armed only while the claim is ours.
  */
-export async function compensateProvision(deps: Deps, input: ProvisionStep): Promise<CleanupReport> {
+export async function compensateProvision(deps: Deps, input: ProviderStepInput): Promise<CleanupReport> {
   const instance = await requireClaim(deps, input.instanceId, input.claim);
   const report = await destroyTaggedResources(deps.providers.get(input.provider), input.owner, input.instanceId, {
     kept: keptVolumesOf(deps),

@@ -30,10 +30,11 @@ import { alreadyFinishedBy, fencedInstanceUpdate, fencedUpdateItem, requireClaim
 import type { InstanceItem, PendingRecovery, RecoveryTrigger } from '../../domain/instance';
 import { readInstance } from '../../views/instance-queries';
 import { emitLifecycleEvent } from '../../domain/lifecycle-events';
-import type { MachineStep } from '../machine/steps';
 import { MOUNT_PATH } from '../machine/mount-repair';
 import { assertOwned, createOrAdoptMachine, createOrAdoptVolume, destroyTaggedResources } from '../../domain/provider-resources';
+import { probeMachine } from '../../domain/machine-health';
 import { keptVolumeIds, keptVolumesOf, retainVolumeItem } from '../../domain/retained-volume';
+import type { ProviderStepInput } from '../step-schemas';
 
 /** Who an event about an instance concerns. */
 export function subjectOf(instance: Pick<InstanceItem, 'instanceId' | 'owner' | 'provider'>) {
@@ -63,7 +64,7 @@ function pendingOf(instance: InstanceItem, step: string): PendingRecovery {
  * exist, which are never adopted) is written on the instance before anything is created; a retry
  * reuses the volume whose id is recorded, or adopts the one an ambiguous create made.
  */
-export async function forkRecoveryVolume(deps: Deps, input: MachineStep & { trigger: RecoveryTrigger; reason: string }): Promise<{ volumeId: string; adopted: boolean }> {
+export async function forkRecoveryVolume(deps: Deps, input: ProviderStepInput & { trigger: RecoveryTrigger; reason: string }): Promise<{ volumeId: string; adopted: boolean }> {
   const instance = await requireClaim(deps, input.instanceId, input.claim);
   const provider = deps.providers.get(input.provider);
   let pending = instance.recovery;
@@ -106,7 +107,7 @@ export async function forkRecoveryVolume(deps: Deps, input: MachineStep & { trig
 }
 
 /** Create (or adopt) the replacement machine on the replacement volume (CreateMachine, purpose recovery); the old machine is spared. */
-export async function createRecoveryMachine(deps: Deps, input: MachineStep & { volumeId: string }): Promise<{ machineId: string; adopted: boolean }> {
+export async function createRecoveryMachine(deps: Deps, input: ProviderStepInput & { volumeId: string }): Promise<{ machineId: string; adopted: boolean }> {
   const instance = await requireClaim(deps, input.instanceId, input.claim);
   const pending = pendingOf(instance, 'CreateMachine');
   if (pending.volumeId !== input.volumeId) throw new InvalidStepInputError(`CreateMachine: volume ${input.volumeId} is not the recovery's (${pending.volumeId ?? 'none yet'})`);
@@ -144,7 +145,7 @@ export interface CutOver {
  * is retained until now + the retention period, recorded in the same transaction so it is never
  * unaccounted for. The claim stays: the old resources are retired under it.
  */
-export async function cutOverRecovery(deps: Deps, input: MachineStep & { endpoint: string | null }): Promise<CutOver> {
+export async function cutOverRecovery(deps: Deps, input: ProviderStepInput & { endpoint: string | null }): Promise<CutOver> {
   const instance = await requireClaim(deps, input.instanceId, input.claim);
   const pending = pendingOf(instance, 'CutOverRecovery');
   if (!pending.volumeId || !pending.machineId) throw new InvalidStepInputError(`CutOverRecovery: the recovery of ${instance.instanceId} has no replacement yet`);
@@ -241,7 +242,7 @@ async function retire(deps: Deps, instance: InstanceItem, pending: PendingRecove
 }
 
 /** Retire the replaced resources, under the claim (RetireOldResources). */
-export async function retireReplacedResources(deps: Deps, input: MachineStep): Promise<Retirement> {
+export async function retireReplacedResources(deps: Deps, input: ProviderStepInput): Promise<Retirement> {
   const instance = await requireClaim(deps, input.instanceId, input.claim);
   const pending = pendingOf(instance, 'RetireOldResources');
   if (!pending.cutOverAt) throw new InvalidStepInputError(`RetireOldResources: the recovery of ${instance.instanceId} has not cut over`);
@@ -302,7 +303,7 @@ type CaughtFailure = { Error?: string; Cause?: string };
  * good (`retired` is then the caught error) is logged; its leftovers carry the instance's tags and
  * are no longer recorded anywhere, so the reconcile sweep's orphan collection removes them.
  */
-export async function finishRecovery(deps: Deps, input: MachineStep & { retired: Record<string, unknown>; executionStartedAt?: string }): Promise<{ status: string }> {
+export async function finishRecovery(deps: Deps, input: ProviderStepInput & { retired: Record<string, unknown>; executionStartedAt?: string }): Promise<{ status: string }> {
   let instance: InstanceItem;
   try {
     instance = await requireClaim(deps, input.instanceId, input.claim);
@@ -344,7 +345,7 @@ async function rollForward(deps: Deps, instance: InstanceItem, claim: string, wh
  */
 export async function failRecovery(
   deps: Deps,
-  input: MachineStep & { error: { message: string; code: string }; executionStartedAt?: string },
+  input: ProviderStepInput & { error: { message: string; code: string }; executionStartedAt?: string },
 ): Promise<{ status: string; cleanup: string }> {
   let instance: InstanceItem;
   try {
@@ -379,14 +380,12 @@ export async function failRecovery(
     }
   }
   // The real state of the machine it meant to replace: a forced recovery's StopMachine may have failed.
-  const old = instance.machineId ? await provider.getMachine(instance.machineId).catch(() => null) : null;
-  const health = old?.state === 'started' ? await provider.probeHealth(old.id).catch(() => null) : null;
-  const runs = old?.state === 'started' && health?.healthy === true;
+  const { machine: old, healthy: runs } = await probeMachine(provider, instance.machineId);
   if (old && old.state === 'starting') await provider.stopMachine(old.id).catch(() => undefined);
   const why = pending?.reason ? ` (after: ${pending.reason})` : '';
   const error = { code: input.error.code, message: `Recovery failed${why}: ${input.error.message}. Cleanup: ${cleanup}. The old volume ${instance.volumeId ?? ''} is untouched.`, at: deps.now().toISOString() };
   const outcome: InstanceUpdate = runs
-    ? { set: { status: 'running', lastRecoveryError: error, recoveryCooldownUntil: cooldownFrom(deps), ...(old.endpoint ? { endpoint: old.endpoint } : {}) }, remove: ['recovery'] }
+    ? { set: { status: 'running', lastRecoveryError: error, recoveryCooldownUntil: cooldownFrom(deps), ...(old?.endpoint ? { endpoint: old.endpoint } : {}) }, remove: ['recovery'] }
     : { set: { status: 'stopped', lastRecoveryError: error, recoveryCooldownUntil: cooldownFrom(deps) }, remove: ['recovery', 'endpoint'] };
   const released = await releaseClaim(deps, instance.instanceId, input.claim, outcome);
   if (released !== null) {

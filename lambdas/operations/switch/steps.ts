@@ -16,18 +16,10 @@ import { alreadyFinishedBy, claimReleaseItem, fencedInstanceUpdate, requireClaim
 import type { ErrorRecord, InstanceItem, SwitchedFrom } from '../../domain/instance';
 import { readInstance } from '../../views/instance-queries';
 import { assertOwned, destroyTaggedResources, type CleanupReport } from '../../domain/provider-resources';
+import { healthyEndpoint } from '../../domain/machine-health';
 import { keptVolumesOf, retainVolumeItem } from '../../domain/retained-volume';
+import type { FencedStepInput } from '../step-schemas';
 
-/** How long the volume a switch moved away from is kept (like a recovery's). */
-export const SWITCH_RETENTION_DAYS = 7;
-
-/** Who a switch step acts for, under which claim. */
-export interface SwitchStep {
-  instanceId: string;
-  owner: string;
-  claim: string;
-  executionStartedAt?: string;
-}
 
 /** The old volume as the commit retains it. */
 export interface RetiredVolume {
@@ -38,7 +30,7 @@ export interface RetiredVolume {
 }
 
 /** The claimed instance and where its switch came from (its provider write has happened). */
-async function switchedInstance(deps: Deps, input: SwitchStep): Promise<{ instance: InstanceItem; from: SwitchedFrom }> {
+async function switchedInstance(deps: Deps, input: FencedStepInput): Promise<{ instance: InstanceItem; from: SwitchedFrom }> {
   const instance = await requireClaim(deps, input.instanceId, input.claim);
   if (!instance.switchingFrom) throw new ClaimLostError(`Instance ${input.instanceId} has no provider write of ${input.claim} to work from.`, { context: { ...input } });
   return { instance, from: instance.switchingFrom };
@@ -50,7 +42,7 @@ async function switchedInstance(deps: Deps, input: SwitchStep): Promise<{ instan
  * and volume ids are the old ones' until the provisioning steps record the new ones. A replay finds
  * it done and answers the same.
  */
-export async function writeSwitchTarget(deps: Deps, input: SwitchStep & { status: 'running' | 'stopped' }): Promise<{ volumeId: string | null; machineId: string | null }> {
+export async function writeSwitchTarget(deps: Deps, input: FencedStepInput & { status: 'running' | 'stopped' }): Promise<{ volumeId: string | null; machineId: string | null }> {
   const instance = await requireClaim(deps, input.instanceId, input.claim);
   if (instance.switchingFrom) return { volumeId: instance.switchingFrom.volumeId ?? null, machineId: instance.switchingFrom.machineId ?? null };
   const target = instance.switchTarget;
@@ -75,7 +67,7 @@ export async function writeSwitchTarget(deps: Deps, input: SwitchStep & { status
  * The new machine runs (or is made, for a stopped instance): destroy the old machine on the old
  * provider, its ownership tags checked first. The old volume stays, for the commit to retain.
  */
-export async function retireSwitchedFrom(deps: Deps, input: SwitchStep): Promise<{ oldVolume: RetiredVolume | null; destroyedMachine: string | null }> {
+export async function retireSwitchedFrom(deps: Deps, input: FencedStepInput): Promise<{ oldVolume: RetiredVolume | null; destroyedMachine: string | null }> {
   const { instance, from } = await switchedInstance(deps, input);
   const provider = deps.providers.get(from.provider);
   let destroyedMachine: string | null = null;
@@ -95,10 +87,10 @@ export async function retireSwitchedFrom(deps: Deps, input: SwitchStep): Promise
 
 /**
  * The commit, one transaction: the instance on its new provider (running with its new endpoint, or
- * stopped, as it was), the claim released — and the old volume recorded as retained until
- * `SWITCH_RETENTION_DAYS` from now, so it is never unaccounted for. A replay after it committed is a no-op.
+ * stopped, as it was), the claim released — and the old volume recorded as retained for
+ * `volumeRetentionSeconds` (like a recovery's), so it is never unaccounted for. A replay after it committed is a no-op.
  */
-export async function commitSwitch(deps: Deps, input: SwitchStep & { oldVolume: RetiredVolume | null; endpoint?: string | null }): Promise<{ status: string }> {
+export async function commitSwitch(deps: Deps, input: FencedStepInput & { oldVolume: RetiredVolume | null; endpoint?: string | null }): Promise<{ status: string }> {
   // A replay of this very step after it committed: nothing to do.
   const current = await readInstance(deps, input.instanceId);
   if (alreadyFinishedBy(current, input.claim)) return { status: current!.status };
@@ -116,7 +108,7 @@ export async function commitSwitch(deps: Deps, input: SwitchStep & { oldVolume: 
           instanceId: instance.instanceId,
           owner: instance.owner,
           reason: 'switch',
-          retainUntil: after(now, SWITCH_RETENTION_DAYS * 24 * 3600),
+          retainUntil: after(now, deps.settings.volumeRetentionSeconds),
         }),
       ]
     : [];
@@ -139,7 +131,7 @@ export async function commitSwitch(deps: Deps, input: SwitchStep & { oldVolume: 
  * CleanupUnverified when the target cannot be proven clean: the instance then stays claimed and
  * `switching`, for the reconcile sweep to try again — never silently half-switched.
  */
-export async function rollbackSwitch(deps: Deps, input: SwitchStep): Promise<{ restartOld: boolean; provider: string; cleanup: CleanupReport | null }> {
+export async function rollbackSwitch(deps: Deps, input: FencedStepInput): Promise<{ restartOld: boolean; provider: string; cleanup: CleanupReport | null }> {
   const instance = await requireClaim(deps, input.instanceId, input.claim);
   const from = instance.switchingFrom;
   // Before the provider write nothing reached the target; the old machine may have been stopped.
@@ -168,12 +160,13 @@ export async function rollbackSwitch(deps: Deps, input: SwitchStep): Promise<{ r
  * After a rollback: release the claim showing the real state of the old machine (running and
  * healthy, or stopped) plus `lastSwitchError`, fenced by the claim. A replay after it ran is a no-op.
  */
-export async function recordSwitchFailure(deps: Deps, input: SwitchStep & { error: { message: string; code: string } }): Promise<{ status: string }> {
+export async function recordSwitchFailure(deps: Deps, input: FencedStepInput & { error: { message: string; code: string } }): Promise<{ status: string }> {
   const current = await readInstance(deps, input.instanceId);
   if (alreadyFinishedBy(current, input.claim)) return { status: current!.status };
   const instance = await requireClaim(deps, input.instanceId, input.claim);
   const lastSwitchError: ErrorRecord = { ...input.error, at: deps.now().toISOString() };
-  const endpoint = await healthyEndpoint(deps, instance);
+  // Not rolled back (`switchingFrom` still set): the machine it names is the target's, never the instance's yet.
+  const endpoint = instance.switchingFrom || !instance.machineId ? null : await healthyEndpoint(deps.providers.get(instance.provider), instance.machineId);
   const outcome: InstanceUpdate = endpoint
     ? { set: { status: 'running', endpoint, lastSwitchError }, remove: ['switchTarget', 'switchingFrom', 'reconcileTries', 'cleanupExhaustedAt'] }
     : { set: { status: 'stopped', lastSwitchError }, remove: ['switchTarget', 'switchingFrom', 'endpoint', 'reconcileTries', 'cleanupExhaustedAt'] };
@@ -182,12 +175,3 @@ export async function recordSwitchFailure(deps: Deps, input: SwitchStep & { erro
   return { status: String(outcome.set?.status) };
 }
 
-/** The instance's machine endpoint when it runs and answers its health check now, else null. */
-async function healthyEndpoint(deps: Deps, instance: InstanceItem): Promise<string | null> {
-  if (!instance.machineId || instance.switchingFrom) return null;
-  const provider = deps.providers.get(instance.provider);
-  const machine = await provider.getMachine(instance.machineId).catch(() => null);
-  if (machine?.state !== 'started') return null;
-  const health = await provider.probeHealth(machine.id).catch(() => null);
-  return health?.healthy ? (machine.endpoint ?? null) : null;
-}

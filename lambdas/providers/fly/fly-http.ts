@@ -6,8 +6,8 @@
  * body text, as flyctl and fly-go read them; see test/support/fake-fly/README.md).
  */
 import createClient, { type Client } from 'openapi-fetch';
-import { randomInt } from 'node:crypto';
 import { messageOf, type SlipwayError } from '../../shared/errors/core';
+import { backoff, jitter, pause, retry } from '../../shared/retry';
 import { MachineNameTakenError, ProviderCapacityError, ProviderRejectedError, ProviderResourceNotFoundError, ProviderUnavailableError, VolumeAttachedError } from '../../shared/errors/provider';
 import type { paths } from './machines-api';
 
@@ -96,7 +96,7 @@ export class FlyApi {
       }
       // Fly limits each action to ~1 request/s per machine: wait and send again, a bounded number of times.
       if (outcome.response.status === 429 && attempt <= this.maxRetries) {
-        await sleep(retryAfterMs(outcome.response, attempt, this.maxWaitMs));
+        await pause(retryAfterMs(outcome.response, attempt, this.maxWaitMs));
         continue;
       }
       if (!outcome.response.ok) throw classify(what, outcome.response, outcome.error);
@@ -110,18 +110,21 @@ export class FlyApi {
    * success then meets a 404, which is success.
    */
   async callOrNull<T>(what: string, send: () => Promise<Outcome<T>>, options: { retryTransient?: number } = {}): Promise<T | null> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.call(what, send);
-      } catch (error) {
-        if (error instanceof ProviderResourceNotFoundError) return null;
-        if (error instanceof ProviderUnavailableError && attempt < (options.retryTransient ?? 0)) {
-          await sleep(randomInt(0, Math.min(100 * 2 ** attempt, this.maxWaitMs) + 1));
-          continue;
+    return retry(
+      async () => {
+        try {
+          return await this.call(what, send);
+        } catch (error) {
+          if (error instanceof ProviderResourceNotFoundError) return null;
+          throw error;
         }
-        throw error;
-      }
-    }
+      },
+      {
+        attempts: 1 + (options.retryTransient ?? 0),
+        retryable: (error) => error instanceof ProviderUnavailableError,
+        delayMs: (attempt) => jitter(backoff(attempt - 1, { base: 100, cap: this.maxWaitMs }) + 1),
+      },
+    );
   }
 }
 
@@ -134,12 +137,8 @@ export function retryAfterMs(response: Response, attempt: number, maxWaitMs: num
     if (Number.isFinite(ms)) return Math.min(Math.max(ms, 0), maxWaitMs);
   }
   // Equal jitter: never a zero wait, so a burst of callers cannot spend its retries at once.
-  const cap = Math.min(250 * 2 ** attempt, maxWaitMs);
-  return Math.ceil(cap / 2) + randomInt(0, Math.floor(cap / 2) + 1);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  const cap = backoff(attempt, { base: 250, cap: maxWaitMs });
+  return Math.ceil(cap / 2) + jitter(Math.floor(cap / 2) + 1);
 }
 
 /**

@@ -38,6 +38,7 @@ import type {
 } from '../compute-provider';
 import { instanceOfMachineName } from '../compute-provider';
 import { FlyApi, retryAfterMs, type FlyHttpOptions } from './fly-http';
+import { backoff, pause } from '../../shared/retry';
 import { FLY_NOT_RUNNING_STATES, GUESTS, machineStateOf, metadataOf, metadataQuery, toMachine, toSnapshot, toVolume } from './fly-mapping';
 import type { components } from './machines-api';
 
@@ -167,7 +168,7 @@ export class FlyComputeProvider implements ComputeProvider {
         const holderId = (await this.getVolume(volumeId))?.attachedMachineId ?? (error.context.machineId as string | null) ?? null;
         const holder = holderId ? await this.getMachine(holderId) : null;
         if (holder && holder.state !== 'destroyed') throw error;
-        await sleep(Math.min(50 * 2 ** attempt, 2_000));
+        await pause(backoff(attempt, { base: 50, cap: 2_000 }));
       }
     }
   }
@@ -226,7 +227,7 @@ export class FlyComputeProvider implements ComputeProvider {
       if (done) return toSnapshot(done, volumeId);
       if (made.some((snapshot) => snapshot.status === 'failed')) throw new ProviderUnavailableError(`snapshot of ${volumeId} failed`, { context: { volumeId } });
       if (Date.now() > deadline) throw new ProviderUnavailableError(`snapshot of ${volumeId} is not created yet`, { context: { volumeId } });
-      await sleep(Math.min(50 * 2 ** attempt, 2_000));
+      await pause(backoff(attempt, { base: 50, cap: 2_000 }));
     }
   }
 
@@ -253,7 +254,7 @@ export class FlyComputeProvider implements ComputeProvider {
         const holderId = (await this.getVolume(spec.volumeId))?.attachedMachineId ?? (error.context.machineId as string | null) ?? null;
         const holder = holderId ? await this.getMachine(holderId) : null;
         if (holder && holder.state !== 'destroyed') throw error;
-        await sleep(Math.min(50 * 2 ** attempt, 2_000));
+        await pause(backoff(attempt, { base: 50, cap: 2_000 }));
       }
     }
   }
@@ -373,8 +374,8 @@ export class FlyComputeProvider implements ComputeProvider {
         });
       const response = (outcome as { response: Response }).response;
       // 200: reached (read it again above); 408: this call's wait ran out (loop); 404: not visible yet (read again above); 429: pace ourselves.
-      if (response.status === 429) await sleep(retryAfterMs(response, attempt, 2_000));
-      else if (response.status === 404) await sleep(Math.min(50 * 2 ** attempt, 1_000));
+      if (response.status === 429) await pause(retryAfterMs(response, attempt, 2_000));
+      else if (response.status === 404) await pause(backoff(attempt, { base: 50, cap: 1_000 }));
       else if (response.status !== 200 && response.status !== 408) await this.api.call('wait for machine', async () => outcome as never);
     }
   }
@@ -414,7 +415,7 @@ export class FlyComputeProvider implements ComputeProvider {
         return machine;
       }
       if (this.seen.has(machineId) || Date.now() - firstMissAt >= this.justCreatedWindowMs) return null;
-      await sleep(Math.min(25 * 2 ** attempt, 1_000, Math.max(1, this.justCreatedWindowMs - (Date.now() - firstMissAt))));
+      await pause(backoff(attempt, { base: 25, cap: Math.min(1_000, Math.max(1, this.justCreatedWindowMs - (Date.now() - firstMissAt))) }));
     }
   }
 
@@ -464,10 +465,6 @@ export class FlyComputeProvider implements ComputeProvider {
 function placement(machineSize: string | undefined) {
   const guest = machineSize ? GUESTS[machineSize] : undefined;
   return { require_unique_zone: false, ...(guest ? { compute: guest } : {}) };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** The lease nonce header of a mutation. */

@@ -2,6 +2,7 @@
  * Named errors: the names, the base class and the messages. Step Functions `Retry`/`Catch` blocks match on `error.name`, so every name is an
  * exported constant and `test/unit/asl-lint.test.ts` checks that each name the ASL mentions exists.
  */
+import { causeMessage } from '../execution-progress';
 
 /** Stable error names, shared by the handlers, the ASL files and the API edge. */
 export const ErrorNames = {
@@ -123,21 +124,6 @@ export function messageOf(error: unknown): string {
   return typeof error === 'string' ? error : JSON.stringify(error);
 }
 
-/**
- * The message inside a Step Functions `Cause`: the Lambda runtime's error payload
- * (`{"errorType", "errorMessage", "trace"}`) gives its `errorMessage`; any other text is returned as is.
- */
-export function causeMessage(cause: string): string {
-  const trimmed = cause.trim();
-  if (!trimmed.startsWith('{')) return cause;
-  try {
-    const parsed = JSON.parse(trimmed) as { errorMessage?: unknown };
-    return typeof parsed.errorMessage === 'string' ? parsed.errorMessage : cause;
-  } catch {
-    return cause;
-  }
-}
-
 /** Longest message a caller is shown. */
 const PUBLIC_MESSAGE_LENGTH = 500;
 
@@ -147,7 +133,7 @@ const PUBLIC_MESSAGE_LENGTH = 500;
  * 500 characters. Operators keep the stored original in the admin views and the logs.
  */
 export function publicMessage(text: string): string {
-  const message = causeMessage(text)
+  const message = (causeMessage(text) ?? text)
     // Stack frames, whether on their own lines or run together.
     .replace(/\s*\bat\s+(?:async\s+)?(?:[^\s()]+\s+)?\(?(?:file:\/\/|node:|\/|[A-Za-z]:\\)[^\s)]*:\d+(?::\d+)?\)?/g, '')
     // A runtime payload embedded in a longer text.

@@ -1,18 +1,10 @@
-import * as z from 'zod';
-import { runReconcile } from './sweep';
+import { RECONCILE, runReconcile } from './sweep';
+import { scheduledSweepHandler } from '../scheduled';
 import { providersFromConfig } from '../../providers/configured';
-import { lambdaHandler, type Deps } from '../../composition/deps';
-import { InvalidStepInputError } from '../../shared/errors/workflow';
+import { lambdaHandler } from '../../composition/deps';
 
-/** What EventBridge Scheduler sends (the schedule's fixed input); nothing else is accepted. */
-const scheduledEventSchema = z.strictObject({ sweep: z.literal('reconcile') });
-
-/** Run the sweep once per scheduled invocation. */
-export const createHandler = (deps: Deps) => async (event: unknown) => {
-  const parsed = scheduledEventSchema.safeParse(event);
-  if (!parsed.success) throw new InvalidStepInputError(`Reconcile: ${parsed.error.message}`);
-  return runReconcile(deps);
-};
+/** Run the sweep once per scheduled invocation (nothing but `{ "sweep": "reconcile" }` is accepted). */
+export const createHandler = scheduledSweepHandler(RECONCILE, 'Reconcile', (deps) => runReconcile(deps));
 
 /** The Lambda entry (EventBridge Scheduler, every minute). */
 export const handler = lambdaHandler(createHandler, providersFromConfig);

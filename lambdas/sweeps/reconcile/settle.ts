@@ -16,29 +16,27 @@
  * | a running instance still on the index (from before the fleet inventory) | drift check (drift.ts), which takes it off the index when healthy; otherwise running instances are found by the fleet inventory (inventory.ts) |
  */
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { startNamedExecution } from '../../adapters/workflows';
-import { stateMachineArn, type Deps } from '../../composition/deps';
+import type { Deps } from '../../composition/deps';
 import type { Operation } from '../../shared/operations';
-import { causeMessage, messageOf } from '../../shared/errors/core';
+import { messageOf } from '../../shared/errors/core';
+import { causeMessage } from '../../shared/execution-progress';
+import { backoff } from '../../shared/retry';
 import { ClaimLostError, WorkflowUnavailableError } from '../../shared/errors/workflow';
-import { provisionExecutionInput } from '../../operations/provision/request';
-import { after, attentionAt, parkedAttention } from '../../domain/attention';
+import { after, attentionAt } from '../../domain/attention';
 import { fencedInstanceUpdate } from '../../domain/fence';
 import type { InstanceItem } from '../../domain/instance';
 import { readInstance } from '../../views/instance-queries';
-import { recordOperationFailure } from '../../operations/lifecycle/outcome';
-import { settleLostRecovery } from '../../operations/recover/steps';
 import { describeOperation, PENDING_GRACE_MS } from '../../views/operations-history';
 import { destroyTaggedResources } from '../../domain/provider-resources';
 import { keptVolumesOf } from '../../domain/retained-volume';
-import { failProvision, markNeedsReconciliation } from '../../operations/provision/outcome';
 import { outcomeIfHeld, readReservation, rescheduleReservation, unscheduleReservation, UNRESOLVED_STATUSES, type ReservationItem } from '../../domain/reservation';
 import { finishFailedCleanup, recordCleanupTry, rescheduleInstance, unscheduleInstance } from './unclaimed';
 import type { SettleAction } from './actions';
 import { checkDrift } from './drift';
 import { isClaimRefused } from './refusals';
 import { requestOperation } from '../../operations/lifecycle/request';
-import { recordSwitchFailure, rollbackSwitch } from '../../operations/switch/steps';
+import { SETTLE_LOST } from '../../operations/settle-rules';
+import type { SettleTools } from '../../operations/settle-rule';
 import { cancelledError, cancelRequestFor, stopCancelledExecution } from '../../domain/cancel-request';
 
 export type { SettleAction } from './actions';
@@ -56,7 +54,7 @@ export interface SettleContext {
 /** Why a claim's execution no longer runs, as the error recorded on the instance. */
 function lostError(kind: string, status: string, error: string | null, cause: string | null): { code: string; message: string } {
   if (status === 'LOST' || status === 'PENDING') return { code: 'ExecutionLost', message: `The ${kind} execution no longer exists (it never started, or its runtime restarted); the operation did not finish.` };
-  const why = cause ? causeMessage(cause).slice(0, 300) : '';
+  const why = causeMessage(cause)?.slice(0, 300) ?? '';
   return { code: error ?? `Execution${status}`, message: `The ${kind} execution ended ${status}${error ? ` (${error}${why ? `: ${why}` : ''})` : ''} without recording its outcome.` };
 }
 
@@ -114,31 +112,12 @@ async function settleClaim(deps: Deps, instance: InstanceItem, context: SettleCo
     return { target, action: 'waiting', detail: `${claim} is PENDING (claimed at ${requestedAt})` };
   }
   const error = cancel ? cancelledError(kind, cancel) : lostError(kind, execution.status, execution.error, execution.cause);
-  if (kind === 'provision') {
-    // Never started (admission died before StartExecution, or the local runtime lost it before its
-    // first step): start it now rather than fail it.
-    const reservation = await readReservation(deps, instance.owner);
-    if (!cancel && execution.status === 'LOST' && reservation?.executionName === claim && reservation.status === 'admitted') {
-      return (await startIfNeverStarted(deps, reservation, instance)) ?? { target, action: 'waiting', detail: `${claim} exists again` };
-    }
-    return settleLostProvision(deps, instance, error);
-  }
-  if (kind === 'start' || kind === 'stop' || kind === 'restart' || kind === 'destroy') {
-    await recordOperationFailure(deps, { instanceId: instance.instanceId, claim, provider: instance.provider, operation: kind, error });
-    return { target, action: 'released-claim', detail: `${claim} ${execution.status}: ${error.message}` };
-  }
-  if (kind === 'switch') return settleLostSwitch(deps, instance, error);
-  if (kind === 'recover') {
-    // Roll forward when it had cut over; else destroy what it made (old volume kept) and show stopped + lastRecoveryError.
-    const settled = await settleLostRecovery(deps, instance, error);
-    const detail = `${claim} ${execution.status}: ${settled.detail}`;
-    // An operator's forced recovery (only ever of a running instance) that was lost puts the
-    // instance back as it was: its old machine starts again, as a lost switch's does.
-    if (instance.recovery?.trigger === 'operator' && !instance.recovery.cutOverAt && settled.status === 'stopped') return { target, action: 'recovery-failed', detail: `${detail}. ${await startAgain(deps, instance)}` };
-    return { target, action: settled.status === 'running' ? 'recovery-completed' : 'recovery-failed', detail };
-  }
-  return { target, action: 'skipped', detail: `no settle rule for ${kind} claims yet` };
+  // Each operation's own rule (lambdas/operations/<op>/settle.ts); the registry's Record keeps one per operation.
+  return SETTLE_LOST[kind](deps, instance, { status: execution.status, error }, SETTLE_TOOLS);
 }
+
+/** What the settle rules borrow from the sweep. */
+const SETTLE_TOOLS: SettleTools = { startAgain, rescheduleClaimed, cleanupBackoffSeconds };
 
 /**
  * When to look again at a claim whose execution still runs: after as long again as it has run so
@@ -164,61 +143,6 @@ async function rescheduleClaimed(deps: Deps, instance: InstanceItem, at: Date): 
   }
 }
 
-/**
- * A provision whose execution ended without an outcome, or was lost: destroy what its tags name and
- * verify, then fail it (reservation released if still its, quota returned) — or, when the cleanup
- * cannot be verified, leave it failed with its slot and due for the next pass.
- *
- * Chosen over adopting a half-made machine and volume: a lost execution's resources may be in any
- * state (a volume without a machine, a machine that never got healthy), and a failure the owner can
- * retry is plainer than a `running` nobody verified.
- */
-async function settleLostProvision(deps: Deps, instance: InstanceItem, error: { code: string; message: string }): Promise<SettleAction> {
-  const target = `instance:${instance.instanceId}`;
-  const fenced = { instanceId: instance.instanceId, owner: instance.owner, claim: instance.claim! };
-  try {
-    // The ids the table recorded are read back by id; a lost execution's create may have reached the
-    // provider just before the host died (the start-up settle runs seconds later), so the list is trusted
-    // only after the provider's list lag.
-    const report = await destroyTaggedResources(deps.providers.get(instance.provider), instance.owner, instance.instanceId, {
-      kept: keptVolumesOf(deps),
-      knownMachines: [instance.machineId],
-      knownVolumes: [instance.volumeId],
-      recentCreates: true,
-    });
-    if (report.verified) {
-      await failProvision(deps, { ...fenced, error });
-      return { target, action: 'failed-provision', detail: `${error.message} Destroyed machines [${report.destroyedMachines.join(', ')}], volumes [${report.deletedVolumes.join(', ')}].` };
-    }
-    await markNeedsReconciliation(deps, { ...fenced, error: { ...error, message: `${error.message} Cleanup left machines [${report.remaining.machines.join(', ')}] and volumes [${report.remaining.volumes.join(', ')}].` } });
-  } catch (cleanupError) {
-    await markNeedsReconciliation(deps, { ...fenced, error: { ...error, message: `${error.message} Cleanup failed: ${messageOf(cleanupError)}` } });
-  }
-  return { target, action: 'needs-reconciliation', detail: error.message };
-}
-
-/**
- * A switch whose execution ended without committing or recording its rollback, or was lost: roll it
- * back with the workflow's own use cases (target cleaned and verified, old provider restored, claim
- * released with `lastSwitchError`), then start the old machine again through a `start` operation
- * if the instance was running. Never rolled forward: a half-made target nobody verified is not a
- * running instance. A rollback that cannot prove the target clean keeps the claim (still
- * `switching`, the reason recorded) and is tried again with backoff, then left to an operator.
- */
-async function settleLostSwitch(deps: Deps, instance: InstanceItem, error: { code: string; message: string }): Promise<SettleAction> {
-  const target = `instance:${instance.instanceId}`;
-  const step = { instanceId: instance.instanceId, owner: instance.owner, claim: instance.claim! };
-  let restartOld: boolean;
-  try {
-    ({ restartOld } = await rollbackSwitch(deps, step));
-  } catch (rollbackError) {
-    return retryRollbackLater(deps, instance, `${error.message} Rollback: ${messageOf(rollbackError)}`);
-  }
-  const recorded = await recordSwitchFailure(deps, { ...step, error });
-  if (!restartOld || recorded.status !== 'stopped') return { target, action: 'rolled-back-switch', detail: `${error.message} Now ${recorded.status} on ${instance.switchingFrom?.provider ?? instance.provider}.` };
-  return { target, action: 'rolled-back-switch', detail: `${error.message} ${await startAgain(deps, instance)}` };
-}
-
 /** Start a settled instance's machine again through a `start` operation (it ran before the lost operation); what happened, in words. */
 async function startAgain(deps: Deps, instance: InstanceItem): Promise<string> {
   try {
@@ -230,34 +154,9 @@ async function startAgain(deps: Deps, instance: InstanceItem): Promise<string> {
   }
 }
 
-/** A switch rollback that could not be verified: record why, keep the claim, look again with backoff; exhausted → an operator. */
-async function retryRollbackLater(deps: Deps, instance: InstanceItem, why: string): Promise<SettleAction> {
-  const target = `instance:${instance.instanceId}`;
-  const tries = (instance.reconcileTries ?? 0) + 1;
-  const exhausted = tries >= deps.settings.reconcileMaxTries;
-  const lastSwitchError = { code: 'SwitchRollbackUnverified', message: `Rollback try ${tries}: ${why}`, at: deps.now().toISOString() };
-  try {
-    await fencedInstanceUpdate(
-      deps,
-      instance.instanceId,
-      instance.claim!,
-      exhausted
-        ? { set: { reconcileTries: tries, lastSwitchError, cleanupExhaustedAt: deps.now().toISOString(), ...parkedAttention(instance.pk, deps.now()) } }
-        : { set: { reconcileTries: tries, lastSwitchError, ...attentionAt(instance.pk, after(deps.now(), cleanupBackoffSeconds(tries))) } },
-    );
-  } catch (fenceError) {
-    if (!(fenceError instanceof ClaimLostError)) throw fenceError;
-    return { target, action: 'skipped', detail: 'the switch finished meanwhile' };
-  }
-  if (!exhausted) return { target, action: 'cleanup-retry', detail: lastSwitchError.message };
-  deps.metrics.count('CleanupExhausted');
-  deps.logger.error('switch rollback exhausted: left for an operator', { instanceId: instance.instanceId, owner: instance.owner, tries, why });
-  return { target, action: 'cleanup-exhausted', detail: lastSwitchError.message };
-}
-
 /** Backoff of the next cleanup try: 1, 2, 4 … minutes, at most an hour. */
 function cleanupBackoffSeconds(tries: number): number {
-  return Math.min(60 * 2 ** Math.max(0, tries - 1), 3600);
+  return backoff(tries - 1, { base: 60, cap: 3600 });
 }
 
 /**
@@ -327,21 +226,6 @@ export async function settleReservation(deps: Deps, reservation: ReservationItem
   }
   await rescheduleReservation(deps, reservation, after(deps.now(), deps.settings.reservationDeadlineSeconds));
   return { target, action: 'waiting', detail: `instance ${reservation.instanceId} is held by ${instance?.claim ?? 'nobody'}` };
-}
-
-/**
- * An admitted reservation whose provision execution never started (the request died between its
- * transaction and StartExecution): start it now, by its deterministic name, with the input its
- * instance item determines. Null when the execution exists (or existed).
- */
-async function startIfNeverStarted(deps: Deps, reservation: ReservationItem, instance: InstanceItem): Promise<SettleAction | null> {
-  const execution = await describeOperation(deps, { kind: 'provision', executionName: reservation.executionName });
-  if (execution.status !== 'LOST' && execution.status !== 'PENDING') return null;
-  const input = provisionExecutionInput(instance, deps.correlationId);
-  await startNamedExecution(deps.sfn, stateMachineArn(deps, 'provision'), reservation.executionName, { ...input }, deps.correlationId);
-  await rescheduleReservation(deps, reservation, after(deps.now(), deps.settings.reservationDeadlineSeconds));
-  await rescheduleClaimed(deps, instance, after(deps.now(), deps.settings.sweepPeriodSeconds));
-  return { target: `reservation:${reservation.owner}`, action: 'started-execution', detail: reservation.executionName };
 }
 
 /** Settle whatever concerns one instance now (operator's "settle", the execution-closed listener). */

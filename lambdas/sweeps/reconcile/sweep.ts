@@ -7,7 +7,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import * as z from 'zod';
 import type { Deps } from '../../composition/deps';
 import { messageOf } from '../../shared/errors/core';
 import { dueItems, type DueItem } from '../../domain/attention';
@@ -19,9 +18,16 @@ import { acquireLease, holderFor, holderName, leaseTiming, releaseLease, startHe
 import { auditFleet, inventoryFleet } from './inventory';
 import { collectOrphans } from './orphans';
 import { settleInstance, settleReservation, type SettleAction, type SettleContext } from './settle';
+import { newSweepReport, type SweepReport } from '../report';
+import type { SweepPeriodSetting } from '../spec';
+import type { AttentionLane } from '../../adapters/dynamo';
 
 /** The sweep's name (its lease, its metrics dimension, `POST /v1/admin/sweeps/reconcile`). */
 export const RECONCILE = 'reconcile';
+/** The attention lane it reads. */
+export const RECONCILE_LANE = 'reconcile' satisfies AttentionLane;
+/** The setting that gives its period (and its lease's). */
+export const RECONCILE_PERIOD = 'sweepPeriodSeconds' satisfies SweepPeriodSetting;
 
 /** Share of a sweep period a run may spend starting settles; the rest stays due for the next run, so no run holds the lease into the next period. */
 const RUN_BUDGET_SHARE = 0.75;
@@ -30,59 +36,6 @@ const BATCH_PER_SHARD = 50;
 /** Items settled at once. */
 const CONCURRENCY = 8;
 
-/** What one run did, item by item. */
-export const sweepReportSchema = z
-  .object({
-    sweep: z.string(),
-    runId: z.string(),
-    ran: z.boolean().meta({ description: 'False when another run held the lease' }),
-    heldBy: z.string().nullable().meta({ description: 'Who held the lease when this run found it held (runtime/boot/run); null when this run took it' }),
-    tookOver: z.string().nullable().meta({ description: 'The lease of a dead boot of this runtime that this run took over, if any' }),
-    describeCalls: z.number().int().meta({ description: 'DescribeExecution calls this run made (the cost of settling claims on evidence)' }),
-    deferred: z.number().int().meta({ description: 'Due items left for the next run because this one reached its time budget' }),
-    startedAt: z.string(),
-    finishedAt: z.string(),
-    due: z.number().int(),
-    itemsRead: z.number().int(),
-    oldestDueAgeSeconds: z.number().nullable(),
-    actions: z.array(z.object({ target: z.string(), action: z.string(), detail: z.string().optional() })),
-    orphans: z.array(z.object({ provider: z.string(), kind: z.enum(['machine', 'volume']), id: z.string(), instanceId: z.string(), action: z.enum(['destroyed', 'too-young', 'failed']), detail: z.string().optional() })),
-    errors: z.array(z.object({ target: z.string(), error: z.string() })),
-    inventory: z
-      .object({
-        pages: z.number().int().meta({ description: 'Listing pages asked of the providers' }),
-        listed: z.number().int().meta({ description: 'Machines not running the listings returned' }),
-        instancesRead: z.number().int().meta({ description: 'Instance items read for them (BatchGet)' }),
-        candidates: z.number().int().meta({ description: 'Running instances whose machine the listing showed not running (each read by id)' }),
-        audited: z.boolean().meta({ description: 'Whether this run was also the full audit (every `FLEET_AUDIT_SECONDS`)' }),
-      })
-      .nullable()
-      .meta({ description: 'The fleet inventory of this run (null when it did not get to it)' }),
-  })
-  .meta({ id: 'SweepReport' });
-export type SweepReport = z.infer<typeof sweepReportSchema>;
-
-/** A sweep run's report before it has done anything (every sweep starts from the same one). */
-export function newSweepReport(sweep: string, runId: string, startedAt: Date): SweepReport {
-  return {
-    sweep,
-    runId,
-    ran: false,
-    heldBy: null,
-    tookOver: null,
-    describeCalls: 0,
-    deferred: 0,
-    startedAt: startedAt.toISOString(),
-    finishedAt: '',
-    due: 0,
-    itemsRead: 0,
-    oldestDueAgeSeconds: null,
-    actions: [],
-    orphans: [],
-    errors: [],
-    inventory: null,
-  };
-}
 /**
  * How to run: normally only what is due. `afterRestart` (the local runtime's start, whose Step
  * Functions endpoint lost every execution with the previous process) looks at every item on the
@@ -133,7 +86,7 @@ export async function runReconcile(deps: Deps, options: ReconcileOptions = {}): 
   const startedAt = deps.now();
   const report = newSweepReport(RECONCILE, runId, startedAt);
   const holder = holderFor(deps, runId);
-  const timing = leaseTiming(deps.settings.sweepPeriodSeconds);
+  const timing = leaseTiming(deps.settings[RECONCILE_PERIOD]);
   const lease = await acquireLease(deps, RECONCILE, holder, timing.seconds, { takeOverOwnDeadBoot: options.afterRestart, alsoWrite: options.alsoWrite });
   if (!lease.taken) {
     report.heldBy = lease.heldBy.holder ?? null;
@@ -159,7 +112,7 @@ export async function runReconcile(deps: Deps, options: ReconcileOptions = {}): 
   let fleetAuditAt: string | undefined;
   try {
     const horizon = options.afterRestart ? new Date('9999-12-31T00:00:00Z') : startedAt;
-    const due = await dueItems(metered, horizon, BATCH_PER_SHARD);
+    const due = await dueItems(metered, horizon, BATCH_PER_SHARD, RECONCILE_LANE);
     report.due = due.items.length;
     report.itemsRead = due.itemsRead;
     const oldest = due.items[0];

@@ -1,18 +1,10 @@
-import * as z from 'zod';
-import { runVolumeCleanup } from './sweep';
+import { runVolumeCleanup, VOLUME_CLEANUP } from './sweep';
+import { scheduledSweepHandler } from '../scheduled';
 import { providersFromConfig } from '../../providers/configured';
-import { lambdaHandler, type Deps } from '../../composition/deps';
-import { InvalidStepInputError } from '../../shared/errors/workflow';
+import { lambdaHandler } from '../../composition/deps';
 
-/** What EventBridge Scheduler sends (the schedule's fixed input); nothing else is accepted. */
-const scheduledEventSchema = z.strictObject({ sweep: z.literal('volume-cleanup') });
-
-/** Run the volume-cleanup sweep once per scheduled invocation. */
-export const createHandler = (deps: Deps) => async (event: unknown) => {
-  const parsed = scheduledEventSchema.safeParse(event);
-  if (!parsed.success) throw new InvalidStepInputError(`VolumeCleanup: ${parsed.error.message}`);
-  return runVolumeCleanup(deps);
-};
+/** Run the volume-cleanup sweep once per scheduled invocation (nothing but `{ "sweep": "volume-cleanup" }` is accepted). */
+export const createHandler = scheduledSweepHandler(VOLUME_CLEANUP, 'VolumeCleanup', (deps) => runVolumeCleanup(deps));
 
 /** The Lambda entry (EventBridge Scheduler, hourly). */
 export const handler = lambdaHandler(createHandler, providersFromConfig);

@@ -17,6 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { pageLimit } from '../../shared/query-params';
+import { backoff } from '../../shared/retry';
 import type { Deps } from '../../composition/deps';
 import { messageOf } from '../../shared/errors/core';
 import { VolumeDeleteFailedError, VolumeInUseError, VolumeNotFoundError, VolumeOwnershipUnverifiedError } from '../../shared/errors/refusals';
@@ -29,7 +30,9 @@ import { mapWithConcurrency } from '../../views/operations-history';
 import type { TransactItem } from '../../domain/fence';
 import { pageRetainedVolumes } from '../../views/volume-listing';
 import { acquireLease, holderFor, leaseTiming, releaseLease, startHeartbeat } from '../lease';
-import { newSweepReport, type SweepReport } from '../reconcile/sweep';
+import { newSweepReport, type SweepReport } from '../report';
+import type { SweepPeriodSetting } from '../spec';
+import type { AttentionLane } from '../../adapters/dynamo';
 import {
   beginVolumeCleanup,
   exhaustVolumeCleanup,
@@ -46,6 +49,10 @@ import {
 
 /** The sweep's name (its lease, its metrics dimension, `POST /v1/admin/sweeps/volume-cleanup`). */
 export const VOLUME_CLEANUP = 'volume-cleanup';
+/** The attention lane it reads (retained volumes, due at their `retainUntil`). */
+export const VOLUME_CLEANUP_LANE = 'volumes' satisfies AttentionLane;
+/** The setting that gives its period (and its lease's). */
+export const VOLUME_CLEANUP_PERIOD = 'volumeCleanupPeriodSeconds' satisfies SweepPeriodSetting;
 
 /** Due volumes read per shard per run (16 shards); the rest wait for the next run. */
 const BATCH_PER_SHARD = 10;
@@ -53,7 +60,7 @@ const BATCH_PER_SHARD = 10;
 const CONCURRENCY = 4;
 /** Backoff of the next try after a failed delete: 15 min, doubling, at most a day. */
 function backoffSeconds(tries: number): number {
-  return Math.min(900 * 2 ** Math.max(0, tries - 1), 24 * 3600);
+  return backoff(tries - 1, { base: 900, cap: 24 * 3600 });
 }
 
 /** What one cleanup of one volume did. */
@@ -197,7 +204,7 @@ export async function runVolumeCleanup(deps: Deps, options: { alsoWrite?: Transa
   const report = newSweepReport(VOLUME_CLEANUP, runId, startedAt);
   // The same short, heartbeat-renewed lease as the reconcile sweep's: a dead run blocks nobody for long.
   const holder = holderFor(deps, runId);
-  const timing = leaseTiming(deps.settings.volumeCleanupPeriodSeconds);
+  const timing = leaseTiming(deps.settings[VOLUME_CLEANUP_PERIOD]);
   const lease = await acquireLease(deps, VOLUME_CLEANUP, holder, timing.seconds, { alsoWrite: options.alsoWrite });
   if (!lease.taken) {
     report.heldBy = lease.heldBy.holder ?? null;
@@ -209,7 +216,7 @@ export async function runVolumeCleanup(deps: Deps, options: { alsoWrite?: Transa
   report.ran = true;
   const heartbeat = startHeartbeat(deps, VOLUME_CLEANUP, holder, timing);
   try {
-    const due = await dueItems(deps, startedAt, BATCH_PER_SHARD, 'volumes');
+    const due = await dueItems(deps, startedAt, BATCH_PER_SHARD, VOLUME_CLEANUP_LANE);
     report.due = due.items.length;
     report.itemsRead = due.itemsRead;
     const oldest = due.items[0];

@@ -1,14 +1,22 @@
 import * as z from 'zod';
 import { finishOperation } from '../outcome';
-import { defineStep } from '../../define-step';
+import { defineStep, TABLE_ONLY } from '../../define-step';
 import { fencedStepInput } from '../../step-schemas';
+import { FINISHED_OPERATIONS } from '../../registry';
 
 const input = fencedStepInput.extend({
-  operation: z.enum(['start', 'stop', 'restart']),
+  operation: z.enum(FINISHED_OPERATIONS),
   endpoint: z.string().nullable().optional(),
 });
 
 /** Release the claim with the operation's outcome, fenced by the claim. */
-export const step = defineStep('FinishOperation', input, finishOperation);
+export const FinishOperation = defineStep({
+  name: 'FinishOperation',
+  description: 'Release the claim with the operation outcome (fenced)',
+  file: __filename,
+  input,
+  run: finishOperation,
+  permissions: TABLE_ONLY,
+});
 
-export const { handler, createHandler } = step;
+export const { handler, createHandler } = FinishOperation;

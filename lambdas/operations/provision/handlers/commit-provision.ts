@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { commitProvision } from '../outcome';
-import { defineStep } from '../../define-step';
+import { defineStep, TABLE_ONLY } from '../../define-step';
 import { fencedStepInput } from '../../step-schemas';
 
 const input = fencedStepInput.extend({
@@ -11,9 +11,16 @@ const input = fencedStepInput.extend({
 });
 
 /** Instance running (fenced by the claim) and reservation completed (fenced by its version), in one transaction. */
-export const step = defineStep('CommitProvision', input, async (deps, input) => {
-  await commitProvision(deps, input);
-  return { status: 'running' as const };
+export const CommitProvision = defineStep({
+  name: 'CommitProvision',
+  description: 'Mark the instance running and complete the reservation',
+  file: __filename,
+  input,
+  run: async (deps, input) => {
+    await commitProvision(deps, input);
+    return { status: 'running' as const };
+  },
+  permissions: TABLE_ONLY,
 });
 
-export const { handler, createHandler } = step;
+export const { handler, createHandler } = CommitProvision;

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { createMachine } from '../steps';
 import { createRecoveryMachine } from '../../recover/steps';
 import { providersFromConfig } from '../../../providers/configured';
+import { ErrorNames } from '../../../shared/errors/core';
 import { defineStep } from '../../define-step';
 import { providerStepInput } from '../../step-schemas';
 
@@ -22,6 +23,14 @@ const recoveryInput = providerStepInput.extend({ purpose: z.literal('recovery'),
 const input = z.union([recoveryInput, provisionInput]);
 
 /** Create (or adopt) the instance's machine on its volume and record its id, fenced by the claim (a recovery records it as its pending machine). */
-export const step = defineStep('CreateMachine', input, (deps, input) => ('purpose' in input ? createRecoveryMachine(deps, input) : createMachine(deps, input)), { providers: providersFromConfig });
+export const CreateMachine = defineStep({
+  name: 'CreateMachine',
+  description: 'Create or adopt the instance machine on its volume',
+  file: __filename,
+  input,
+  run: (deps, input) => ('purpose' in input ? createRecoveryMachine(deps, input) : createMachine(deps, input)),
+  transientErrors: [ErrorNames.ProviderUnavailable],
+  providers: providersFromConfig,
+});
 
-export const { handler, createHandler } = step;
+export const { handler, createHandler } = CreateMachine;

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { createVolume } from '../steps';
 import { providersFromConfig } from '../../../providers/configured';
+import { ErrorNames } from '../../../shared/errors/core';
 import { defineStep } from '../../define-step';
 import { providerStepInput } from '../../step-schemas';
 
@@ -14,6 +15,15 @@ const input = providerStepInput.extend({
 });
 
 /** Create (or adopt) the instance's volume and record its id, fenced by the claim. */
-export const step = defineStep('CreateVolume', input, createVolume, { providers: providersFromConfig });
+export const CreateVolume = defineStep({
+  name: 'CreateVolume',
+  description: 'Create or adopt the instance volume',
+  file: __filename,
+  input,
+  run: createVolume,
+  permissions: { table: ['GetItem', 'UpdateItem', 'BatchGetItem'], usesProvider: true },
+  transientErrors: [ErrorNames.ProviderUnavailable],
+  providers: providersFromConfig,
+});
 
-export const { handler, createHandler } = step;
+export const { handler, createHandler } = CreateVolume;

@@ -7,6 +7,13 @@ import { providerStepInput } from '../../step-schemas';
 const input = providerStepInput.extend({ retired: z.record(z.string(), z.unknown()) });
 
 /** Release the recovery's claim as `running`, with the cooldown; the lifecycle event says it succeeded. */
-export const step = defineStep('FinishRecovery', input, finishRecovery);
+export const FinishRecovery = defineStep({
+  name: 'FinishRecovery',
+  description: 'Release the recovery claim as running, with the cooldown',
+  file: __filename,
+  input,
+  run: finishRecovery,
+  permissions: { table: ['GetItem', 'UpdateItem'], publishesEvents: true },
+});
 
-export const { handler, createHandler } = step;
+export const { handler, createHandler } = FinishRecovery;

@@ -9,6 +9,13 @@ const input = fencedStepInput.extend({
 });
 
 /** Commit a switch in one transaction: the instance on its new provider, the claim released, the old volume retained. */
-export const step = defineStep('CommitSwitch', input, commitSwitch);
+export const CommitSwitch = defineStep({
+  name: 'CommitSwitch',
+  description: 'Commit a switch: instance on its new provider, claim released, old volume retained',
+  file: __filename,
+  input,
+  run: commitSwitch,
+  permissions: { table: ['GetItem', 'UpdateItem', 'PutItem'] },
+});
 
-export const { handler, createHandler } = step;
+export const { handler, createHandler } = CommitSwitch;

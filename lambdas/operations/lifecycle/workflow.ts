@@ -1,8 +1,11 @@
 /** The lifecycle workflows of an existing instance: start, stop, restart, destroy. */
-import { stateMachine, task, type StateMachineDefinition } from './builder';
+import { stateMachine, task, type StateMachineDefinition } from '../workflow-builder';
 import { TO_RECORD_FAILURE, finishOperation, mountStartWait, recordFailureTail } from './fragments';
+import { StopMachine } from '../machine/handlers/stop-machine';
+import { DestroyResources } from './handlers/destroy-resources';
+import { TombstoneInstance } from './handlers/tombstone-instance';
 
-const provider = { 'provider.$': '$.provider' };
+const provider = { provider: '$.provider' } as const;
 
 /** Start a stopped instance. */
 export const start: StateMachineDefinition = stateMachine(
@@ -12,7 +15,7 @@ export const start: StateMachineDefinition = stateMachine(
 
 /** Stop a running instance. */
 export const stop: StateMachineDefinition = stateMachine('Stop a running instance. A failure shows the real provider state with lastStopError.', [
-  task({ fn: 'StopMachine', parameters: provider, resultPath: '$.stopped', next: 'FinishOperation', catch: TO_RECORD_FAILURE }),
+  task(StopMachine, { parameters: provider, resultPath: '$.stopped', next: 'FinishOperation', catch: TO_RECORD_FAILURE }),
   finishOperation('stop'),
   ...recordFailureTail('stop'),
 ]);
@@ -21,7 +24,7 @@ export const stop: StateMachineDefinition = stateMachine('Stop a running instanc
 export const restart: StateMachineDefinition = stateMachine(
   'Restart an instance; it reads `restarting` from claim to finish, never a transient `stopped`. A failure shows the real provider state with lastStartError.',
   [
-    task({ fn: 'StopMachine', parameters: provider, resultPath: '$.stopped', next: 'EnsureMachineMount', catch: TO_RECORD_FAILURE }),
+    task(StopMachine, { parameters: provider, resultPath: '$.stopped', next: 'EnsureMachineMount', catch: TO_RECORD_FAILURE }),
     ...mountStartWait('FinishOperation'),
     finishOperation('restart'),
     ...recordFailureTail('restart'),
@@ -32,16 +35,14 @@ export const restart: StateMachineDefinition = stateMachine(
 export const destroy: StateMachineDefinition = stateMachine(
   'Destroy an instance: machine and volume (ownership tags verified), then tombstone it, free its quota, release its reservation. A failure records lastDestroyError and stays retryable.',
   [
-    task({
-      fn: 'DestroyResources',
+    task(DestroyResources, {
       comment: 'Destroy everything tagged with this instance and verify the inventory is empty.',
       parameters: provider,
       resultPath: '$.cleanup',
       next: 'TombstoneInstance',
       catch: TO_RECORD_FAILURE,
     }),
-    task({
-      fn: 'TombstoneInstance',
+    task(TombstoneInstance, {
       comment: 'Tombstone (TTL), free quota, release any reservation pointing here; fenced by the claim.',
       resultPath: '$.finished',
       catch: TO_RECORD_FAILURE,

@@ -1,17 +1,18 @@
 /**
  * A small builder for Amazon States Language, so every workflow is written once: a Task state's
- * timeout, retriers and standard parameters come from the function catalog and the transient
- * errors its handler declares, never from copied JSON. Plain TypeScript (no aws-cdk-lib), so the
- * local runtime and the `build:asl` script stay light.
+ * timeout, retriers and parameters come from its step's `StepSpec` (timeout, the transient errors
+ * its handler declares, the input schema), never from copied JSON. Plain TypeScript (no
+ * aws-cdk-lib), so the local runtime and the `build:asl` script stay light.
  */
-import { TRANSIENT_ERRORS, type RetryPolicy } from '../../lambdas/shared/errors/core';
-import { arnVariable, catalogEntry } from '../function-catalog';
+import type * as z from 'zod';
+import { TRANSIENT_ERRORS, type RetryPolicy } from '../shared/errors/core';
+import type { StepSpec } from './define-step';
 
 /** One ASL state, as JSON. */
 export type AslState = Record<string, unknown>;
 
-/** A named state, in the order the file lists them. */
-export type NamedState = readonly [name: string, state: AslState];
+/** A named state, in the order the file lists them (a Task also names the step it runs). */
+export type NamedState = readonly [name: string, state: AslState, step?: StepSpec];
 
 /** A whole state machine definition. */
 export interface StateMachineDefinition {
@@ -54,6 +55,32 @@ const FENCE_PARAMETERS = {
   'executionStartedAt.$': '$$.Execution.StartTime',
 } as const;
 
+/** The input fields every Task gets from FENCE_PARAMETERS, never written per Task. */
+type FenceField = 'instanceId' | 'owner' | 'claim' | 'correlationId' | 'executionStartedAt';
+
+/** A path into the state (`$.volume.volumeId`) or the context object (`$$.Execution.Input.trigger`). */
+export type JsonPath = `$${string}`;
+
+/**
+ * What a Task may pass for an input field of type T: a JsonPath, or a literal of T — except a free
+ * string, which only a path can give (so `'.region'` for `'$.region'` does not compile); objects
+ * field by field (`seedFrom: { provider: '$.from.provider', … }`).
+ */
+export type ParameterValue<T> = JsonPath | LiteralOf<T>;
+type LiteralOf<T> = T extends string ? (string extends T ? never : T) : T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]: ParameterValue<T[K]> } : T;
+
+type RequiredKeys<T> = { [K in keyof T]-?: object extends Pick<T, K> ? never : K }[keyof T];
+type OptionalKeys<T> = Exclude<keyof T, RequiredKeys<T>>;
+
+/**
+ * A Task's parameters, typed by its step's input schema: every field beyond the fence ones, the
+ * required ones required. A missing or misspelt field is a compile error, not a step that refuses
+ * its input at run time. (Distributes over a union schema: any one of its members.)
+ */
+export type StepParameters<I> = I extends unknown
+  ? { [K in Exclude<RequiredKeys<I>, FenceField>]-?: ParameterValue<I[K]> } & { [K in Exclude<OptionalKeys<I>, FenceField>]?: ParameterValue<Exclude<I[K], undefined>> }
+  : never;
+
 /** Where a Task goes when it fails for good. */
 export interface CatchTarget {
   next: string;
@@ -61,22 +88,34 @@ export interface CatchTarget {
   resultPath: string;
 }
 
-/** A Task state invoking one catalog function. */
-export interface TaskSpec {
-  /** The catalog function; also the state's name, so the console, the function and the use case share one name. */
-  fn: string;
+/** A Task state invoking one step's function (its name is the state's, unless `as` says otherwise). */
+export type TaskSpec<S extends z.ZodType> = {
   /**
    * Where one workflow runs a function twice, the second state's name: the function's name and
    * what is different (`WaitMachineStartedOnOldProvider`). State names must be unique.
    */
   as?: string;
   comment?: string;
-  /** Parameters beyond instanceId, owner and claim. */
-  parameters?: Record<string, unknown>;
   resultPath: string;
   /** The next state; the Task ends the execution when absent. */
   next?: string;
   catch: CatchTarget;
+} & (object extends StepParameters<z.input<S>> ? { parameters?: StepParameters<z.input<S>> } : { parameters: StepParameters<z.input<S>> });
+
+/** The ASL substitution variable that carries a step function's ARN. */
+export function arnVariable(functionId: string): string {
+  return `${functionId}FunctionArn`;
+}
+
+/** ASL parameters from typed ones: a JsonPath value becomes a `field.$` entry, objects field by field. */
+function renderParameters(parameters: Record<string, unknown>): Record<string, unknown> {
+  const rendered: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(parameters)) {
+    if (typeof value === 'string' && value.startsWith('$')) rendered[`${field}.$`] = value;
+    else if (value !== null && typeof value === 'object' && !Array.isArray(value)) rendered[field] = renderParameters(value as Record<string, unknown>);
+    else rendered[field] = value;
+  }
+  return rendered;
 }
 
 function retrier(errors: readonly string[], policy: RetryPolicy): AslState {
@@ -90,25 +129,25 @@ function retrier(errors: readonly string[], policy: RetryPolicy): AslState {
   };
 }
 
-/** A Task state: timeout, retriers and fence parameters derived from the catalog entry. */
-export function task(spec: TaskSpec): NamedState {
-  const fn = catalogEntry(spec.fn);
+/** A Task state: timeout, retriers and fence parameters derived from the step's spec. */
+export function task<S extends z.ZodType>(step: StepSpec<S, unknown>, spec: TaskSpec<S>): NamedState {
+  const parameters = (spec.parameters ?? {}) as Record<string, unknown>;
   const state: AslState = {
     Type: 'Task',
     ...(spec.comment ? { Comment: spec.comment } : {}),
-    Resource: `\${${arnVariable(fn.id)}}`,
-    Parameters: { ...FENCE_PARAMETERS, ...spec.parameters },
+    Resource: `\${${arnVariable(step.name)}}`,
+    Parameters: { ...FENCE_PARAMETERS, ...renderParameters(parameters) },
     ResultPath: spec.resultPath,
-    TimeoutSeconds: fn.timeoutSeconds + TASK_TIMEOUT_MARGIN_SECONDS,
+    TimeoutSeconds: step.timeoutSeconds + TASK_TIMEOUT_MARGIN_SECONDS,
     Retry: [
       retrier(LAMBDA_SERVICE_ERRORS, LAMBDA_SERVICE_RETRY),
-      ...fn.transientErrors.map((name) => retrier([name], TRANSIENT_ERRORS[name])),
+      ...step.transientErrors.map((name) => retrier([name], TRANSIENT_ERRORS[name])),
     ],
     Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: spec.catch.resultPath, Next: spec.catch.next }],
     ...(spec.next ? { Next: spec.next } : { End: true }),
   };
-  if (spec.as !== undefined && !spec.as.startsWith(fn.id)) throw new Error(`State ${spec.as} must start with the name of its function ${fn.id}`);
-  return [spec.as ?? fn.id, state];
+  if (spec.as !== undefined && !spec.as.startsWith(step.name)) throw new Error(`State ${spec.as} must start with the name of its function ${step.name}`);
+  return [spec.as ?? step.name, state, step as StepSpec];
 }
 
 /** A Choice state: the first rule whose variable equals its value picks the next state, else `otherwise`. */
@@ -162,10 +201,24 @@ export function stateMachine(comment: string, states: readonly NamedState[]): St
   const first = states[0];
   if (!first) throw new Error('A state machine needs at least one state');
   const byName: Record<string, AslState> = {};
-  for (const [name, state] of states) {
+  const steps: StepSpec[] = [];
+  for (const [name, state, step] of states) {
     if (Object.hasOwn(byName, name)) throw new Error(`State ${name} is defined twice`);
     byName[name] = state;
+    if (step && !steps.includes(step)) steps.push(step);
   }
   const worstCase = Object.values(byName).reduce((sum, state) => sum + worstCaseSeconds(state), 0);
-  return { Comment: comment, StartAt: first[0], TimeoutSeconds: Math.ceil(worstCase / 60) * 60, States: byName };
+  const definition: StateMachineDefinition = { Comment: comment, StartAt: first[0], TimeoutSeconds: Math.ceil(worstCase / 60) * 60, States: byName };
+  STEPS.set(definition, steps);
+  return definition;
+}
+
+/** The steps each built definition's Task states run (kept beside the definition, out of its JSON). */
+const STEPS = new WeakMap<StateMachineDefinition, readonly StepSpec[]>();
+
+/** The steps a definition's Task states run, in the order they first appear. */
+export function stepsOf(definition: StateMachineDefinition): readonly StepSpec[] {
+  const steps = STEPS.get(definition);
+  if (!steps) throw new Error('Not a definition stateMachine() built');
+  return steps;
 }

@@ -1,7 +1,12 @@
 /** Pieces several workflows share, written once. */
-import type { LifecycleOperation } from '../../lambdas/domain/claims';
-import { ErrorNames } from '../../lambdas/shared/errors/core';
-import { failAs, failWith, task, type CatchTarget, type NamedState } from './builder';
+import type { LifecycleOperation } from '../../domain/claims';
+import { ErrorNames } from '../../shared/errors/core';
+import { failAs, failWith, task, type CatchTarget, type NamedState } from '../workflow-builder';
+import { EnsureMachineMount } from '../machine/handlers/ensure-machine-mount';
+import { StartMachine } from '../machine/handlers/start-machine';
+import { WaitMachineStarted } from '../machine/handlers/wait-machine-started';
+import { FinishOperation } from './handlers/finish-operation';
+import { RecordOperationFailure } from './handlers/record-operation-failure';
 
 /** Where a lifecycle workflow's failures go: the record-failure tail. */
 export const TO_RECORD_FAILURE: CatchTarget = { next: 'RecordOperationFailure', resultPath: '$.failure' };
@@ -16,21 +21,19 @@ function capitalised(word: string): string {
  * is on the instance's volume, then the machine is started and awaited until healthy.
  */
 export function mountStartWait(next: string): NamedState[] {
-  const provider = { 'provider.$': '$.provider' };
+  const provider = { provider: '$.provider' } as const;
   return [
-    task({
-      fn: 'EnsureMachineMount',
+    task(EnsureMachineMount, {
       comment: 'The shared mount-repair helper: a machine not on the instance volume is recreated on it.',
       parameters: provider,
       resultPath: '$.mount',
       next: 'StartMachine',
       catch: TO_RECORD_FAILURE,
     }),
-    task({ fn: 'StartMachine', parameters: { ...provider, 'machineId.$': '$.mount.machineId' }, resultPath: '$.startRequest', next: 'WaitMachineStarted', catch: TO_RECORD_FAILURE }),
-    task({
-      fn: 'WaitMachineStarted',
+    task(StartMachine, { parameters: { ...provider, machineId: '$.mount.machineId' }, resultPath: '$.startRequest', next: 'WaitMachineStarted', catch: TO_RECORD_FAILURE }),
+    task(WaitMachineStarted, {
       comment: 'Wait for the machine to start and answer its health check.',
-      parameters: { ...provider, 'machineId.$': '$.mount.machineId' },
+      parameters: { ...provider, machineId: '$.mount.machineId' },
       resultPath: '$.started',
       next,
       catch: TO_RECORD_FAILURE,
@@ -40,10 +43,9 @@ export function mountStartWait(next: string): NamedState[] {
 
 /** The success tail of start, stop and restart: release the claim with the outcome. */
 export function finishOperation(operation: Exclude<LifecycleOperation, 'destroy'>): NamedState {
-  return task({
-    fn: 'FinishOperation',
+  return task(FinishOperation, {
     comment: 'Release the claim with the outcome, fenced by the claim; a success clears the last error.',
-    parameters: { 'provider.$': '$.provider', operation, ...(operation === 'stop' ? {} : { 'endpoint.$': '$.started.endpoint' }) },
+    parameters: { operation, ...(operation === 'stop' ? {} : { endpoint: '$.started.endpoint' }) },
     resultPath: '$.finished',
     catch: TO_RECORD_FAILURE,
   });
@@ -57,10 +59,9 @@ export function finishOperation(operation: Exclude<LifecycleOperation, 'destroy'
 export function recordFailureTail(operation: LifecycleOperation): NamedState[] {
   const failed = `${capitalised(operation)}Failed`;
   return [
-    task({
-      fn: 'RecordOperationFailure',
+    task(RecordOperationFailure, {
       comment: 'Make the failure visible at once: the real provider state plus the error, fenced by the claim, claim released.',
-      parameters: { 'provider.$': '$.provider', operation, 'failure.$': '$.failure' },
+      parameters: { provider: '$.provider', operation, failure: '$.failure' },
       resultPath: '$.recorded',
       next: failed,
       catch: { next: 'FailureNotRecorded', resultPath: '$.recordFailure' },
