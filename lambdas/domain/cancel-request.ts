@@ -8,6 +8,7 @@ import * as z from 'zod';
 import { executionArnOf, stopExecution } from '../adapters/workflows';
 import type { Deps } from '../composition/deps';
 import type { InstanceItem, Operation } from './instance';
+import { OPERATION_NAMES, OPERATIONS } from '../operations/registry';
 
 /** Who asked to cancel which execution, and when (kept after the claim is released: a repeated DELETE answers from it). */
 export const cancelRequestSchema = z
@@ -20,17 +21,16 @@ export const cancelRequestSchema = z
 export type CancelRequest = z.infer<typeof cancelRequestSchema>;
 
 /**
- * The operations an owner may cancel, each settled by its lost-execution rule: a provision is
- * compensated (what it made destroyed, verified, reservation and quota slot released), a switch
- * rolled back, a start, stop or restart records the machine's real state. A destroy is not: a
- * stopped one would leave a half-destroyed instance, and it is retried until it finishes. Nor is a
- * recovery: the system's own repair of a dead machine, which the sweep would start again.
+ * The operations an owner may cancel, as the registry states them (`cancel` in each spec): each is
+ * settled by its own lost-execution rule — a provision compensated, a switch rolled back, a start,
+ * stop or restart showing the machine's real state. A destroy and a recovery are not.
  */
-export const CANCELLABLE_OPERATIONS = ['provision', 'start', 'stop', 'restart', 'switch'] as const satisfies readonly Operation[];
+export const CANCELLABLE_OPERATIONS: readonly Operation[] = OPERATION_NAMES.filter((kind) => OPERATIONS[kind].cancel.cancellable);
 
-/** Whether an owner may cancel an operation of this kind. */
-export function isCancellable(kind: Operation): kind is (typeof CANCELLABLE_OPERATIONS)[number] {
-  return (CANCELLABLE_OPERATIONS as readonly Operation[]).includes(kind);
+/** Why an operation of this kind is never cancelled; null when it may be. */
+export function whyNotCancellable(kind: Operation): string | null {
+  const rule: { cancellable: boolean; why?: string } = OPERATIONS[kind].cancel;
+  return rule.cancellable ? null : (rule.why ?? 'it is not cancellable');
 }
 
 /** The error code a cancelled operation records in its last…Error. */

@@ -10,7 +10,7 @@
 import * as z from 'zod';
 import type { Deps } from '../composition/deps';
 import { after, attentionAt } from '../domain/attention';
-import { cancelRequestFor, cancelRequestSchema, isCancellable, stopCancelledExecution, type CancelRequest } from '../domain/cancel-request';
+import { cancelRequestFor, cancelRequestSchema, stopCancelledExecution, whyNotCancellable, type CancelRequest } from '../domain/cancel-request';
 import { fencedInstanceUpdate } from '../domain/fence';
 import { instanceViewSchema, toInstanceView, type InstanceItem, type OperationRecord } from '../domain/instance';
 import { messageOf } from '../shared/errors/core';
@@ -53,7 +53,8 @@ export async function cancelOperation(deps: Deps, instanceId: string, name: stri
     const requested = cancelRequestFor(item, name);
     if (requested) return item.claim === name ? stopAndSettle(deps, instanceId, record, requested) : answer(deps, item, record, requested);
     if (item.claim !== name) throw new OperationEndedError(instanceId, name);
-    if (!isCancellable(record.kind)) throw new OperationNotCancellableError(instanceId, name, record.kind, record.kind === 'destroy' ? 'a destroy runs to its end (retried until it finishes), never half-way' : 'a recovery is the system repairing a dead machine');
+    const refused = whyNotCancellable(record.kind);
+    if (refused) throw new OperationNotCancellableError(instanceId, name, record.kind, refused);
     const now = deps.now();
     const request: CancelRequest = { executionName: name, requestedBy: caller.requestedBy, requestedAt: now.toISOString() };
     try {
