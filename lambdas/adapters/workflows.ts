@@ -39,9 +39,10 @@ export async function startNamedExecution(
 }
 
 /**
- * Stop an execution (StopExecution). Step Functions answers success for one that has already
- * closed (it stays as it ended), so a repeated stop is harmless; one that does not exist (never
- * started, or the local endpoint restarted) answers false. A Task's Lambda invocation in flight is
+ * Stop an execution (StopExecution). Its documented errors are ExecutionDoesNotExist, InvalidArn
+ * and ValidationException (AWS API reference, StopExecution): none for an execution that has
+ * already closed, which stays as it ended (the local endpoint does the same), so a repeated stop is
+ * harmless. One that does not exist (never started, or the local endpoint restarted) answers false. A Task's Lambda invocation in flight is
  * not interrupted: its result is ignored, and the steps' fences refuse what it would still write.
  */
 export async function stopExecution(sfn: SFNClient, executionArn: string, reason: { error: string; cause: string }): Promise<boolean> {
