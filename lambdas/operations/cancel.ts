@@ -104,5 +104,6 @@ async function settleWithin(deps: Deps, instanceId: string, ms: number): Promise
 /** The instance and the operation as they are now. */
 async function answer(deps: Deps, item: InstanceItem, record: OperationRecord, request: CancelRequest): Promise<Cancellation> {
   const [execution] = await describeOperations(deps, [record], item.claim);
-  return { instance: toInstanceView(item), operation: toOperationView(execution!), cancel: request, settled: item.claim !== record.executionName };
+  // The stored request: of concurrent cancels the last write is the one every later answer shows.
+  return { instance: toInstanceView(item), operation: toOperationView(execution!), cancel: cancelRequestFor(item, record.executionName) ?? request, settled: item.claim !== record.executionName };
 }

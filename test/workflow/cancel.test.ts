@@ -115,6 +115,26 @@ describe('cancelling an operation', () => {
     await h.waitForExecution(next.body.operation.executionArn);
   });
 
+  it('settles once under 8 concurrent cancels of the same provision: every answer 200 cancelled, the quota slot returned once', async () => {
+    // Arrange
+    const { parked, made } = holdNextCreate('createMachine', 'before');
+    const sub = 'cancel-concurrent';
+    const { token, id, executionName } = await provision(sub, 'cancel-concurrent-1');
+    await parked.entered;
+
+    // Act
+    const answers = await Promise.all(Array.from({ length: 8 }, () => h.request('DELETE', `/v1/instances/${id}/operations/${executionName}`, { token })));
+    parked.open();
+    await made;
+    const again = await h.request('DELETE', `/v1/instances/${id}/operations/${executionName}`, { token });
+
+    // Assert
+    expect(answers.map((a) => [a.status, a.body.settled, a.body.instance.status, a.body.instance.lastStartError?.code])).toEqual(Array.from({ length: 8 }, () => [200, true, 'failed', 'cancelled']));
+    expect(await h.item(keys.reservation(`user:${sub}`))).toMatchObject({ status: 'released', activeInstances: 0 });
+    expect(answers.map((a) => a.body.cancel.executionName)).toEqual(Array.from({ length: 8 }, () => executionName));
+    expect(again.body.cancel).toEqual((await h.instanceItem(id))!.cancelRequest);
+  });
+
   it('answers 202 (not settled yet) when the settle outlasts its bound, and a repeat answers 200 once it has settled', async () => {
     // Arrange: the provision hangs at its machine create, and the settle's cleanup at the volume delete.
     const { parked, made } = holdNextCreate('createMachine', 'before');
