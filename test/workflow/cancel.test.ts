@@ -4,7 +4,10 @@
  * execution is stopped and settled as a lost one is, the instance ends in a stated state with its
  * last…Error code `cancelled`, a repeat answers the same, and what cannot be cancelled is refused.
  */
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { keys } from '../../lambdas/adapters/dynamo';
+import { runReconcile } from '../../lambdas/sweeps/reconcile/sweep';
+import { describeOperation } from '../../lambdas/views/operations-history';
 import { startHarness, type Harness } from '../support/harness';
 import { operate, provisionRunning } from '../support/instances';
 import { gate, type Gate } from '../support/sfn-helpers';
@@ -133,6 +136,35 @@ describe('cancelling an operation', () => {
     expect(await h.item(keys.reservation(`user:${sub}`))).toMatchObject({ status: 'released', activeInstances: 0 });
     expect(answers.map((a) => a.body.cancel.executionName)).toEqual(Array.from({ length: 8 }, () => executionName));
     expect(again.body.cancel).toEqual((await h.instanceItem(id))!.cancelRequest);
+  });
+
+  it('cancels a provision whose execution never started: the sweep fails it cancelled, and never starts it', async () => {
+    // Arrange: the admission stands but its StartExecution fails (the workflow service unreachable).
+    const sub = 'cancel-never-started';
+    const token = await h.token({ sub });
+    const sfn = h.runtime.deps.sfn;
+    const send = sfn.send.bind(sfn);
+    sfn.send = (async (command: unknown, ...rest: unknown[]) => {
+      if (command instanceof StartExecutionCommand) throw new Error('the workflow service is unreachable');
+      return (send as (...a: unknown[]) => unknown)(command, ...rest);
+    }) as typeof sfn.send;
+    const refused = await h.request('POST', '/v1/instances', { token, body: {}, headers: { 'idempotency-key': 'cancel-never-started-1' } });
+    sfn.send = send as typeof sfn.send;
+    const id = (await h.request('GET', '/v1/instances', { token })).body.items[0].id as string;
+    const name = (await h.instanceItem(id))!.operations![0]!.executionName;
+
+    // Act: cancelled while its execution does not exist yet; then the sweep, past the start grace.
+    const res = await h.request('DELETE', `/v1/instances/${id}/operations/${name}`, { token });
+    await runReconcile(h.later(180));
+    await h.runtime.stepFunctions.idle();
+
+    // Assert
+    expect([refused.status, refused.body.code]).toEqual([503, 'workflow_unavailable']);
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({ settled: false, operation: { status: 'PENDING' }, instance: { status: 'provisioning' } });
+    expect(await h.instanceItem(id)).toMatchObject({ status: 'failed', lastStartError: { code: 'cancelled' } });
+    expect(await h.item(keys.reservation(`user:${sub}`))).toMatchObject({ status: 'released', activeInstances: 0 });
+    expect((await describeOperation(h.later(180), { kind: 'provision', executionName: name, ended: true })).status).toBe('LOST');
   });
 
   it('answers 202 (not settled yet) when the settle outlasts its bound, and a repeat answers 200 once it has settled', async () => {
