@@ -649,6 +649,14 @@ export interface components {
             /** Format: date-time */
             recoveryCooldownUntil?: string;
             recovery?: components["schemas"]["PendingRecovery"];
+            /** @description The last cancel its owner asked for; it concerns the claim only while it names the claim */
+            cancelRequest?: {
+                executionName: string;
+                /** @description The caller that asked (its owner id) */
+                requestedBy: string;
+                /** Format: date-time */
+                requestedAt: string;
+            };
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
