@@ -38,6 +38,15 @@ module.exports = {
       to: { path: '^(cli|console)/' },
     },
     {
+      name: 'aws-sdk-only-below-the-use-cases',
+      comment:
+        'Use cases, views, sweeps and the API never talk to AWS directly: DynamoDB goes through lambdas/store/ (which owns keys, conditional writes and the decoding of lost conditions), ' +
+        'Step Functions, EventBridge and Secrets Manager through lambdas/adapters/; the composition root builds the clients and a provider may read its secret.',
+      severity: 'error',
+      from: { path: '^lambdas/', pathNot: '^lambdas/(store|adapters|composition|providers)/' },
+      to: { path: '^node_modules/@aws-sdk/' },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: {},
@@ -46,7 +55,9 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '(^|/)node_modules/|^cdk[.]out/|^test/cli/independent-client/generated/' },
+    // The root node_modules stays in the graph as leaves (doNotFollow), so rules can name packages
+    // (aws-sdk-only-below-the-use-cases); a node_modules nested in a cruised folder is left out.
+    exclude: { path: '^(lambdas|infra|test|bench|cli|console|client)/.*node_modules/|^cdk[.]out/|^test/cli/independent-client/generated/' },
     tsConfig: { fileName: 'tsconfig.json' },
     tsPreCompilationDeps: true,
     enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'] },

@@ -36,6 +36,8 @@ module.exports = {
     // The same workflow suites once more, on the Fly adapter against the spec-faithful fake Fly API.
     project('workflow', { ...needsDynamo, displayName: 'workflow-fly', setupFiles: [...shared.setupFiles, '<rootDir>/test/support/provider-fly.ts'] }),
     project('contract'),
+    // The store's primitives against DynamoDB Local: what a lost condition or a conflict decodes to.
+    project('store', needsDynamo),
     // kill -9 at random points, restart, converge: the self-healing guarantee, checked from outside.
     project('convergence', needsDynamo),
     // The same, on the Fly adapter against the fake Fly with its real behaviours on (fewer seeds and runs).

@@ -1,8 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DynamoDBDocumentClient, type BatchGetCommandInput, type BatchGetCommandOutput } from '@aws-sdk/lib-dynamodb';
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { TABLE_KEYS } from './table-definition';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /**
  * Timeouts of every AWS SDK client slipway makes. Without them a frozen dependency holds each call
@@ -19,93 +16,5 @@ export function createDocumentClient(options: { region: string; endpoint?: strin
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
 
-/** Key builders: the only place that knows how items are addressed. */
-export const keys = {
-  instance: (instanceId: string) => ({ pk: `INSTANCE#${instanceId}`, sk: 'INSTANCE' }),
-  /** The owner's partition: its reservation item (gate and quota counters) and its audit records. */
-  ownerPartition: (owner: string) => `OWNER#${owner}`,
-  /** The owner reservation item: the admission gate, the fencing token and the quota counters. */
-  reservation: (owner: string) => ({ pk: `OWNER#${owner}`, sk: 'RESERVATION' }),
-  /** The claim of an instance name in the owner's partition (names are unique among an owner's live instances). */
-  instanceName: (owner: string, name: string) => ({ pk: `OWNER#${owner}`, sk: `NAME#${name}` }),
-  /** A retained volume (provider volume ids are unique: Fly's and the local provider's carry a random part). */
-  volume: (volumeId: string) => ({ pk: `VOLUME#${volumeId}`, sk: 'VOLUME' }),
-  /** Sort-key prefix of an owner's audit records. */
-  auditPrefix: 'AUDIT#',
-  /** An audit record: under the owner, sorted by time (the id breaks ties). */
-  audit: (owner: string, at: string, id: string) => ({ pk: `OWNER#${owner}`, sk: `AUDIT#${at}#${id}` }),
-  /** Owner-index attributes of an instance: newest first when queried in reverse. */
-  ownerIndex: (owner: string, createdAt: string, instanceId: string) => ({
-    [TABLE_KEYS.ownerIndex.partitionKey]: `OWNER#${owner}`,
-    [TABLE_KEYS.ownerIndex.sortKey]: `${createdAt}#${instanceId}`,
-  }),
-};
-
-/**
- * How many partitions the attention index spreads over, per lane. One partition caps writes at
- * ~1,000 WCU/s (about 90 provisions a second with their index writes); sixteen, queried in parallel
- * by the sweep, lift that cap well past what the table itself sustains.
- */
-export const ATTENTION_SHARDS = 16;
-
-/**
- * The attention index's lanes, one per sweep, so each sweep reads only its own due items: the
- * reconcile sweep's (`A0`…`A15`: reservations, claims, drift checks, cleanups) and the
- * volume-cleanup sweep's (`V0`…`V15`: retained volumes, due at their `retainUntil`).
- */
-export const ATTENTION_LANES = { reconcile: 'A', volumes: 'V' } as const;
-export type AttentionLane = keyof typeof ATTENTION_LANES;
-
-/** The attention shard of an item: a stable hash of its partition key, so its entries always land together. */
-export function attentionShardOf(pk: string, lane: AttentionLane = 'reconcile'): string {
-  let hash = 2166136261;
-  for (let i = 0; i < pk.length; i++) hash = Math.imul(hash ^ pk.charCodeAt(i), 16777619) >>> 0;
-  return `${ATTENTION_LANES[lane]}${hash % ATTENTION_SHARDS}`;
-}
-
-/** Every shard of a lane. */
-export function attentionShards(lane: AttentionLane): string[] {
-  return Array.from({ length: ATTENTION_SHARDS }, (_, i) => `${ATTENTION_LANES[lane]}${i}`);
-}
-
-/** Epoch seconds for the TTL attribute. */
-export function ttlAfter(now: Date, seconds: number): number {
-  return Math.floor(now.getTime() / 1000) + seconds;
-}
-
-/** Cancellation reason codes of a failed transaction, in item order. */
-export function cancellationCodes(error: unknown): Array<{ code: string; item?: Record<string, unknown> }> | null {
-  if (!(error instanceof TransactionCanceledException)) return null;
-  return (error.CancellationReasons ?? []).map((reason) => ({
-    code: reason.Code ?? 'None',
-    // Cancellation reasons are not unmarshalled by the DocumentClient.
-    item: reason.Item ? (unmarshall(reason.Item) as Record<string, unknown>) : undefined,
-  }));
-}
-
-/** True when a transaction was cancelled only because another transaction touched the same items. */
-export function isTransactionConflict(error: unknown): boolean {
-  const codes = cancellationCodes(error);
-  if (codes) return codes.some((c) => c.code === 'TransactionConflict') && !codes.some((c) => c.code === 'ConditionalCheckFailed');
-  const name = (error as { name?: string } | null)?.name;
-  return name === 'TransactionConflictException' || name === 'TransactionInProgressException';
-}
-
-/** True for a single-item conditional write that lost its condition. */
-export function isConditionFailed(error: unknown): boolean {
-  return (error as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
-}
-
-/** Read items by key (BatchGetItem, 100 keys a call, consistent), following unprocessed keys; absent ones are left out. */
-export async function batchGetItems<T>(db: DynamoDBDocumentClient, tableName: string, itemKeys: ReadonlyArray<{ pk: string; sk: string }>): Promise<T[]> {
-  const found: T[] = [];
-  for (let i = 0; i < itemKeys.length; i += 100) {
-    let request: BatchGetCommandInput['RequestItems'] = { [tableName]: { Keys: itemKeys.slice(i, i + 100), ConsistentRead: true } };
-    while (request && Object.keys(request).length > 0) {
-      const out: BatchGetCommandOutput = await db.send(new BatchGetCommand({ RequestItems: request }));
-      found.push(...((out.Responses?.[tableName] ?? []) as T[]));
-      request = out.UnprocessedKeys;
-    }
-  }
-  return found;
-}
+// The key builders moved to the store (lambdas/store/keys.ts), which owns the items; re-exported for tests and the bench.
+export { ATTENTION_LANES, ATTENTION_SHARDS, attentionShardOf, attentionShards, keys, ttlAfter, type AttentionLane } from '../store/keys';

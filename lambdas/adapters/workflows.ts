@@ -1,4 +1,22 @@
-import { ExecutionAlreadyExists, ExecutionDoesNotExist, StartExecutionCommand, StopExecutionCommand, type HistoryEvent, type SFNClient } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  DescribeStateMachineForExecutionCommand,
+  ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
+  GetExecutionHistoryCommand,
+  ListExecutionsCommand,
+  StartExecutionCommand,
+  StopExecutionCommand,
+  type DescribeExecutionCommandOutput,
+  type DescribeStateMachineForExecutionCommandOutput,
+  type ExecutionListItem,
+  type GetExecutionHistoryCommandInput,
+  type GetExecutionHistoryCommandOutput,
+  type HistoryEvent,
+  type ListExecutionsCommandInput,
+  type ListExecutionsCommandOutput,
+  type SFNClient,
+} from '@aws-sdk/client-sfn';
 import type { HistoryEventView } from '../shared/execution-progress';
 
 /** Result of asking Step Functions to run an execution. */
@@ -71,4 +89,42 @@ export function historyEventView(event: HistoryEvent): HistoryEventView {
 /** True for Step Functions' "no such execution" answer. */
 export function isExecutionDoesNotExist(error: unknown): boolean {
   return error instanceof ExecutionDoesNotExist || (error as { name?: string } | null)?.name === 'ExecutionDoesNotExist';
+}
+
+/** One listed execution, as ListExecutions answers it. */
+export type { ExecutionListItem };
+
+/** One page of a state machine's executions (ListExecutions). */
+export function listExecutionsPage(sfn: SFNClient, input: ListExecutionsCommandInput): Promise<ListExecutionsCommandOutput> {
+  return sfn.send(new ListExecutionsCommand(input));
+}
+
+/** One execution as Step Functions describes it (DescribeExecution); ExecutionDoesNotExist when there is none. */
+export function describeExecution(sfn: SFNClient, executionArn: string): Promise<DescribeExecutionCommandOutput> {
+  return sfn.send(new DescribeExecutionCommand({ executionArn }));
+}
+
+/** The definition an execution ran (DescribeStateMachineForExecution). */
+export function describeStateMachineForExecution(sfn: SFNClient, executionArn: string): Promise<DescribeStateMachineForExecutionCommandOutput> {
+  return sfn.send(new DescribeStateMachineForExecutionCommand({ executionArn }));
+}
+
+/** One page of an execution's history (GetExecutionHistory). */
+export function executionHistoryPage(sfn: SFNClient, input: GetExecutionHistoryCommandInput): Promise<GetExecutionHistoryCommandOutput> {
+  return sfn.send(new GetExecutionHistoryCommand(input));
+}
+
+/** The workflow client with its DescribeExecution calls counted (what settling claims on evidence costs). */
+export function countingDescribes(sfn: SFNClient): { sfn: SFNClient; calls: () => number } {
+  let calls = 0;
+  const counted = new Proxy(sfn, {
+    get(target, prop, receiver) {
+      if (prop !== 'send') return Reflect.get(target, prop, receiver) as unknown;
+      return (command: unknown, ...rest: unknown[]) => {
+        if (command instanceof DescribeExecutionCommand) calls += 1;
+        return (target.send as (...args: unknown[]) => unknown).call(target, command, ...rest);
+      };
+    },
+  });
+  return { sfn: counted, calls: () => calls };
 }

@@ -9,10 +9,10 @@
  * their `attentionAt` is `parked#<when>`, which sorts after every ISO date, so no sweep ever reads
  * them as due, while the operator console still finds them with one Query per shard.
  */
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { attentionShardOf, attentionShards, type AttentionLane } from '../adapters/dynamo';
+import { attentionShardOf, attentionShards, type AttentionLane } from '../store/keys';
 import { TABLE_KEYS } from '../adapters/table-definition';
 import type { Deps } from '../composition/deps';
+import { attentionIndexPage } from '../store/attention';
 
 /** The attention attributes that make an item due at `at` (in the reconcile sweep's lane unless told). */
 export function attentionAt(pk: string, at: Date, lane: AttentionLane = 'reconcile'): { attentionShard: string; attentionAt: string } {
@@ -42,19 +42,8 @@ export async function attentionShardPage(
   limit: number,
   start: Record<string, unknown> | undefined,
 ): Promise<{ items: DueItem[]; last: Record<string, unknown> | undefined }> {
-  const index = TABLE_KEYS.attentionIndex;
-  const out = await deps.db.send(
-    new QueryCommand({
-      TableName: deps.tableName,
-      IndexName: index.name,
-      KeyConditionExpression: band === 'due' ? '#shard = :shard AND #at <= :now' : '#shard = :shard AND begins_with(#at, :parked)',
-      ExpressionAttributeNames: { '#shard': index.partitionKey, '#at': index.sortKey },
-      ExpressionAttributeValues: band === 'due' ? { ':shard': shard, ':now': now.toISOString() } : { ':shard': shard, ':parked': PARKED_PREFIX },
-      Limit: limit,
-      ExclusiveStartKey: start,
-    }),
-  );
-  return { items: (out.Items ?? []) as DueItem[], last: out.LastEvaluatedKey };
+  const out = await attentionIndexPage<DueItem>(deps, shard, band === 'due' ? { until: now.toISOString() } : { prefix: PARKED_PREFIX }, { limit, start });
+  return { items: out.items, last: out.lastKey };
 }
 
 /** The index key of an item (what ExclusiveStartKey needs to continue after it). */
@@ -85,33 +74,21 @@ export interface DueItems {
  * the items due by `until` when given, else every item on the lane. Never a Scan.
  */
 export async function queryLane(deps: Deps, lane: AttentionLane, options: { until?: Date; limitPerShard: number; where?: Record<string, string> }): Promise<{ items: DueItem[]; queries: number }> {
-  const index = TABLE_KEYS.attentionIndex;
-  // An equality filter on plain attributes (e.g. a retained volume's `state`), applied after the key condition.
-  const where = Object.entries(options.where ?? {});
-  const filter = where.length ? { FilterExpression: where.map((_, i) => `#w${i} = :w${i}`).join(' AND ') } : {};
-  const whereNames = Object.fromEntries(where.map(([name], i) => [`#w${i}`, name]));
-  const whereValues = Object.fromEntries(where.map(([, value], i) => [`:w${i}`, value]));
   const pages = await Promise.all(
     attentionShards(lane).map(async (shard) => {
       const items: DueItem[] = [];
       let queries = 0;
       let start: Record<string, unknown> | undefined;
       do {
-        const out = await deps.db.send(
-          new QueryCommand({
-            TableName: deps.tableName,
-            IndexName: index.name,
-            KeyConditionExpression: options.until ? '#shard = :shard AND #at <= :until' : '#shard = :shard',
-            ...filter,
-            ExpressionAttributeNames: { '#shard': index.partitionKey, ...(options.until ? { '#at': index.sortKey } : {}), ...whereNames },
-            ExpressionAttributeValues: { ':shard': shard, ...(options.until ? { ':until': options.until.toISOString() } : {}), ...whereValues },
-            Limit: options.limitPerShard - items.length,
-            ExclusiveStartKey: start,
-          }),
-        );
+        // `where`: an equality filter on plain attributes (e.g. a retained volume's `state`), applied after the key condition.
+        const out = await attentionIndexPage<DueItem>(deps, shard, options.until ? { until: options.until.toISOString() } : 'all', {
+          limit: options.limitPerShard - items.length,
+          start,
+          where: options.where,
+        });
         queries += 1;
-        items.push(...((out.Items ?? []) as DueItem[]));
-        start = out.LastEvaluatedKey;
+        items.push(...out.items);
+        start = out.lastKey;
       } while (start && items.length < options.limitPerShard);
       return { items, queries };
     }),

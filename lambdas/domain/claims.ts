@@ -1,8 +1,8 @@
-import { TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { attentionShardOf, cancellationCodes, isConditionFailed, isTransactionConflict, keys } from '../adapters/dynamo';
 import type { Deps } from '../composition/deps';
 import { AlreadySwitchingError, InstanceBusyError, InstanceNotFoundError, InvalidStateError, ProviderMismatchError } from '../shared/errors/refusals';
-import { alreadyFinishedBy, fencedInstanceUpdate, releasing, updateExpression, type InstanceUpdate, type TransactItem } from './fence';
+import { ConditionFailedError, TransactionConditionFailedError, TransactionConflictError } from '../store/errors';
+import { writeClaim } from '../store/instance';
+import { alreadyFinishedBy, fencedInstanceUpdate, releasing, type InstanceUpdate, type TransactItem } from './fence';
 import { executionName, type InstanceItem, type InstanceStatus } from './instance';
 import { readInstance } from '../views/instance-queries';
 import { CLAIMED_OPERATIONS, OPERATIONS, type ClaimedOperation } from '../operations/registry';
@@ -81,52 +81,32 @@ export async function claimInstance(deps: Deps, instanceId: string, owners: read
     const name = executionName(instanceId, operation, version);
     const now = deps.now();
     const log = [...(current.operations ?? []), { kind: operation, executionName: name, requestedAt: now.toISOString() }].slice(-OPERATION_LOG_LENGTH);
-    const extra = updateExpression({ set: recorded });
     try {
-      const update = {
-        TableName: deps.tableName,
-        Key: keys.instance(instanceId),
-        UpdateExpression:
-          'SET #status = :to, claim = :claim, #operation = :operation, #version = :version, operations = :log, updatedAt = :now, attentionShard = :shard, attentionAt = :attention' +
-          (operation === 'restart' ? ', restartingAt = :now' : '') +
-          (extra.expression ? `, ${extra.expression.replace(/^SET /, '')}` : ''),
-        ConditionExpression:
-          'attribute_not_exists(claim) AND #version = :previous AND #status = :from' + (options.expectedProvider !== undefined ? ' AND #provider = :expectedProvider' : ''),
-        ExpressionAttributeNames: {
-          '#status': 'status',
-          '#operation': 'operation',
-          '#version': 'version',
-          ...(options.expectedProvider !== undefined ? { '#provider': 'provider' } : {}),
-          ...extra.names,
-        },
-        ExpressionAttributeValues: {
-          ':to': rule.to,
-          ':claim': name,
-          ':operation': operation,
-          ':version': version,
-          ':previous': current.version,
-          ':from': current.status,
-          ':log': log,
-          ':now': now.toISOString(),
+      const claimed = await writeClaim(
+        deps,
+        {
+          instanceId,
+          current,
+          to: rule.to,
+          operation,
+          executionName: name,
+          version,
+          operations: log,
+          now,
           // The sweep looks at the claim's execution after a short grace (one sweep period), not after
           // the operation's whole timeout: a lost or closed execution is settled on that evidence.
-          ':shard': attentionShardOf(keys.instance(instanceId).pk),
-          ':attention': new Date(now.getTime() + deps.settings.sweepPeriodSeconds * 1000).toISOString(),
-          ...(options.expectedProvider !== undefined ? { ':expectedProvider': options.expectedProvider } : {}),
-          ...extra.values,
+          attentionAt: new Date(now.getTime() + deps.settings.sweepPeriodSeconds * 1000),
+          restarting: operation === 'restart',
+          expectedProvider: options.expectedProvider,
+          recorded,
         },
-      };
-      const also = options.alsoWrite?.(current, name) ?? [];
-      if (also.length === 0) {
-        const out = await deps.db.send(new UpdateCommand({ ...update, ReturnValues: 'ALL_NEW' }));
-        return { instance: out.Attributes as InstanceItem, operation, executionName: name, previousStatus: current.status };
-      }
-      await deps.db.send(new TransactWriteCommand({ TransactItems: [{ Update: update }, ...also] }));
-      const claimed = await readInstance(deps, instanceId);
-      return { instance: claimed!, operation, executionName: name, previousStatus: current.status };
+        options.alsoWrite?.(current, name) ?? [],
+      );
+      return { instance: claimed, operation, executionName: name, previousStatus: current.status };
     } catch (error) {
       // Someone changed the instance between our read and write: read again and decide anew.
-      const lostCondition = isConditionFailed(error) || cancellationCodes(error)?.[0]?.code === 'ConditionalCheckFailed' || isTransactionConflict(error);
+      const lostCondition =
+        error instanceof ConditionFailedError || (error instanceof TransactionConditionFailedError && error.failedAt(0)) || error instanceof TransactionConflictError;
       if (!lostCondition) throw error;
     }
   }

@@ -6,9 +6,9 @@
  * operator's audited limit change.
  */
 import { randomInt } from 'node:crypto';
-import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import { cancellationCodes, isTransactionConflict } from '../adapters/dynamo';
+import { TransactionConditionFailedError, TransactionConflictError } from '../store/errors';
+import { transactWrite } from '../store/table';
 import type { Deps } from '../composition/deps';
 import { ContentionTimeoutError } from '../shared/errors/refusals';
 import { auditPutItem, auditRecord, auditRecordSchema } from './audit';
@@ -51,10 +51,9 @@ export async function setOwnerQuota(deps: Deps, owner: string, actor: string, re
     const previous = before?.instanceLimit ?? null;
     const audit = auditRecord(deps, { owner, action: 'quota.set', actor, reason: request.reason, before: { limit: previous, defaultLimit: deps.settings.defaultInstanceLimit } });
     try {
-      await deps.db.send(new TransactWriteCommand({ TransactItems: [instanceLimitItem(deps, owner, request.limit, previous), auditPutItem(deps, audit)] }));
+      await transactWrite(deps, [instanceLimitItem(deps, owner, request.limit, previous), auditPutItem(deps, audit)]);
     } catch (error) {
-      const lost = cancellationCodes(error)?.some((c) => c.code === 'ConditionalCheckFailed') ?? false;
-      if (!lost && !isTransactionConflict(error)) throw error;
+      if (!(error instanceof TransactionConditionFailedError) && !(error instanceof TransactionConflictError)) throw error;
       if (attempt >= SET_ATTEMPTS) throw new ContentionTimeoutError({ cause: error, context: { owner, attempts: attempt } });
       // Another operator changed it since we read it: record what we replace, read again.
       await new Promise((resolve) => setTimeout(resolve, randomInt(1, 10 * 2 ** attempt)));

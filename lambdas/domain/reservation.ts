@@ -6,15 +6,17 @@
  * quota slot is one update expression (DynamoDB refuses two operations on one item in a
  * transaction). This module owns its shape, its rules and every write to it.
  */
-import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import { attentionShardOf, cancellationCodes, isConditionFailed, isTransactionConflict, keys } from '../adapters/dynamo';
+import { keys } from '../store/keys';
 import type { Deps } from '../composition/deps';
 import { ContentionTimeoutError, ReservationNotFoundError, ReservationNotReleasableError } from '../shared/errors/refusals';
 import { ExecutionStillRunningError, ReservationLostError } from '../shared/errors/workflow';
 import { auditPutItem, auditRecord, auditRecordSchema } from './audit';
 import { attentionAt } from './attention';
-import { fencedUpdateItem, updateExpression, type ItemUpdate, type TransactItem } from './fence';
+import { fencedUpdateItem, type ItemUpdate, type TransactItem } from './fence';
+import { ConditionFailedError, TransactionConditionFailedError, TransactionConflictError } from '../store/errors';
+import { admissionUpdateParams, getOwnerItem, ownerItemUpdateParams, updateOwnerItem, type AdmissionWrite, type OwnerItemFence } from '../store/reservation';
+import { transactWrite } from '../store/table';
 import { readInstance } from '../views/instance-queries';
 import { describeOperation } from '../views/operations-history';
 import { backoff, jitter, pause, retry } from '../shared/retry';
@@ -89,26 +91,9 @@ export function isUnresolved(item: OwnerItem | null): item is ReservationItem {
   return !!item?.status && UNRESOLVED_STATUSES.includes(item.status);
 }
 
-/** `#status IN (:from0, …)` with its values, for a transition's condition. */
-function fromCondition(transition: ReservationTransition): { expression: string; values: Record<string, string> } {
-  const values = Object.fromEntries(RESERVATION_RULES[transition].from.map((status, i) => [`:from${i}`, status]));
-  return { expression: `#status IN (${Object.keys(values).join(', ')})`, values };
-}
-
-/**
- * The quota condition: the owner holds fewer slots than its limit (the configured default while it
- * has none). Written out because DynamoDB conditions cannot fall back to a default value.
- */
-const BELOW_LIMIT =
-  '((attribute_not_exists(instanceLimit) AND (attribute_not_exists(activeInstances) OR activeInstances < :qDefault)) OR ' +
-  '(attribute_not_exists(activeInstances) AND instanceLimit > :qZero) OR activeInstances < instanceLimit)';
-/** A slot may be given back only while one is held: the counter never goes below zero. */
-const HOLDS_A_SLOT = 'activeInstances >= :qOne';
-
 /** Read the owner item (strongly consistent), or null. */
 export async function readOwnerItem(deps: Deps, owner: string): Promise<OwnerItem | null> {
-  const out = await deps.db.send(new GetCommand({ TableName: deps.tableName, Key: keys.reservation(owner), ConsistentRead: true }));
-  return (out.Item as OwnerItem | undefined) ?? null;
+  return getOwnerItem<OwnerItem>(deps, owner);
 }
 
 /** The reservation an owner item holds (null before the owner's first provision). */
@@ -121,34 +106,13 @@ export async function readReservation(deps: Deps, owner: string): Promise<Reserv
   return reservationOf(await readOwnerItem(deps, owner));
 }
 
-/** An update of the owner item as a transaction item: `update` applied only under `condition`. */
-function ownerItemUpdate(
-  deps: Deps,
-  owner: string,
-  update: ItemUpdate,
-  condition: { expression: string; names?: Record<string, string>; values?: Record<string, unknown> },
-  at: string = deps.now().toISOString(),
-): NonNullable<TransactItem['Update']> {
-  const built = updateExpression({ ...update, set: { ...update.set, updatedAt: at } });
-  return {
-    TableName: deps.tableName,
-    Key: keys.reservation(owner),
-    UpdateExpression: built.expression,
-    ConditionExpression: condition.expression,
-    ExpressionAttributeNames: { ...built.names, ...condition.names },
-    ExpressionAttributeValues: { ...built.values, ...condition.values },
-  };
+/** An update of the owner item as a transaction item: `update` applied only under `fence`. */
+function ownerItemUpdate(deps: Deps, owner: string, update: ItemUpdate, fence: OwnerItemFence, at: string = deps.now().toISOString()): NonNullable<TransactItem['Update']> {
+  return ownerItemUpdateParams(deps, owner, update, fence, at);
 }
 
-/** What admission writes into the reservation. */
-export interface ReservationAdmission {
-  owner: string;
-  instanceId: string;
-  executionName: string;
-  idempotencyKey: string;
-  deadline: string;
-  now: string;
-}
+/** What admission writes into the reservation (the rule's parts come from RESERVATION_RULES). */
+export type ReservationAdmission = Omit<AdmissionWrite, 'to' | 'from' | 'defaultLimit' | 'clear'>;
 
 /**
  * Admission's write, as a transaction item: take the gate (none unresolved) and a quota slot (below
@@ -158,35 +122,14 @@ export interface ReservationAdmission {
  * condition the old item comes back, so admission can say who holds the gate or which limit applied.
  */
 export function admissionItem(deps: Deps, admission: ReservationAdmission): TransactItem {
-  const from = fromCondition('admit');
   return {
-    Update: {
-      TableName: deps.tableName,
-      Key: keys.reservation(admission.owner),
-      UpdateExpression:
-        'SET #type = :type, #owner = :owner, #status = :to, #version = if_not_exists(#version, :zero) + :one, instanceId = :instanceId, executionName = :executionName, ' +
-        'idempotencyKey = :key, deadline = :deadline, updatedAt = :now, attentionShard = :shard, attentionAt = :deadline ' +
-        `ADD activeInstances :one REMOVE ${PER_RESERVATION_ATTRIBUTES.join(', ')}`,
-      ConditionExpression: `(attribute_not_exists(#status) OR ${from.expression}) AND ${BELOW_LIMIT}`,
-      ExpressionAttributeNames: { '#type': 'type', '#owner': 'owner', '#status': 'status', '#version': 'version' },
-      ExpressionAttributeValues: {
-        ':type': 'reservation',
-        ':owner': admission.owner,
-        ':to': RESERVATION_RULES.admit.to,
-        ':zero': 0,
-        ':one': 1,
-        ':instanceId': admission.instanceId,
-        ':executionName': admission.executionName,
-        ':key': admission.idempotencyKey,
-        ':deadline': admission.deadline,
-        ':now': admission.now,
-        ':shard': attentionShardOf(keys.reservation(admission.owner).pk),
-        ':qDefault': deps.settings.defaultInstanceLimit,
-        ':qZero': 0,
-        ...from.values,
-      },
-      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-    },
+    Update: admissionUpdateParams(deps, {
+      ...admission,
+      to: RESERVATION_RULES.admit.to,
+      from: RESERVATION_RULES.admit.from,
+      defaultLimit: deps.settings.defaultInstanceLimit,
+      clear: PER_RESERVATION_ATTRIBUTES,
+    }),
   };
 }
 
@@ -211,10 +154,8 @@ export interface OutcomeOptions {
  */
 export function outcomeItem(deps: Deps, owner: string, instanceId: string, transition: OutcomeTransition, options: OutcomeOptions = {}): TransactItem {
   const to = RESERVATION_RULES[transition].to;
-  const from = fromCondition(transition);
   const unresolved = UNRESOLVED_STATUSES.includes(to);
   const now = deps.now();
-  const fence = [`instanceId = :instanceId`, from.expression, ...(options.version ? ['#version = :version'] : []), ...(options.returnSlot ? [HOLDS_A_SLOT] : [])];
   return {
     Update: ownerItemUpdate(
       deps,
@@ -224,18 +165,14 @@ export function outcomeItem(deps: Deps, owner: string, instanceId: string, trans
         ...(options.returnSlot ? { add: { activeInstances: -1 } } : {}),
         remove: unresolved ? [] : ['attentionShard', 'attentionAt'],
       },
-      {
-        expression: fence.join(' AND '),
-        names: { '#status': 'status', ...(options.version ? { '#version': 'version' } : {}) },
-        values: { ':instanceId': instanceId, ...from.values, ...(options.version ? { ':version': options.version } : {}), ...(options.returnSlot ? { ':qOne': 1 } : {}) },
-      },
+      { instanceId, statusIn: RESERVATION_RULES[transition].from, ...(options.version ? { version: options.version } : {}), holdsSlot: options.returnSlot },
     ),
   };
 }
 
 /** Give one quota slot back, as a transaction item; never below zero. */
 function returnSlotItem(deps: Deps, owner: string): TransactItem {
-  return { Update: ownerItemUpdate(deps, owner, { add: { activeInstances: -1 } }, { expression: HOLDS_A_SLOT, values: { ':qOne': 1 } }) };
+  return { Update: ownerItemUpdate(deps, owner, { add: { activeInstances: -1 } }, { holdsSlot: true }) };
 }
 
 /**
@@ -262,17 +199,14 @@ const OUTCOME_ATTEMPTS = 4;
  */
 export async function finishWithOwnerItem(deps: Deps, fixed: TransactItem[], ownerPart: () => Promise<TransactItem | null>): Promise<void> {
   let part: TransactItem | null = null;
-  const ownerPartLost = (error: unknown) => {
-    const codes = cancellationCodes(error);
-    return !!part && codes?.[fixed.length]?.code === 'ConditionalCheckFailed' && !codes.slice(0, fixed.length).some((c) => c.code === 'ConditionalCheckFailed');
-  };
+  const ownerPartLost = (error: unknown) => !!part && error instanceof TransactionConditionFailedError && error.failedOnlyFrom(fixed.length);
   await retry(
     async () => {
       part = null;
       part = await ownerPart();
-      await deps.db.send(new TransactWriteCommand({ TransactItems: [...fixed, ...(part ? [part] : [])] }));
+      await transactWrite(deps, [...fixed, ...(part ? [part] : [])]);
     },
-    { attempts: OUTCOME_ATTEMPTS, retryable: (error) => ownerPartLost(error) || isTransactionConflict(error), delayMs: (attempt) => jitter(backoff(attempt, { base: 5 }), 1) },
+    { attempts: OUTCOME_ATTEMPTS, retryable: (error) => ownerPartLost(error) || error instanceof TransactionConflictError, delayMs: (attempt) => jitter(backoff(attempt, { base: 5 }), 1) },
   );
 }
 
@@ -282,22 +216,17 @@ export async function finishWithOwnerItem(deps: Deps, fixed: TransactItem[], own
  * steps carry and tag resources with).
  */
 export async function markProviderWorkStarted(deps: Deps, input: { owner: string; instanceId: string }): Promise<{ version: number }> {
-  const from = fromCondition('startProviderWork');
   try {
-    const out = await deps.db.send(
-      new UpdateCommand({
-        ...ownerItemUpdate(
-          deps,
-          input.owner,
-          { set: { status: RESERVATION_RULES.startProviderWork.to } },
-          { expression: `instanceId = :instanceId AND ${from.expression}`, names: { '#status': 'status' }, values: { ':instanceId': input.instanceId, ...from.values } },
-        ),
-        ReturnValues: 'ALL_NEW',
-      }),
+    const updated = await updateOwnerItem<OwnerItem>(
+      deps,
+      input.owner,
+      { set: { status: RESERVATION_RULES.startProviderWork.to } },
+      { instanceId: input.instanceId, statusIn: RESERVATION_RULES.startProviderWork.from },
+      deps.now().toISOString(),
     );
-    return { version: Number(out.Attributes?.version) };
+    return { version: Number(updated.version) };
   } catch (error) {
-    if (isConditionFailed(error)) throw new ReservationLostError(`The reservation of ${input.owner} no longer belongs to ${input.instanceId}.`, { cause: error });
+    if (error instanceof ConditionFailedError) throw new ReservationLostError(`The reservation of ${input.owner} no longer belongs to ${input.instanceId}.`, { cause: error });
     throw error;
   }
 }
@@ -305,17 +234,15 @@ export async function markProviderWorkStarted(deps: Deps, input: { owner: string
 /** Apply a sweep's bookkeeping update to a reservation unless it moved on since it was read. */
 async function updateIfUnchanged(deps: Deps, reservation: ReservationItem, update: ItemUpdate): Promise<void> {
   try {
-    await deps.db.send(
-      new UpdateCommand(
-        ownerItemUpdate(deps, reservation.owner, update, {
-          expression: '#version = :version AND #status = :status',
-          names: { '#version': 'version', '#status': 'status' },
-          values: { ':version': reservation.version, ':status': reservation.status },
-        }),
-      ),
+    await updateOwnerItem(
+      deps,
+      reservation.owner,
+      update,
+      { version: reservation.version, status: reservation.status },
+      deps.now().toISOString(),
     );
   } catch (error) {
-    if (!isConditionFailed(error)) throw error; // it moved on: the next look follows its new state
+    if (!(error instanceof ConditionFailedError)) throw error; // it moved on: the next look follows its new state
   }
 }
 
@@ -339,7 +266,7 @@ export function instanceLimitItem(deps: Deps, owner: string, limit: number, befo
       deps,
       owner,
       { set: { type: 'reservation', owner, instanceLimit: limit } },
-      before === null ? { expression: 'attribute_not_exists(instanceLimit)' } : { expression: 'instanceLimit = :before', values: { ':before': before } },
+      { instanceLimit: before },
     ),
   };
 }
@@ -389,16 +316,15 @@ export async function releaseReservation(deps: Deps, owner: string, actor: strin
         deps,
         owner,
         { set: { status: RESERVATION_RULES.operatorRelease.to, releasedBy: actor, releasedAt: audit.at, releaseReason: request.reason }, remove: ['attentionShard', 'attentionAt'] },
-        { expression: '#status = :status AND #version = :version', names: { '#status': 'status', '#version': 'version' }, values: { ':status': current.status, ':version': current.version } },
+        { status: current.status, version: current.version },
         audit.at,
       ),
     };
     const due = stillClaimed ? [fencedUpdateItem(deps, current.instanceId, current.executionName, { set: attentionAt(keys.instance(current.instanceId).pk, deps.now()) })] : [];
     try {
-      await deps.db.send(new TransactWriteCommand({ TransactItems: [release, auditPutItem(deps, audit), ...due] }));
+      await transactWrite(deps, [release, auditPutItem(deps, audit), ...due]);
     } catch (error) {
-      const fenceLost = cancellationCodes(error)?.some((c) => c.code === 'ConditionalCheckFailed') ?? false;
-      if (!fenceLost && !isTransactionConflict(error)) throw error;
+      if (!(error instanceof TransactionConditionFailedError) && !(error instanceof TransactionConflictError)) throw error;
       if (attempt >= RELEASE_ATTEMPTS) throw new ContentionTimeoutError({ cause: error, context: { owner, attempts: attempt } });
       // The reservation (or its instance) moved since we read it: decide again on what it is now.
       await pause(jitter(backoff(attempt, { base: 10 }), 1));

@@ -7,12 +7,13 @@
  * `cleanup_exhausted`; off it once `deleted`. Only the volume-cleanup sweep and the operator's
  * listing read that lane. Every cleanup write is fenced by a per-item lease (`beginVolumeCleanup`).
  */
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import { batchGetItems, isConditionFailed, keys, ttlAfter } from '../adapters/dynamo';
+import { keys, ttlAfter } from '../store/keys';
 import type { Deps } from '../composition/deps';
 import { after, attentionAt, parkedAttention } from './attention';
-import { updateExpression, type InstanceUpdate, type TransactItem } from './fence';
+import { type InstanceUpdate, type TransactItem } from './fence';
+import { ConditionFailedError } from '../store/errors';
+import { getRetainedVolume, getRetainedVolumes, retainedVolumePut, takeCleanupLease, updateHeldVolume } from '../store/retained-volume';
 
 /** Where a retained volume is in its life. */
 export const RETAINED_VOLUME_STATES = ['retained', 'deleted', 'ownership_unverified', 'cleanup_exhausted'] as const;
@@ -91,38 +92,28 @@ export interface RetainRequest {
  */
 export function retainVolumeItem(deps: Deps, request: RetainRequest): TransactItem {
   const now = deps.now().toISOString();
-  const key = keys.volume(request.volumeId);
-  return {
-    Put: {
-      TableName: deps.tableName,
-      Item: {
-        ...key,
-        type: 'volume',
-        volumeId: request.volumeId,
-        volumeName: request.volumeName,
-        provider: request.provider,
-        region: request.region,
-        instanceId: request.instanceId,
-        owner: request.owner,
-        reason: request.reason,
-        snapshotCount: request.snapshotCount,
-        retainUntil: request.retainUntil.toISOString(),
-        state: RETAINED_VOLUME_RULES.retain.to,
-        tries: 0,
-        createdAt: now,
-        updatedAt: now,
-        ...attentionAt(key.pk, request.retainUntil, 'volumes'),
-      },
-      // A volume id is retained once; only the same instance's replay may write it again.
-      ConditionExpression: 'attribute_not_exists(pk) OR instanceId = :instanceId',
-      ExpressionAttributeValues: { ':instanceId': request.instanceId },
-    },
-  };
+  return retainedVolumePut(deps, {
+    type: 'volume',
+    volumeId: request.volumeId,
+    volumeName: request.volumeName,
+    provider: request.provider,
+    region: request.region,
+    instanceId: request.instanceId,
+    owner: request.owner,
+    reason: request.reason,
+    snapshotCount: request.snapshotCount,
+    retainUntil: request.retainUntil.toISOString(),
+    state: RETAINED_VOLUME_RULES.retain.to,
+    tries: 0,
+    createdAt: now,
+    updatedAt: now,
+    ...attentionAt(keys.volume(request.volumeId).pk, request.retainUntil, 'volumes'),
+  });
 }
 
 /** Retained-volume items by volume id (BatchGetItem); absent ids are not in the map. */
 export async function retainedVolumesById(deps: Deps, volumeIds: readonly string[]): Promise<Map<string, RetainedVolume>> {
-  const items = await batchGetItems<RetainedVolume>(deps.db, deps.tableName, [...new Set(volumeIds)].map((id) => keys.volume(id)));
+  const items = await getRetainedVolumes<RetainedVolume>(deps, volumeIds);
   return new Map(items.map((item) => [item.volumeId, item]));
 }
 
@@ -154,8 +145,7 @@ const parked = (deps: Deps, volumeId: string) => parkedAttention(keys.volume(vol
 
 /** One retained volume's item (strongly consistent), or null. */
 export async function readRetainedVolume(deps: Deps, volumeId: string): Promise<RetainedVolume | null> {
-  const out = await deps.db.send(new GetCommand({ TableName: deps.tableName, Key: keys.volume(volumeId), ConsistentRead: true }));
-  return (out.Item as RetainedVolume | undefined) ?? null;
+  return getRetainedVolume<RetainedVolume>(deps, volumeId);
 }
 
 /**
@@ -167,25 +157,9 @@ export async function beginVolumeCleanup(deps: Deps, volumeId: string, holder: s
   const now = deps.now();
   const from = RETAINED_VOLUME_RULES.delete.from;
   try {
-    const out = await deps.db.send(
-      new UpdateCommand({
-        TableName: deps.tableName,
-        Key: keys.volume(volumeId),
-        UpdateExpression: 'SET cleanupHolder = :holder, cleanupLeaseUntil = :until',
-        ConditionExpression: `attribute_exists(pk) AND #state IN (${from.map((_, i) => `:from${i}`).join(', ')}) AND (attribute_not_exists(cleanupLeaseUntil) OR cleanupLeaseUntil < :now)`,
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: {
-          ':holder': holder,
-          ':until': after(now, CLEANUP_LEASE_SECONDS).toISOString(),
-          ':now': now.toISOString(),
-          ...Object.fromEntries(from.map((state, i) => [`:from${i}`, state])),
-        },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    return out.Attributes as RetainedVolume;
+    return await takeCleanupLease<RetainedVolume>(deps, volumeId, holder, from, now, after(now, CLEANUP_LEASE_SECONDS));
   } catch (error) {
-    if (isConditionFailed(error)) return null;
+    if (error instanceof ConditionFailedError) return null;
     throw error;
   }
 }
@@ -197,21 +171,11 @@ export async function beginVolumeCleanup(deps: Deps, volumeId: string, holder: s
 async function cleanupWrite(deps: Deps, volumeId: string, holder: string, rule: keyof typeof RETAINED_VOLUME_RULES | null, update: InstanceUpdate): Promise<boolean> {
   const from: readonly RetainedVolumeState[] = rule ? RETAINED_VOLUME_RULES[rule].from : [];
   const set = { ...update.set, ...(rule ? { state: RETAINED_VOLUME_RULES[rule].to } : {}), updatedAt: deps.now().toISOString() };
-  const { expression, names, values } = updateExpression({ set, remove: [...(update.remove ?? []), 'cleanupHolder', 'cleanupLeaseUntil'] });
   try {
-    await deps.db.send(
-      new UpdateCommand({
-        TableName: deps.tableName,
-        Key: keys.volume(volumeId),
-        UpdateExpression: expression,
-        ConditionExpression: `#fenceHolder = :fenceHolder${from.length ? ` AND #fenceState IN (${from.map((_, i) => `:fenceFrom${i}`).join(', ')})` : ''}`,
-        ExpressionAttributeNames: { ...names, '#fenceHolder': 'cleanupHolder', ...(from.length ? { '#fenceState': 'state' } : {}) },
-        ExpressionAttributeValues: { ...values, ':fenceHolder': holder, ...Object.fromEntries(from.map((state, i) => [`:fenceFrom${i}`, state])) },
-      }),
-    );
+    await updateHeldVolume(deps, volumeId, holder, from, { set, remove: update.remove });
     return true;
   } catch (error) {
-    if (isConditionFailed(error)) return false;
+    if (error instanceof ConditionFailedError) return false;
     throw error;
   }
 }

@@ -11,15 +11,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { cancellationCodes, isConditionFailed } from '../adapters/dynamo';
 import type { TransactItem } from '../domain/fence';
 import type { Deps, RuntimeIdentity } from '../composition/deps';
+import { ConditionFailedError, TransactionConditionFailedError } from '../store/errors';
+import { getLease, releaseLeaseItem, renewLeaseItem, takeLease } from '../store/lease';
 
-/** The lease item's key. */
-export function leaseKey(sweep: string): { pk: string; sk: string } {
-  return { pk: `SWEEP#${sweep}`, sk: 'LEASE' };
-}
+// The lease item's key is the store's; re-exported for the sweeps and tests that address it.
+export { leaseKey } from '../store/lease';
 
 /** The lease item as stored. */
 export interface LeaseItem {
@@ -78,62 +76,44 @@ export async function acquireLease(
   options: { takeOverOwnDeadBoot?: boolean; alsoWrite?: TransactItem[] } = {},
 ): Promise<LeaseTake> {
   const now = deps.now();
-  const takeOver = options.takeOverOwnDeadBoot ? ' OR (holderRuntime = :runtime AND holderBoot <> :boot)' : '';
-  const update = {
-    TableName: deps.tableName,
-    Key: leaseKey(sweep),
-    UpdateExpression: 'SET holder = :holder, holderRuntime = :runtime, holderBoot = :boot, leaseUntil = :until, heartbeatAt = :now, #type = :type',
-    ConditionExpression: `attribute_not_exists(leaseUntil) OR leaseUntil < :now${takeOver}`,
-    ExpressionAttributeNames: { '#type': 'type' },
-    ExpressionAttributeValues: {
-      ':holder': holderName(holder),
-      ':runtime': holder.runtime,
-      ':boot': holder.boot,
-      ':until': new Date(now.getTime() + seconds * 1000).toISOString(),
-      ':now': now.toISOString(),
-      ':type': 'lease',
-    },
+  const take = {
+    holder: holderName(holder),
+    runtime: holder.runtime,
+    boot: holder.boot,
+    now,
+    until: new Date(now.getTime() + seconds * 1000),
+    takeOverOwnDeadBoot: options.takeOverOwnDeadBoot ?? false,
   };
   try {
     let previous: LeaseItem;
     if (options.alsoWrite?.length) {
       // Written with the lease or not at all (an operator's audit record); a transaction returns no old item, so read it first.
       previous = (await leaseHolder(deps, sweep)) ?? {};
-      await deps.db.send(new TransactWriteCommand({ TransactItems: [{ Update: update }, ...options.alsoWrite] }));
+      await takeLease(deps, sweep, take, options.alsoWrite);
     } else {
-      const out = await deps.db.send(new UpdateCommand({ ...update, ReturnValues: 'ALL_OLD' }));
-      previous = (out.Attributes as LeaseItem | undefined) ?? {};
+      previous = (await takeLease<LeaseItem>(deps, sweep, take)) ?? {};
     }
     const stillHeld = previous.leaseUntil !== undefined && previous.leaseUntil >= now.toISOString();
     return { taken: true, previous, tookOver: stillHeld ? (previous.holder ?? null) : null };
   } catch (error) {
-    if (!isConditionFailed(error) && cancellationCodes(error)?.[0]?.code !== 'ConditionalCheckFailed') throw error;
+    if (!(error instanceof ConditionFailedError) && !(error instanceof TransactionConditionFailedError && error.failedAt(0))) throw error;
     return { taken: false, heldBy: (await leaseHolder(deps, sweep)) ?? {} };
   }
 }
 
 /** Who holds the lease now, if anyone. */
 export async function leaseHolder(deps: Deps, sweep: string): Promise<LeaseItem | null> {
-  const out = await deps.db.send(new GetCommand({ TableName: deps.tableName, Key: leaseKey(sweep), ConsistentRead: true }));
-  return (out.Item as LeaseItem | undefined) ?? null;
+  return getLease<LeaseItem>(deps, sweep);
 }
 
 /** Push our lease's expiry out by `seconds`; false when it is no longer ours (it lapsed and was taken). */
 export async function renewLease(deps: Deps, sweep: string, holder: LeaseHolder, seconds: number): Promise<boolean> {
   const now = deps.now();
   try {
-    await deps.db.send(
-      new UpdateCommand({
-        TableName: deps.tableName,
-        Key: leaseKey(sweep),
-        UpdateExpression: 'SET leaseUntil = :until, heartbeatAt = :now',
-        ConditionExpression: 'holder = :holder',
-        ExpressionAttributeValues: { ':holder': holderName(holder), ':until': new Date(now.getTime() + seconds * 1000).toISOString(), ':now': now.toISOString() },
-      }),
-    );
+    await renewLeaseItem(deps, sweep, holderName(holder), now, new Date(now.getTime() + seconds * 1000));
     return true;
   } catch (error) {
-    if (isConditionFailed(error)) return false;
+    if (error instanceof ConditionFailedError) return false;
     throw error;
   }
 }
@@ -141,22 +121,9 @@ export async function renewLease(deps: Deps, sweep: string, holder: LeaseHolder,
 /** Give the lease back (only our own), recording what this run did. */
 export async function releaseLease(deps: Deps, sweep: string, holder: LeaseHolder, record: { lastOrphanScanAt?: string; lastFleetAuditAt?: string }): Promise<void> {
   try {
-    await deps.db.send(
-      new UpdateCommand({
-        TableName: deps.tableName,
-        Key: leaseKey(sweep),
-        UpdateExpression: `SET lastRunAt = :now${record.lastOrphanScanAt ? ', lastOrphanScanAt = :scan' : ''}${record.lastFleetAuditAt ? ', lastFleetAuditAt = :audit' : ''} REMOVE holder, holderRuntime, holderBoot, leaseUntil, heartbeatAt`,
-        ConditionExpression: 'holder = :holder',
-        ExpressionAttributeValues: {
-          ':holder': holderName(holder),
-          ':now': deps.now().toISOString(),
-          ...(record.lastOrphanScanAt ? { ':scan': record.lastOrphanScanAt } : {}),
-          ...(record.lastFleetAuditAt ? { ':audit': record.lastFleetAuditAt } : {}),
-        },
-      }),
-    );
+    await releaseLeaseItem(deps, sweep, holderName(holder), deps.now(), record);
   } catch (error) {
-    if (!isConditionFailed(error)) throw error; // expired and taken over: nothing of ours to release
+    if (!(error instanceof ConditionFailedError)) throw error; // expired and taken over: nothing of ours to release
   }
 }
 

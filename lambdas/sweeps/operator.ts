@@ -5,8 +5,9 @@
  * a settle's with the instance's settle lock (under the instance's owner) — so concurrent settles of
  * one instance make one record and one settle, and every other caller is shown that one.
  */
-import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { cancellationCodes, keys } from '../adapters/dynamo';
+import { TransactionConditionFailedError, TransactionConflictError } from '../store/errors';
+import { settleLockEndItem, settleLockItem } from '../store/instance';
+import { transactWrite } from '../store/table';
 import * as z from 'zod';
 import type { Deps } from '../composition/deps';
 import { InstanceNotFoundError, SweepRunningError } from '../shared/errors/refusals';
@@ -93,29 +94,11 @@ async function takeSettleLock(deps: Deps, instanceId: string, audit: AuditRecord
     const now = deps.now();
     const lock: SettleLock = { ...audit, until: new Date(now.getTime() + SETTLE_LOCK_SECONDS * 1000).toISOString() };
     try {
-      await deps.db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: deps.tableName,
-                Key: keys.instance(instanceId),
-                UpdateExpression: 'SET operatorSettle = :lock',
-                // Free: no settle, or its lock lapsed, or one that ended and was not this very request (same actor and reason).
-                ConditionExpression:
-                  'attribute_exists(pk) AND (attribute_not_exists(operatorSettle) OR operatorSettle.#until < :now OR (operatorSettle.done = :true AND (operatorSettle.actor <> :actor OR operatorSettle.reason <> :reason)))',
-                ExpressionAttributeNames: { '#until': 'until' },
-                ExpressionAttributeValues: { ':lock': lock, ':now': now.toISOString(), ':true': true, ':actor': audit.actor, ':reason': audit.reason },
-              },
-            },
-            auditPutItem(deps, audit),
-          ],
-        }),
-      );
+      await transactWrite(deps, [settleLockItem(deps, instanceId, lock, now), auditPutItem(deps, audit)]);
       return null;
     } catch (error) {
-      const codes = cancellationCodes(error);
-      if (!codes?.some((c) => c.code === 'ConditionalCheckFailed' || c.code === 'TransactionConflict') || attempt >= SETTLE_LOCK_ATTEMPTS) throw error;
+      const lost = error instanceof TransactionConditionFailedError || error instanceof TransactionConflictError;
+      if (!lost || attempt >= SETTLE_LOCK_ATTEMPTS) throw error;
       const current = (await readInstance(deps, instanceId)) as (InstanceItem & { operatorSettle?: SettleLock }) | null;
       if (!current) throw new InstanceNotFoundError(instanceId);
       const held = current.operatorSettle;
@@ -132,21 +115,5 @@ async function takeSettleLock(deps: Deps, instanceId: string, audit: AuditRecord
  */
 async function releaseSettleLock(deps: Deps, instanceId: string, audit: AuditRecord, outcome: string[]): Promise<void> {
   const until = new Date(deps.now().getTime() + IDENTICAL_SETTLE_WINDOW_SECONDS * 1000).toISOString();
-  await deps.db.send(
-    new TransactWriteCommand({
-      TransactItems: [
-        {
-          Update: {
-            TableName: deps.tableName,
-            Key: keys.instance(instanceId),
-            UpdateExpression: 'SET operatorSettle.#until = :until, operatorSettle.done = :true, operatorSettle.outcome = :outcome',
-            ConditionExpression: 'operatorSettle.id = :id',
-            ExpressionAttributeNames: { '#until': 'until' },
-            ExpressionAttributeValues: { ':id': audit.id, ':until': until, ':true': true, ':outcome': outcome },
-          },
-        },
-        auditOutcomeItem(deps, audit, outcome),
-      ],
-    }),
-  );
+  await transactWrite(deps, [settleLockEndItem(deps, instanceId, audit.id, until, outcome), auditOutcomeItem(deps, audit, outcome)]);
 }

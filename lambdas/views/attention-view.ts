@@ -8,7 +8,7 @@
 import * as z from 'zod';
 import type { Deps } from '../composition/deps';
 import { InvalidCursorError } from '../shared/errors/http';
-import { attentionShards } from '../adapters/dynamo';
+import { attentionShards } from '../store/keys';
 import { attentionShardPage, indexKeyOf, PARKED_PREFIX, type AttentionBand, type DueItem } from '../domain/attention';
 import { UNRESOLVED_STATUSES, type ReservationStatus } from '../domain/reservation';
 

@@ -4,16 +4,18 @@
  * DescribeStateMachineForExecution), its history (GetExecutionHistory, paged), and an operation's
  * progress step by step for its owner (no inputs, outputs or stack traces).
  */
-import {
-  DescribeExecutionCommand,
-  DescribeStateMachineForExecutionCommand,
-  GetExecutionHistoryCommand,
-  ListExecutionsCommand,
-  type ExecutionListItem,
-} from '@aws-sdk/client-sfn';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as z from 'zod';
-import { executionArnOf, historyEventView, isExecutionDoesNotExist } from '../adapters/workflows';
+import {
+  describeExecution,
+  describeStateMachineForExecution,
+  executionArnOf,
+  executionHistoryPage,
+  historyEventView,
+  isExecutionDoesNotExist,
+  listExecutionsPage,
+  type ExecutionListItem,
+} from '../adapters/workflows';
 import { stateMachineArn, type Deps } from '../composition/deps';
 import { InvalidCursorError } from '../shared/errors/http';
 import { InstanceNotFoundError } from '../shared/errors/refusals';
@@ -197,7 +199,7 @@ async function listMerged(deps: Deps, query: ExecutionsQuery): Promise<Execution
       let last = position.a;
       let exhausted = position.d === true;
       while (!exhausted && items.length < query.limit) {
-        const out = await deps.sfn.send(new ListExecutionsCommand({ stateMachineArn: arn, statusFilter: query.status, maxResults: query.limit, nextToken: token }));
+        const out = await listExecutionsPage(deps.sfn, { stateMachineArn: arn, statusFilter: query.status, maxResults: query.limit, nextToken: token });
         for (const item of after(out.executions ?? [], last)) items.push({ item, token });
         last = undefined;
         if (!out.nextToken) exhausted = true;
@@ -267,8 +269,8 @@ export async function executionDetail(deps: Deps, workflow: WorkflowName, name: 
   const executionArn = executionArnOf(stateMachineArn(deps, workflow), name);
   try {
     const [execution, machine] = await Promise.all([
-      deps.sfn.send(new DescribeExecutionCommand({ executionArn })),
-      deps.sfn.send(new DescribeStateMachineForExecutionCommand({ executionArn })),
+      describeExecution(deps.sfn, executionArn),
+      describeStateMachineForExecution(deps.sfn, executionArn),
     ]);
     return {
       workflow,
@@ -304,7 +306,7 @@ export async function executionHistory(deps: Deps, workflow: WorkflowName, name:
   const cursor = page.cursor ? await decode(deps, page.cursor, isHistoryCursor) : undefined;
   if (cursor && (cursor.n !== name || cursor.r !== page.reverse)) throw new InvalidCursorError();
   try {
-    const out = await deps.sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: page.limit, reverseOrder: page.reverse, nextToken: cursor?.t, includeExecutionData: true }));
+    const out = await executionHistoryPage(deps.sfn, { executionArn, maxResults: page.limit, reverseOrder: page.reverse, nextToken: cursor?.t, includeExecutionData: true });
     return {
       events: (out.events ?? []).map(historyEventView),
       nextCursor: out.nextToken ? await encode(deps, { n: name, r: page.reverse, t: out.nextToken } satisfies HistoryCursor) : null,
@@ -320,7 +322,7 @@ async function wholeHistory(deps: Deps, executionArn: string): Promise<HistoryEv
   const events: HistoryEventView[] = [];
   let nextToken: string | undefined;
   do {
-    const out = await deps.sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, nextToken, includeExecutionData: false }));
+    const out = await executionHistoryPage(deps.sfn, { executionArn, maxResults: 1000, nextToken, includeExecutionData: false });
     events.push(...(out.events ?? []).map(historyEventView));
     nextToken = out.nextToken;
   } while (nextToken && events.length < PROGRESS_EVENT_LIMIT);

@@ -1,15 +1,13 @@
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { TABLE_KEYS } from '../adapters/table-definition';
-import { keys } from '../adapters/dynamo';
 import type { Deps } from '../composition/deps';
 import { InstanceNotFoundError } from '../shared/errors/refusals';
 import * as z from 'zod';
 import { instanceViewSchema, toInstanceView, type InstanceItem } from '../domain/instance';
+import { getInstance, ownerInstancesPage } from '../store/instance';
 
 /** Read an instance item (strongly consistent), or null. */
-export async function readInstance(deps: Deps, instanceId: string): Promise<InstanceItem | null> {
-  const out = await deps.db.send(new GetCommand({ TableName: deps.tableName, Key: keys.instance(instanceId), ConsistentRead: true }));
-  return (out.Item as InstanceItem | undefined) ?? null;
+export function readInstance(deps: Deps, instanceId: string): Promise<InstanceItem | null> {
+  return getInstance(deps, instanceId);
 }
 
 /**
@@ -59,34 +57,17 @@ export async function listInstances(
   const scope = cursorScope(owner, options.includeTombstones === true, filters);
   // Only a cursor this API sealed for this very listing opens (InvalidCursor otherwise).
   let startKey = options.cursor ? await deps.cursors.open(options.cursor, scope) : undefined;
-  const conditions: string[] = options.includeTombstones ? [] : ['#status <> :destroyed'];
-  const names: Record<string, string> = { '#pk': index.partitionKey, ...(options.includeTombstones ? {} : { '#status': 'status' }) };
-  const values: Record<string, unknown> = { ':pk': `OWNER#${owner}`, ...(options.includeTombstones ? {} : { ':destroyed': 'destroyed' }) };
+  const equals: Record<string, string> = {};
   for (const field of ['status', 'provider', 'name'] as const) {
     const value = filters[field];
-    if (value === undefined) continue;
-    conditions.push(`#f_${field} = :f_${field}`);
-    names[`#f_${field}`] = field;
-    values[`:f_${field}`] = value;
+    if (value !== undefined) equals[field] = value;
   }
   const items: InstanceItem[] = [];
   let pages = 0;
   do {
-    const out = await deps.db.send(
-      new QueryCommand({
-        TableName: deps.tableName,
-        IndexName: index.name,
-        KeyConditionExpression: '#pk = :pk',
-        ...(conditions.length ? { FilterExpression: conditions.join(' AND ') } : {}),
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-        ScanIndexForward: false,
-        Limit: options.limit + 1 - items.length,
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    items.push(...((out.Items as InstanceItem[] | undefined) ?? []));
-    startKey = out.LastEvaluatedKey;
+    const out = await ownerInstancesPage(deps, owner, { includeTombstones: options.includeTombstones === true, equals, limit: options.limit + 1 - items.length, start: startKey });
+    items.push(...out.items);
+    startKey = out.lastKey;
     pages++;
   } while (startKey && items.length <= options.limit && pages < MAX_PAGES_READ);
   const page = items.slice(0, options.limit);

@@ -1,5 +1,4 @@
-import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
-import { executionArnOf, isExecutionDoesNotExist } from '../adapters/workflows';
+import { describeExecution, executionArnOf, isExecutionDoesNotExist } from '../adapters/workflows';
 import { causeMessage } from '../shared/execution-progress';
 import type { Deps } from '../composition/deps';
 import { publicMessage } from '../shared/errors/core';
@@ -95,7 +94,7 @@ export async function describeOperation(deps: Deps, record: { kind: Operation; e
   if (!stateMachineArn) return { ...base, executionArn: null, status: 'UNKNOWN', consoleUrl: null };
   const executionArn = executionArnOf(stateMachineArn, record.executionName);
   try {
-    const out = await deps.sfn.send(new DescribeExecutionCommand({ executionArn }));
+    const out = await describeExecution(deps.sfn, executionArn);
     return {
       ...base,
       executionArn,

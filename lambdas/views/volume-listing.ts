@@ -5,12 +5,12 @@
  * what it gave, as the attention view pages (`attention-view.ts`): pages never repeat or skip a
  * volume, and the last page has no cursor. Cost: one Query per shard per page, never a Scan.
  */
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { attentionShards } from '../adapters/dynamo';
+import { attentionShards } from '../store/keys';
 import { TABLE_KEYS } from '../adapters/table-definition';
 import type { Deps } from '../composition/deps';
 import { InvalidCursorError } from '../shared/errors/http';
 import type { RetainedVolume } from '../domain/retained-volume';
+import { attentionIndexPage } from '../store/attention';
 
 /** Per shard: where it continues (an index key), 0 = from its start, 1 = read to its end. */
 type Position = Record<string, unknown> | 0 | 1;
@@ -35,20 +35,13 @@ export async function pageRetainedVolumes(deps: Deps, options: { state: string; 
       const items: Array<RetainedVolume & Record<string, unknown>> = [];
       let start: Record<string, unknown> | undefined = position === 0 ? undefined : position;
       do {
-        const out = await deps.db.send(
-          new QueryCommand({
-            TableName: deps.tableName,
-            IndexName: index.name,
-            KeyConditionExpression: '#shard = :shard',
-            FilterExpression: '#state = :state',
-            ExpressionAttributeNames: { '#shard': index.partitionKey, '#state': 'state' },
-            ExpressionAttributeValues: { ':shard': shard, ':state': options.state },
-            Limit: options.limit - items.length,
-            ExclusiveStartKey: start,
-          }),
-        );
-        items.push(...((out.Items ?? []) as Array<RetainedVolume & Record<string, unknown>>));
-        start = out.LastEvaluatedKey;
+        const out = await attentionIndexPage<RetainedVolume & Record<string, unknown>>(deps, shard, 'all', {
+          limit: options.limit - items.length,
+          start,
+          where: { state: options.state },
+        });
+        items.push(...out.items);
+        start = out.lastKey;
       } while (start && items.length < options.limit);
       return { items, more: start !== undefined };
     }),

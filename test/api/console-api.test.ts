@@ -306,7 +306,7 @@ describe('the operator console', () => {
     const res = await h.request('GET', '/v1/admin/console', { token: admin });
 
     expect(res.status).toBe(200);
-    expect(res.body.workflows).toEqual(['provision', 'start', 'stop', 'restart', 'destroy', 'switch', 'recover']);
+    expect(res.body.workflows).toEqual(['provision', 'start', 'stop', 'restart', 'destroy', 'recover', 'switch']);
     expect(res.body.hatches.map((hatch: { id: string; method: string; path: string; page: string }) => [hatch.id, hatch.method, hatch.path, hatch.page])).toEqual([
       ['release-reservation', 'post', '/v1/admin/owners/{owner}/reservation/release', 'owner'],
       ['settle-instance', 'post', '/v1/admin/instances/{id}/settle', 'instance'],

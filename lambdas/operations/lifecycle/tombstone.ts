@@ -1,4 +1,5 @@
-import { cancellationCodes, keys, ttlAfter } from '../../adapters/dynamo';
+import { keys, ttlAfter } from '../../store/keys';
+import { TransactionConditionFailedError } from '../../store/errors';
 import type { Deps } from '../../composition/deps';
 import { ClaimLostError } from '../../shared/errors/workflow';
 import { after, attentionAt, parkedAttention } from '../../domain/attention';
@@ -33,7 +34,7 @@ export async function tombstoneInstance(deps: Deps, input: { instanceId: string;
   try {
     await finishWithOwnerItem(deps, [tombstone], ownerPart);
   } catch (error) {
-    if (!cancellationCodes(error)?.some((c) => c.code === 'ConditionalCheckFailed')) throw error;
+    if (!(error instanceof TransactionConditionFailedError)) throw error;
     if (alreadyFinishedBy(await readInstance(deps, input.instanceId), input.claim)) return;
     throw new ClaimLostError(`Instance ${input.instanceId} is no longer claimed by ${input.claim}.`, { cause: error });
   }
@@ -73,7 +74,7 @@ export async function recordDestroyFailure(deps: Deps, instance: InstanceItem, c
   try {
     await finishWithOwnerItem(deps, [parked], ownerPart);
   } catch (failure) {
-    if (!cancellationCodes(failure)?.some((c) => c.code === 'ConditionalCheckFailed')) throw failure;
+    if (!(failure instanceof TransactionConditionFailedError)) throw failure;
     if (alreadyFinishedBy(await readInstance(deps, instance.instanceId), claim)) return { status: 'destroying', parked: true };
     throw new ClaimLostError(`Instance ${instance.instanceId} is no longer claimed by ${claim}.`, { cause: failure });
   }

@@ -1,4 +1,5 @@
-import { cancellationCodes, keys, ttlAfter } from '../../adapters/dynamo';
+import { keys, ttlAfter } from '../../store/keys';
+import { TransactionConditionFailedError } from '../../store/errors';
 import type { Deps } from '../../composition/deps';
 import { ClaimLostError, ReservationLostError } from '../../shared/errors/workflow';
 import { alreadyFinishedBy, claimReleaseItem, type InstanceUpdate, type TransactItem } from '../../domain/fence';
@@ -18,11 +19,10 @@ async function finishProvision(deps: Deps, input: FencedStepInput, instance: Ins
   try {
     await finishWithOwnerItem(deps, [claimReleaseItem(deps, input.instanceId, input.claim, instance)], ownerPart);
   } catch (error) {
-    const codes = cancellationCodes(error);
-    if (!codes?.some((c) => c.code === 'ConditionalCheckFailed')) throw error;
+    if (!(error instanceof TransactionConditionFailedError)) throw error;
     // A replay of this very step after it committed: nothing to do.
     if (alreadyFinishedBy(await readInstance(deps, input.instanceId), input.claim)) return;
-    if (codes[0]?.code === 'ConditionalCheckFailed') throw new ClaimLostError(`Instance ${input.instanceId} is no longer claimed by ${input.claim}.`, { cause: error });
+    if (error.failedAt(0)) throw new ClaimLostError(`Instance ${input.instanceId} is no longer claimed by ${input.claim}.`, { cause: error });
     throw new ReservationLostError(`The reservation of ${input.owner} no longer belongs to ${input.instanceId}.`, { cause: error });
   }
 }

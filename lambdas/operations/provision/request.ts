@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
-import { BatchGetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import { cancellationCodes, isTransactionConflict, keys } from '../../adapters/dynamo';
+import { keys } from '../../store/keys';
+import { TransactionConditionFailedError, TransactionConflictError } from '../../store/errors';
+import { newInstancePut } from '../../store/instance';
+import { nameClaimPut } from '../../store/instance-name';
+import { batchGetItems, transactWrite } from '../../store/table';
 import { executionArnOf, startNamedExecution } from '../../adapters/workflows';
 import { ContentionTimeoutError, IdempotencyKeyReusedError, NameTakenError, ProvisionInProgressError, QuotaExceededError, ReconciliationPendingError } from '../../shared/errors/refusals';
 import { WorkflowUnavailableError } from '../../shared/errors/workflow';
@@ -107,15 +110,8 @@ interface AdmissionState {
 /** Read the owner item and the given instances in one round trip, strongly consistent. */
 async function readAdmissionStates(deps: Deps, owner: string, instanceIds: string[]): Promise<Map<string, AdmissionState>> {
   const ownerKey = keys.reservation(owner);
-  let request: Record<string, { Keys: Record<string, unknown>[]; ConsistentRead: boolean }> | undefined = {
-    [deps.tableName]: { Keys: [ownerKey, ...instanceIds.map((id) => keys.instance(id))], ConsistentRead: true },
-  };
-  const found = new Map<string, Record<string, unknown>>();
-  while (request && Object.keys(request).length > 0) {
-    const out = await deps.db.send(new BatchGetCommand({ RequestItems: request }));
-    for (const item of out.Responses?.[deps.tableName] ?? []) found.set(`${String(item.pk)}/${String(item.sk)}`, item);
-    request = out.UnprocessedKeys as typeof request;
-  }
+  const items = await batchGetItems<Record<string, unknown>>(deps, [ownerKey, ...instanceIds.map((id) => keys.instance(id))]);
+  const found = new Map(items.map((item) => [`${String(item.pk)}/${String(item.sk)}`, item]));
   const ownerItem = (found.get(`${ownerKey.pk}/${ownerKey.sk}`) as OwnerItem | undefined) ?? null;
   return new Map(
     instanceIds.map((id) => {
@@ -188,21 +184,20 @@ export async function admitProvision(deps: Deps, owner: Owner, idempotencyKey: s
       }
       const draft = draftAdmission(deps, owner, instanceId, idempotencyKey, hash, body, placement, smArn, deps.now());
       try {
-        await deps.db.send(new TransactWriteCommand({ TransactItems: admissionWrites(deps, draft, nameTakeoverFrom) }));
+        await transactWrite(deps, admissionWrites(deps, draft, nameTakeoverFrom));
       } catch (error) {
-        const codes = cancellationCodes(error);
-        if (codes?.some((c) => c.code === 'ConditionalCheckFailed')) {
-          const [instanceReason, ownerReason] = codes;
+        if (error instanceof TransactionConditionFailedError) {
+          // The items in admissionWrites' order: the key's instance, the owner item, the name claim.
+          const existing = error.itemAt<InstanceItem>(0);
           // The key's instance exists: a replay (DynamoDB returned the item as it is).
-          if (instanceReason?.code === 'ConditionalCheckFailed' && instanceReason.item) return await replay(deps, instanceReason.item as unknown as InstanceItem, hash, smArn, null);
-          if (ownerReason?.code === 'ConditionalCheckFailed') {
-            const refused = gateVerdict(deps, owner, (ownerReason.item as OwnerItem | undefined) ?? null);
+          if (existing) return await replay(deps, existing, hash, smArn, null);
+          if (error.failedAt(1)) {
+            const refused = gateVerdict(deps, owner, error.itemAt<OwnerItem>(1) ?? null);
             if (refused) throw held(deps, owner, refused);
           }
-          const nameReason = codes[2];
-          if (nameReason?.code === 'ConditionalCheckFailed' && body.name) {
+          if (error.failedAt(2) && body.name) {
             // The name is held: by a live instance (409), or by one that has ended (taken over on the next try).
-            const holder = nameReason.item?.instanceId as string | undefined;
+            const holder = error.itemAt<{ instanceId?: string }>(2)?.instanceId;
             const holderItem = holder ? (await readAdmissionState(deps, owner, holder)).instance : null;
             if (holder && holderItem && !NAME_FREEING_STATUSES.includes(holderItem.status)) throw new NameTakenError(body.name, holder);
             nameTakeoverFrom = holder;
@@ -211,7 +206,7 @@ export async function admitProvision(deps: Deps, owner: Owner, idempotencyKey: s
           if (attempt >= MAX_ATTEMPTS) throw new ContentionTimeoutError({ cause: error, context: { owner, attempts: attempt } });
           continue;
         }
-        if (!isTransactionConflict(error)) throw error;
+        if (!(error instanceof TransactionConflictError)) throw error;
         if (attempt >= MAX_ATTEMPTS) throw new ContentionTimeoutError({ cause: error, context: { owner, attempts: attempt } });
         continue;
       }
@@ -333,15 +328,7 @@ function draftAdmission(
  * taken over, fenced on that holder (`takeoverFrom`), so two admissions cannot both take it.
  */
 function nameClaim(deps: Deps, draft: Draft, takeoverFrom: string | undefined): TransactItem {
-  return {
-    Put: {
-      TableName: deps.tableName,
-      Item: { ...keys.instanceName(draft.owner, draft.item.name), instanceId: draft.item.instanceId, owner: draft.owner, name: draft.item.name, at: draft.now },
-      ConditionExpression: takeoverFrom ? 'instanceId = :holder' : 'attribute_not_exists(pk)',
-      ...(takeoverFrom ? { ExpressionAttributeValues: { ':holder': takeoverFrom } } : {}),
-      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-    },
-  };
+  return nameClaimPut(deps, { owner: draft.owner, name: draft.item.name, instanceId: draft.item.instanceId, at: draft.now }, takeoverFrom);
 }
 
 /** Statuses after which an instance no longer holds its name. */
@@ -357,14 +344,8 @@ export function admissionWrites(deps: Deps, draft: Draft, nameTakeoverFrom?: str
   const { item } = draft;
   const named = draft.requestedName !== undefined;
   return [
-    {
-      Put: {
-        TableName: deps.tableName,
-        Item: { ...item, ...keys.ownerIndex(draft.owner, item.createdAt, item.instanceId) },
-        ConditionExpression: 'attribute_not_exists(pk)',
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      },
-    },
+    // The instance is its owner's (`draftAdmission`), so the owner index is the draft owner's.
+    newInstancePut(deps, item),
     admissionItem(deps, {
       owner: draft.owner,
       instanceId: item.instanceId,

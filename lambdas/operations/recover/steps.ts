@@ -16,8 +16,8 @@
  * This module holds the workflow's steps and the sweep's settle rule; what starts a recovery (the
  * sweep's drift check, an operator) is in `recovery-requests.ts`, so step bundles stay small.
  */
-import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { cancellationCodes } from '../../adapters/dynamo';
+import { TransactionConditionFailedError } from '../../store/errors';
+import { transactWrite } from '../../store/table';
 import { machineNameOf, type ResourceTags } from '../../providers/compute-provider';
 import type { Deps } from '../../composition/deps';
 import { messageOf } from '../../shared/errors/core';
@@ -185,9 +185,9 @@ export async function cutOverRecovery(deps: Deps, input: ProviderStepInput & { e
     );
   }
   try {
-    await deps.db.send(new TransactWriteCommand({ TransactItems: items }));
+    await transactWrite(deps, items);
   } catch (error) {
-    if (!cancellationCodes(error)?.some((c) => c.code === 'ConditionalCheckFailed')) throw error;
+    if (!(error instanceof TransactionConditionFailedError)) throw error;
     // A replay after the transaction committed finds the cut-over done; anything else lost the claim.
     const current = await readInstance(deps, input.instanceId);
     if (current?.claim === input.claim && current.recovery?.cutOverAt) return { machineId: pending.machineId, volumeId: pending.volumeId, retained: current.recovery.retained ?? false, snapshotCount: current.recovery.snapshotCount ?? 0 };

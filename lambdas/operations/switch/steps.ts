@@ -4,8 +4,8 @@
  * rollback and the failure record. Every one acts only while the switch's claim holds the instance
  * and may run twice. The reconcile sweep settles a lost switch with the same rollback.
  */
-import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { cancellationCodes } from '../../adapters/dynamo';
+import { TransactionConditionFailedError } from '../../store/errors';
+import { transactWrite } from '../../store/table';
 import type { Deps } from '../../composition/deps';
 import { ProviderResourceNotFoundError } from '../../shared/errors/provider';
 import { ClaimLostError, CleanupUnverifiedError } from '../../shared/errors/workflow';
@@ -113,9 +113,9 @@ export async function commitSwitch(deps: Deps, input: FencedStepInput & { oldVol
       ]
     : [];
   try {
-    await deps.db.send(new TransactWriteCommand({ TransactItems: [claimReleaseItem(deps, input.instanceId, input.claim, outcome), ...retained] }));
+    await transactWrite(deps, [claimReleaseItem(deps, input.instanceId, input.claim, outcome), ...retained]);
   } catch (error) {
-    if (!cancellationCodes(error)?.some((c) => c.code === 'ConditionalCheckFailed')) throw error;
+    if (!(error instanceof TransactionConditionFailedError)) throw error;
     if (alreadyFinishedBy(await readInstance(deps, input.instanceId), input.claim)) return { status: from.status };
     throw new ClaimLostError(`Instance ${input.instanceId} is no longer claimed by ${input.claim}.`, { cause: error });
   }

@@ -66,6 +66,10 @@ export const ErrorNames = {
   // A dependency (the table) did not answer, or answered that it is overloaded.
   ServiceUnavailable: 'ServiceUnavailable',
   NameTaken: 'NameTaken',
+  // The store's decoding of a write that lost its condition (lambdas/store/errors.ts); use cases catch these by class.
+  ConditionFailed: 'ConditionFailed',
+  TransactionConditionFailed: 'TransactionConditionFailed',
+  TransactionConflict: 'TransactionConflict',
   // Cancelling an operation.
   OperationEnded: 'OperationEnded',
   OperationNotCancellable: 'OperationNotCancellable',

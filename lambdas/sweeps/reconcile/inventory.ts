@@ -19,7 +19,7 @@
  * run lists again), and two inventories at once meet at the fenced use cases (a recovery's claim
  * is a conditional write; the loser reads `skipped`).
  */
-import { batchGetItems, keys } from '../../adapters/dynamo';
+import { getInstances } from '../../store/instance';
 import type { ComputeProvider, FleetMachine, Machine, MachineExitNotice } from '../../providers/compute-provider';
 import type { Deps } from '../../composition/deps';
 import { messageOf } from '../../shared/errors/core';
@@ -52,7 +52,7 @@ export function emptyInventoryReport(): InventoryReport {
 
 /** Instances by id (BatchGetItem, consistent). */
 async function instancesById(deps: Deps, ids: string[]): Promise<Map<string, InstanceItem>> {
-  const items = ids.length ? await batchGetItems<InstanceItem>(deps.db, deps.tableName, ids.map((id) => keys.instance(id))) : [];
+  const items = ids.length ? await getInstances(deps, ids) : [];
   return new Map(items.map((item) => [item.instanceId, item]));
 }
 

@@ -5,7 +5,7 @@
  * grace period, re-verifying its tags just before. Never touched: anything a claimed instance may
  * be creating, anything an instance records as its machine or volume, and retained volumes.
  */
-import { batchGetItems, keys } from '../../adapters/dynamo';
+import { getInstances } from '../../store/instance';
 import type { ComputeProvider, Machine, Volume } from '../../providers/compute-provider';
 import type { Deps } from '../../composition/deps';
 import { messageOf } from '../../shared/errors/core';
@@ -24,7 +24,7 @@ export interface OrphanAction {
 
 /** Instances by id (BatchGetItem). */
 async function instancesById(deps: Deps, ids: string[]): Promise<Map<string, InstanceItem>> {
-  const items = await batchGetItems<InstanceItem>(deps.db, deps.tableName, ids.map((id) => keys.instance(id)));
+  const items = await getInstances(deps, ids);
   return new Map(items.map((item) => [item.instanceId, item]));
 }
 

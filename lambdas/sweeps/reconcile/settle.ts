@@ -15,7 +15,7 @@
  * | a destroy that failed or was lost (`destroying`, no claim) | run again by the sweep, backoff 0, 1, 2, 4 … periods (≤ 1 h); after `reconcileMaxTries` parked for an operator (DestroyParked alarm), quota slot freed then |
  * | a running instance still on the index (from before the fleet inventory) | drift check (drift.ts), which takes it off the index when healthy; otherwise running instances are found by the fleet inventory (inventory.ts) |
  */
-import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { transactWrite } from '../../store/table';
 import type { Deps } from '../../composition/deps';
 import type { Operation } from '../../shared/operations';
 import { messageOf } from '../../shared/errors/core';
@@ -220,7 +220,7 @@ export async function settleReservation(deps: Deps, reservation: ReservationItem
   if (!instance || !instance.claim) {
     const held = await outcomeIfHeld(deps, reservation.owner, reservation.instanceId, 'reconciled');
     if (held) {
-      await deps.db.send(new TransactWriteCommand({ TransactItems: [held] })).catch(() => undefined);
+      await transactWrite(deps, [held]).catch(() => undefined);
       return { target, action: 'cleaned-up', detail: `instance ${reservation.instanceId} is ${instance?.status ?? 'gone'}; reservation released` };
     }
   }

@@ -6,7 +6,7 @@
  * and writes nothing but its lease.
  */
 import { randomUUID } from 'node:crypto';
-import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { countingDescribes } from '../../adapters/workflows';
 import type { Deps } from '../../composition/deps';
 import { messageOf } from '../../shared/errors/core';
 import { dueItems, type DueItem } from '../../domain/attention';
@@ -45,21 +45,6 @@ export interface ReconcileOptions {
   afterRestart?: boolean;
   /** Written in the transaction that takes the lease (an operator's audit record of this run). */
   alsoWrite?: TransactItem[];
-}
-
-/** The workflow client with its DescribeExecution calls counted (what settling claims on evidence costs). */
-function countingDescribes(sfn: SFNClient): { sfn: SFNClient; calls: () => number } {
-  let calls = 0;
-  const counted = new Proxy(sfn, {
-    get(target, prop, receiver) {
-      if (prop !== 'send') return Reflect.get(target, prop, receiver) as unknown;
-      return (command: unknown, ...rest: unknown[]) => {
-        if (command instanceof DescribeExecutionCommand) calls += 1;
-        return (target.send as (...args: unknown[]) => unknown).call(target, command, ...rest);
-      };
-    },
-  });
-  return { sfn: counted, calls: () => calls };
 }
 
 /** Settle one due item by what it is. */

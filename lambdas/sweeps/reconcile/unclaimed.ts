@@ -4,34 +4,21 @@
  * is conditional on no claim and on the version and status the sweep read, so it can never clobber
  * an operation that claimed the instance meanwhile (that one simply wins; the sweep looks again).
  */
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { cancellationCodes, isConditionFailed, keys } from '../../adapters/dynamo';
 import type { Deps } from '../../composition/deps';
+import { ConditionFailedError, TransactionConditionFailedError } from '../../store/errors';
+import { unclaimedInstanceItem, updateInstanceUnclaimed } from '../../store/instance';
 import { attentionAt, parkedAttention } from '../../domain/attention';
-import { updateExpression, type InstanceUpdate, type TransactItem } from '../../domain/fence';
+import type { InstanceUpdate } from '../../domain/fence';
 import type { ErrorRecord, InstanceItem } from '../../domain/instance';
 import { finishWithOwnerItem, outcomeIfHeld } from '../../domain/reservation';
-
-/** The parameters of an update of an unclaimed instance, fenced by what was read. */
-function unclaimedUpdateParams(deps: Deps, item: InstanceItem, update: InstanceUpdate) {
-  const { expression, names, values } = updateExpression({ ...update, set: { ...update.set, updatedAt: deps.now().toISOString() } });
-  return {
-    TableName: deps.tableName,
-    Key: keys.instance(item.instanceId),
-    UpdateExpression: expression,
-    ConditionExpression: 'attribute_not_exists(claim) AND #fenceVersion = :fenceVersion AND #fenceStatus = :fenceStatus',
-    ExpressionAttributeNames: { ...names, '#fenceVersion': 'version', '#fenceStatus': 'status' },
-    ExpressionAttributeValues: { ...values, ':fenceVersion': item.version, ':fenceStatus': item.status },
-  };
-}
 
 /** Apply an update if the instance is still unclaimed as read; false when it moved on. */
 async function updateUnclaimed(deps: Deps, item: InstanceItem, update: InstanceUpdate): Promise<boolean> {
   try {
-    await deps.db.send(new UpdateCommand(unclaimedUpdateParams(deps, item, update)));
+    await updateInstanceUnclaimed(deps, item, update);
     return true;
   } catch (error) {
-    if (isConditionFailed(error)) return false;
+    if (error instanceof ConditionFailedError) return false;
     throw error;
   }
 }
@@ -76,21 +63,18 @@ export function recordCleanupTry(deps: Deps, item: InstanceItem, tries: number, 
  * moved on.
  */
 export async function finishFailedCleanup(deps: Deps, item: InstanceItem): Promise<boolean> {
-  const instanceItem: TransactItem = {
-    Update: unclaimedUpdateParams(deps, item, {
-      set: { countsTowardQuota: false },
-      remove: ['attentionShard', 'attentionAt', 'reconcileTries', 'cleanupExhaustedAt', 'lastCleanupError'],
-    }),
-  };
-  // Only an instance that still holds its slot gives it back: exactly once.
-  const update = instanceItem.Update!;
-  update.ConditionExpression = `${update.ConditionExpression} AND countsTowardQuota = :holdsSlot`;
-  update.ExpressionAttributeValues = { ...update.ExpressionAttributeValues, ':holdsSlot': true };
+  const instanceItem = unclaimedInstanceItem(
+    deps,
+    item,
+    { set: { countsTowardQuota: false }, remove: ['attentionShard', 'attentionAt', 'reconcileTries', 'cleanupExhaustedAt', 'lastCleanupError'] },
+    // Only an instance that still holds its slot gives it back: exactly once.
+    { holdsSlot: true },
+  );
   try {
     await finishWithOwnerItem(deps, [instanceItem], () => outcomeIfHeld(deps, item.owner, item.instanceId, 'reconciled', { returnSlot: true }));
     return true;
   } catch (error) {
-    if (cancellationCodes(error)?.some((c) => c.code === 'ConditionalCheckFailed')) return false;
+    if (error instanceof TransactionConditionFailedError) return false;
     throw error;
   }
 }

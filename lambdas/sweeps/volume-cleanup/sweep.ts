@@ -14,7 +14,6 @@
  * never act on one volume at once.
  */
 import { randomUUID } from 'node:crypto';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { pageLimit } from '../../shared/query-params';
 import { backoff } from '../../shared/retry';
@@ -22,7 +21,8 @@ import type { Deps } from '../../composition/deps';
 import { messageOf } from '../../shared/errors/core';
 import { VolumeDeleteFailedError, VolumeInUseError, VolumeNotFoundError, VolumeOwnershipUnverifiedError } from '../../shared/errors/refusals';
 import { after, dueItems } from '../../domain/attention';
-import { auditPutItem, auditRecord, auditRecordSchema } from '../../domain/audit';
+import { auditRecord, auditRecordSchema } from '../../domain/audit';
+import { putAudit } from '../../store/audit';
 import type { InstanceItem } from '../../domain/instance';
 import { readInstance } from '../../views/instance-queries';
 import { emitLifecycleEvent } from '../../domain/lifecycle-events';
@@ -274,7 +274,7 @@ export async function deleteRetainedVolumeByOperator(deps: Deps, volumeId: strin
         reason: query.reason,
         before: { volumeId, instanceId: before.instanceId, provider: before.provider, state: before.state, retainUntil: before.retainUntil, outcome: result.detail },
       });
-      await deps.db.send(new PutCommand(auditPutItem(deps, audit).Put as never));
+      await putAudit(deps, audit);
       deps.logger.info('audit: retained volume deleted by operator', { audit });
       return { volume: (await readRetainedVolume(deps, volumeId)) ?? before, audit };
     }
