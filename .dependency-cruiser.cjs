@@ -57,7 +57,7 @@ module.exports = {
     doNotFollow: { path: 'node_modules' },
     // The root node_modules stays in the graph as leaves (doNotFollow), so rules can name packages
     // (aws-sdk-only-below-the-use-cases); a node_modules nested in a cruised folder is left out.
-    exclude: { path: '^(lambdas|infra|test|bench|cli|console|client)/.*node_modules/|^cdk[.]out/' },
+    exclude: { path: '^(lambdas|infra|test|bench|cli|console|client)/.*node_modules/|^cdk[.]out/|^test/cli/independent-client/generated/' },
     tsConfig: { fileName: 'tsconfig.json' },
     tsPreCompilationDeps: true,
     enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'] },

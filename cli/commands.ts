@@ -32,7 +32,7 @@ export interface CommandSpec {
   /** A provision sends an Idempotency-Key (generated unless `--idempotency-key` is given). */
   idempotent?: boolean;
   /** How the human output renders the answer. */
-  render: 'accepted' | 'instances' | 'instance' | 'operations' | 'providers';
+  render: 'accepted' | 'instances' | 'instance' | 'operations' | 'providers' | 'cancelled';
 }
 
 /** A lifecycle operation's command, from its spec (`slipway start <id>` → `POST /v1/instances/{id}/start`). */
@@ -97,6 +97,15 @@ export const COMMANDS: readonly CommandSpec[] = [
     render: 'instances',
   },
   { name: 'show', summary: 'Show one instance', method: 'GET', path: '/v1/instances/{id}', args: ['id'], flags: [], render: 'instance' },
+  {
+    name: 'cancel',
+    summary: 'Cancel a running operation (<name>: its execution name, from `slipway ops <id>`); a destroy or a recovery is never cancelled',
+    method: 'DELETE',
+    path: '/v1/instances/{id}/operations/{name}',
+    args: ['id', 'name'],
+    flags: [],
+    render: 'cancelled',
+  },
   { name: 'ops', summary: "An instance's operations, newest first", method: 'GET', path: '/v1/instances/{id}/operations', args: ['id'], flags: [{ name: 'cursor', description: 'Older operations', into: 'query' }], render: 'operations' },
   { name: 'providers', summary: 'The providers this deployment runs, their regions and sizes', method: 'GET', path: '/v1/providers', args: [], flags: [], render: 'providers' },
 ];

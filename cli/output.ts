@@ -168,6 +168,12 @@ export function renderAnswer(render: CommandSpec['render'], body: unknown, style
       ...errors.map(([field, message]) => [field!, paint(style, 'red', message!)]),
     ]);
   }
+  if (render === 'cancelled') {
+    const cancelled = body as { instance: Instance; operation: { kind: string; name: string; status: string }; settled: boolean };
+    const { instance, operation } = cancelled;
+    if (!cancelled.settled) return `${paint(style, 'yellow', 'cancelling')}: ${operation.kind} of ${instance.id}, execution ${operation.name} ${operation.status}; the sweep finishes the settle (slipway show ${instance.id})\n`;
+    return `${paint(style, 'green', 'cancelled')}: ${operation.kind} of ${instance.id}, execution ${operation.name} ${operation.status}; the instance is ${instance.status}\n`;
+  }
   if (render === 'providers') {
     const offered = body as { default: string | null; items: Array<{ name: string; kind: string; regions: string[]; sizes: string[] }> };
     if (offered.items.length === 0) return 'no providers configured\n';

@@ -85,7 +85,8 @@ export interface paths {
         get: operations["getOperation"];
         put?: never;
         post?: never;
-        delete?: never;
+        /** Cancel a running operation: the request is recorded, the execution stopped and settled as a lost one is (a provision compensated, a switch rolled back, a start/stop/restart showing the real state), its last…Error code `cancelled`; a repeat answers the same */
+        delete: operations["cancelOperation"];
         options?: never;
         head?: never;
         patch?: never;
@@ -562,6 +563,20 @@ export interface components {
             /** @description The last failure, in words (never a stack) */
             message: string | null;
         };
+        Cancellation: {
+            instance: components["schemas"]["Instance"];
+            operation: components["schemas"]["Operation"];
+            cancel: components["schemas"]["CancelRequest"];
+            /** @description True once the operation no longer holds the instance: its last…Error reads code `cancelled` (unless the operation ended on its own first). False: the execution is stopped or being stopped, and the sweep finishes the settle */
+            settled: boolean;
+        };
+        CancelRequest: {
+            executionName: string;
+            /** @description The caller that asked (its owner id) */
+            requestedBy: string;
+            /** Format: date-time */
+            requestedAt: string;
+        };
         OperationAccepted: {
             instance: components["schemas"]["Instance"];
             operation: {
@@ -634,6 +649,14 @@ export interface components {
             /** Format: date-time */
             recoveryCooldownUntil?: string;
             recovery?: components["schemas"]["PendingRecovery"];
+            /** @description The last cancel its owner asked for; it concerns the claim only while it names the claim */
+            cancelRequest?: {
+                executionName: string;
+                /** @description The caller that asked (its owner id) */
+                requestedBy: string;
+                /** Format: date-time */
+                requestedAt: string;
+            };
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -1830,6 +1853,158 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
                         code: "instance_not_found" | "execution_not_found";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: The body exceeds 64 KB */
+            413: {
+                headers: {
+                    /** @description The request’s correlation id (the caller’s, or a new one): quote it when asking about the request */
+                    "x-correlation-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                        limitBytes?: number;
+                    };
+                };
+            };
+            /** @description `service_unavailable`: The table did not answer in time or is overloaded; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description The request’s correlation id (the caller’s, or a new one): quote it when asking about the request */
+                    "x-correlation-id"?: string;
+                    /** @description Seconds to wait before retrying (with service_unavailable) */
+                    "retry-after"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    cancelOperation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cancelled and settled (or cancelled before, and settled since): the instance as it ends */
+            200: {
+                headers: {
+                    /** @description The request’s correlation id (the caller’s, or a new one): quote it when asking about the request */
+                    "x-correlation-id"?: string;
+                    /** @description The operation: GET it (with ?wait=) to follow it */
+                    location: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Cancellation"];
+                };
+            };
+            /** @description Cancel recorded and the execution stopped; the settle is not finished yet (the sweep finishes it): follow the operation */
+            202: {
+                headers: {
+                    /** @description The request’s correlation id (the caller’s, or a new one): quote it when asking about the request */
+                    "x-correlation-id"?: string;
+                    /** @description The operation: GET it (with ?wait=) to follow it */
+                    location: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Cancellation"];
+                };
+            };
+            /** @description `validation_failed`: A parameter, header or the body is not valid (each in errors[]); `malformed_body`: The body is not UTF-8 JSON, or nests deeper than 32 levels */
+            400: {
+                headers: {
+                    /** @description The request’s correlation id (the caller’s, or a new one): quote it when asking about the request */
+                    "x-correlation-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "validation_failed" | "malformed_body";
+                        errors?: {
+                            /** @description Where: body.name, query.limit, headers.idempotency-key… */
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description `unauthorized`: No valid bearer token */
+            401: {
+                headers: {
+                    /** @description The request’s correlation id (the caller’s, or a new one): quote it when asking about the request */
+                    "x-correlation-id"?: string;
+                    /** @description Bearer */
+                    "www-authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized";
+                    };
+                };
+            };
+            /** @description `forbidden`: The token lacks the scope (instances, admin) or may not act for that owner */
+            403: {
+                headers: {
+                    /** @description The request’s correlation id (the caller’s, or a new one): quote it when asking about the request */
+                    "x-correlation-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden";
+                    };
+                };
+            };
+            /** @description `instance_not_found`: No instance of the caller has this id; `execution_not_found`: No such operation of this instance */
+            404: {
+                headers: {
+                    /** @description The request’s correlation id (the caller’s, or a new one): quote it when asking about the request */
+                    "x-correlation-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "instance_not_found" | "execution_not_found";
+                    };
+                };
+            };
+            /** @description `operation_ended`: The operation has already ended without a cancel: nothing to stop; `operation_not_cancellable`: A destroy (it runs to its end) or a recovery (the system repairing a dead machine) is never cancelled */
+            409: {
+                headers: {
+                    /** @description The request’s correlation id (the caller’s, or a new one): quote it when asking about the request */
+                    "x-correlation-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "operation_ended" | "operation_not_cancellable";
+                        instanceId?: string;
+                        executionName?: string;
+                        /** @description Its operation kind (destroy, recover) */
+                        kind?: string;
                     };
                 };
             };

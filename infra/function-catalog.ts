@@ -20,6 +20,7 @@ import type { TransientErrorName } from '../lambdas/shared/errors/core';
 import type { FunctionEntry } from '../lambdas/shared/function-permissions';
 import { WORKFLOW_NAMES } from '../lambdas/shared/workflows';
 import { SWEEP_LIST } from '../lambdas/sweeps/registry';
+import { CANCELLABLE_OPERATIONS } from '../lambdas/domain/cancel-request';
 
 export type { FunctionPermissions, TableAction } from '../lambdas/shared/function-permissions';
 
@@ -64,6 +65,8 @@ export const FUNCTION_CATALOG: readonly FunctionDefinition[] = [
       table: ['GetItem', 'Query', 'UpdateItem', 'PutItem', 'BatchGetItem'],
       startsWorkflows: [...WORKFLOW_NAMES],
       inspectsWorkflows: WORKFLOW_NAMES,
+      // An owner's cancel stops the execution and settles it.
+      stopsWorkflows: CANCELLABLE_OPERATIONS,
       usesProvider: true,
       // A forced recovery, an early volume delete and the sweeps run from the API publish events.
       publishesEvents: true,

@@ -111,6 +111,7 @@ export class OrchestrationStack extends Stack {
     const functions: Record<string, NodejsFunction> = {};
     for (const definition of FUNCTION_CATALOG) {
       assertNoCycle(definition);
+      assertStopsKnown(definition);
       const starts = definition.permissions.startsWorkflows ?? [];
       const environment: Record<string, string> = { TABLE_NAME: props.table.tableName };
       // Operators follow an operation from the API answer straight to its execution in the console.
@@ -150,6 +151,9 @@ export class OrchestrationStack extends Stack {
         const stateMachine = workflows[workflow].stateMachine;
         if (!(definition.permissions.startsWorkflows ?? []).includes(workflow)) fn.addEnvironment(stateMachineArnEnvVar(workflow), stateMachine.stateMachineArn);
         iam.Grant.addToPrincipal({ grantee: fn, actions: ['states:DescribeExecution'], resourceArns: [executionsArnOf(this, stateMachine.stateMachineName)] });
+      }
+      for (const workflow of definition.permissions.stopsWorkflows ?? []) {
+        iam.Grant.addToPrincipal({ grantee: fn, actions: ['states:StopExecution'], resourceArns: [executionsArnOf(this, workflows[workflow].stateMachine.stateMachineName)] });
       }
       // The operator console: list executions (on the state machine), read histories and the definition each ran (on its executions).
       for (const workflow of definition.permissions.inspectsWorkflows ?? []) {
@@ -387,6 +391,13 @@ export function tableOperations(): string[] {
   const actions = new Set<string>(FUNCTION_CATALOG.flatMap((definition) => definition.permissions.table));
   // Admission, claims and settles write several items at once (TransactWriteCommand).
   return [...actions, 'TransactWriteItems'].sort();
+}
+
+/** A function stops only executions whose ARNs it knows: of workflows it starts or describes. */
+function assertStopsKnown(definition: FunctionDefinition): void {
+  const known = [...(definition.permissions.startsWorkflows ?? []), ...(definition.permissions.describesWorkflows ?? [])];
+  const unknown = (definition.permissions.stopsWorkflows ?? []).filter((workflow) => !known.includes(workflow));
+  if (unknown.length > 0) throw new Error(`${definition.id} stops ${unknown.join(', ')} without starting or describing them`);
 }
 
 /** A function that both starts and is invoked by workflows would make a CloudFormation cycle (ARN references). */

@@ -6,6 +6,7 @@ import {
   GetExecutionHistoryCommand,
   ListExecutionsCommand,
   StartExecutionCommand,
+  StopExecutionCommand,
   type DescribeExecutionCommandOutput,
   type DescribeStateMachineForExecutionCommandOutput,
   type ExecutionListItem,
@@ -51,6 +52,23 @@ export async function startNamedExecution(
     if (error instanceof ExecutionAlreadyExists || (error as { name?: string }).name === 'ExecutionAlreadyExists') {
       return { executionArn: executionArnOf(stateMachineArn, name), started: false };
     }
+    throw error;
+  }
+}
+
+/**
+ * Stop an execution (StopExecution). Its documented errors are ExecutionDoesNotExist, InvalidArn
+ * and ValidationException (AWS API reference, StopExecution): none for an execution that has
+ * already closed, which stays as it ended (the local endpoint does the same), so a repeated stop is
+ * harmless. One that does not exist (never started, or the local endpoint restarted) answers false. A Task's Lambda invocation in flight is
+ * not interrupted: its result is ignored, and the steps' fences refuse what it would still write.
+ */
+export async function stopExecution(sfn: SFNClient, executionArn: string, reason: { error: string; cause: string }): Promise<boolean> {
+  try {
+    await sfn.send(new StopExecutionCommand({ executionArn, error: reason.error, cause: reason.cause }));
+    return true;
+  } catch (error) {
+    if (isExecutionDoesNotExist(error)) return false;
     throw error;
   }
 }

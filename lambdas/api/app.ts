@@ -11,7 +11,8 @@ import { requestSwitch } from '../operations/switch/request';
 import type { Deps } from '../composition/deps';
 import { ForbiddenError, MethodNotAllowedError, PayloadTooLargeError, RouteNotFoundError } from '../shared/errors/http';
 import { OwnerNotFoundError } from '../shared/errors/refusals';
-import { accepted } from './accepted';
+import { accepted, operationLocation } from './accepted';
+import { cancelOperation } from '../operations/cancel';
 import { registerAdminRoutes } from './admin-routes';
 import { LIFECYCLE_OPERATIONS } from '../operations/registry';
 import { registerConsole } from './console/serve';
@@ -21,7 +22,7 @@ import { errorFromHttpException, problemResponse } from './problem';
 import { mount } from './route';
 import { shippedJson } from './shipped-file';
 import { operationProgress, waitForOperation } from '../views/executions';
-import { createInstanceRoute, getInstanceRoute, healthRoute, lifecycleRoutes, listInstancesRoute, operationProgressRoute, operationsRoute, providersRoute, ROUTES, switchProviderRoute } from './routes';
+import { cancelOperationRoute, createInstanceRoute, getInstanceRoute, healthRoute, lifecycleRoutes, listInstancesRoute, operationProgressRoute, operationsRoute, providersRoute, ROUTES, switchProviderRoute } from './routes';
 import { corsMiddleware } from './cors';
 import { docsHandler } from './docs';
 
@@ -168,6 +169,13 @@ export function createApp(options: ApiOptions): Hono<ApiEnv> {
     const owners = ownersOf(c.get('caller'));
     const progress = query.wait ? await waitForOperation(c.var.deps, params.id, params.name, owners, query.wait, c.req.raw.signal) : await operationProgress(c.var.deps, params.id, params.name, owners);
     return c.json(progress, 200);
+  });
+
+  mount(app, cancelOperationRoute, async (c, { params }) => {
+    const caller = c.get('caller');
+    const cancelled = await cancelOperation(c.var.deps, params.id, params.name, { owners: ownersOf(caller), requestedBy: caller.owner });
+    c.header('location', operationLocation(params.id, params.name));
+    return c.json(cancelled, cancelled.settled ? 200 : 202);
   });
 
   for (const operation of LIFECYCLE_OPERATIONS) {

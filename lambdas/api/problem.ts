@@ -4,7 +4,7 @@ import type { HTTPException } from 'hono/http-exception';
 import * as z from 'zod';
 import { ErrorNames, type ErrorName, SlipwayError } from '../shared/errors/core';
 import { HttpStatusError, MalformedBodyError, MethodNotAllowedError, PayloadTooLargeError, ServiceUnavailableError, UnsupportedMediaTypeError, ValidationFailedError } from '../shared/errors/http';
-import { AlreadySwitchingError, InstanceBusyError, NameTakenError, ProviderMismatchError, ProvisionInProgressError, QuotaExceededError, ReconciliationPendingError, ReservationNotReleasableError, UnknownProviderError, UnsupportedPlacementError, VolumeInUseError, VolumeOwnershipUnverifiedError } from '../shared/errors/refusals';
+import { AlreadySwitchingError, InstanceBusyError, NameTakenError, OperationEndedError, OperationNotCancellableError, ProviderMismatchError, ProvisionInProgressError, QuotaExceededError, ReconciliationPendingError, ReservationNotReleasableError, UnknownProviderError, UnsupportedPlacementError, VolumeInUseError, VolumeOwnershipUnverifiedError } from '../shared/errors/refusals';
 import { ExecutionStillRunningError } from '../shared/errors/workflow';
 
 /** RFC 9457 problem details, with a stable machine-readable `code`. */
@@ -44,6 +44,8 @@ const MAPPINGS = {
   [ErrorNames.ReconciliationPending]: { status: 409, code: 'reconciliation_pending', title: 'Reconciliation pending' },
   [ErrorNames.InstanceBusy]: { status: 409, code: 'instance_busy', title: 'Instance busy', retryAfterSeconds: 5 },
   [ErrorNames.NameTaken]: { status: 409, code: 'name_taken', title: 'Name taken' },
+  [ErrorNames.OperationEnded]: { status: 409, code: 'operation_ended', title: 'The operation has already ended' },
+  [ErrorNames.OperationNotCancellable]: { status: 409, code: 'operation_not_cancellable', title: 'This operation cannot be cancelled' },
   [ErrorNames.InvalidState]: { status: 409, code: 'invalid_state', title: 'Invalid state for this operation' },
   [ErrorNames.AlreadySwitching]: { status: 409, code: 'already_switching', title: 'Already switching provider' },
   [ErrorNames.ProviderMismatch]: { status: 409, code: 'provider_mismatch', title: 'The instance is on another provider' },
@@ -96,6 +98,8 @@ export const PROBLEM_EXTRAS: Partial<Record<ProblemCode, z.ZodRawShape>> = {
   reservation_not_releasable: { reservationStatus: z.string() },
   volume_in_use: { volumeId: z.string(), heldBy: z.string().nullable() },
   volume_ownership_unverified: { volumeId: z.string(), why: z.string() },
+  operation_ended: { instanceId: z.string(), executionName: z.string().meta({ description: 'The operation that has ended' }) },
+  operation_not_cancellable: { instanceId: z.string(), executionName: z.string(), kind: z.string().meta({ description: 'Its operation kind (destroy, recover)' }) },
 };
 
 /** Extensions a caller can act on (which instance holds the reservation, which fields are wrong). */
@@ -114,6 +118,8 @@ export function extensionsOf(error: SlipwayError): Record<string, unknown> {
   if (error instanceof ReservationNotReleasableError) return { reservationStatus: error.status };
   if (error instanceof VolumeInUseError) return { volumeId: error.volumeId, heldBy: error.heldBy };
   if (error instanceof VolumeOwnershipUnverifiedError) return { volumeId: error.volumeId, why: error.why };
+  if (error instanceof OperationEndedError) return { instanceId: error.instanceId, executionName: error.executionName };
+  if (error instanceof OperationNotCancellableError) return { instanceId: error.instanceId, executionName: error.executionName, kind: error.kind };
   return {};
 }
 

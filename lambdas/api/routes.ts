@@ -10,6 +10,7 @@ import { LIFECYCLE_OPERATIONS, OPERATIONS, type LifecycleOperation } from '../op
 import { operationAcceptedSchema } from '../operations/lifecycle/request';
 import { switchRequestSchema } from '../operations/switch/request';
 import { operationsPageSchema } from '../views/operations-history';
+import { cancellationSchema } from '../operations/cancel';
 import { adminInstanceViewSchema, ownerRegistrySchema } from '../views/operator-views';
 import { quotaChangeSchema, setQuotaRequestSchema } from '../domain/owner';
 import { releaseRequestSchema, releaseResultSchema } from '../domain/reservation';
@@ -121,6 +122,25 @@ export const operationProgressRoute = defineRoute({
   request: { params: operationParamSchema, query: operationWaitQuerySchema },
   responses: { 200: { description: 'Its execution and steps so far', schema: operationProgressSchema } },
   problems: { instance_not_found: 'No instance of the caller has this id', execution_not_found: 'No such operation of this instance' },
+});
+
+export const cancelOperationRoute = defineRoute({
+  method: 'delete',
+  path: '/v1/instances/{id}/operations/{name}',
+  operationId: 'cancelOperation',
+  summary:
+    'Cancel a running operation: the request is recorded, the execution stopped and settled as a lost one is (a provision compensated, a switch rolled back, a start/stop/restart showing the real state), its last…Error code `cancelled`; a repeat answers the same',
+  request: { params: operationParamSchema },
+  responses: {
+    200: { description: 'Cancelled and settled (or cancelled before, and settled since): the instance as it ends', schema: cancellationSchema, headers: OPERATION_LOCATION },
+    202: { description: 'Cancel recorded and the execution stopped; the settle is not finished yet (the sweep finishes it): follow the operation', schema: cancellationSchema, headers: OPERATION_LOCATION },
+  },
+  problems: {
+    instance_not_found: 'No instance of the caller has this id',
+    execution_not_found: 'No such operation of this instance',
+    operation_ended: 'The operation has already ended without a cancel: nothing to stop',
+    operation_not_cancellable: 'A destroy (it runs to its end) or a recovery (the system repairing a dead machine) is never cancelled',
+  },
 });
 
 /** A lifecycle route: claim first, then the workflow; the loser of a race gets 409 and causes nothing. */
@@ -332,6 +352,7 @@ export const ROUTES = [
   getInstanceRoute,
   operationsRoute,
   operationProgressRoute,
+  cancelOperationRoute,
   ...Object.values(lifecycleRoutes),
   switchProviderRoute,
   providersRoute,

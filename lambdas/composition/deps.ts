@@ -58,6 +58,8 @@ export interface Settings {
    * decide; only those that wait for a turn, or lost one, read first (the bench measures both).
    */
   admissionReadsFirst: boolean;
+  /** How long a cancel settles the stopped operation itself before it answers 202 and leaves the rest to the sweep (under API Gateway's 29 s). */
+  cancelSettleMs: number;
 }
 
 /** Everything a handler needs from the outside world, injected so tests and the local runtime can supply their own. */
@@ -115,6 +117,7 @@ export function settingsFrom(config: Config): Settings {
     volumeCleanupPeriodSeconds: config.VOLUME_CLEANUP_PERIOD_SECONDS,
     volumeCleanupMaxTries: config.VOLUME_CLEANUP_MAX_TRIES,
     admissionReadsFirst: false,
+    cancelSettleMs: 10_000,
   };
 }
 

@@ -109,6 +109,8 @@ export interface InstanceItem {
   /** The recovery in flight (only while a `recover` claim holds the instance). */
   recovery?: PendingRecovery;
   restartingAt?: string;
+  /** The last cancel an owner asked for (`DELETE …/operations/{name}`); it concerns the claim only while its executionName is the claim. */
+  cancelRequest?: { executionName: string; requestedBy: string; requestedAt: string };
   /**
    * The volume create an attempt is about to send (`<provider>:v<generation>`), written before it:
    * a retry that finds it knows an earlier attempt may have made a volume a lagging list hides.

@@ -43,4 +43,9 @@ export interface OperationSpec {
   settleStarts: readonly string[];
   /** Its route and CLI command, when the owner asks for it on an existing instance. */
   lifecycle?: LifecycleRequest;
+  /**
+   * Whether its owner may cancel it (`DELETE /v1/instances/{id}/operations/{name}`: stopped, then
+   * settled by its settle rule with code `cancelled`), or why not (the 409 says it).
+   */
+  cancel: { cancellable: true } | { cancellable: false; why: string };
 }

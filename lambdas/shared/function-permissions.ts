@@ -24,6 +24,8 @@ export interface FunctionPermissions extends StepPermissions {
   startsWorkflows?: WorkflowName[];
   /** Workflows whose executions it may describe without starting them. */
   describesWorkflows?: WorkflowName[];
+  /** Workflows whose executions it may stop (a cancel); each must also be one it starts or describes. */
+  stopsWorkflows?: readonly WorkflowName[];
   /**
    * Workflows it inspects for operators: list their executions, read each execution's history and
    * the definition it ran (ListExecutions, GetExecutionHistory, DescribeStateMachineForExecution).

@@ -1,3 +1,4 @@
+import { cancelRequestSchema } from '../domain/cancel-request';
 import * as z from 'zod';
 import type { Deps } from '../composition/deps';
 import { messageOf } from '../shared/errors/core';
@@ -53,6 +54,7 @@ const storedInstanceSchema = z
     lastRecoveredAt: z.string().optional(),
     recoveryCooldownUntil: z.string().optional(),
     recovery: pendingRecoverySchema.optional(),
+    cancelRequest: cancelRequestSchema.optional().meta({ description: 'The last cancel its owner asked for; it concerns the claim only while it names the claim' }),
     createdAt: z.string(),
     updatedAt: z.string(),
   })

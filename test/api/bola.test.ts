@@ -45,6 +45,7 @@ const routes = (id: string) =>
     ['POST', `/v1/instances/${id}/stop`],
     ['POST', `/v1/instances/${id}/restart`],
     ['DELETE', `/v1/instances/${id}`],
+    ['DELETE', `/v1/instances/${id}/operations/${id}-provision-v1`],
   ] as const;
 
 describe('broken object level authorisation', () => {

@@ -10,6 +10,7 @@ import { providersSettingSchema } from '../../lambdas/shared/providers-config';
 import { settingDefault } from '../../lambdas/shared/config';
 import { SWEEP_LIST } from '../../lambdas/sweeps/registry';
 import { WORKFLOW_NAMES, stateMachineArnEnvVar, type WorkflowName } from '../../lambdas/shared/workflows';
+import { CANCELLABLE_OPERATIONS } from '../../lambdas/domain/cancel-request';
 import { ACCOUNT, REGION, TEST_PROVIDERS, render, resourcesOf, synthesize, type CfnResource, type Synthesized } from './support/synth';
 
 /**
@@ -148,25 +149,35 @@ describe('IAM', () => {
     expect(otherActions).toEqual([]);
   });
 
-  it.each(FUNCTION_CATALOG.map((fn) => [fn.id, fn] as const))('lets %s start, read and inspect exactly the workflows it declares', (_id, fn) => {
+  it.each(FUNCTION_CATALOG.map((fn) => [fn.id, fn] as const))('lets %s start, read, stop and inspect exactly the workflows it declares', (_id, fn) => {
     const roleId = logicalId(synth.orchestration.functions[fn.id]!.role!);
     const starts = fn.permissions.startsWorkflows ?? [];
     const describes = [...starts, ...(fn.permissions.describesWorkflows ?? [])];
     const inspects = [...(fn.permissions.inspectsWorkflows ?? [])];
+    const stops = [...(fn.permissions.stopsWorkflows ?? [])];
 
     expect(resourcesFor(roleId, 'states:StartExecution')).toEqual(starts.map(stateMachineArnOf).sort());
     expect(resourcesFor(roleId, 'states:DescribeExecution')).toEqual(describes.map(executionsArnOf).sort());
     expect(resourcesFor(roleId, 'states:ListExecutions')).toEqual(inspects.map(stateMachineArnOf).sort());
     expect(resourcesFor(roleId, 'states:GetExecutionHistory')).toEqual(inspects.map(executionsArnOf).sort());
     expect(resourcesFor(roleId, 'states:DescribeStateMachineForExecution')).toEqual(inspects.map(executionsArnOf).sort());
+    expect(resourcesFor(roleId, 'states:StopExecution')).toEqual(stops.map(executionsArnOf).sort());
     const stateActions = statementsOfRole(roleId).flatMap((s) => list(s.Action)).filter((action) => action.startsWith('states:'));
     expect([...new Set(stateActions)].sort()).toEqual(
       [
         ...(describes.length > 0 ? ['states:DescribeExecution'] : []),
         ...(starts.length > 0 ? ['states:StartExecution'] : []),
+        ...(stops.length > 0 ? ['states:StopExecution'] : []),
         ...(inspects.length > 0 ? ['states:DescribeStateMachineForExecution', 'states:GetExecutionHistory', 'states:ListExecutions'] : []),
       ].sort(),
     );
+  });
+
+  it('lets the Api function and the reconcile sweep stop exactly the cancellable workflows', () => {
+    expect(FUNCTION_CATALOG.filter((fn) => (fn.permissions.stopsWorkflows ?? []).length > 0).map((fn) => [fn.id, fn.permissions.stopsWorkflows])).toEqual([
+      ['Api', CANCELLABLE_OPERATIONS],
+      ['Reconcile', CANCELLABLE_OPERATIONS],
+    ]);
   });
 
   it('lets the Api function inspect every workflow for the operator console', () => {

@@ -7,6 +7,7 @@ import { run } from '../../cli/main';
 import { ProviderCapacityError } from '../../lambdas/shared/errors/provider';
 import { startHarness, type Harness } from '../support/harness';
 import { provisionRunning } from '../support/instances';
+import { gate } from '../support/sfn-helpers';
 
 let h: Harness;
 
@@ -142,6 +143,36 @@ describe('slipway lifecycle and reads', () => {
     expect(invalid.stderr).toMatch(/^error: .* \(invalid_state, HTTP 409\)\n$/);
     expect(JSON.parse(jsonRefusal.stdout)).toMatchObject({ status: 409, error: { code: 'invalid_state' } });
     expect(jsonRefusal.stderr).toBe('');
+  });
+
+  it('cancels a running operation, answers a repeat the same, and exits 5 for one that has ended', async () => {
+    // Arrange: a stop held at the provider.
+    const { id, token } = await provisionRunning(h, 'cli-cancel');
+    const parked = gate();
+    const inner = h.provider.inner;
+    const original = inner.stopMachine.bind(inner);
+    inner.stopMachine = async (machineId: string) => {
+      await parked.pass();
+      return original(machineId);
+    };
+    const stop = await cli(['stop', id, '--json'], { token });
+    const name = JSON.parse(stop.stdout).operation.executionName as string;
+    await parked.entered;
+    inner.stopMachine = original;
+
+    // Act
+    const cancelled = await cli(['cancel', id, name], { token });
+    const again = await cli(['cancel', id, name, '--json'], { token });
+    const provisionName = (await h.instanceItem(id))!.operations![0]!.executionName;
+    const ended = await cli(['cancel', id, provisionName], { token });
+    parked.open();
+
+    // Assert
+    expect([cancelled.code, cancelled.stdout]).toEqual([EXIT.ok, `cancelled: stop of ${id}, execution ${name} ABORTED; the instance is running\n`]);
+    expect([again.code, JSON.parse(again.stdout).instance.lastStopError.code]).toEqual([EXIT.ok, 'cancelled']);
+    expect(cancelled.requests).toEqual([`DELETE /v1/instances/${id}/operations/${name}`]);
+    expect(ended.code).toBe(EXIT.conflict);
+    expect(ended.stderr).toMatch(/\(operation_ended, HTTP 409\)\n$/);
   });
 
   it('switches provider with --wait, showing each step, and refuses an unknown provider with its problem', async () => {

@@ -1,7 +1,7 @@
 /**
  * The README's journey with the shipped typed client (`slipway/client`: types generated from the
  * document, openapi-fetch calls), against a whole local stack: provision → running → stop → start
- * → switch provider → destroy, following each operation with the server-side wait. No casts: the
+ * → switch provider → cancel a slow provision → destroy, following each operation with the server-side wait. No casts: the
  * compiler checks every call and answer against the document.
  */
 import { readFileSync } from 'node:fs';
@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createSlipwayClient, type SlipwayClient } from '../../client';
 import { startHarness, type Harness } from '../support/harness';
+import { gate } from '../support/sfn-helpers';
 
 let h: Harness;
 let api: SlipwayClient;
@@ -59,6 +60,23 @@ describe('the typed client', () => {
     expect(switched.response.status).toBe(202);
     expect(await finished(id, switched.data!.operation.executionName)).toBe('SUCCEEDED');
     expect((await api.GET('/v1/instances/{id}', { params: { path: { id } } })).data?.provider).toBe(target);
+
+    // Cancel a slow provision: its machine create hangs at the provider; the cancel settles it.
+    const parked = gate();
+    const inner = h.provider.inner;
+    const create = inner.createMachine.bind(inner);
+    inner.createMachine = async (spec) => {
+      inner.createMachine = create;
+      await parked.pass();
+      return create(spec);
+    };
+    const slow = await api.POST('/v1/instances', { params: { header: { 'idempotency-key': `journey-slow-${Date.now()}` } }, body: { name: 'journey-slow' } });
+    await parked.entered;
+    const cancelled = await api.DELETE('/v1/instances/{id}/operations/{name}', { params: { path: { id: slow.data!.instance.id, name: slow.data!.operation.executionName } } });
+    parked.open();
+    expect([cancelled.response.status, cancelled.data?.settled, cancelled.data?.instance.status, cancelled.data?.instance.lastStartError?.code]).toEqual([200, true, 'failed', 'cancelled']);
+    const again = await api.DELETE('/v1/instances/{id}/operations/{name}', { params: { path: { id: slow.data!.instance.id, name: slow.data!.operation.executionName } } });
+    expect(again.data?.cancel).toEqual(cancelled.data?.cancel);
 
     // Destroy; the history stays readable.
     const destroyed = await api.DELETE('/v1/instances/{id}', { params: { path: { id } } });

@@ -6,13 +6,15 @@
  * two sweep periods nothing is left stuck: no claim held (no `recovering`), no reservation
  * unresolved, no destroy unfinished, every instance agrees with its provider and still has its
  * volume, quota equals the live instances, and the provider holds nothing no instance (or retained
- * volume) owns.
+ * volume) owns. A cancel whose request dies between its recorded request and its StopExecution converges the same way.
  */
-import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { keys } from '../../lambdas/adapters/dynamo';
 import { runReconcile } from '../../lambdas/sweeps/reconcile/sweep';
 import { Tripwire, trippedClient, trippedProvider, violations } from '../support/convergence';
 import { startHarness, testProviderKind, type Harness } from '../support/harness';
 import { operate } from '../support/instances';
+import { gate } from '../support/sfn-helpers';
 
 /** The reconcile schedule's period on AWS (and the local default). */
 const SWEEP_PERIOD_SECONDS = 60;
@@ -262,5 +264,71 @@ describe.each(RECOVERY_CRASH_POINTS)('a crash during a recovery (provider call %
     const after = (await h.instanceItem(id))!;
     expect(['running', 'stopped']).toContain(after.status);
     if (after.status === 'stopped') expect(after.lastRecoveryError ?? after.lastStopError).toBeDefined();
+  });
+});
+
+/**
+ * A cancel whose request dies after its fenced write recorded the cancel and before its
+ * StopExecution: only the API process (the workflow runs on, held at its machine create), or the
+ * whole stack. The sweep finds the claim with its cancel — still RUNNING, so it stops it, or lost
+ * with the stack — and settles it `cancelled`; nothing is left on the provider.
+ */
+describe.each(['the API process', 'the whole stack'] as const)('a cancel that dies before its StopExecution (%s dies)', (what) => {
+  it('converges within two sweep periods: the provision stopped and settled with code cancelled, its reservation released', async () => {
+    // Arrange: a provision whose machine create hangs.
+    const short = what === 'the API process' ? 'api' : 'stack';
+    const owner = `user:cv-cancel-${short}`;
+    const token = await h.token({ sub: owner.slice('user:'.length) });
+    const parked = gate();
+    const inner = h.provider.inner;
+    const create = inner.createMachine.bind(inner);
+    inner.createMachine = async (spec) => {
+      await parked.pass();
+      return create(spec);
+    };
+    const res = await h.request('POST', '/v1/instances', { token, body: {}, headers: { 'idempotency-key': `cv-cancel-${short}` } });
+    expect(res.status).toBe(202);
+    await parked.entered;
+
+    const id = res.body.instance.id as string;
+    const name = res.body.operation.executionName as string;
+    // The request dies at its StopExecution: the cancel is recorded, the execution not stopped.
+    let died!: () => void;
+    const atStop = new Promise<void>((resolve) => (died = resolve));
+    const sfn = h.runtime.deps.sfn;
+    const send = sfn.send.bind(sfn);
+    sfn.send = (async (command: unknown, ...rest: unknown[]) => {
+      if (command instanceof StopExecutionCommand) {
+        died();
+        return new Promise<never>(() => undefined); // a dead process answers nothing
+      }
+      return (send as (...a: unknown[]) => unknown)(command, ...rest);
+    }) as typeof sfn.send;
+
+    // Act
+    const cancel = h.request('DELETE', `/v1/instances/${id}/operations/${name}`, { token }).catch(() => null);
+    await atStop;
+    const recorded = await h.instanceItem(id);
+    if (what === 'the API process') {
+      await h.crashApi();
+      sfn.send = send as typeof sfn.send;
+      for (const period of [1, 2]) {
+        await runReconcile(h.later(period * SWEEP_PERIOD_SECONDS + 1));
+        await h.runtime.stepFunctions.idle();
+      }
+      // The create held since answers now; its step finds the claim gone.
+      parked.open();
+      await h.runtime.stepFunctions.idle();
+    } else {
+      void h.runtime.crash();
+      await restartAndSweepTwice();
+    }
+    await cancel;
+
+    // Assert
+    expect(recorded).toMatchObject({ claim: name, cancelRequest: { executionName: name, requestedBy: owner } });
+    expect(await violations(h, [owner])).toEqual([]);
+    expect(await h.instanceItem(id)).toMatchObject({ status: 'failed', lastStartError: { code: 'cancelled' } });
+    expect(await h.item(keys.reservation(owner))).toMatchObject({ status: 'released' });
   });
 });

@@ -40,7 +40,7 @@ describe('what the document tells a generated client', () => {
     const ids = ROUTES.map((route) => route.operationId);
 
     expect(new Set(ids).size).toBe(ids.length);
-    for (const id of ids) expect(id).toMatch(/^(get|list|create|start|stop|restart|destroy|switch|run|settle|release|set|recover|delete)[A-Z][A-Za-z]+$/);
+    for (const id of ids) expect(id).toMatch(/^(get|list|create|start|stop|restart|destroy|switch|run|settle|release|set|recover|delete|cancel)[A-Z][A-Za-z]+$/);
     expect(operations().map((op) => op.operationId).sort()).toEqual([...ids].sort());
   });
 

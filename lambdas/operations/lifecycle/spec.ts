@@ -7,6 +7,8 @@ export const startOperation = {
   errorField: 'lastStartError',
   settleStarts: [],
   lifecycle: { method: 'post', path: '/v1/instances/{id}/start', summary: 'Start the instance', command: 'Start an instance', endsIn: 'FinishOperation' },
+  // A cancel records the machine's real state.
+  cancel: { cancellable: true },
 } as const satisfies OperationSpec;
 
 export const stopOperation = {
@@ -15,6 +17,7 @@ export const stopOperation = {
   errorField: 'lastStopError',
   settleStarts: [],
   lifecycle: { method: 'post', path: '/v1/instances/{id}/stop', summary: 'Stop the instance', command: 'Stop an instance', endsIn: 'FinishOperation' },
+  cancel: { cancellable: true },
 } as const satisfies OperationSpec;
 
 export const restartOperation = {
@@ -24,6 +27,7 @@ export const restartOperation = {
   errorField: 'lastStartError',
   settleStarts: [],
   lifecycle: { method: 'post', path: '/v1/instances/{id}/restart', summary: 'Restart the instance', command: 'Restart an instance', endsIn: 'FinishOperation' },
+  cancel: { cancellable: true },
 } as const satisfies OperationSpec;
 
 export const destroyOperation = {
@@ -33,4 +37,6 @@ export const destroyOperation = {
   errorField: 'lastDestroyError',
   settleStarts: [],
   lifecycle: { method: 'delete', path: '/v1/instances/{id}', summary: 'Destroy the instance (machine and volume)', command: 'Destroy an instance (machine and volume)', endsIn: 'TombstoneInstance' },
+  // Stopped half-way it would leave a machine without its volume or the reverse; retried to its end it leaves neither.
+  cancel: { cancellable: false, why: 'a destroy runs to its end (retried until it finishes), never half-way' },
 } as const satisfies OperationSpec;

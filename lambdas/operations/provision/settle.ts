@@ -4,6 +4,7 @@ import { stateMachineArn, type Deps } from '../../composition/deps';
 import { messageOf } from '../../shared/errors/core';
 import { after } from '../../domain/attention';
 import type { InstanceItem } from '../../domain/instance';
+import { cancelRequestFor } from '../../domain/cancel-request';
 import { destroyTaggedResources } from '../../domain/provider-resources';
 import { readReservation, rescheduleReservation, type ReservationItem } from '../../domain/reservation';
 import { keptVolumesOf } from '../../domain/retained-volume';
@@ -21,7 +22,8 @@ import { provisionExecutionInput } from './request';
 export const settleLostProvision: SettleLost = async (deps, instance, lost, tools) => {
   const claim = instance.claim!;
   const reservation = await readReservation(deps, instance.owner);
-  if (lost.status === 'LOST' && reservation?.executionName === claim && reservation.status === 'admitted') {
+  // …unless its owner cancelled it: then it is failed (cancelled) like any other.
+  if (!cancelRequestFor(instance, claim) && lost.status === 'LOST' && reservation?.executionName === claim && reservation.status === 'admitted') {
     return (await startIfNeverStarted(deps, reservation, instance, tools)) ?? { target: `instance:${instance.instanceId}`, action: 'waiting', detail: `${claim} exists again` };
   }
   return failLostProvision(deps, instance, lost.error);

@@ -7,4 +7,6 @@ export const provisionOperation = {
   errorField: 'lastStartError',
   // One that never started (admitted, no execution) is started by its deterministic name.
   settleStarts: ['provision'],
+  // A cancel compensates it: what it made destroyed and verified, reservation and quota slot released.
+  cancel: { cancellable: true },
 } as const satisfies OperationSpec;

@@ -7,7 +7,8 @@ import { machineNameOf, volumeNameOf } from '../../providers/compute-provider';
 import type { Deps } from '../../composition/deps';
 import { keptVolumesOf } from '../../domain/retained-volume';
 import { ProviderResourceNotFoundError } from '../../shared/errors/provider';
-import { CleanupUnverifiedError } from '../../shared/errors/workflow';
+import { ClaimLostError, CleanupUnverifiedError } from '../../shared/errors/workflow';
+import { messageOf } from '../../shared/errors/core';
 import { fencedInstanceUpdate, requireClaim } from '../../domain/fence';
 import { MOUNT_PATH } from '../machine/mount-repair';
 import { createOrAdoptMachine, createOrAdoptVolume, destroyTaggedResources, provisionTags, type CleanupReport, type VolumeOrigin } from '../../domain/provider-resources';
@@ -48,7 +49,7 @@ export async function createVolume(
     },
     { kept: keptVolumesOf(deps), origin, earlierAttemptMayHaveCreated: retried },
   );
-  await fencedInstanceUpdate(deps, input.instanceId, input.claim, { set: { volumeId: volume.id } });
+  await recordCreated(deps, input, { volumeId: volume.id }, adopted ? null : () => provider.deleteVolume(volume.id));
   deps.logger.info('volume ready', { volumeId: volume.id, adopted, seededFrom: origin ? input.seedFrom : null });
   return { volumeId: volume.id, adopted };
 }
@@ -65,7 +66,8 @@ export async function createMachine(
   input: ProviderStepInput & { region: string; size: string; image: string; volumeId: string; generation: number; start?: boolean },
 ): Promise<{ machineId: string; adopted: boolean }> {
   await requireClaim(deps, input.instanceId, input.claim);
-  const { machine, adopted } = await createOrAdoptMachine(deps.providers.get(input.provider), {
+  const provider = deps.providers.get(input.provider);
+  const { machine, adopted } = await createOrAdoptMachine(provider, {
     // Unique per incarnation: a retry of this step meets its own name (adopted by id and tags), never another attempt's.
     name: machineNameOf(input.instanceId, `v${input.generation}`),
     region: input.region,
@@ -78,9 +80,28 @@ export async function createMachine(
     // A switch of a stopped instance makes its new machine without starting it.
     start: input.start ?? true,
   });
-  await fencedInstanceUpdate(deps, input.instanceId, input.claim, { set: { machineId: machine.id } });
+  await recordCreated(deps, input, { machineId: machine.id }, adopted ? null : () => provider.destroyMachine(machine.id));
   deps.logger.info('machine ready', { machineId: machine.id, adopted });
   return { machineId: machine.id, adopted };
+}
+
+/**
+ * Record the id of what a create made, fenced by the claim. Step Functions does not interrupt a
+ * Task in flight when its execution is stopped (a cancel) or settled as lost, so the claim may be
+ * gone by the time a slow create answers: nobody accounts for what this very call made, and it is
+ * destroyed here before the ClaimLost goes on (the settle's cleanup ran before it existed; the
+ * orphan collector stays the backstop if this fails). An adopted one existed before the settle,
+ * whose cleanup covers it.
+ */
+async function recordCreated(deps: Deps, input: ProviderStepInput, ids: Record<string, string>, undo: (() => Promise<void>) | null): Promise<void> {
+  try {
+    await fencedInstanceUpdate(deps, input.instanceId, input.claim, { set: ids });
+  } catch (error) {
+    if (!(error instanceof ClaimLostError) || !undo) throw error;
+    deps.logger.warn('claim lost while creating: destroying what was made', { instanceId: input.instanceId, claim: input.claim, ...ids });
+    await undo().catch((undoError: unknown) => deps.logger.error('could not destroy what a stale create made; the orphan collector will', { ...ids, error: messageOf(undoError) }));
+    throw error;
+  }
 }
 
 /**

@@ -9,4 +9,6 @@ export const recoverOperation = {
   errorField: 'lastRecoveryError',
   // A lost forced recovery that had not cut over starts the old machine again.
   settleStarts: ['start'],
+  // slipway's own repair of a dead machine: cancelled, the sweep would only start it again.
+  cancel: { cancellable: false, why: 'a recovery is the system repairing a dead machine' },
 } as const satisfies OperationSpec;

@@ -8,4 +8,6 @@ export const switchOperation = {
   errorField: 'lastSwitchError',
   // A lost switch is rolled back, then the old machine starts again if it ran.
   settleStarts: ['start'],
+  // A cancel rolls it back (the old machine started again if it was running).
+  cancel: { cancellable: true },
 } as const satisfies OperationSpec;

@@ -70,6 +70,9 @@ export const ErrorNames = {
   ConditionFailed: 'ConditionFailed',
   TransactionConditionFailed: 'TransactionConditionFailed',
   TransactionConflict: 'TransactionConflict',
+  // Cancelling an operation.
+  OperationEnded: 'OperationEnded',
+  OperationNotCancellable: 'OperationNotCancellable',
 } as const;
 
 export type ErrorName = (typeof ErrorNames)[keyof typeof ErrorNames];

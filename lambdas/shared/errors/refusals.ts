@@ -155,3 +155,17 @@ export class VolumeDeleteFailedError extends SlipwayError {
     super(ErrorNames.VolumeDeleteFailed, `Deleting volume ${volumeId} failed: ${message}`, options);
   }
 }
+
+/** A cancel of an operation that has already ended (without a cancel): nothing is left to stop. */
+export class OperationEndedError extends SlipwayError {
+  constructor(readonly instanceId: string, readonly executionName: string, options: ErrorOptions = {}) {
+    super(ErrorNames.OperationEnded, `Operation ${executionName} of instance ${instanceId} has already ended; there is nothing to cancel.`, options);
+  }
+}
+
+/** A cancel of an operation that is never cancelled (a destroy, a recovery): it runs to its end. */
+export class OperationNotCancellableError extends SlipwayError {
+  constructor(readonly instanceId: string, readonly executionName: string, readonly kind: string, why: string, options: ErrorOptions = {}) {
+    super(ErrorNames.OperationNotCancellable, `Operation ${executionName} (${kind}) cannot be cancelled: ${why}`, options);
+  }
+}

@@ -9,6 +9,7 @@ import type { Deps } from '../../composition/deps';
 import { readInstance } from '../../views/instance-queries';
 import { readReservation, UNRESOLVED_STATUSES } from '../../domain/reservation';
 import { settleInstance, settleReservation, type SettleAction } from './settle';
+import { ClaimLostError } from '../../shared/errors/workflow';
 
 /** What "Step Functions Execution Status Change" says of one execution (the fields used). */
 export const executionClosedSchema = z.object({
@@ -29,6 +30,19 @@ function instanceIdOf(execution: ExecutionClosed): string | null {
   return /^(i-[0-9a-z]{26})-/.exec(execution.name)?.[1] ?? null;
 }
 
+/**
+ * Another settler of the same claim (a cancel's own settle, the sweep) may win the race: its fenced
+ * writes leave this one ClaimLost, which means settled, not failed.
+ */
+async function settledMeanwhileOr(instanceId: string, settle: () => Promise<SettleAction>): Promise<SettleAction> {
+  try {
+    return await settle();
+  } catch (error) {
+    if (!(error instanceof ClaimLostError)) throw error;
+    return { target: `instance:${instanceId}`, action: 'skipped', detail: 'settled meanwhile by another settler' };
+  }
+}
+
 /** Settle what an execution left behind, if it left anything. */
 export async function settleAfterExecution(deps: Deps, execution: ExecutionClosed): Promise<SettleAction[]> {
   if (!['FAILED', 'TIMED_OUT', 'ABORTED'].includes(execution.status)) return [];
@@ -37,7 +51,7 @@ export async function settleAfterExecution(deps: Deps, execution: ExecutionClose
   const instance = await readInstance(deps, instanceId);
   if (!instance) return [];
   const actions: SettleAction[] = [];
-  if (instance.claim === execution.name) actions.push(await settleInstance(deps, instance));
+  if (instance.claim === execution.name) actions.push(await settledMeanwhileOr(instance.instanceId, () => settleInstance(deps, instance)));
   const reservation = await readReservation(deps, instance.owner);
   if (reservation?.executionName === execution.name && UNRESOLVED_STATUSES.includes(reservation.status)) actions.push(await settleReservation(deps, reservation));
   if (actions.length > 0) deps.logger.info('settled after execution closed', { executionName: execution.name, status: execution.status, actions });

@@ -5,7 +5,7 @@
  * | what is found | what settles it |
  * |---|---|
  * | a claim younger than a sweep period | not due yet |
- * | a claim whose execution still runs | nothing; look again after as long as it has run (≤ the operation's timeout) |
+ * | a claim whose execution still runs | nothing; look again after as long as it has run (≤ the operation's timeout) — unless a cancel is recorded for it: stopped again, then settled as below with `cancelled` |
  * | a lifecycle claim whose execution closed without releasing it, or is lost | `recordOperationFailure`: the real provider state plus the operation's last…Error, claim released |
  * | a provision claim whose execution ended without an outcome, or is lost | destroy what its tags name, verify, `failProvision` (reservation released if still its, quota returned); unverified → `markNeedsReconciliation` |
  * | an admitted reservation whose execution never started | start it by its deterministic name |
@@ -37,6 +37,7 @@ import { isClaimRefused } from './refusals';
 import { requestOperation } from '../../operations/lifecycle/request';
 import { SETTLE_LOST } from '../../operations/settle-rules';
 import type { SettleTools } from '../../operations/settle-rule';
+import { cancelledError, cancelRequestFor, stopCancelledExecution } from '../../domain/cancel-request';
 
 export type { SettleAction } from './actions';
 
@@ -96,7 +97,10 @@ async function settleClaim(deps: Deps, instance: InstanceItem, context: SettleCo
   const requestedAt = instance.operations?.find((record) => record.executionName === claim)?.requestedAt;
   const described = await describeOperation(deps, { kind, executionName: claim, requestedAt });
   // After a restart of the workflow service nothing is about to start: a missing execution is lost.
-  const execution = described.status === 'PENDING' && context.afterRestart ? { ...described, status: 'LOST' as const } : described;
+  let execution = described.status === 'PENDING' && context.afterRestart ? { ...described, status: 'LOST' as const } : described;
+  // A cancel recorded whose StopExecution never came (its request died after the write): stop it now, then settle.
+  const cancel = cancelRequestFor(instance, claim);
+  if (execution.status === 'RUNNING' && cancel && (await stopCancelledExecution(deps, kind, cancel))) execution = await describeOperation(deps, { kind, executionName: claim, requestedAt });
   if (execution.status === 'RUNNING') {
     await rescheduleClaimed(deps, instance, nextLookAt(deps, kind, requestedAt));
     return { target, action: 'waiting', detail: `${claim} is RUNNING` };
@@ -107,7 +111,7 @@ async function settleClaim(deps: Deps, instance: InstanceItem, context: SettleCo
     await rescheduleClaimed(deps, instance, new Date(Math.max(graceEnds, deps.now().getTime()) + 1000));
     return { target, action: 'waiting', detail: `${claim} is PENDING (claimed at ${requestedAt})` };
   }
-  const error = lostError(kind, execution.status, execution.error, execution.cause);
+  const error = cancel ? cancelledError(kind, cancel) : lostError(kind, execution.status, execution.error, execution.cause);
   // Each operation's own rule (lambdas/operations/<op>/settle.ts); the registry's Record keeps one per operation.
   return SETTLE_LOST[kind](deps, instance, { status: execution.status, error }, SETTLE_TOOLS);
 }

@@ -1,5 +1,6 @@
 /** The reconcile sweep, whole: every minute, the reconcile lane of the attention index (see `../spec.ts`). */
 import { settlesAndStarts } from '../../operations/settle-grants';
+import { CANCELLABLE_OPERATIONS } from '../../domain/cancel-request';
 import { sweepLease, type SweepSpec } from '../spec';
 import { RECONCILE, RECONCILE_LANE, RECONCILE_PERIOD, runReconcile } from './sweep';
 
@@ -31,6 +32,8 @@ export const reconcileSweep: SweepSpec<typeof RECONCILE> = {
       // Beyond what the settle rules start: a recovery of an unexpected stop (drift, inventory), a
       // mount repair (restart), a failed or lost destroy, again.
       ...settlesAndStarts(['recover', 'restart', 'destroy']),
+      // A cancel whose request died before its StopExecution: the sweep stops it.
+      stopsWorkflows: CANCELLABLE_OPERATIONS,
       usesProvider: true,
       publishesEvents: true,
     },
