@@ -7,7 +7,7 @@ import { run } from '../../cli/main';
 import { ProviderCapacityError } from '../../lambdas/shared/errors/provider';
 import { startHarness, type Harness } from '../support/harness';
 import { provisionRunning } from '../support/instances';
-import { gate } from '../support/sfn-helpers';
+import { holdCalls } from '../support/sfn-helpers';
 
 let h: Harness;
 
@@ -148,17 +148,11 @@ describe('slipway lifecycle and reads', () => {
   it('cancels a running operation, answers a repeat the same, and exits 5 for one that has ended', async () => {
     // Arrange: a stop held at the provider.
     const { id, token } = await provisionRunning(h, 'cli-cancel');
-    const parked = gate();
-    const inner = h.provider.inner;
-    const original = inner.stopMachine.bind(inner);
-    inner.stopMachine = async (machineId: string) => {
-      await parked.pass();
-      return original(machineId);
-    };
+    const parked = holdCalls(h.provider.inner, 'stopMachine');
     const stop = await cli(['stop', id, '--json'], { token });
     const name = JSON.parse(stop.stdout).operation.executionName as string;
     await parked.entered;
-    inner.stopMachine = original;
+    parked.restore();
 
     // Act
     const cancelled = await cli(['cancel', id, name], { token });

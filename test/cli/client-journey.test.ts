@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createSlipwayClient, type SlipwayClient } from '../../client';
 import { startHarness, type Harness } from '../support/harness';
-import { gate } from '../support/sfn-helpers';
+import { holdCalls } from '../support/sfn-helpers';
 
 let h: Harness;
 let api: SlipwayClient;
@@ -62,14 +62,7 @@ describe('the typed client', () => {
     expect((await api.GET('/v1/instances/{id}', { params: { path: { id } } })).data?.provider).toBe(target);
 
     // Cancel a slow provision: its machine create hangs at the provider; the cancel settles it.
-    const parked = gate();
-    const inner = h.provider.inner;
-    const create = inner.createMachine.bind(inner);
-    inner.createMachine = async (spec) => {
-      inner.createMachine = create;
-      await parked.pass();
-      return create(spec);
-    };
+    const parked = holdCalls(h.provider.inner, 'createMachine', { once: true });
     const slow = await api.POST('/v1/instances', { params: { header: { 'idempotency-key': `journey-slow-${Date.now()}` } }, body: { name: 'journey-slow' } });
     await parked.entered;
     const cancelled = await api.DELETE('/v1/instances/{id}/operations/{name}', { params: { path: { id: slow.data!.instance.id, name: slow.data!.operation.executionName } } });

@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { startHarness, type Harness } from '../support/harness';
-import { gate } from '../support/sfn-helpers';
+import { holdCalls } from '../support/sfn-helpers';
 
 const ROOT = path.join(__dirname, '..', '..');
 const HERE = path.join(__dirname, 'independent-client');
@@ -54,14 +54,7 @@ describe('a client from an independent generator (@hey-api/openapi-ts)', () => {
       baseUrl: h.api.url,
       token,
       holdNextMachineCreate: () => {
-        const parked = gate();
-        const inner = h.provider.inner;
-        const create = inner.createMachine.bind(inner);
-        inner.createMachine = async (spec) => {
-          inner.createMachine = create;
-          await parked.pass();
-          return create(spec);
-        };
+        const parked = holdCalls(h.provider.inner, 'createMachine', { once: true });
         return { entered: parked.entered, open: parked.open };
       },
     });

@@ -14,7 +14,7 @@ import { runReconcile } from '../../lambdas/sweeps/reconcile/sweep';
 import { Tripwire, trippedClient, trippedProvider, violations } from '../support/convergence';
 import { startHarness, testProviderKind, type Harness } from '../support/harness';
 import { operate } from '../support/instances';
-import { gate } from '../support/sfn-helpers';
+import { holdCalls } from '../support/sfn-helpers';
 
 /** The reconcile schedule's period on AWS (and the local default). */
 const SWEEP_PERIOD_SECONDS = 60;
@@ -279,13 +279,7 @@ describe.each(['the API process', 'the whole stack'] as const)('a cancel that di
     const short = what === 'the API process' ? 'api' : 'stack';
     const owner = `user:cv-cancel-${short}`;
     const token = await h.token({ sub: owner.slice('user:'.length) });
-    const parked = gate();
-    const inner = h.provider.inner;
-    const create = inner.createMachine.bind(inner);
-    inner.createMachine = async (spec) => {
-      await parked.pass();
-      return create(spec);
-    };
+    const parked = holdCalls(h.provider.inner, 'createMachine');
     const res = await h.request('POST', '/v1/instances', { token, body: {}, headers: { 'idempotency-key': `cv-cancel-${short}` } });
     expect(res.status).toBe(202);
     await parked.entered;

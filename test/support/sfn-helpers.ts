@@ -38,3 +38,28 @@ export function gate(): Gate {
     open,
   };
 }
+
+/** A provider method held at a gate, and how to put the method back. */
+export interface HeldCalls extends Gate {
+  /** Put the original method back (later calls go straight through). */
+  restore(): void;
+}
+
+/**
+ * Hold `method`'s calls at a gate before they reach the provider (every call until `restore()`, or
+ * only the next with `once`), so a test can act while an operation is on its way: cancel it, crash it.
+ */
+export function holdCalls<P extends object, K extends keyof P>(provider: P, method: K, options: { once?: boolean } = {}): HeldCalls {
+  const held = gate();
+  const original = provider[method];
+  const call = (original as unknown as (...args: unknown[]) => Promise<unknown>).bind(provider);
+  const restore = () => {
+    provider[method] = original;
+  };
+  provider[method] = (async (...args: unknown[]) => {
+    if (options.once) restore();
+    await held.pass();
+    return call(...args);
+  }) as P[K];
+  return { ...held, restore };
+}

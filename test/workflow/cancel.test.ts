@@ -10,7 +10,7 @@ import { runReconcile } from '../../lambdas/sweeps/reconcile/sweep';
 import { describeOperation } from '../../lambdas/views/operations-history';
 import { startHarness, type Harness } from '../support/harness';
 import { operate, provisionRunning } from '../support/instances';
-import { gate, type Gate } from '../support/sfn-helpers';
+import { gate, holdCalls, type Gate } from '../support/sfn-helpers';
 
 let h: Harness;
 
@@ -173,13 +173,7 @@ describe('cancelling an operation', () => {
     const sub = 'cancel-bounded';
     const { token, id, executionName } = await provision(sub, 'cancel-bounded-1');
     await parked.entered;
-    const cleanup = gate();
-    const inner = h.provider.inner;
-    const deleteVolume = inner.deleteVolume.bind(inner);
-    inner.deleteVolume = async (volumeId: string) => {
-      await cleanup.pass();
-      return deleteVolume(volumeId);
-    };
+    const cleanup = holdCalls(h.provider.inner, 'deleteVolume');
     const settings = h.runtime.deps.settings;
     const bound = settings.cancelSettleMs;
     settings.cancelSettleMs = 200;
@@ -188,7 +182,7 @@ describe('cancelling an operation', () => {
     const res = await h.request('DELETE', `/v1/instances/${id}/operations/${executionName}`, { token });
     settings.cancelSettleMs = bound;
     await cleanup.entered;
-    inner.deleteVolume = deleteVolume;
+    cleanup.restore();
     cleanup.open();
     parked.open();
     await made;
@@ -206,19 +200,13 @@ describe('cancelling an operation', () => {
   it('cancels a stop held at the provider: the instance shows the machine as it is (running), lastStopError code cancelled', async () => {
     // Arrange
     const { id, token } = await provisionRunning(h, 'cancel-stop');
-    const parked = gate();
-    const inner = h.provider.inner;
-    const original = inner.stopMachine.bind(inner);
-    inner.stopMachine = async (machineId: string) => {
-      await parked.pass();
-      return original(machineId);
-    };
+    const parked = holdCalls(h.provider.inner, 'stopMachine');
     const stop = await operate(h, token, id, 'stop');
     await parked.entered;
 
     // Act
     const res = await h.request('DELETE', stop.headers.get('location')!, { token });
-    inner.stopMachine = original;
+    parked.restore();
 
     // Assert
     expect(res.status).toBe(200);
@@ -234,14 +222,7 @@ describe('cancelling an operation', () => {
     const { id, token } = await provisionRunning(h, 'cancel-switch');
     const before = (await h.instanceItem(id))!;
     const west = h.west!;
-    const parked = gate();
-    const inner = west.provider.inner;
-    const original = inner.createMachine.bind(inner);
-    inner.createMachine = async (spec: Parameters<typeof original>[0]) => {
-      inner.createMachine = original;
-      await parked.pass();
-      return original(spec);
-    };
+    const parked = holdCalls(west.provider.inner, 'createMachine', { once: true });
     const sw = await h.request('POST', `/v1/instances/${id}/switch-provider`, { token, body: { provider: west.name } });
     await parked.entered;
     const targetVolume = (await h.instanceItem(id))!.volumeId!;
@@ -264,20 +245,14 @@ describe('cancelling an operation', () => {
     // Arrange
     const { id, token } = await provisionRunning(h, 'cancel-ended');
     const provisionName = (await h.instanceItem(id))!.operations![0]!.executionName;
-    const parked = gate();
-    const inner = h.provider.inner;
-    const original = inner.destroyMachine.bind(inner);
-    inner.destroyMachine = async (machineId: string) => {
-      await parked.pass();
-      return original(machineId);
-    };
+    const parked = holdCalls(h.provider.inner, 'destroyMachine');
     const destroy = await operate(h, token, id, 'destroy');
     await parked.entered;
 
     // Act
     const ended = await h.request('DELETE', `/v1/instances/${id}/operations/${provisionName}`, { token });
     const destroying = await h.request('DELETE', destroy.headers.get('location')!, { token });
-    inner.destroyMachine = original;
+    parked.restore();
     parked.open();
     const closed = await h.waitForExecution(destroy.body.operation.executionArn);
 
