@@ -641,9 +641,10 @@ export interface components {
                 requestedAt: string;
             }[];
             lastStartError?: components["schemas"]["ErrorRecord"];
+            lastStopError?: components["schemas"]["ErrorRecord"];
             lastDestroyError?: components["schemas"]["ErrorRecord"];
             lastRecoveryError?: components["schemas"]["ErrorRecord"];
-            lastStopError?: components["schemas"]["ErrorRecord"];
+            lastSwitchError?: components["schemas"]["ErrorRecord"];
             /** Format: date-time */
             lastRecoveredAt?: string;
             /** Format: date-time */

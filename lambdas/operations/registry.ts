@@ -51,6 +51,9 @@ export const FINISHED_OPERATIONS = LIFECYCLE_OPERATIONS.filter((name) => OPERATI
 /** The operations that claim an existing instance. */
 export const CLAIMED_OPERATIONS = OPERATION_NAMES.filter((name) => OPERATIONS[name].claim !== null) as unknown as NonEmpty<ClaimedOperation>;
 
+/** The fields the operations record their failures in (each once, in registry order): views that show "the last error" read these. */
+export const ERROR_FIELDS: readonly `last${string}Error`[] = [...new Set(OPERATION_NAMES.map((name) => OPERATIONS[name].errorField))];
+
 /** The workflows some operation's settle rule may start (the sweep and the listener are granted these). */
 export const SETTLE_STARTS: readonly Operation[] = OPERATION_NAMES.filter((name) => OPERATION_NAMES.some((other) => (OPERATIONS[other].settleStarts as readonly string[]).includes(name)));
 

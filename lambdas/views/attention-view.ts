@@ -11,6 +11,8 @@ import { InvalidCursorError } from '../shared/errors/http';
 import { attentionShards } from '../store/keys';
 import { attentionShardPage, indexKeyOf, PARKED_PREFIX, type AttentionBand, type DueItem } from '../domain/attention';
 import { UNRESOLVED_STATUSES, type ReservationStatus } from '../domain/reservation';
+import type { ErrorRecord } from '../domain/instance';
+import { ERROR_FIELDS } from '../operations/registry';
 
 /** A kind of item the attention view names, and how to tell one. */
 export interface AttentionSubject {
@@ -69,11 +71,21 @@ export type AttentionPage = z.infer<typeof attentionPageSchema>;
 
 const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
 
+/**
+ * The error that explains why an item is due: the latest of its cleanup's and every operation's
+ * error field (from the registry, so a new operation's failures show without a line here), else a
+ * retained volume's own `lastError`.
+ */
+function latestError(item: DueItem): { message?: string } | undefined {
+  const recorded = ['lastCleanupError', ...ERROR_FIELDS].map((field) => item[field] as ErrorRecord | undefined).filter((error): error is ErrorRecord => error !== undefined);
+  return recorded.sort((a, b) => b.at.localeCompare(a.at))[0] ?? (item.lastError as { message?: string } | undefined);
+}
+
 /** An index item as the view shows it. */
 function viewOf(item: DueItem, now: Date): AttentionItem {
   const subject = ATTENTION_SUBJECTS.find((candidate) => candidate.matches(item))!;
   const since = item.attentionAt.startsWith(PARKED_PREFIX) ? item.attentionAt.slice(PARKED_PREFIX.length) : item.attentionAt;
-  const lastError = (item.lastCleanupError ?? item.lastDestroyError ?? item.lastSwitchError ?? item.lastRecoveryError ?? item.lastStartError ?? item.lastError) as { message?: string } | undefined;
+  const lastError = latestError(item);
   return {
     subject: subject.subject,
     label: subject.label,

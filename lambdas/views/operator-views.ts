@@ -6,6 +6,7 @@ import { InstanceNotFoundError } from '../shared/errors/refusals';
 import type { Inventory, Machine, Snapshot, Volume } from '../providers/compute-provider';
 import { auditRecordSchema, recentAuditRecords } from '../domain/audit';
 import { errorRecordSchema, INSTANCE_STATUSES, instanceViewSchema, OPERATIONS, operationRecordSchema, RECOVERY_TRIGGERS, type InstanceItem } from '../domain/instance';
+import { ERROR_FIELDS } from '../operations/registry';
 import { listInstances, readInstance } from './instance-queries';
 import { describeOperation, executionViewSchema, type ExecutionView } from './operations-history';
 import { quotaSchema } from '../domain/owner';
@@ -47,10 +48,8 @@ const storedInstanceSchema = z
     machineId: z.string().optional(),
     volumeId: z.string().optional(),
     operations: z.array(operationRecordSchema).optional(),
-    lastStartError: errorRecordSchema.optional(),
-    lastDestroyError: errorRecordSchema.optional(),
-    lastRecoveryError: errorRecordSchema.optional(),
-    lastStopError: errorRecordSchema.optional(),
+    // Every operation's error field, from the registry (lastSwitchError was missing when written by hand).
+    ...Object.fromEntries(ERROR_FIELDS.map((field) => [field, errorRecordSchema.optional()])),
     lastRecoveredAt: z.string().optional(),
     recoveryCooldownUntil: z.string().optional(),
     recovery: pendingRecoverySchema.optional(),

@@ -1,4 +1,6 @@
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { keys } from '../../lambdas/store/keys';
 import { applySubstitutions, readWorkflowDefinition, substitutionsFor } from '../../infra/asl';
 import { localFunctionArn } from '../../infra/local/runtime';
 import { executionArnOf } from '../../lambdas/adapters/workflows';
@@ -252,6 +254,20 @@ describe('GET /v1/admin/attention', () => {
     expect(dueLater.items.filter((i) => retries.includes(i.instanceId!)).map((i) => i.instanceId)).toEqual([retries[1], retries[0]]);
     const since = dueLater.items.map((i) => i.since);
     expect(since).toEqual([...since].sort());
+  });
+
+  it("shows an item's latest error, whichever operation's field holds it (the fields come from the registry)", async () => {
+    // Arrange: an exhausted cleanup (parked) with an older cleanup error and a newer stop error.
+    const { id } = await provisionRunning(h, 'attention-latest');
+    await recordCleanupTry(h.runtime.deps, (await h.instanceItem(id))!, 10, null, { code: 'CleanupUnverified', message: 'older cleanup error', at: '2026-01-01T00:00:00.000Z' });
+    const { db, tableName } = h.runtime.deps;
+    await db.send(new UpdateCommand({ TableName: tableName, Key: keys.instance(id), UpdateExpression: 'SET lastStopError = :error', ExpressionAttributeValues: { ':error': { code: 'cancelled', message: 'newer stop error', at: '2026-02-01T00:00:00.000Z' } } }));
+
+    // Act
+    const parked = await h.request('GET', '/v1/admin/attention?band=parked', { token: admin });
+
+    // Assert: lastStopError was not among the hand-written fields this view read before.
+    expect(parked.body.items.find((item: { instanceId: string }) => item.instanceId === id)).toMatchObject({ subject: 'cleanup-exhausted', detail: 'newer stop error' });
   });
 
   it('pages through every shard without repeating or skipping an item', async () => {
