@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { BatchGetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { keys } from '../lambdas/adapters/dynamo';
+import { keys } from '../lambdas/store/keys';
 import { admissionWritesFor, instanceIdFor } from '../lambdas/operations/provision/request';
 import { executionName } from '../lambdas/domain/instance';
 import { ProviderCapacityError } from '../lambdas/shared/errors/provider';

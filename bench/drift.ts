@@ -13,7 +13,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { keys } from '../lambdas/adapters/dynamo';
+import { keys } from '../lambdas/store/keys';
 import type { InstanceItem } from '../lambdas/domain/instance';
 import { leaseKey } from '../lambdas/sweeps/lease';
 import { RECONCILE, runReconcile } from '../lambdas/sweeps/reconcile/sweep';

@@ -15,14 +15,14 @@
  */
 import { StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { BatchWriteCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { keys } from '../lambdas/adapters/dynamo';
+import { keys } from '../lambdas/store/keys';
 import { attentionAt } from '../lambdas/domain/attention';
 import type { InstanceItem } from '../lambdas/domain/instance';
 import { leaseKey } from '../lambdas/sweeps/lease';
 import { RECONCILE, runReconcile } from '../lambdas/sweeps/reconcile/sweep';
 import { nextLookAt } from '../lambdas/sweeps/reconcile/settle';
 import type { Deps } from '../lambdas/composition/deps';
-import type { Operation } from '../lambdas/shared/operations';
+import type { Operation } from '../lambdas/operations/registry';
 import { recordCapacity } from './capacity';
 import { summarize, type Summary } from './stats';
 import type { BenchWorld } from './world';

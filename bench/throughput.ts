@@ -1,5 +1,5 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { keys } from '../lambdas/adapters/dynamo';
+import { keys } from '../lambdas/store/keys';
 import { summarize, type Summary } from './stats';
 import type { BenchWorld } from './world';
 

@@ -16,5 +16,3 @@ export function createDocumentClient(options: { region: string; endpoint?: strin
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
 
-// The key builders moved to the store (lambdas/store/keys.ts), which owns the items; re-exported for tests and the bench.
-export { ATTENTION_LANES, ATTENTION_SHARDS, attentionShardOf, attentionShards, keys, ttlAfter, type AttentionLane } from '../store/keys';

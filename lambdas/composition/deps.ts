@@ -9,7 +9,7 @@ import type { ComputeProvider, ProviderRegistry } from '../providers/compute-pro
 import { registryOf } from '../providers/registry';
 import { WORKFLOW_NAMES, stateMachineArnEnvVar, type WorkflowName } from '../shared/workflows';
 import { ConfigError, loadConfig, type Config } from '../shared/config';
-import { DEFAULT_CLAIM_TIMEOUT_SECONDS, type Operation } from '../shared/operations';
+import { DEFAULT_CLAIM_TIMEOUT_SECONDS, type Operation } from '../operations/registry';
 import { offeringOf, type ProviderOffering } from '../shared/providers-config';
 import { unpublishedEvents, type EventsPort } from '../shared/events';
 import { powertoolsMetrics, type MetricsPort } from '../shared/telemetry';

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { publicMessage } from '../shared/errors/core';
-import { OPERATIONS, type Operation } from '../shared/operations';
+import { OPERATION_NAMES, type Operation } from '../operations/registry';
 
 /** Every status an instance can have (ARCHITECTURE §3). */
 export const INSTANCE_STATUSES = [
@@ -18,7 +18,7 @@ export const INSTANCE_STATUSES = [
 ] as const;
 export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
 
-export { OPERATIONS, type Operation };
+export { OPERATION_NAMES, type Operation };
 
 /** A recorded failure; callers see its message without stack frames or file paths (operators see it as stored). */
 export const errorRecordSchema = /* @__PURE__ */ z.object({ message: z.string(), code: z.string().optional(), at: z.string() }).meta({ id: 'ErrorRecord' });
@@ -137,7 +137,7 @@ export interface InstanceItem {
 }
 
 /** One operation an instance ran: which workflow and which execution. */
-export const operationRecordSchema = /* @__PURE__ */ z.object({ kind: z.enum(OPERATIONS), executionName: z.string(), requestedAt: z.string() });
+export const operationRecordSchema = /* @__PURE__ */ z.object({ kind: z.enum(OPERATION_NAMES), executionName: z.string(), requestedAt: z.string() });
 export type OperationRecord = z.infer<typeof operationRecordSchema>;
 
 /** The deterministic execution name of an operation (ARCHITECTURE §6). */
@@ -160,7 +160,7 @@ export const instanceViewSchema = /* @__PURE__ */ z
     machineId: z.string().nullable(),
     volumeId: z.string().nullable(),
     endpoint: z.string().nullable(),
-    currentOperation: z.object({ kind: z.enum(OPERATIONS), executionName: z.string() }).nullable(),
+    currentOperation: z.object({ kind: z.enum(OPERATION_NAMES), executionName: z.string() }).nullable(),
     lastStartError: errorRecordSchema.nullable(),
     lastDestroyError: errorRecordSchema.nullable(),
     lastRecoveryError: errorRecordSchema.nullable(),

@@ -33,6 +33,15 @@ type NonEmpty<T> = readonly [T, ...T[]];
 /** The operations' names, in registry order. */
 export const OPERATION_NAMES = Object.keys(OPERATIONS) as unknown as NonEmpty<Operation>;
 
+/**
+ * The longest the reconcile sweep waits between two looks at a claim whose execution still runs
+ * (seconds). The first look comes one sweep period after the claim and each next one after as long
+ * again as the claim has lasted, up to this; a look that finds the execution gone or closed settles
+ * the claim at once. These are not deadlines (each state machine's own TimeoutSeconds is the deadline).
+ * Each operation's spec states its own.
+ */
+export const DEFAULT_CLAIM_TIMEOUT_SECONDS = Object.fromEntries(OPERATION_NAMES.map((name) => [name, OPERATIONS[name].claimTimeoutSeconds])) as Readonly<Record<Operation, number>>;
+
 /** Operations the owner asks for on an existing instance (a route and a CLI command each). */
 export type LifecycleOperation = { [K in Operation]: (typeof OPERATIONS)[K] extends { lifecycle: object } ? K : never }[Operation];
 

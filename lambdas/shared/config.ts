@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { OPERATIONS } from './operations';
+import { OPERATION_NAMES } from '../operations/registry';
 import { providersSettingSchema } from './providers-config';
 import { WORKFLOW_NAMES, stateMachineArnEnvVar, type StateMachineArnVariable } from './workflows';
 
@@ -55,7 +55,7 @@ const configSchema = z.object({
    * The longest the sweep waits between looks at a claim whose execution still runs (JSON, e.g.
    * {"start":300}); unnamed operations keep their defaults (operations.ts).
    */
-  CLAIM_TIMEOUT_SECONDS: jsonSetting(z.partialRecord(z.enum(OPERATIONS), z.number().int().min(1))).optional(),
+  CLAIM_TIMEOUT_SECONDS: jsonSetting(z.partialRecord(z.enum(OPERATION_NAMES), z.number().int().min(1))).optional(),
   /**
    * How often the sweep's fleet inventory is the full audit (every machine listed in full, for what
    * a state filter cannot see: a machine on the wrong volume, a changed address). Every other run

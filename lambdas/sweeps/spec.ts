@@ -5,7 +5,7 @@
  * function), the local runtime (timers) and `POST /v1/admin/sweeps/{name}` read the registry, so a
  * sweep added there is scheduled, watched and runnable by an operator everywhere at once.
  */
-import type { AttentionLane } from '../adapters/dynamo';
+import type { AttentionLane } from '../store/keys';
 import type { Deps, Settings } from '../composition/deps';
 import type { TransactItem } from '../domain/fence';
 import type { FunctionEntry } from '../shared/function-permissions';

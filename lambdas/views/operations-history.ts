@@ -7,7 +7,7 @@ import { InstanceNotFoundError } from '../shared/errors/refusals';
 import type { WorkflowName } from '../shared/workflows';
 import { readInstance } from './instance-queries';
 import * as z from 'zod';
-import { OPERATIONS, type Operation, type OperationRecord } from '../domain/instance';
+import { OPERATION_NAMES, type Operation, type OperationRecord } from '../domain/instance';
 
 /**
  * Where an execution is. Step Functions' own statuses, plus `PENDING` (the operation was claimed a
@@ -25,7 +25,7 @@ export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
 export const executionViewSchema = z
   .object({
     name: z.string().meta({ description: 'Execution name: <instanceId>-<operation>-v<version>' }),
-    kind: z.enum(OPERATIONS),
+    kind: z.enum(OPERATION_NAMES),
     executionArn: z.string().nullable(),
     status: z.enum(EXECUTION_STATUSES).meta({ description: 'Step Functions status; PENDING: claimed a moment ago, not started yet; LOST: it does not exist and never will; UNKNOWN: no workflow configured for the kind' }),
     requestedAt: z.string().nullable(),

@@ -5,7 +5,7 @@ import { messageOf } from '../shared/errors/core';
 import { InstanceNotFoundError } from '../shared/errors/refusals';
 import type { Inventory, Machine, Snapshot, Volume } from '../providers/compute-provider';
 import { auditRecordSchema, recentAuditRecords } from '../domain/audit';
-import { errorRecordSchema, INSTANCE_STATUSES, instanceViewSchema, OPERATIONS, operationRecordSchema, RECOVERY_TRIGGERS, type InstanceItem } from '../domain/instance';
+import { errorRecordSchema, INSTANCE_STATUSES, instanceViewSchema, OPERATION_NAMES, operationRecordSchema, RECOVERY_TRIGGERS, type InstanceItem } from '../domain/instance';
 import { ERROR_FIELDS } from '../operations/registry';
 import { listInstances, readInstance } from './instance-queries';
 import { describeOperation, executionViewSchema, type ExecutionView } from './operations-history';
@@ -43,7 +43,7 @@ const storedInstanceSchema = z
     provider: z.string(),
     version: z.number().int(),
     claim: z.string().optional(),
-    operation: z.enum(OPERATIONS).optional(),
+    operation: z.enum(OPERATION_NAMES).optional(),
     lastClaim: z.string().optional(),
     machineId: z.string().optional(),
     volumeId: z.string().optional(),

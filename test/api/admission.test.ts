@@ -1,6 +1,6 @@
 import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { keys } from '../../lambdas/adapters/dynamo';
+import { keys } from '../../lambdas/store/keys';
 import { instanceIdFor } from '../../lambdas/operations/provision/request';
 import { startHarness, type Harness } from '../support/harness';
 import { operateAndWait } from '../support/instances';

@@ -1,6 +1,6 @@
 import { SignJWT, generateKeyPair } from 'jose';
 import { DEV_AUDIENCE, DEV_ISSUER } from '../../infra/local/dev-auth';
-import { keys } from '../../lambdas/adapters/dynamo';
+import { keys } from '../../lambdas/store/keys';
 import { instanceIdFor } from '../../lambdas/operations/provision/request';
 import { startHarness, type Harness } from '../support/harness';
 

@@ -1,5 +1,5 @@
 import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
-import { keys } from '../../lambdas/adapters/dynamo';
+import { keys } from '../../lambdas/store/keys';
 import { instanceIdFor } from '../../lambdas/operations/provision/request';
 import { startHarness, type Harness } from '../support/harness';
 import { provisionRunning } from '../support/instances';

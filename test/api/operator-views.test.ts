@@ -1,5 +1,5 @@
 import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { keys } from '../../lambdas/adapters/dynamo';
+import { keys } from '../../lambdas/store/keys';
 import { claimInstance } from '../../lambdas/domain/claims';
 import { executionArnOf } from '../../lambdas/adapters/workflows';
 import { releaseReservation } from '../../lambdas/domain/reservation';

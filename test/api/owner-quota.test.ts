@@ -1,4 +1,4 @@
-import { keys } from '../../lambdas/adapters/dynamo';
+import { keys } from '../../lambdas/store/keys';
 import { startHarness, type Harness } from '../support/harness';
 import { operateAndWait, provisionRunning } from '../support/instances';
 

@@ -9,7 +9,7 @@
  * volume) owns. A cancel whose request dies between its recorded request and its StopExecution converges the same way.
  */
 import { StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
-import { keys } from '../../lambdas/adapters/dynamo';
+import { keys } from '../../lambdas/store/keys';
 import { runReconcile } from '../../lambdas/sweeps/reconcile/sweep';
 import { Tripwire, trippedClient, trippedProvider, violations } from '../support/convergence';
 import { startHarness, testProviderKind, type Harness } from '../support/harness';

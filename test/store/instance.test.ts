@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ensureTable } from '../../infra/local/dynamodb-local';
-import { createDocumentClient, keys } from '../../lambdas/adapters/dynamo';
+import { createDocumentClient } from '../../lambdas/adapters/dynamo';
+import { keys } from '../../lambdas/store/keys';
 import type { InstanceItem } from '../../lambdas/domain/instance';
 import { ConditionFailedError, TransactionConditionFailedError, TransactionConflictError } from '../../lambdas/store/errors';
 import { getInstance, updateInstanceFenced, writeClaim, type ClaimWrite, type ClockedTableDeps } from '../../lambdas/store/instance';

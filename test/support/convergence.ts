@@ -3,7 +3,7 @@
  * at the k-th call it sees (provider call, or StartExecution): the crash tests' instruments.
  */
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { keys } from '../../lambdas/adapters/dynamo';
+import { keys } from '../../lambdas/store/keys';
 import { TABLE_KEYS } from '../../lambdas/adapters/table-definition';
 import type { InstanceItem } from '../../lambdas/domain/instance';
 import { retainedVolumesById } from '../../lambdas/domain/retained-volume';

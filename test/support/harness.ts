@@ -6,7 +6,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { startApiServer, type LocalApiServer } from '../../infra/local/api-server';
 import { ensureDevKey, mintDevToken, type DevKey, type DevTokenClaims } from '../../infra/local/dev-auth';
 import { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from '../../infra/local/runtime';
-import { keys } from '../../lambdas/adapters/dynamo';
+import { keys } from '../../lambdas/store/keys';
 import type { InstanceItem } from '../../lambdas/domain/instance';
 import type { ComputeProvider } from '../../lambdas/providers/compute-provider';
 import type { Deps } from '../../lambdas/composition/deps';

@@ -9,7 +9,7 @@ import { CLAIM_RULES } from '../../lambdas/domain/claims';
 import { CLAIMED_OPERATIONS, FINISHED_OPERATIONS, LIFECYCLE_OPERATIONS, OPERATION_NAMES, OPERATIONS, SETTLE_STARTS } from '../../lambdas/operations/registry';
 import { SETTLE_LOST } from '../../lambdas/operations/settle-rules';
 import { WORKFLOW_DEFINITIONS } from '../../lambdas/operations/workflows';
-import { DEFAULT_CLAIM_TIMEOUT_SECONDS } from '../../lambdas/shared/operations';
+import { DEFAULT_CLAIM_TIMEOUT_SECONDS } from '../../lambdas/operations/registry';
 import { WORKFLOW_NAMES } from '../../lambdas/shared/workflows';
 
 describe('the operation registry', () => {

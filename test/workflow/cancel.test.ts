@@ -5,7 +5,7 @@
  * last…Error code `cancelled`, a repeat answers the same, and what cannot be cancelled is refused.
  */
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { keys } from '../../lambdas/adapters/dynamo';
+import { keys } from '../../lambdas/store/keys';
 import { runReconcile } from '../../lambdas/sweeps/reconcile/sweep';
 import { describeOperation } from '../../lambdas/views/operations-history';
 import { startHarness, type Harness } from '../support/harness';

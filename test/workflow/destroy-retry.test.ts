@@ -6,7 +6,7 @@
  * being destroyed is never booted again when the host comes back.
  */
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { keys } from '../../lambdas/adapters/dynamo';
+import { keys } from '../../lambdas/store/keys';
 import { runReconcile } from '../../lambdas/sweeps/reconcile/sweep';
 import { ProviderUnavailableError } from '../../lambdas/shared/errors/provider';
 import type { RecordingMetrics } from '../../lambdas/shared/telemetry';

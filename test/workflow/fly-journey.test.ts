@@ -8,7 +8,7 @@
  * holds nothing of slipway's that no instance owns — read by GET of each id, not by a list.
  * Runs in the workflow-fly project only (it needs the fake Fly).
  */
-import { keys } from '../../lambdas/adapters/dynamo';
+import { keys } from '../../lambdas/store/keys';
 import { retainedVolumesById } from '../../lambdas/domain/retained-volume';
 import { TAG_KEYS } from '../../lambdas/providers/compute-provider';
 import { CAPACITY_ANSWERS, type FakeFly } from '../support/fake-fly';

@@ -1,4 +1,4 @@
-import { keys } from '../../lambdas/adapters/dynamo';
+import { keys } from '../../lambdas/store/keys';
 import { settledInventory } from '../support/consistent';
 import { ProviderCapacityError } from '../../lambdas/shared/errors/provider';
 import { MOUNT_PATH } from '../../lambdas/operations/machine/mount-repair';

@@ -1,4 +1,4 @@
-import { keys } from '../../lambdas/adapters/dynamo';
+import { keys } from '../../lambdas/store/keys';
 import { settledInventory } from '../support/consistent';
 import { ProviderUnavailableError, ProviderCapacityError } from '../../lambdas/shared/errors/provider';
 import type { RecordingMetrics } from '../../lambdas/shared/telemetry';

@@ -5,7 +5,7 @@
  */
 import { StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { keys } from '../../lambdas/adapters/dynamo';
+import { keys } from '../../lambdas/store/keys';
 import { instanceIdFor } from '../../lambdas/operations/provision/request';
 import { claimInstance } from '../../lambdas/domain/claims';
 import { runReconcile } from '../../lambdas/sweeps/reconcile/sweep';

@@ -4,7 +4,7 @@
  * from its own, the old volume retained (snapshots) or deleted (none); a failure at any step leaves
  * nothing the recovery made, the old volume intact, `stopped` with lastRecoveryError and a cooldown.
  */
-import { keys } from '../../lambdas/adapters/dynamo';
+import { keys } from '../../lambdas/store/keys';
 import { runReconcile } from '../../lambdas/sweeps/reconcile/sweep';
 import { runVolumeCleanup } from '../../lambdas/sweeps/volume-cleanup/sweep';
 import type { ProviderMethod } from '../support/fault-injecting-provider';

@@ -4,7 +4,7 @@
  * everything before any provider call, the workflow owns the critical section, and every failure
  * either completes the switch or rolls it back fully.
  */
-import { keys } from '../../lambdas/adapters/dynamo';
+import { keys } from '../../lambdas/store/keys';
 import { runReconcile } from '../../lambdas/sweeps/reconcile/sweep';
 import { requestSwitch } from '../../lambdas/operations/switch/request';
 import { DataTransferUnsupportedError, ProviderCapacityError } from '../../lambdas/shared/errors/provider';

@@ -4,7 +4,7 @@
  * proven; what cannot be proven is never touched (and alarms); failing deletes stop at the cap.
  */
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { keys } from '../../lambdas/adapters/dynamo';
+import { keys } from '../../lambdas/store/keys';
 import { claimInstance } from '../../lambdas/domain/claims';
 import { runVolumeCleanup } from '../../lambdas/sweeps/volume-cleanup/sweep';
 import { ProviderUnavailableError } from '../../lambdas/shared/errors/provider';

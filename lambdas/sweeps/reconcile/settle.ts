@@ -17,7 +17,7 @@
  */
 import { transactWrite } from '../../store/table';
 import type { Deps } from '../../composition/deps';
-import type { Operation } from '../../shared/operations';
+import type { Operation } from '../../operations/registry';
 import { messageOf } from '../../shared/errors/core';
 import { causeMessage } from '../../shared/execution-progress';
 import { backoff } from '../../shared/retry';

@@ -20,7 +20,7 @@ import { collectOrphans } from './orphans';
 import { settleInstance, settleReservation, type SettleAction, type SettleContext } from './settle';
 import { newSweepReport, type SweepReport } from '../report';
 import type { SweepPeriodSetting } from '../spec';
-import type { AttentionLane } from '../../adapters/dynamo';
+import type { AttentionLane } from '../../store/keys';
 
 /** The sweep's name (its lease, its metrics dimension, `POST /v1/admin/sweeps/reconcile`). */
 export const RECONCILE = 'reconcile';

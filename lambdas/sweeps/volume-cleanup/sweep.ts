@@ -32,7 +32,7 @@ import { pageRetainedVolumes } from '../../views/volume-listing';
 import { acquireLease, holderFor, leaseTiming, releaseLease, startHeartbeat } from '../lease';
 import { newSweepReport, type SweepReport } from '../report';
 import type { SweepPeriodSetting } from '../spec';
-import type { AttentionLane } from '../../adapters/dynamo';
+import type { AttentionLane } from '../../store/keys';
 import {
   beginVolumeCleanup,
   exhaustVolumeCleanup,
