@@ -5,12 +5,12 @@
  * (`reservation.ts`) holds every write to it; this module holds the quota's views and the
  * operator's audited limit change.
  */
-import { randomInt } from 'node:crypto';
 import * as z from 'zod';
 import { TransactionConditionFailedError, TransactionConflictError } from '../store/errors';
 import { transactWrite } from '../store/table';
 import type { Deps } from '../composition/deps';
 import { ContentionTimeoutError } from '../shared/errors/refusals';
+import { backoff, jitter, retry } from '../shared/retry';
 import { auditPutItem, auditRecord, auditRecordSchema } from './audit';
 import { instanceLimitItem, quotaOf, readOwnerItem } from './reservation';
 
@@ -46,20 +46,22 @@ const SET_ATTEMPTS = 4;
  * and its audit record are written together, fenced by the limit the record says was replaced.
  */
 export async function setOwnerQuota(deps: Deps, owner: string, actor: string, request: SetQuotaRequest): Promise<QuotaChange> {
-  for (let attempt = 1; ; attempt++) {
-    const before = await readOwnerItem(deps, owner);
-    const previous = before?.instanceLimit ?? null;
-    const audit = auditRecord(deps, { owner, action: 'quota.set', actor, reason: request.reason, before: { limit: previous, defaultLimit: deps.settings.defaultInstanceLimit } });
-    try {
+  const { before, audit } = await retry(
+    async () => {
+      const before = await readOwnerItem(deps, owner);
+      const previous = before?.instanceLimit ?? null;
+      const audit = auditRecord(deps, { owner, action: 'quota.set', actor, reason: request.reason, before: { limit: previous, defaultLimit: deps.settings.defaultInstanceLimit } });
       await transactWrite(deps, [instanceLimitItem(deps, owner, request.limit, previous), auditPutItem(deps, audit)]);
-    } catch (error) {
-      if (!(error instanceof TransactionConditionFailedError) && !(error instanceof TransactionConflictError)) throw error;
-      if (attempt >= SET_ATTEMPTS) throw new ContentionTimeoutError({ cause: error, context: { owner, attempts: attempt } });
+      return { before, audit };
+    },
+    {
+      attempts: SET_ATTEMPTS,
       // Another operator changed it since we read it: record what we replace, read again.
-      await new Promise((resolve) => setTimeout(resolve, randomInt(1, 10 * 2 ** attempt)));
-      continue;
-    }
-    deps.logger.info('owner quota set', { owner, actor, limit: request.limit, reason: request.reason });
-    return { owner, activeInstances: quotaOf(deps, before).activeInstances, limit: request.limit, audit };
-  }
+      retryable: (error) => error instanceof TransactionConditionFailedError || error instanceof TransactionConflictError,
+      delayMs: (attempt) => jitter(backoff(attempt, { base: 10 }), 1),
+      exhausted: (error, attempts) => new ContentionTimeoutError({ cause: error, context: { owner, attempts } }),
+    },
+  );
+  deps.logger.info('owner quota set', { owner, actor, limit: request.limit, reason: request.reason });
+  return { owner, activeInstances: quotaOf(deps, before).activeInstances, limit: request.limit, audit };
 }

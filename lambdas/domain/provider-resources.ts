@@ -1,5 +1,6 @@
 import type { ComputeProvider, Inventory, Machine, MachineSpec, ResourceTags, Volume, VolumeSeed, VolumeSpec } from '../providers/compute-provider';
 import { MachineNameTakenError, OwnershipMismatchError, ProviderUnavailableError, VolumeAttachedError } from '../shared/errors/provider';
+import { pause } from '../shared/retry';
 
 /** Oldest first, ties broken by id: every concurrent attempt picks the same winner. */
 function byAge<T extends { createdAt: string; id: string }>(a: T, b: T): number {
@@ -60,7 +61,7 @@ export async function createOrAdoptVolume(
   const kept = options.kept ?? NOTHING_KEPT;
   const origin = options.origin ?? { kind: 'empty' };
   // An earlier attempt's create may be younger than the provider's list lag: a list proves nothing until it has passed.
-  if (options.earlierAttemptMayHaveCreated && (provider.listLagMs ?? 0) > 0) await sleep(provider.listLagMs!);
+  if (options.earlierAttemptMayHaveCreated && (provider.listLagMs ?? 0) > 0) await pause(provider.listLagMs!);
   const existing = await liveTaggedVolumes(provider, tags, kept);
   // A fork's source carries the instance's tags too: it is never "the one an earlier attempt made".
   const adoptable = origin.kind === 'fork' ? existing.filter((v) => v.id !== origin.sourceVolumeId) : existing;
@@ -232,7 +233,7 @@ export async function destroyTaggedResources(provider: ComputeProvider, owner: s
   // once, then list again (with no recent create, a second list now would only repeat the first).
   if (options.recentCreates) {
     const settledAt = began + (provider.listLagMs ?? 0);
-    if (settledAt > Date.now()) await sleep(settledAt - Date.now());
+    if (settledAt > Date.now()) await pause(settledAt - Date.now());
     await sweep(await provider.inventory(filter));
   }
 
@@ -260,9 +261,6 @@ function ids(list: readonly (string | null | undefined)[] | undefined): string[]
   return (list ?? []).filter((id): id is string => typeof id === 'string' && id.length > 0);
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** Tags for every resource of one provision or switch: `generation` is the reservation version, or the switch's claim version. */
 export function provisionTags(owner: string, instanceId: string, generation: number): ResourceTags {

@@ -13,8 +13,6 @@ import { recordOutcome } from '../../shared/telemetry';
 import { recordDestroyFailure } from './tombstone';
 import { OPERATIONS, type FinishedOperation, type LifecycleOperation } from '../registry';
 
-export type { FinishedOperation } from '../registry';
-
 /** What a successful operation leaves behind; a success clears that operation's last error. */
 function successOf(operation: FinishedOperation, endpoint: string | null | undefined): InstanceUpdate {
   if (operation === 'stop') return { set: { status: 'stopped' }, remove: ['endpoint', 'lastStopError'] };

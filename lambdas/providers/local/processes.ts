@@ -4,6 +4,7 @@ import { closeSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { messageOf } from '../../shared/errors/core';
 import { ProviderUnavailableError } from '../../shared/errors/provider';
+import { pause } from '../../shared/retry';
 import type { MachineExitNotice } from '../compute-provider';
 import type { LocalLayout } from './layout';
 import { now } from './layout';
@@ -217,7 +218,7 @@ export class MachineProcesses {
         signal(pid, 'SIGKILL');
         killed = true;
       }
-      await delay(20);
+      await pause(20);
     }
     return null;
   }
@@ -266,10 +267,6 @@ function signal(pid: number, name: NodeJS.Signals): void {
   }
 }
 
-/** Wait `ms`. */
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** The promise's value, or `{done: false}` after `ms`. */
 async function raceTimeout<T>(promise: Promise<T>, ms: number): Promise<{ done: true; value: T } | { done: false }> {
