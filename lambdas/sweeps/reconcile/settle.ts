@@ -50,7 +50,6 @@ export interface SettleContext {
   afterRestart?: boolean;
 }
 
-
 /** Why a claim's execution no longer runs, as the error recorded on the instance. */
 function lostError(kind: string, status: string, error: string | null, cause: string | null): { code: string; message: string } {
   if (status === 'LOST' || status === 'PENDING') return { code: 'ExecutionLost', message: `The ${kind} execution no longer exists (it never started, or its runtime restarted); the operation did not finish.` };
